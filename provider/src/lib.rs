@@ -1,0 +1,10 @@
+//! terraform-provider-bluegreen: blue-green releases as Terraform resources.
+
+pub mod cli;
+pub mod config;
+pub mod provider;
+
+/// The provider's registry address.
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/agog/bluegreen";
+/// The provider's release version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
