@@ -2,7 +2,12 @@
 
 pub mod cli;
 pub mod config;
+pub mod data_sources;
+pub mod http;
+pub mod platform;
 pub mod provider;
+pub mod resources;
+pub mod rollout;
 
 /// The provider's registry address.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/agog/bluegreen";

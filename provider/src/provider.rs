@@ -9,14 +9,40 @@ use tfplugin::schema::Schema;
 use tfplugin::Value;
 
 use crate::config::{self, ProcessEnv, ProviderConfig};
+use crate::data_sources::environment::EnvironmentDataSource;
+use crate::http::Http;
+use crate::platform::local::LocalPlatform;
+use crate::platform::Platform;
+use crate::resources::environment::EnvironmentResource;
 
 /// State shared by the provider and its resources once configured.
 #[derive(Default)]
 pub struct Shared {
     config: RwLock<Option<Arc<ProviderConfig>>>,
+    platform: tokio::sync::OnceCell<Arc<dyn Platform>>,
+    http: Http,
 }
 
 impl Shared {
+    /// The platform, connected (and the local daemon started) on first use.
+    pub async fn platform(&self) -> Result<Arc<dyn Platform>, Diagnostic> {
+        let config = self.config()?;
+        self.platform
+            .get_or_try_init(|| async {
+                LocalPlatform::connect(&config.local)
+                    .await
+                    .map(|p| Arc::new(p) as Arc<dyn Platform>)
+                    .map_err(|e| Diagnostic::error("Cannot reach the local platform", e.to_string()))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The HTTP client for gates.
+    pub fn http(&self) -> Http {
+        self.http.clone()
+    }
+
     /// The configuration, or an error diagnostic when `configure` has not run.
     pub fn config(&self) -> Result<Arc<ProviderConfig>, Diagnostic> {
         self.config
@@ -51,11 +77,11 @@ impl Provider for BlueGreenProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        Vec::new()
+        vec![Arc::new(EnvironmentResource::new(self.shared.clone()))]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        Vec::new()
+        vec![Arc::new(EnvironmentDataSource::new(self.shared.clone()))]
     }
 
     async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {

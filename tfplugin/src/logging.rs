@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Map, Value as Json};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::{Layer, Registry};
 
@@ -30,9 +30,19 @@ pub fn parse_level(raw: &str) -> LevelFilter {
     }
 }
 
+/// Libraries whose own tracing (frame-by-frame HTTP/2, TLS) would drown the
+/// provider's lines in `TF_LOG=trace` output: they log warnings and errors only.
+const QUIET_LIBRARIES: &[&str] = &["h2", "hyper", "hyper_util", "tower", "tonic", "rustls", "axum", "sqlx", "reqwest"];
+
+/// The filter for a level: ours at `level`, chatty libraries at warn at most.
+pub fn filter_for(level: LevelFilter) -> Targets {
+    let quiet = level.min(LevelFilter::WARN);
+    QUIET_LIBRARIES.iter().fold(Targets::new().with_default(level), |t, lib| t.with_target(*lib, quiet))
+}
+
 /// Installs the hclog JSON logger as the global subscriber. Safe to call twice.
 pub fn init(module: &'static str) {
-    let layer = HclogLayer { module }.with_filter(level_from_env());
+    let layer = HclogLayer { module }.with_filter(filter_for(level_from_env()));
     let _ = tracing::subscriber::set_global_default(Registry::default().with(layer));
 }
 
@@ -173,6 +183,14 @@ mod tests {
         assert_eq!(v["@module"], "provider");
         assert_eq!(v["@timestamp"], "1970-01-01T00:00:00.000000Z");
         assert_eq!(v["tf_rpc"], "PlanResourceChange");
+    }
+
+    #[test]
+    fn libraries_stay_quiet_at_trace() {
+        let filter = filter_for(LevelFilter::TRACE);
+        assert!(!filter.would_enable("h2::proto", &Level::TRACE));
+        assert!(filter.would_enable("h2::proto", &Level::WARN));
+        assert!(filter.would_enable("terraform_provider_bluegreen::rollout", &Level::TRACE));
     }
 
     #[test]

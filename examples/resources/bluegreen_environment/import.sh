@@ -1,0 +1,2 @@
+# Environments are imported by name (local platform).
+terraform import bluegreen_environment.api api

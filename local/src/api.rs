@@ -1,0 +1,535 @@
+//! The admin API's JSON types, shared by the daemon and [`crate::client::Client`].
+//!
+//! Times meant for people are RFC 3339 strings; metric windows are unix milliseconds.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Default header that carries the tenant id.
+pub const DEFAULT_TENANT_HEADER: &str = "X-Tenant-ID";
+/// Default time to wait for a retired colour's in-flight requests.
+pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 30_000;
+/// Default lease duration of an environment lock.
+pub const DEFAULT_LOCK_TTL_SECS: u64 = 300;
+/// Response header naming the colour that served a proxied request.
+pub const COLOR_HEADER: &str = "x-bluegreen-color";
+
+/// One of the two colours of an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Color {
+    /// The blue colour.
+    Blue,
+    /// The green colour.
+    Green,
+}
+
+impl Color {
+    /// Both colours, blue first.
+    pub const ALL: [Color; 2] = [Color::Blue, Color::Green];
+
+    /// The other colour.
+    pub fn other(self) -> Color {
+        match self {
+            Color::Blue => Color::Green,
+            Color::Green => Color::Blue,
+        }
+    }
+
+    /// Lower-case name, as used in URLs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Color::Blue => "blue",
+            Color::Green => "green",
+        }
+    }
+
+    /// Position in per-colour arrays (blue 0, green 1).
+    pub fn index(self) -> usize {
+        match self {
+            Color::Blue => 0,
+            Color::Green => 1,
+        }
+    }
+}
+
+impl fmt::Display for Color {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Error for a string that is neither `blue` nor `green`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("unknown colour {0:?}: expected \"blue\" or \"green\"")]
+pub struct ParseColorError(pub String);
+
+impl FromStr for Color {
+    type Err = ParseColorError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "blue" => Ok(Color::Blue),
+            "green" => Ok(Color::Green),
+            _ => Err(ParseColorError(s.to_owned())),
+        }
+    }
+}
+
+/// Definition of an environment: how to run a colour and where the front door listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentSpec {
+    /// Program and arguments; `{port}`, `{version}` and `{color}` are substituted.
+    pub command: Vec<String>,
+    /// Extra environment variables for the colour processes (placeholders substituted).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Front door address, `IP:PORT`.
+    pub listen: String,
+    /// How long a retired colour may take to finish in-flight requests before it stops.
+    #[serde(default = "default_drain_timeout_ms")]
+    pub drain_timeout_ms: u64,
+    /// Request header whose value identifies the tenant.
+    #[serde(default = "default_tenant_header")]
+    pub tenant_header: String,
+}
+
+fn default_drain_timeout_ms() -> u64 {
+    DEFAULT_DRAIN_TIMEOUT_MS
+}
+
+fn default_tenant_header() -> String {
+    DEFAULT_TENANT_HEADER.to_owned()
+}
+
+/// Life-cycle state of one colour's process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessStatus {
+    /// Nothing runs.
+    #[default]
+    Stopped,
+    /// The process runs but its port does not accept connections yet.
+    Starting,
+    /// The process runs and its port accepts TCP connections.
+    Running,
+    /// The process exited unexpectedly; it is restarted after a backoff.
+    Crashed,
+    /// The process is being drained and terminated.
+    Stopping,
+}
+
+impl fmt::Display for ProcessStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProcessStatus::Stopped => "stopped",
+            ProcessStatus::Starting => "starting",
+            ProcessStatus::Running => "running",
+            ProcessStatus::Crashed => "crashed",
+            ProcessStatus::Stopping => "stopping",
+        })
+    }
+}
+
+/// What one colour runs and how it is doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColorStatus {
+    /// The colour.
+    pub color: Color,
+    /// Version deployed on it (null when stopped).
+    pub version: Option<String>,
+    /// Process state.
+    pub status: ProcessStatus,
+    /// Process id of the running process.
+    pub pid: Option<u32>,
+    /// Loopback port allocated to the colour.
+    pub port: Option<u16>,
+    /// Direct address of the colour, bypassing the front door (for health gates).
+    pub address: Option<String>,
+    /// How many times the daemon restarted it after a crash since its deployment.
+    pub restarts: u32,
+    /// When the current process started.
+    pub started_at: Option<String>,
+    /// When the version was deployed.
+    pub deployed_at: Option<String>,
+    /// Last unexpected exit, e.g. `exit status 1` or `killed by signal 9`.
+    pub last_exit: Option<String>,
+    /// Per-colour log file (stdout and stderr of the process).
+    pub log_path: Option<String>,
+    /// Last lines of the log, filled when the colour crashed.
+    #[serde(default)]
+    pub log_tail: Vec<String>,
+    /// Requests being proxied to it right now.
+    pub in_flight: u64,
+}
+
+/// Both colours of an environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Colors {
+    /// The blue colour.
+    pub blue: ColorStatus,
+    /// The green colour.
+    pub green: ColorStatus,
+}
+
+impl Colors {
+    /// The status of `color`.
+    pub fn get(&self, color: Color) -> &ColorStatus {
+        match color {
+            Color::Blue => &self.blue,
+            Color::Green => &self.green,
+        }
+    }
+}
+
+/// A canary: part of the traffic goes to a second colour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Canary {
+    /// Colour receiving canary traffic; must differ from the primary.
+    pub color: Color,
+    /// Percentage (0-100) of requests *without* a tenant header sent to the canary.
+    #[serde(default)]
+    pub weight: u8,
+    /// Tenants always sent to the canary; all other tenants always go to the primary.
+    #[serde(default)]
+    pub tenants: Vec<String>,
+}
+
+/// The routing table of an environment's front door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Routing {
+    /// Monotonically increasing revision; every change gets a new one.
+    pub revision: u64,
+    /// Colour receiving all traffic not sent to the canary; null routes nothing (503).
+    pub primary: Option<Color>,
+    /// Optional canary.
+    pub canary: Option<Canary>,
+    /// Header used for tenant routing.
+    pub tenant_header: String,
+    /// When this revision was installed.
+    pub updated_at: Option<String>,
+    /// Who installed it.
+    pub updated_by: Option<String>,
+}
+
+impl Routing {
+    /// Whether `color` receives any traffic under this table.
+    pub fn routes_to(&self, color: Color) -> bool {
+        self.primary == Some(color) || self.canary.as_ref().is_some_and(|c| c.color == color)
+    }
+}
+
+/// A held environment lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockInfo {
+    /// Who holds it.
+    pub owner: String,
+    /// When it was first acquired (RFC 3339).
+    pub since: String,
+    /// When it lapses unless renewed (RFC 3339).
+    pub expires_at: String,
+}
+
+/// Full view of one environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentStatus {
+    /// Environment name.
+    pub name: String,
+    /// Its definition.
+    pub spec: EnvironmentSpec,
+    /// Front door URL, e.g. `http://127.0.0.1:8080`.
+    pub endpoint: String,
+    /// Current routing table.
+    pub routing: Routing,
+    /// Version served by the primary colour, if any.
+    pub live_version: Option<String>,
+    /// Both colours.
+    pub colors: Colors,
+    /// Current lock, if held.
+    pub lock: Option<LockInfo>,
+}
+
+/// `GET /v1/environments` answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvironmentList {
+    /// All environments, by name.
+    pub environments: Vec<EnvironmentStatus>,
+}
+
+/// Body of `POST /v1/environments/{env}/colors/{color}/deploy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DeployRequest {
+    /// Version to run.
+    pub version: String,
+    /// Who asks, for the audit log.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Lock owner, required when the environment is locked.
+    #[serde(default)]
+    pub lock_owner: Option<String>,
+    /// Restart even if the colour already runs this version.
+    #[serde(default)]
+    pub restart: bool,
+}
+
+/// Body of `POST /v1/environments/{env}/colors/{color}/stop` and of `DELETE` on an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct StopRequest {
+    /// Who asks, for the audit log.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Lock owner, required when the environment is locked.
+    #[serde(default)]
+    pub lock_owner: Option<String>,
+}
+
+/// Kind of a routing change, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoutingAction {
+    /// Move the primary to the other colour as part of a release.
+    Switch,
+    /// Move the primary back after a failed release.
+    Rollback,
+    /// Change canary or tenant routing.
+    Route,
+}
+
+/// Body of `PUT /v1/environments/{env}/routing`: the complete new table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RoutingUpdate {
+    /// New primary colour (null routes nothing).
+    pub primary: Option<Color>,
+    /// New canary (null removes it).
+    #[serde(default)]
+    pub canary: Option<Canary>,
+    /// Tenant header; null keeps the environment's `tenant_header`.
+    #[serde(default)]
+    pub tenant_header: Option<String>,
+    /// Who asks, for the audit log.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Audit action; inferred (switch when the primary changes, else route) when null.
+    #[serde(default)]
+    pub action: Option<RoutingAction>,
+    /// Apply only if the current revision is this one (optimistic concurrency).
+    #[serde(default)]
+    pub if_revision: Option<u64>,
+    /// Lock owner, required when the environment is locked.
+    #[serde(default)]
+    pub lock_owner: Option<String>,
+    /// Ignore the environment lock (on-call emergency switch).
+    #[serde(default)]
+    pub force: bool,
+    /// Free text for the audit log.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// Body of `POST` (acquire) and `PUT` (renew) on `/v1/environments/{env}/lock`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockRequest {
+    /// Lock owner, e.g. `terraform:host:pid`.
+    pub owner: String,
+    /// Lease duration in seconds.
+    #[serde(default = "default_lock_ttl")]
+    pub ttl_secs: u64,
+}
+
+fn default_lock_ttl() -> u64 {
+    DEFAULT_LOCK_TTL_SECS
+}
+
+/// `GET /v1/environments/{env}/lock` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockState {
+    /// The live lock, or null when the environment is not locked.
+    pub lock: Option<LockInfo>,
+}
+
+/// Query of `GET /v1/environments/{env}/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricsQuery {
+    /// Colour to summarise.
+    pub color: Color,
+    /// Window start, unix ms (inclusive; default: 5 minutes ago).
+    #[serde(default)]
+    pub since: Option<u64>,
+    /// Window end, unix ms (inclusive; default: now).
+    #[serde(default)]
+    pub until: Option<u64>,
+}
+
+/// Front-door metrics of one colour over a window, at one-second resolution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricsSummary {
+    /// The colour.
+    pub color: Color,
+    /// Window start, unix ms.
+    pub since: u64,
+    /// Window end, unix ms.
+    pub until: u64,
+    /// Requests proxied to the colour.
+    pub requests: u64,
+    /// Of which answered with a 5xx status (including 502 from the front door).
+    pub errors_5xx: u64,
+    /// `errors_5xx / requests` (0 when no requests).
+    pub error_rate: f64,
+    /// Median time to response headers, ms (null when no requests).
+    pub p50_ms: Option<f64>,
+    /// 95th percentile, ms.
+    pub p95_ms: Option<f64>,
+    /// 99th percentile, ms.
+    pub p99_ms: Option<f64>,
+}
+
+/// Outcome of an audited action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Done.
+    Ok,
+    /// Refused before anything changed (lock, conflict, validation).
+    Refused,
+    /// Tried and failed.
+    Failed,
+}
+
+/// Audited action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditAction {
+    /// Environment created or its definition changed.
+    Define,
+    /// A version deployed to a colour.
+    Deploy,
+    /// Primary moved as a release.
+    Switch,
+    /// Primary moved back after a failure.
+    Rollback,
+    /// Canary or tenant routing changed.
+    Route,
+    /// A colour stopped.
+    Stop,
+    /// A colour process crashed.
+    Crash,
+    /// Lock acquired.
+    Lock,
+    /// Lock released.
+    Unlock,
+    /// Environment deleted.
+    Delete,
+    /// A rollout gate result recorded by a client.
+    Gate,
+    /// Anything else recorded by a client.
+    #[serde(other)]
+    Other,
+}
+
+/// One line of `audit.log`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When (RFC 3339); filled by the daemon when empty.
+    #[serde(default)]
+    pub time: String,
+    /// Who, e.g. `terraform:ci@host` or `cli:alice`.
+    pub actor: String,
+    /// Environment name.
+    pub environment: String,
+    /// What.
+    pub action: AuditAction,
+    /// Version before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_version: Option<String>,
+    /// Version after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_version: Option<String>,
+    /// Colour before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_color: Option<Color>,
+    /// Colour after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_color: Option<Color>,
+    /// Routing revision installed, for routing actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+    /// Result.
+    pub outcome: Outcome,
+    /// Human-readable detail.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// `GET /v1/audit` answer, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditList {
+    /// Entries, oldest first.
+    pub entries: Vec<AuditEntry>,
+}
+
+/// `GET /v1/health` answer (no token needed), used to detect the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonHealth {
+    /// Always `ok`.
+    pub status: String,
+    /// Always `bluegreen-local`.
+    pub service: String,
+    /// Daemon version.
+    pub version: String,
+    /// Daemon process id.
+    pub pid: u32,
+    /// State directory it serves.
+    pub state_dir: String,
+    /// When it started.
+    pub started_at: String,
+}
+
+/// Error body of every non-2xx answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Machine-readable code: `locked`, `not_found`, `conflict`, `invalid`, `unauthorized`, `internal`.
+    pub error: String,
+    /// One line saying what went wrong and what to do.
+    pub message: String,
+    /// Lock holder, for `locked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_by: Option<String>,
+    /// Since when it is held, for `locked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// When the lease lapses, for `locked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_parse_and_print() {
+        assert_eq!("Green".parse::<Color>().ok(), Some(Color::Green));
+        assert!("red".parse::<Color>().is_err());
+        assert_eq!(Color::Blue.other().to_string(), "green");
+    }
+
+    #[test]
+    fn spec_defaults_apply() {
+        let spec: EnvironmentSpec =
+            serde_json::from_str(r#"{"command":["app"],"listen":"127.0.0.1:1"}"#)
+                .expect("valid spec");
+        assert_eq!(spec.tenant_header, DEFAULT_TENANT_HEADER);
+        assert_eq!(spec.drain_timeout_ms, DEFAULT_DRAIN_TIMEOUT_MS);
+    }
+
+    #[test]
+    fn unknown_audit_actions_read_as_other() {
+        let e: AuditEntry = serde_json::from_str(
+            r#"{"actor":"x","environment":"e","action":"smoke","outcome":"ok"}"#,
+        )
+        .expect("valid entry");
+        assert_eq!(e.action, AuditAction::Other);
+    }
+}

@@ -1,0 +1,120 @@
+//! Command-line interface: `serve`, `status`, `switch`.
+
+mod serve;
+mod status;
+mod switch;
+
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context};
+use bluegreen_local::api::Color;
+use bluegreen_local::client::{Client, ClientError, DEFAULT_ENDPOINT};
+use clap::{Parser, Subcommand};
+
+/// Default state directory, relative to the working directory (as in the provider).
+pub const DEFAULT_STATE_DIR: &str = ".bluegreen";
+
+/// The embedded local platform of terraform-provider-bluegreen.
+#[derive(Debug, Parser)]
+#[command(name = "bluegreen-local", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+
+    /// Admin API of the daemon (for status/switch).
+    #[arg(long, global = true, env = "BLUEGREEN_LOCAL_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
+    endpoint: String,
+
+    /// State directory: holds state.json, audit.log, logs/ and the API token.
+    #[arg(long, global = true, env = "BLUEGREEN_LOCAL_STATE_DIR")]
+    state_dir: Option<PathBuf>,
+
+    /// API token (instead of reading STATE_DIR/token).
+    #[arg(
+        long,
+        global = true,
+        env = "BLUEGREEN_LOCAL_TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon: admin API, front doors, colour processes.
+    Serve {
+        /// Admin API address; keep it on loopback.
+        #[arg(long, default_value = "127.0.0.1:7480")]
+        listen: String,
+    },
+    /// Show environments: colours, versions, processes, routing.
+    Status {
+        /// Only this environment.
+        environment: Option<String>,
+        /// Print JSON (the admin API's environment objects).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Emergency switch outside Terraform: send all traffic of ENV to COLOR.
+    Switch {
+        /// Environment name.
+        environment: String,
+        /// Colour to make live: blue or green.
+        color: Color,
+        /// Switch even if a Terraform run holds the environment's lock.
+        #[arg(long)]
+        force: bool,
+        /// Reason, recorded in the audit log.
+        #[arg(long, short)]
+        message: Option<String>,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { ref listen } => {
+            let dir = cli
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+            serve::run(dir, listen).await
+        }
+        Command::Status {
+            ref environment,
+            json,
+        } => {
+            let client = client(&cli).await?;
+            status::run(&client, environment.as_deref(), json).await
+        }
+        Command::Switch {
+            ref environment,
+            color,
+            force,
+            ref message,
+        } => {
+            let client = client(&cli).await?;
+            switch::run(&client, environment, color, force, message.clone()).await
+        }
+    }
+}
+
+/// Builds a client: token from --token, else --state-dir, else the state directory the
+/// daemon reports on its unauthenticated health endpoint.
+async fn client(cli: &Cli) -> anyhow::Result<Client> {
+    let anonymous = Client::new(&cli.endpoint, None)?;
+    if let Some(t) = &cli.token {
+        return Ok(Client::new(&cli.endpoint, Some(t.clone()))?);
+    }
+    let dir = match &cli.state_dir {
+        Some(d) => d.clone(),
+        None => match anonymous.health().await {
+            Ok(h) => PathBuf::from(h.state_dir),
+            Err(e @ ClientError::Unreachable { .. }) => return Err(e.into()),
+            Err(_) => PathBuf::from(DEFAULT_STATE_DIR),
+        },
+    };
+    let token = bluegreen_local::state::token::read_token(&dir)
+        .map_err(|e| anyhow!("{e}: pass the daemon's --state-dir, or set BLUEGREEN_LOCAL_TOKEN"))?;
+    Client::new(&cli.endpoint, Some(token)).context("building the API client")
+}

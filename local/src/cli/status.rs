@@ -1,0 +1,100 @@
+//! `bluegreen-local status [ENV] [--json]`.
+
+use std::io::IsTerminal;
+
+use bluegreen_local::api::{Color, EnvironmentStatus};
+use bluegreen_local::client::Client;
+
+fn paint(color: Color, tty: bool) -> String {
+    match (tty, color) {
+        (false, c) => c.to_string(),
+        (true, Color::Blue) => "\x1b[1;34mblue\x1b[0m ".into(),
+        (true, Color::Green) => "\x1b[1;32mgreen\x1b[0m".into(),
+    }
+}
+
+fn traffic(env: &EnvironmentStatus, color: Color) -> String {
+    let r = &env.routing;
+    if r.primary == Some(color) {
+        return "live".into();
+    }
+    match &r.canary {
+        Some(c) if c.color == color => {
+            let mut s = format!("canary {}%", c.weight);
+            if !c.tenants.is_empty() {
+                s.push_str(&format!(" + tenants {}", c.tenants.join(",")));
+            }
+            s
+        }
+        _ => "idle".into(),
+    }
+}
+
+/// Renders environments as a table for people.
+pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
+    let mut out = String::new();
+    if envs.is_empty() {
+        out.push_str("no environments (terraform apply creates them)\n");
+    }
+    for env in envs {
+        let live = match (env.routing.primary, &env.live_version) {
+            (Some(c), Some(v)) => format!("{c} {v}"),
+            (Some(c), None) => c.to_string(),
+            _ => "none (no traffic served)".into(),
+        };
+        out.push_str(&format!(
+            "{}  front door {}  live: {live}  routing rev {}{}\n",
+            env.name,
+            env.endpoint,
+            env.routing.revision,
+            env.routing
+                .updated_by
+                .as_deref()
+                .map(|by| format!(" by {by}"))
+                .unwrap_or_default()
+        ));
+        if let Some(l) = &env.lock {
+            out.push_str(&format!(
+                "  locked by {} since {} (expires {})\n",
+                l.owner, l.since, l.expires_at
+            ));
+        }
+        out.push_str(&format!(
+            "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {}\n",
+            "COLOR", "VERSION", "STATUS", "PID", "PORT", "RESTARTS", "TRAFFIC", "LAST EXIT"
+        ));
+        for color in Color::ALL {
+            let c = env.colors.get(color);
+            out.push_str(&format!(
+                "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {}\n",
+                paint(color, tty),
+                c.version.as_deref().unwrap_or("-"),
+                c.status.to_string(),
+                c.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                c.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                c.restarts,
+                traffic(env, color),
+                c.last_exit.as_deref().unwrap_or("-"),
+            ));
+        }
+    }
+    out
+}
+
+/// Prints the status of one or all environments.
+pub async fn run(client: &Client, environment: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let envs = match environment {
+        Some(name) => vec![client.get_environment(name).await?],
+        None => client.list_environments().await?,
+    };
+    if json {
+        let text = match (environment, envs.first()) {
+            (Some(_), Some(env)) => serde_json::to_string_pretty(env)?,
+            _ => serde_json::to_string_pretty(&envs)?,
+        };
+        println!("{text}");
+    } else {
+        print!("{}", render(&envs, std::io::stdout().is_terminal()));
+    }
+    Ok(())
+}

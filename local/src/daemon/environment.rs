@@ -1,0 +1,190 @@
+//! One environment inside the daemon: definition, routing, lock, colour processes and
+//! front door, and the views built from them.
+
+use std::sync::atomic::Ordering;
+use std::sync::Mutex;
+
+use hyper::http::uri::Authority;
+use hyper::http::{HeaderName, HeaderValue};
+
+use crate::api::{
+    Color, ColorStatus, Colors, EnvironmentSpec, EnvironmentStatus, ProcessStatus, Routing,
+    DEFAULT_TENANT_HEADER,
+};
+use crate::frontdoor::routing::{CanaryTarget, RoutingTable, Target};
+use crate::frontdoor::FrontDoor;
+use crate::lock::LeaseSlot;
+use crate::process::logs;
+use crate::process::supervisor::{Launch, Supervisor};
+use crate::time::{now_ms, rfc3339};
+
+/// Lines of log shown with a crashed colour.
+const LOG_TAIL_LINES: usize = 20;
+
+/// One colour's deployment.
+#[derive(Debug, Default)]
+pub struct ColorSlot {
+    /// Deployed version (None when stopped).
+    pub version: Option<String>,
+    /// Deployment time, unix ms.
+    pub deployed_at_ms: Option<u64>,
+    /// What the deployment runs; kept when the daemon stops so a restart respawns it.
+    pub launch: Option<Launch>,
+    /// Its process, while supervised.
+    pub supervisor: Option<Supervisor>,
+}
+
+/// Mutable data of an environment, guarded by one mutex held only briefly.
+#[derive(Debug)]
+pub struct EnvData {
+    /// Definition.
+    pub spec: EnvironmentSpec,
+    /// Routing table as configured.
+    pub routing: Routing,
+    /// Lease lock.
+    pub lock: LeaseSlot,
+    /// Blue then green.
+    pub colors: [ColorSlot; 2],
+}
+
+/// An environment.
+#[derive(Debug)]
+pub struct Env {
+    /// Name.
+    pub name: String,
+    /// Serialises mutations (deploy, stop, routing, delete) of this environment.
+    pub ops: tokio::sync::Mutex<()>,
+    /// Its data.
+    pub data: Mutex<EnvData>,
+    /// Its front door.
+    pub frontdoor: FrontDoor,
+}
+
+/// Parses a tenant header name, case-insensitively.
+pub fn header_name(name: &str) -> Option<HeaderName> {
+    HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).ok()
+}
+
+impl Env {
+    /// Locks the data, surviving a poisoned mutex (the data stays consistent per field).
+    pub fn data(&self) -> std::sync::MutexGuard<'_, EnvData> {
+        self.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Compiles `data.routing` into a front door table.
+    pub fn compile(&self, data: &EnvData) -> RoutingTable {
+        let target = |color: Color| -> Option<Target> {
+            let sup = data.colors[color.index()].supervisor.as_ref()?;
+            let authority =
+                Authority::from_maybe_shared(format!("127.0.0.1:{}", sup.launch().port)).ok()?;
+            Some(Target {
+                color,
+                authority,
+                header: HeaderValue::from_static(color.as_str()),
+                stats: self.frontdoor.stats(color).clone(),
+            })
+        };
+        let r = &data.routing;
+        RoutingTable {
+            revision: r.revision,
+            primary: r.primary.and_then(target),
+            canary: r.canary.as_ref().and_then(|c| {
+                Some(CanaryTarget {
+                    target: target(c.color)?,
+                    weight: c.weight.min(100),
+                    tenants: c.tenants.iter().map(|t| t.trim().to_owned()).collect(),
+                })
+            }),
+            tenant_header: header_name(&r.tenant_header)
+                .unwrap_or_else(|| HeaderName::from_static("x-tenant-id")),
+        }
+    }
+
+    /// Recompiles and installs the front door table from the current data.
+    pub fn reinstall(&self) {
+        let table = {
+            let data = self.data();
+            self.compile(&data)
+        };
+        self.frontdoor.install(table);
+    }
+
+    /// Status of one colour.
+    pub fn color_status(&self, data: &EnvData, color: Color) -> ColorStatus {
+        let slot = &data.colors[color.index()];
+        let in_flight = self
+            .frontdoor
+            .stats(color)
+            .in_flight
+            .load(Ordering::Relaxed);
+        let mut status = ColorStatus {
+            color,
+            version: slot.version.clone(),
+            status: ProcessStatus::Stopped,
+            pid: None,
+            port: None,
+            address: None,
+            restarts: 0,
+            started_at: None,
+            deployed_at: slot.deployed_at_ms.map(rfc3339),
+            last_exit: None,
+            log_path: None,
+            log_tail: Vec::new(),
+            in_flight,
+        };
+        if let Some(sup) = &slot.supervisor {
+            let s = sup.snapshot();
+            let launch = sup.launch();
+            status.status = s.status;
+            status.pid = s.pid;
+            status.port = Some(launch.port);
+            status.address = Some(format!("http://127.0.0.1:{}", launch.port));
+            status.restarts = s.restarts;
+            status.started_at = s.started_at_ms.map(rfc3339);
+            status.last_exit = s.last_exit;
+            status.log_path = Some(launch.log_path.display().to_string());
+            if status.last_exit.is_some() && status.status != ProcessStatus::Running {
+                status.log_tail = logs::tail(&launch.log_path, LOG_TAIL_LINES);
+            }
+        }
+        status
+    }
+
+    /// Full view of the environment.
+    pub fn status(&self) -> EnvironmentStatus {
+        let data = self.data();
+        let colors = Colors {
+            blue: self.color_status(&data, Color::Blue),
+            green: self.color_status(&data, Color::Green),
+        };
+        let live_version = data
+            .routing
+            .primary
+            .and_then(|c| colors.get(c).version.clone());
+        EnvironmentStatus {
+            name: self.name.clone(),
+            spec: data.spec.clone(),
+            endpoint: format!("http://{}", data.spec.listen),
+            routing: data.routing.clone(),
+            live_version,
+            colors,
+            lock: data.lock.current(now_ms()).map(|l| l.info()),
+        }
+    }
+}
+
+/// A routing table that routes nothing, at `revision`.
+pub fn empty_routing(revision: u64, spec: &EnvironmentSpec) -> Routing {
+    Routing {
+        revision,
+        primary: None,
+        canary: None,
+        tenant_header: if spec.tenant_header.trim().is_empty() {
+            DEFAULT_TENANT_HEADER.to_owned()
+        } else {
+            spec.tenant_header.clone()
+        },
+        updated_at: Some(rfc3339(now_ms())),
+        updated_by: None,
+    }
+}

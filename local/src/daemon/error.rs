@@ -1,0 +1,45 @@
+//! Errors of daemon operations; the admin API maps each to an HTTP status.
+
+use crate::audit::AuditError;
+use crate::frontdoor::FrontDoorError;
+use crate::lock::Lease;
+use crate::process::supervisor::SpawnError;
+use crate::state::store::StoreError;
+use crate::time::rfc3339;
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// No such environment.
+    #[error("environment {0:?} does not exist: define it with PUT /v1/environments/{0}")]
+    NotFound(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    Invalid(String),
+    /// The request conflicts with the current state (live colour, stale revision…).
+    #[error("{0}")]
+    Conflict(String),
+    /// Someone else holds the environment's lock.
+    #[error("environment {environment} is locked by {} since {} (expires {}): wait for that run to finish, or release the lock", .lease.owner, rfc3339(.lease.since_ms), rfc3339(.lease.expires_ms))]
+    Locked {
+        /// Environment.
+        environment: String,
+        /// The lease held.
+        lease: Lease,
+    },
+    /// A colour process could not be started.
+    #[error("{0}")]
+    Spawn(#[from] SpawnError),
+    /// The front door could not listen.
+    #[error("{0}")]
+    FrontDoor(#[from] FrontDoorError),
+    /// Persisting state failed; nothing was changed.
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The audit log could not be written or read.
+    #[error("{0}")]
+    Audit(#[from] AuditError),
+    /// Anything else.
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,141 @@
+//! The compiled routing table the proxy reads on every request.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use hyper::http::uri::Authority;
+use hyper::http::{HeaderMap, HeaderName, HeaderValue};
+
+use super::rng;
+use super::ColorStats;
+use crate::api::Color;
+
+/// Where a colour is reached.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The colour.
+    pub color: Color,
+    /// `127.0.0.1:PORT` of its process.
+    pub authority: Authority,
+    /// Value of the `x-bluegreen-color` response header.
+    pub header: HeaderValue,
+    /// Its counters.
+    pub stats: Arc<ColorStats>,
+}
+
+/// The canary part of the table.
+#[derive(Debug, Clone)]
+pub struct CanaryTarget {
+    /// Where canary traffic goes.
+    pub target: Target,
+    /// Percentage of header-less requests.
+    pub weight: u8,
+    /// Tenants always routed to the canary.
+    pub tenants: HashSet<String>,
+}
+
+/// An immutable routing table, swapped as a whole so a request sees one revision.
+#[derive(Debug, Clone)]
+pub struct RoutingTable {
+    /// Revision it was compiled from.
+    pub revision: u64,
+    /// Primary colour.
+    pub primary: Option<Target>,
+    /// Canary.
+    pub canary: Option<CanaryTarget>,
+    /// Header carrying the tenant id.
+    pub tenant_header: HeaderName,
+}
+
+impl RoutingTable {
+    /// A table routing nothing.
+    pub fn empty(tenant_header: HeaderName) -> Self {
+        Self {
+            revision: 0,
+            primary: None,
+            canary: None,
+            tenant_header,
+        }
+    }
+
+    /// Picks the target for a request: listed tenants go to the canary, other tenants to
+    /// the primary (a tenant never sees two versions), header-less requests to the
+    /// canary with probability `weight`%.
+    pub fn pick(&self, headers: &HeaderMap) -> Option<&Target> {
+        let Some(canary) = &self.canary else {
+            return self.primary.as_ref();
+        };
+        match headers.get(&self.tenant_header) {
+            Some(v) => {
+                let listed = v.to_str().is_ok_and(|t| canary.tenants.contains(t.trim()));
+                if listed {
+                    Some(&canary.target)
+                } else {
+                    self.primary.as_ref()
+                }
+            }
+            None if canary.weight > 0 && rng::percent() < canary.weight => Some(&canary.target),
+            None => self.primary.as_ref(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(color: Color) -> Target {
+        Target {
+            color,
+            authority: Authority::from_static("127.0.0.1:1"),
+            header: HeaderValue::from_static("x"),
+            stats: Arc::new(ColorStats::default()),
+        }
+    }
+
+    fn table(weight: u8) -> RoutingTable {
+        RoutingTable {
+            revision: 1,
+            primary: Some(target(Color::Blue)),
+            canary: Some(CanaryTarget {
+                target: target(Color::Green),
+                weight,
+                tenants: ["pilot".to_owned()].into_iter().collect(),
+            }),
+            tenant_header: HeaderName::from_static("x-tenant-id"),
+        }
+    }
+
+    fn pick(t: &RoutingTable, tenant: Option<&'static str>) -> Option<Color> {
+        let mut h = HeaderMap::new();
+        if let Some(v) = tenant {
+            h.insert("x-tenant-id", HeaderValue::from_static(v));
+        }
+        t.pick(&h).map(|t| t.color)
+    }
+
+    #[test]
+    fn tenants_are_sticky_to_one_colour() {
+        let t = table(100);
+        assert_eq!(pick(&t, Some("pilot")), Some(Color::Green));
+        // Even at weight 100 an unlisted tenant stays on the primary.
+        assert_eq!(pick(&t, Some("other")), Some(Color::Blue));
+        assert_eq!(pick(&t, None), Some(Color::Green));
+        assert_eq!(pick(&table(0), None), Some(Color::Blue));
+    }
+
+    #[test]
+    fn weight_splits_headerless_traffic() {
+        let t = table(25);
+        let green = (0..10_000)
+            .filter(|_| pick(&t, None) == Some(Color::Green))
+            .count();
+        assert!((2_000..3_000).contains(&green), "{green}");
+    }
+
+    #[test]
+    fn empty_table_routes_nothing() {
+        let t = RoutingTable::empty(HeaderName::from_static("x-tenant-id"));
+        assert!(pick(&t, None).is_none());
+    }
+}

@@ -1,0 +1,73 @@
+//! Process inspection and signals through `/proc` and `kill(2)`.
+
+use std::path::Path;
+
+/// Whether `pid` is alive (not a zombie) and runs exactly `argv`.
+///
+/// Used to adopt processes after a daemon crash: the pid alone could have been reused.
+pub fn runs_command(pid: u32, argv: &[String]) -> bool {
+    if !is_alive(pid) {
+        return false;
+    }
+    match std::fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(raw) => {
+            let found: Vec<&[u8]> = raw
+                .strip_suffix(b"\0")
+                .unwrap_or(&raw)
+                .split(|b| *b == 0)
+                .collect();
+            found.len() == argv.len() && found.iter().zip(argv).all(|(a, b)| *a == b.as_bytes())
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn is_alive(pid: u32) -> bool {
+    let Ok(pid_t) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 performs only the existence and permission check.
+    if unsafe { libc::kill(pid_t, 0) } != 0 {
+        return false;
+    }
+    // An exited child of a dead daemon lingers as a zombie until init reaps it.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next())
+            .is_some_and(|state| state != 'Z' && state != 'X'),
+        Err(_) => Path::new(&format!("/proc/{pid}")).exists(),
+    }
+}
+
+/// Sends `signal` to the process group led by `pid` (colours run in their own group,
+/// so wrappers such as `sh -c` and their children are signalled too).
+pub fn signal_group(pid: u32, signal: libc::c_int) {
+    let Ok(pid_t) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill(2) with a negative pid targets a process group; no memory involved.
+    let rc = unsafe { libc::kill(-pid_t, signal) };
+    if rc != 0 {
+        // The group may be gone already, or the leader was re-parented without a group:
+        // fall back to the process itself.
+        // SAFETY: as above, for a single pid.
+        unsafe { libc::kill(pid_t, signal) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sees_own_process() {
+        let me = std::process::id();
+        assert!(is_alive(me));
+        let argv: Vec<String> = std::env::args().collect();
+        assert!(runs_command(me, &argv));
+        assert!(!runs_command(me, &["something-else".to_owned()]));
+        assert!(!is_alive(u32::MAX));
+    }
+}

@@ -1,0 +1,54 @@
+//! Bearer-token authentication of the admin API.
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::daemon::Daemon;
+use crate::state::token::tokens_equal;
+
+/// Name of the cookie the dashboard sets after `/?token=…`.
+pub const COOKIE: &str = "bluegreen_token";
+
+/// The token presented in `Authorization: Bearer …`, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The token presented in the dashboard cookie, if any.
+pub fn cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+}
+
+/// Rejects requests without the right bearer token.
+pub async fn require_token(State(daemon): State<Daemon>, req: Request, next: Next) -> Response {
+    match bearer(req.headers()) {
+        Some(t) if tokens_equal(t, daemon.token()) => next.run(req).await,
+        presented => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!(
+                "{} bearer token: send `Authorization: Bearer <token>` with the token from {}",
+                if presented.is_some() {
+                    "wrong"
+                } else {
+                    "missing"
+                },
+                crate::state::token::token_path(daemon.state_dir()).display()
+            ),
+        )
+        .into_response(),
+    }
+}

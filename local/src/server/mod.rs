@@ -1,0 +1,65 @@
+//! The admin API: JSON over HTTP, bearer-token protected (except `/v1/health`).
+
+mod auth;
+mod error;
+mod handlers;
+
+use std::future::Future;
+
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use error::ApiError;
+
+use crate::daemon::Daemon;
+
+/// The admin router.
+pub fn router(daemon: Daemon) -> Router {
+    use handlers::*;
+    let protected = Router::new()
+        .route("/v1/environments", get(list_environments))
+        .route(
+            "/v1/environments/{env}",
+            get(get_environment)
+                .put(put_environment)
+                .delete(delete_environment),
+        )
+        .route("/v1/environments/{env}/colors/{color}/deploy", post(deploy))
+        .route("/v1/environments/{env}/colors/{color}/stop", post(stop))
+        .route(
+            "/v1/environments/{env}/routing",
+            get(get_routing).put(put_routing),
+        )
+        .route("/v1/environments/{env}/metrics", get(metrics))
+        .route(
+            "/v1/environments/{env}/lock",
+            get(get_lock)
+                .post(acquire_lock)
+                .put(renew_lock)
+                .delete(release_lock),
+        )
+        .route("/v1/audit", get(read_audit).post(write_audit))
+        .route_layer(middleware::from_fn_with_state(
+            daemon.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/", get(dashboard))
+        .merge(protected)
+        .fallback(not_found)
+        .with_state(daemon)
+}
+
+/// Serves the admin API on `listener` until `shutdown` completes.
+pub async fn serve(
+    daemon: Daemon,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(daemon))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

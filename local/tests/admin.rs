@@ -1,0 +1,451 @@
+//! The admin API and CLI as a user meets them.
+
+mod common;
+
+use std::process::Command;
+
+use bluegreen_local::api::{
+    AuditAction, Color, DeployRequest, LockRequest, Outcome, RoutingUpdate, StopRequest,
+};
+use bluegreen_local::client::{Client, ClientError};
+use common::{free_port, Daemon};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_requires_the_token() {
+    let d = Daemon::start().await;
+    let token_file = d.state_dir().join("token");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&token_file)
+            .expect("token file")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "token file is private");
+
+    let anon = Client::new(&d.endpoint(), None).expect("client");
+    assert_eq!(
+        anon.health().await.expect("health needs no token").service,
+        "bluegreen-local"
+    );
+    match anon.list_environments().await {
+        Err(ClientError::Unauthorized { message, .. }) => {
+            assert!(message.contains("missing bearer token"), "{message}")
+        }
+        other => panic!("expected 401, got {other:?}"),
+    }
+    let wrong = Client::new(&d.endpoint(), Some("0".repeat(64))).expect("client");
+    assert!(matches!(
+        wrong.list_environments().await,
+        Err(ClientError::Unauthorized { .. })
+    ));
+    assert!(d
+        .client()
+        .list_environments()
+        .await
+        .expect("authorised")
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_lock_holder_is_told_who_holds_it() {
+    let d = Daemon::start().await;
+    d.define("api", &[]).await;
+    let c = d.client();
+    let lock = |owner: &str| LockRequest {
+        owner: owner.into(),
+        ttl_secs: 60,
+    };
+    let held = c
+        .acquire_lock("api", &lock("terraform:ci-1"))
+        .await
+        .expect("acquire");
+    match c.acquire_lock("api", &lock("terraform:ci-2")).await {
+        Err(ClientError::Locked {
+            owner,
+            since,
+            message,
+            ..
+        }) => {
+            assert_eq!(owner, "terraform:ci-1");
+            assert_eq!(since, held.since);
+            assert!(message.contains("locked by terraform:ci-1"), "{message}");
+        }
+        other => panic!("expected Locked, got {other:?}"),
+    }
+    // Mutations by someone else are refused while the lock is held...
+    let deploy = c
+        .deploy(
+            "api",
+            Color::Blue,
+            &DeployRequest {
+                version: "1.0.0".into(),
+                lock_owner: Some("terraform:ci-2".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(deploy, Err(ClientError::Locked { ref owner, .. }) if owner == "terraform:ci-1"),
+        "{deploy:?}"
+    );
+    // ...and the raw answer carries the documented fields.
+    let raw = raw_request(
+        &d,
+        "POST",
+        "/v1/environments/api/lock",
+        r#"{"owner":"x","ttl_secs":5}"#,
+    )
+    .await;
+    assert_eq!(raw.0, 409);
+    let body: serde_json::Value = serde_json::from_str(&raw.1).expect("json");
+    assert_eq!(body["error"], "locked");
+    assert_eq!(body["locked_by"], "terraform:ci-1");
+    assert!(body["since"].is_string() && body["expires_at"].is_string());
+
+    c.renew_lock("api", &lock("terraform:ci-1"))
+        .await
+        .expect("renew");
+    c.release_lock("api", "terraform:ci-1")
+        .await
+        .expect("release");
+    assert!(c.lock_info("api").await.expect("lock state").is_none());
+    c.acquire_lock("api", &lock("terraform:ci-2"))
+        .await
+        .expect("free again");
+}
+
+async fn raw_request(d: &Daemon, method: &str, path: &str, body: &str) -> (u16, String) {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    let token = std::fs::read_to_string(d.state_dir().join("token")).expect("token");
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", d.endpoint()))
+        .header("authorization", format!("Bearer {}", token.trim()))
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .expect("request");
+    let resp = client.request(req).await.expect("response");
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_colour_cannot_be_redeployed_or_stopped_and_stale_revisions_are_refused() {
+    let d = Daemon::start().await;
+    d.define("api", &[]).await;
+    d.deploy("api", Color::Blue, "1.0.0").await;
+    let rev = d.route("api", Color::Blue).await;
+    let c = d.client();
+    let redeploy = c
+        .deploy(
+            "api",
+            Color::Blue,
+            &DeployRequest {
+                version: "1.1.0".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    match redeploy {
+        Err(ClientError::Conflict { message }) => {
+            assert!(message.contains("receives traffic (live)"), "{message}");
+            assert!(message.contains("idle colour green"), "{message}");
+        }
+        other => panic!("expected 409, got {other:?}"),
+    }
+    assert!(matches!(
+        c.stop("api", Color::Blue, &StopRequest::default()).await,
+        Err(ClientError::Conflict { .. })
+    ));
+    // Routing to a colour that runs nothing is refused.
+    let to_green = c
+        .set_routing(
+            "api",
+            &RoutingUpdate {
+                primary: Some(Color::Green),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(&to_green, Err(ClientError::Conflict { message }) if message.contains("green") && message.contains("not running")),
+        "{to_green:?}"
+    );
+    // Optimistic concurrency.
+    d.deploy("api", Color::Green, "1.1.0").await;
+    let stale = c
+        .set_routing(
+            "api",
+            &RoutingUpdate {
+                primary: Some(Color::Green),
+                if_revision: Some(rev - 1),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(&stale, Err(ClientError::Conflict { message }) if message.contains(&format!("revision {rev}"))),
+        "{stale:?}"
+    );
+    let ok = c
+        .set_routing(
+            "api",
+            &RoutingUpdate {
+                primary: Some(Color::Green),
+                if_revision: Some(rev),
+                actor: Some("terraform".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("switch at the expected revision");
+    assert!(ok.revision > rev);
+    // Redeploying the same version to a running idle colour keeps its process.
+    let pid = c
+        .get_environment("api")
+        .await
+        .expect("status")
+        .colors
+        .blue
+        .pid;
+    let same = c
+        .deploy(
+            "api",
+            Color::Blue,
+            &DeployRequest {
+                version: "1.0.0".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("idempotent deploy");
+    assert_eq!(same.pid, pid);
+
+    let audit = c.audit(Some("api"), None).await.expect("audit");
+    let switch = audit
+        .iter()
+        .rev()
+        .find(|e| e.action == AuditAction::Switch && e.outcome == Outcome::Ok)
+        .expect("switch audited");
+    assert_eq!(switch.actor, "terraform");
+    assert_eq!(
+        (switch.from_color, switch.to_color),
+        (Some(Color::Blue), Some(Color::Green))
+    );
+    assert_eq!(
+        (switch.from_version.as_deref(), switch.to_version.as_deref()),
+        (Some("1.0.0"), Some("1.1.0"))
+    );
+    assert!(audit
+        .iter()
+        .any(|e| e.action == AuditAction::Deploy && e.outcome == Outcome::Refused));
+    let log = std::fs::read_to_string(d.state_dir().join("audit.log")).expect("audit.log");
+    assert!(log
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_rate_shows_in_front_door_metrics() {
+    let d = Daemon::start().await;
+    let port = d.define("faulty", &["--error-rate", "0.05"]).await;
+    d.deploy("faulty", Color::Green, "1.3.1").await;
+    d.route("faulty", Color::Green).await;
+    let since = bluegreen_local::time::now_ms();
+    let client = common::http();
+    let url = format!("http://127.0.0.1:{port}/api/orders");
+    let mut errors = 0;
+    for _ in 0..400 {
+        if common::get(&client, &url, &[]).await.status == 500 {
+            errors += 1;
+        }
+    }
+    assert_eq!(errors, 20, "the demo app fails exactly 5%");
+    let m = d
+        .client()
+        .metrics("faulty", Color::Green, Some(since), None)
+        .await
+        .expect("metrics");
+    assert_eq!((m.requests, m.errors_5xx), (400, 20));
+    assert!((m.error_rate - 0.05).abs() < 1e-9);
+    let (p50, p99) = (m.p50_ms.expect("p50"), m.p99_ms.expect("p99"));
+    assert!(p50 > 0.0 && p50 <= p99, "{m:?}");
+    let blue = d
+        .client()
+        .metrics("faulty", Color::Blue, Some(since), None)
+        .await
+        .expect("metrics");
+    assert_eq!(blue.requests, 0);
+}
+
+fn cli(d: &Daemon, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_bluegreen-local"))
+        .args(args)
+        .env("BLUEGREEN_LOCAL_ENDPOINT", d.endpoint())
+        .env("BLUEGREEN_LOCAL_STATE_DIR", d.state_dir())
+        .env("USER", "oncall")
+        .env_remove("BLUEGREEN_LOCAL_TOKEN")
+        .output()
+        .expect("running the CLI")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_status_and_emergency_switch() {
+    let d = Daemon::start().await;
+    let port = d.define("web", &[]).await;
+    d.deploy("web", Color::Blue, "1.2.0").await;
+    d.deploy("web", Color::Green, "1.3.0").await;
+    d.route("web", Color::Green).await;
+
+    let out = cli(&d, &["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "web  front door http://127.0.0.1:{port}  live: green 1.3.0"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.contains("blue")
+            && l.contains("1.2.0")
+            && l.contains("running")
+            && l.contains("idle")),
+        "{text}"
+    );
+
+    let out = cli(&d, &["switch", "web", "blue", "-m", "p95 regression"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("all traffic now goes to blue (1.2.0), was green (1.3.0)"),
+        "{text}"
+    );
+    let s = common::get(
+        &common::http(),
+        &format!("http://127.0.0.1:{port}/api/version"),
+        &[],
+    )
+    .await;
+    assert_eq!(s.color.as_deref(), Some("blue"));
+
+    let out = cli(&d, &["status", "web", "--json"]);
+    let env: bluegreen_local::api::EnvironmentStatus =
+        serde_json::from_slice(&out.stdout).expect("status --json is an environment object");
+    assert_eq!(env.routing.primary, Some(Color::Blue));
+    assert_eq!(env.routing.updated_by.as_deref(), Some("cli:oncall"));
+
+    let audit = d.client().audit(Some("web"), Some(1)).await.expect("audit");
+    assert_eq!(audit[0].actor, "cli:oncall");
+    assert!(audit[0].message.contains("p95 regression"));
+
+    // A lock held by a Terraform run blocks the CLI unless forced.
+    d.client()
+        .acquire_lock(
+            "web",
+            &LockRequest {
+                owner: "terraform:ci".into(),
+                ttl_secs: 60,
+            },
+        )
+        .await
+        .expect("lock");
+    let out = cli(&d, &["switch", "web", "green"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: environment web is locked by terraform:ci"),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    let out = cli(&d, &["switch", "web", "green", "--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_says_how_to_start_an_unreachable_daemon() {
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let out = Command::new(env!("CARGO_BIN_EXE_bluegreen-local"))
+        .args(["status", "--endpoint", &endpoint])
+        .env_remove("BLUEGREEN_LOCAL_TOKEN")
+        .env_remove("BLUEGREEN_LOCAL_STATE_DIR")
+        .output()
+        .expect("running the CLI");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("not reachable at {endpoint}")),
+        "{err}"
+    );
+    assert!(err.contains("bluegreen-local serve"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_shows_environments_to_token_holders() {
+    let d = Daemon::start().await;
+    d.define("dash", &[]).await;
+    d.deploy("dash", Color::Blue, "4.5.6").await;
+    d.route("dash", Color::Blue).await;
+    let (status, body) = raw_request(&d, "GET", "/", "").await;
+    assert_eq!(status, 200);
+    assert!(body.contains("<h2>dash"), "{body}");
+    assert!(body.contains("4.5.6") && body.contains("live"));
+    let anon = common::get(&common::http(), &format!("{}/", d.endpoint()), &[]).await;
+    assert_eq!(anon.status, 401);
+    assert!(anon.body.contains("?token="));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_stops_everything_and_frees_the_front_door() {
+    let d = Daemon::start().await;
+    let port = d.define("gone", &[]).await;
+    d.deploy("gone", Color::Blue, "1.0.0").await;
+    d.route("gone", Color::Blue).await;
+    let pid = d
+        .client()
+        .get_environment("gone")
+        .await
+        .expect("status")
+        .colors
+        .blue
+        .pid
+        .expect("pid");
+    d.client()
+        .delete_environment(
+            "gone",
+            &StopRequest {
+                actor: Some("test".into()),
+                lock_owner: None,
+            },
+        )
+        .await
+        .expect("delete");
+    assert!(!bluegreen_local::process::procfs::is_alive(pid));
+    assert!(matches!(
+        d.client().get_environment("gone").await,
+        Err(ClientError::NotFound { .. })
+    ));
+    assert_eq!(
+        common::get(&common::http(), &format!("http://127.0.0.1:{port}/"), &[])
+            .await
+            .status,
+        0
+    );
+    // The same name and address can be defined again.
+    d.define("gone", &[]).await;
+}

@@ -1,0 +1,236 @@
+//! Traffic switching through the front door, with real processes.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bluegreen_local::api::{Canary, Color, RoutingUpdate, StopRequest};
+use common::{get, http, Daemon};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_many_times_under_load_fails_no_request() {
+    let d = Daemon::start().await;
+    let port = d.define("shop", &[]).await;
+    d.deploy("shop", Color::Blue, "1.2.0").await;
+    d.deploy("shop", Color::Green, "1.3.0").await;
+    d.route("shop", Color::Blue).await;
+
+    let url = format!("http://127.0.0.1:{port}/api/version");
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for _ in 0..8 {
+        let (url, stop) = (url.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let client = http();
+            let mut seen = Vec::new();
+            // Bounded: at most 1,000 requests per worker.
+            while seen.len() < 1000 && !stop.load(Ordering::Relaxed) {
+                seen.push(get(&client, &url, &[]).await);
+            }
+            seen
+        }));
+    }
+    // 30 switches spread over the load.
+    let mut color = Color::Blue;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        color = color.other();
+        d.route("shop", color).await;
+    }
+    assert_eq!(color, Color::Blue, "even number of switches ends on blue");
+    d.route("shop", Color::Green).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.expect("worker"));
+    }
+    let failed: Vec<_> = all.iter().filter(|s| s.status != 200).collect();
+    assert!(all.len() >= 2000, "only {} requests were sent", all.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed, e.g. {:?}",
+        failed.len(),
+        all.len(),
+        failed.first()
+    );
+    let blue = all
+        .iter()
+        .filter(|s| s.color.as_deref() == Some("blue"))
+        .count();
+    let green = all
+        .iter()
+        .filter(|s| s.color.as_deref() == Some("green"))
+        .count();
+    assert!(
+        blue > 0 && green > 0,
+        "both colours served: blue {blue}, green {green}"
+    );
+    for s in &all {
+        let expected = if s.color.as_deref() == Some("green") {
+            "1.3.0"
+        } else {
+            "1.2.0"
+        };
+        assert!(
+            s.body.contains(expected),
+            "colour header and body disagree: {s:?}"
+        );
+    }
+
+    // After the last switch, every response comes from green 1.3.0.
+    let client = http();
+    for _ in 0..200 {
+        let s = get(&client, &url, &[]).await;
+        assert_eq!(s.status, 200);
+        assert_eq!(s.color.as_deref(), Some("green"));
+        assert!(s.body.contains("\"1.3.0\""), "{}", s.body);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_stick_to_one_colour_and_weight_splits_the_rest() {
+    let d = Daemon::start().await;
+    let port = d.define("tenants", &[]).await;
+    d.deploy("tenants", Color::Blue, "1.2.0").await;
+    d.deploy("tenants", Color::Green, "1.3.0").await;
+    d.client()
+        .set_routing(
+            "tenants",
+            &RoutingUpdate {
+                primary: Some(Color::Blue),
+                canary: Some(Canary {
+                    color: Color::Green,
+                    weight: 20,
+                    tenants: vec!["pilot-tenant-id".into()],
+                }),
+                action: Some(bluegreen_local::api::RoutingAction::Route),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("canary routing");
+
+    let url = format!("http://127.0.0.1:{port}/api/orders");
+    let client = http();
+    for _ in 0..100 {
+        let pilot = get(&client, &url, &[("X-Tenant-ID", "pilot-tenant-id")]).await;
+        assert_eq!(
+            pilot.color.as_deref(),
+            Some("green"),
+            "pilot tenant on the canary"
+        );
+        let other = get(&client, &url, &[("x-tenant-id", "acme")]).await;
+        assert_eq!(
+            other.color.as_deref(),
+            Some("blue"),
+            "other tenants never see the canary"
+        );
+    }
+    let mut green = 0;
+    for _ in 0..1000 {
+        let s = get(&client, &url, &[]).await;
+        assert_eq!(s.status, 200);
+        if s.color.as_deref() == Some("green") {
+            green += 1;
+        }
+    }
+    // 20% of 1,000: binomial sd is ~13, so 140..260 is a > 4 sd band.
+    assert!(
+        (140..=260).contains(&green),
+        "canary share {green}/1000, expected ~200"
+    );
+
+    // The front door's metrics saw both colours.
+    let m = d
+        .client()
+        .metrics("tenants", Color::Green, None, None)
+        .await
+        .expect("metrics");
+    assert_eq!(m.requests, 100 + green);
+    assert_eq!(m.errors_5xx, 0);
+    assert!(m.p99_ms.is_some_and(|p| p > 0.0 && p < 1000.0), "{m:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_retired_colour_drains_in_flight_requests() {
+    let d = Daemon::start().await;
+    let port = d.define("slow", &["--latency-ms", "1500"]).await;
+    d.deploy("slow", Color::Blue, "1.0.0").await;
+    d.deploy("slow", Color::Green, "2.0.0").await;
+    d.route("slow", Color::Blue).await;
+
+    let url = format!("http://127.0.0.1:{port}/api/version");
+    let slow = tokio::spawn(async move { get(&http(), &url, &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    d.route("slow", Color::Green).await;
+
+    let client = d.client();
+    let env = client.get_environment("slow").await.expect("status");
+    assert_eq!(
+        env.colors.blue.in_flight, 1,
+        "the slow request is still on blue"
+    );
+    let blue_pid = env.colors.blue.pid.expect("blue pid");
+
+    let started = Instant::now();
+    let stopped = client
+        .stop("slow", Color::Blue, &StopRequest::default())
+        .await
+        .expect("stop blue");
+    let waited = started.elapsed();
+
+    let seen = slow.await.expect("slow request");
+    assert_eq!(seen.status, 200, "in-flight request finished: {seen:?}");
+    assert_eq!(
+        seen.color.as_deref(),
+        Some("blue"),
+        "on the colour it started on"
+    );
+    assert!(seen.body.contains("1.0.0"));
+    assert!(
+        waited >= Duration::from_millis(800),
+        "stop waited for the drain ({waited:?})"
+    );
+    assert_eq!(stopped.status, bluegreen_local::api::ProcessStatus::Stopped);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{blue_pid}")).exists() || {
+            let stat =
+                std::fs::read_to_string(format!("/proc/{blue_pid}/stat")).unwrap_or_default();
+            stat.contains(") Z")
+        },
+        "blue process is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn front_door_without_live_colour_answers_503_and_dead_colour_502() {
+    let d = Daemon::start().await;
+    let port = d.define("empty", &[]).await;
+    let url = format!("http://127.0.0.1:{port}/api/orders");
+    let s = get(&http(), &url, &[]).await;
+    assert_eq!(s.status, 503);
+    assert!(s.body.contains("no live colour"), "{}", s.body);
+
+    d.deploy("empty", Color::Blue, "1.0.0").await;
+    d.route("empty", Color::Blue).await;
+    let pid = d
+        .client()
+        .get_environment("empty")
+        .await
+        .expect("status")
+        .colors
+        .blue
+        .pid
+        .expect("pid");
+    // Kill the live colour behind the daemon's back: users get a clear 502, not a hang.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let s = get(&http(), &url, &[]).await;
+    assert_eq!(s.status, 502, "{s:?}");
+    assert_eq!(s.color.as_deref(), Some("blue"));
+    assert!(s.body.contains("colour blue"), "{}", s.body);
+}

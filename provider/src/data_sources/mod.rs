@@ -1,0 +1,3 @@
+//! Data source types.
+
+pub mod environment;

@@ -1,0 +1,289 @@
+//! The local platform: a client of the `bluegreen-local` daemon, which it
+//! starts by itself when nothing answers and `autostart = true`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bluegreen_local::api::{self, DeployRequest, EnvironmentSpec, LockRequest, RoutingAction, RoutingUpdate, StopRequest};
+use bluegreen_local::client::{Client, ClientError};
+
+use super::{
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, Metrics, Platform, PlatformError, RouteReason, RoutingTable,
+    TargetSpec,
+};
+use crate::config::LocalConfig;
+
+/// The local platform.
+pub struct LocalPlatform {
+    client: Client,
+}
+
+const ACTOR: &str = "terraform";
+
+impl LocalPlatform {
+    /// Connects to the daemon, starting it first when allowed and needed.
+    pub async fn connect(config: &LocalConfig) -> Result<Self, PlatformError> {
+        let probe = Client::new(&config.endpoint, None).map_err(unreachable)?;
+        let health = probe.health().await;
+        let daemon_state_dir = health.as_ref().ok().map(|h| h.state_dir.clone());
+        if let Err(first) = health {
+            if !matches!(first, ClientError::Unreachable { .. } | ClientError::Transport { .. } | ClientError::Timeout { .. }) {
+                return Err(unreachable(first));
+            }
+            if !config.autostart {
+                return Err(PlatformError::Unreachable(format!(
+                    "{first}. autostart is false in the provider's local block; start the daemon yourself or set autostart = true"
+                )));
+            }
+            start_daemon(config)?;
+            wait_healthy(&probe, Duration::from_secs(15)).await?;
+        }
+        let token = match std::env::var("BLUEGREEN_LOCAL_TOKEN").ok().filter(|t| !t.is_empty()) {
+            Some(t) => Some(t),
+            None => Some(read_token(&config.state_dir, daemon_state_dir.as_deref())?),
+        };
+        let client = Client::new(&config.endpoint, token).map_err(unreachable)?;
+        Ok(Self { client })
+    }
+}
+
+fn read_token(state_dir: &Path, daemon_state_dir: Option<&str>) -> Result<String, PlatformError> {
+    bluegreen_local::state::token::read_token(state_dir).map_err(|e| {
+        let hint = match daemon_state_dir {
+            Some(d) => format!("The daemon answering at this endpoint serves state directory {d:?}: set state_dir in the provider's local block (or BLUEGREEN_LOCAL_STATE_DIR) to it, or point endpoint at another daemon"),
+            None => "Set state_dir in the provider's local block (or BLUEGREEN_LOCAL_STATE_DIR) to the daemon's --state-dir, or set BLUEGREEN_LOCAL_TOKEN".into(),
+        };
+        PlatformError::Unreachable(format!("cannot read the local platform's admin token: {e}. {hint}"))
+    })
+}
+
+/// Where the daemon binary is: `BLUEGREEN_LOCAL_BIN`, beside this provider
+/// (`make install` puts them together), or on PATH.
+fn daemon_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("BLUEGREEN_LOCAL_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.canonicalize().ok()).and_then(|e| e.parent().map(Path::to_path_buf)) {
+        let candidate = dir.join("bluegreen-local");
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+    }
+    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("bluegreen-local")).find(|p| p.is_file()))
+}
+
+fn start_daemon(config: &LocalConfig) -> Result<(), PlatformError> {
+    use std::os::unix::process::CommandExt;
+    let bin = daemon_binary().ok_or_else(|| {
+        PlatformError::Unreachable(format!(
+            "nothing answers at {} and the bluegreen-local binary was not found (looked at BLUEGREEN_LOCAL_BIN, beside the provider, and on PATH). Install it with `make install`, or start it yourself",
+            config.endpoint
+        ))
+    })?;
+    let listen = config.endpoint.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string();
+    std::fs::create_dir_all(&config.state_dir).map_err(|e| PlatformError::Unreachable(format!("creating {}: {e}", config.state_dir.display())))?;
+    let log_path = config.state_dir.join("daemon.log");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| PlatformError::Unreachable(format!("opening {}: {e}", log_path.display())))?;
+    let log_err = log.try_clone().map_err(|e| PlatformError::Unreachable(e.to_string()))?;
+    tracing::info!(binary = %bin.display(), listen = %listen, state_dir = %config.state_dir.display(), "starting the local platform daemon");
+    std::process::Command::new(&bin)
+        .arg("serve")
+        .arg("--state-dir")
+        .arg(&config.state_dir)
+        .arg("--listen")
+        .arg(&listen)
+        // Its own process group: Terraform's Ctrl-C must not take the platform down,
+        // and stdout is Terraform's channel to us, never the daemon's.
+        .process_group(0)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| PlatformError::Unreachable(format!("starting {}: {e}", bin.display())))?;
+    Ok(())
+}
+
+async fn wait_healthy(client: &Client, limit: Duration) -> Result<(), PlatformError> {
+    let started = Instant::now();
+    loop {
+        match client.health().await {
+            Ok(_) => return Ok(()),
+            Err(e) if started.elapsed() > limit => {
+                return Err(PlatformError::Unreachable(format!("the local platform daemon did not come up within {limit:?}: {e}")))
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+fn unreachable(e: ClientError) -> PlatformError {
+    PlatformError::Unreachable(e.to_string())
+}
+
+fn map_err(environment: &str, e: ClientError) -> PlatformError {
+    match e {
+        ClientError::Locked { owner, since, .. } => PlatformError::Locked { environment: environment.to_string(), owner, since },
+        ClientError::Conflict { message } if message.contains("revision") => PlatformError::Conflict(environment.to_string()),
+        ClientError::Unreachable { .. } | ClientError::Transport { .. } | ClientError::Timeout { .. } => PlatformError::Unreachable(e.to_string()),
+        other => PlatformError::Api(other.to_string()),
+    }
+}
+
+fn to_api(c: Color) -> api::Color {
+    match c {
+        Color::Blue => api::Color::Blue,
+        Color::Green => api::Color::Green,
+    }
+}
+
+fn from_api(c: api::Color) -> Color {
+    match c {
+        api::Color::Blue => Color::Blue,
+        api::Color::Green => Color::Green,
+    }
+}
+
+fn phase(s: api::ProcessStatus) -> ColorPhase {
+    match s {
+        api::ProcessStatus::Stopped => ColorPhase::Stopped,
+        api::ProcessStatus::Starting => ColorPhase::Starting,
+        api::ProcessStatus::Running => ColorPhase::Running,
+        api::ProcessStatus::Crashed => ColorPhase::Crashed,
+        api::ProcessStatus::Stopping => ColorPhase::Stopping,
+    }
+}
+
+fn color_state(c: &api::ColorStatus) -> ColorState {
+    ColorState {
+        version: c.version.clone(),
+        phase: phase(c.status),
+        address: c.address.clone(),
+        instance_id: c.pid.map(|p| p.to_string()),
+        restarts: c.restarts,
+        last_exit: c.last_exit.clone(),
+        log_tail: c.log_tail.clone(),
+    }
+}
+
+fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
+    let colors = [Color::Blue, Color::Green].into_iter().map(|c| (c, color_state(s.colors.get(to_api(c))))).collect();
+    EnvironmentState {
+        endpoint: s.endpoint.clone(),
+        routing: RoutingTable {
+            revision: s.routing.revision,
+            primary: s.routing.primary.map(from_api),
+            canary: s.routing.canary.as_ref().map(|c| CanaryRoute { color: from_api(c.color), weight: c.weight, tenants: c.tenants.clone() }),
+            tenant_header: s.routing.tenant_header.clone(),
+            updated_by: s.routing.updated_by.clone(),
+        },
+        colors,
+        spec: Some(TargetSpec::Local {
+            command: s.spec.command.clone(),
+            env: s.spec.env.clone(),
+            listen: s.spec.listen.clone(),
+            drain_timeout: Duration::from_millis(s.spec.drain_timeout_ms),
+        }),
+    }
+}
+
+#[async_trait]
+impl Platform for LocalPlatform {
+    async fn define(&self, environment: &str, spec: &TargetSpec, _lease: &Lease) -> Result<(), PlatformError> {
+        let TargetSpec::Local { command, env, listen, drain_timeout } = spec;
+        // Keep a tenant header set by a traffic split.
+        let tenant_header = match self.client.get_environment(environment).await {
+            Ok(s) => s.spec.tenant_header,
+            Err(_) => api::DEFAULT_TENANT_HEADER.to_string(),
+        };
+        let spec = EnvironmentSpec {
+            command: command.clone(),
+            env: env.clone(),
+            listen: listen.clone(),
+            drain_timeout_ms: drain_timeout.as_millis() as u64,
+            tenant_header,
+        };
+        self.client.put_environment(environment, &spec, Some(ACTOR)).await.map_err(|e| map_err(environment, e))?;
+        Ok(())
+    }
+
+    async fn status(&self, environment: &str) -> Result<Option<EnvironmentState>, PlatformError> {
+        match self.client.get_environment(environment).await {
+            Ok(s) => Ok(Some(environment_state(&s))),
+            Err(ClientError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(map_err(environment, e)),
+        }
+    }
+
+    async fn deploy(&self, environment: &str, color: Color, version: &str, lease: &Lease) -> Result<(), PlatformError> {
+        let req = DeployRequest { version: version.to_string(), actor: Some(ACTOR.into()), lock_owner: Some(lease.owner.clone()), restart: true };
+        self.client.deploy(environment, to_api(color), &req).await.map_err(|e| map_err(environment, e))?;
+        Ok(())
+    }
+
+    async fn stop(&self, environment: &str, color: Color, lease: &Lease) -> Result<(), PlatformError> {
+        let req = StopRequest { actor: Some(ACTOR.into()), lock_owner: Some(lease.owner.clone()) };
+        self.client.stop(environment, to_api(color), &req).await.map_err(|e| map_err(environment, e))?;
+        Ok(())
+    }
+
+    async fn route(
+        &self,
+        environment: &str,
+        primary: Option<Color>,
+        canary: Option<CanaryRoute>,
+        if_revision: u64,
+        reason: RouteReason,
+        lease: &Lease,
+    ) -> Result<u64, PlatformError> {
+        let update = RoutingUpdate {
+            primary: primary.map(to_api),
+            canary: canary.map(|c| api::Canary { color: to_api(c.color), weight: c.weight, tenants: c.tenants }),
+            tenant_header: None,
+            actor: Some(ACTOR.into()),
+            action: Some(match reason {
+                RouteReason::Switch => RoutingAction::Switch,
+                RouteReason::Rollback => RoutingAction::Rollback,
+                RouteReason::Route => RoutingAction::Route,
+            }),
+            if_revision: Some(if_revision),
+            lock_owner: Some(lease.owner.clone()),
+            force: false,
+            message: None,
+        };
+        let routing = self.client.set_routing(environment, &update).await.map_err(|e| map_err(environment, e))?;
+        Ok(routing.revision)
+    }
+
+    async fn metrics(&self, environment: &str, color: Color, since_ms: u64, until_ms: u64) -> Result<Metrics, PlatformError> {
+        let m = self.client.metrics(environment, to_api(color), Some(since_ms), Some(until_ms)).await.map_err(|e| map_err(environment, e))?;
+        Ok(Metrics { requests: m.requests, errors: m.errors_5xx, error_rate: m.error_rate, p95_ms: m.p95_ms })
+    }
+
+    async fn lock(&self, environment: &str, owner: &str, ttl: Duration) -> Result<Lease, PlatformError> {
+        let req = LockRequest { owner: owner.to_string(), ttl_secs: ttl.as_secs().max(1) };
+        match self.client.acquire_lock(environment, &req).await {
+            Ok(_) => Ok(Lease { owner: owner.to_string() }),
+            Err(e) => Err(map_err(environment, e)),
+        }
+    }
+
+    async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
+        match self.client.release_lock(environment, &lease.owner).await {
+            Ok(()) | Err(ClientError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(map_err(environment, e)),
+        }
+    }
+
+    async fn delete(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
+        let req = StopRequest { actor: Some(ACTOR.into()), lock_owner: Some(lease.owner.clone()) };
+        match self.client.delete_environment(environment, &req).await {
+            Ok(()) | Err(ClientError::NotFound { .. }) => Ok(()),
+            Err(e) => Err(map_err(environment, e)),
+        }
+    }
+}

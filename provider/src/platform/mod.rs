@@ -1,0 +1,272 @@
+//! What the rollout engine needs from a platform, and nothing more: the local
+//! platform and Azure implement this trait; the engine, the gates and the
+//! resources are written once against it.
+
+pub mod local;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+/// One of the two colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Color {
+    /// Blue.
+    Blue,
+    /// Green.
+    Green,
+}
+
+impl Color {
+    /// The other colour.
+    pub fn other(self) -> Color {
+        match self {
+            Color::Blue => Color::Green,
+            Color::Green => Color::Blue,
+        }
+    }
+    /// `blue` / `green`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Color::Blue => "blue",
+            Color::Green => "green",
+        }
+    }
+    /// Parses `blue` / `green`.
+    pub fn parse(s: &str) -> Option<Color> {
+        match s {
+            "blue" => Some(Color::Blue),
+            "green" => Some(Color::Green),
+            _ => None,
+        }
+    }
+    /// Both, blue first.
+    pub const ALL: [Color; 2] = [Color::Blue, Color::Green];
+}
+
+impl std::fmt::Display for Color {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a colour's workload is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorPhase {
+    /// Nothing runs.
+    Stopped,
+    /// Started, not accepting connections yet.
+    Starting,
+    /// Accepting connections.
+    Running,
+    /// Exited unexpectedly (the platform may be restarting it).
+    Crashed,
+    /// Being drained and stopped.
+    Stopping,
+}
+
+impl ColorPhase {
+    /// Lower-case name for state and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColorPhase::Stopped => "stopped",
+            ColorPhase::Starting => "starting",
+            ColorPhase::Running => "running",
+            ColorPhase::Crashed => "crashed",
+            ColorPhase::Stopping => "stopping",
+        }
+    }
+}
+
+/// One colour as the platform reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColorState {
+    /// Deployed version, if any.
+    pub version: Option<String>,
+    /// Workload phase.
+    pub phase: ColorPhase,
+    /// Direct base URL of the colour (bypassing the front door), for gates.
+    pub address: Option<String>,
+    /// Process or revision identity: changes when the workload restarts.
+    pub instance_id: Option<String>,
+    /// Restarts after crashes since the deployment.
+    pub restarts: u32,
+    /// Last unexpected exit.
+    pub last_exit: Option<String>,
+    /// Last log lines, when the platform has them.
+    pub log_tail: Vec<String>,
+}
+
+/// Canary routing by colour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanaryRoute {
+    /// Colour receiving canary traffic.
+    pub color: Color,
+    /// Percent of requests without a tenant header.
+    pub weight: u8,
+    /// Tenants always routed to the canary.
+    pub tenants: Vec<String>,
+}
+
+/// The front door's routing table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutingTable {
+    /// Opaque revision for compare-and-swap.
+    pub revision: u64,
+    /// Colour receiving all other traffic; `None` routes nothing.
+    pub primary: Option<Color>,
+    /// Canary, if any.
+    pub canary: Option<CanaryRoute>,
+    /// Tenant header name.
+    pub tenant_header: String,
+    /// Who changed it last.
+    pub updated_by: Option<String>,
+}
+
+/// The environment as the platform reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvironmentState {
+    /// Public front-door URL.
+    pub endpoint: String,
+    /// Current routing.
+    pub routing: RoutingTable,
+    /// Blue and green.
+    pub colors: BTreeMap<Color, ColorState>,
+    /// The definition the platform holds (for import and drift).
+    pub spec: Option<TargetSpec>,
+}
+
+impl EnvironmentState {
+    /// The state of `color` (stopped when the platform reports nothing).
+    pub fn color(&self, color: Color) -> ColorState {
+        self.colors.get(&color).cloned().unwrap_or(ColorState {
+            version: None,
+            phase: ColorPhase::Stopped,
+            address: None,
+            instance_id: None,
+            restarts: 0,
+            last_exit: None,
+            log_tail: Vec::new(),
+        })
+    }
+    /// The live (primary) colour.
+    pub fn live_color(&self) -> Option<Color> {
+        self.routing.primary
+    }
+    /// The version the live colour runs.
+    pub fn live_version(&self) -> Option<String> {
+        self.live_color().and_then(|c| self.color(c).version)
+    }
+}
+
+/// How the platform should run an environment (platform-specific parts inside).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetSpec {
+    /// Local processes behind the local front door.
+    Local {
+        /// Command template with `{port}`, `{version}`, `{color}`.
+        command: Vec<String>,
+        /// Extra environment variables.
+        env: BTreeMap<String, String>,
+        /// Front-door listen address.
+        listen: String,
+        /// Drain time for a retired colour.
+        drain_timeout: Duration,
+    },
+}
+
+/// Front-door metrics of a colour over a window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metrics {
+    /// Requests.
+    pub requests: u64,
+    /// Responses with 5xx status.
+    pub errors: u64,
+    /// errors / requests.
+    pub error_rate: f64,
+    /// 95th percentile latency, ms.
+    pub p95_ms: Option<f64>,
+}
+
+/// A held environment lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The owner string that was granted the lock.
+    pub owner: String,
+}
+
+/// Platform failures the engine and resources turn into diagnostics.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// Someone else holds the environment lock.
+    #[error("environment {environment:?} is locked by {owner} since {since}")]
+    Locked {
+        /// Environment.
+        environment: String,
+        /// Holder.
+        owner: String,
+        /// Since when.
+        since: String,
+    },
+    /// The routing changed under us (compare-and-swap failed).
+    #[error("routing of {0:?} changed while this apply was running; run terraform plan again")]
+    Conflict(String),
+    /// The platform cannot be reached.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The platform refused or failed the request.
+    #[error("{0}")]
+    Api(String),
+}
+
+/// A platform that runs blue-green environments.
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// Creates or updates the environment's definition (idempotent).
+    async fn define(&self, environment: &str, spec: &TargetSpec, lease: &Lease) -> Result<(), PlatformError>;
+    /// The environment's state; `None` when it does not exist.
+    async fn status(&self, environment: &str) -> Result<Option<EnvironmentState>, PlatformError>;
+    /// Starts `version` on `color` (replacing what ran there).
+    async fn deploy(&self, environment: &str, color: Color, version: &str, lease: &Lease) -> Result<(), PlatformError>;
+    /// Stops a colour that receives no traffic.
+    async fn stop(&self, environment: &str, color: Color, lease: &Lease) -> Result<(), PlatformError>;
+    /// Replaces the whole routing table atomically; fails with `Conflict`
+    /// when the revision is no longer `if_revision`. Returns the new revision.
+    async fn route(
+        &self,
+        environment: &str,
+        primary: Option<Color>,
+        canary: Option<CanaryRoute>,
+        if_revision: u64,
+        reason: RouteReason,
+        lease: &Lease,
+    ) -> Result<u64, PlatformError>;
+    /// Front-door metrics of `color` between two unix-ms instants.
+    async fn metrics(&self, environment: &str, color: Color, since_ms: u64, until_ms: u64) -> Result<Metrics, PlatformError>;
+    /// Takes the environment lock for `owner`.
+    async fn lock(&self, environment: &str, owner: &str, ttl: Duration) -> Result<Lease, PlatformError>;
+    /// Releases the lock.
+    async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError>;
+    /// Routes nothing, stops what the platform owns, forgets the environment.
+    async fn delete(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError>;
+}
+
+/// Why routing changes, for the platform's audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteReason {
+    /// A release moves traffic to the new colour.
+    Switch,
+    /// Automatic or requested rollback.
+    Rollback,
+    /// Canary/tenant routing change.
+    Route,
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

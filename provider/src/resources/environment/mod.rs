@@ -1,0 +1,339 @@
+//! Resource `bluegreen_environment`: one application behind one front door,
+//! with two colours, released by changing `version`.
+
+pub mod model;
+pub mod schema;
+pub mod state;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::plan::mark_unknown;
+use tfplugin::provider::{ApplyRequest, Ctx, PlanRequest, PlanResponse, Resource, StateResponse};
+use tfplugin::schema::Schema;
+use tfplugin::timeouts::{format_duration, timeout_for};
+use tfplugin::{AttributePath, Value};
+
+use crate::platform::{Lease, Platform, PlatformError};
+use crate::provider::Shared;
+use crate::rollout::{Engine, Outcome, ReleaseError, ReleaseReport};
+use model::EnvironmentConfig;
+
+/// The resource type.
+pub struct EnvironmentResource {
+    shared: Arc<Shared>,
+}
+
+impl EnvironmentResource {
+    /// A resource bound to the provider's shared state.
+    pub fn new(shared: Arc<Shared>) -> Self {
+        Self { shared }
+    }
+}
+
+/// Arguments whose change needs the platform to act (a release, a pin, a redefinition).
+const RELEASE_ARGUMENTS: &[&str] = &["version", "candidate_version", "live_color", "local", "keep_previous"];
+/// Computed attributes a release may change.
+const RELEASE_OUTPUTS: &[&str] = &["idle_color", "previous_version", "colors", "last_deployment"];
+
+/// "terraform (pid 123) on host in /work/dir": who holds the lock, for the
+/// "locked by …" message a second pipeline sees.
+pub fn lock_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into());
+    let dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    // The provider is Terraform's child: the parent pid is the terraform process.
+    let terraform_pid = std::os::unix::process::parent_id();
+    format!("terraform (pid {terraform_pid}) on {host} in {dir}")
+}
+
+fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
+    let summary = match err {
+        ReleaseError::GateFailed { check, .. } => format!("Release of {version} refused: {check} failed"),
+        ReleaseError::RolledBack { .. } => format!("Release of {version} rolled back"),
+        ReleaseError::Breached { .. } => format!("Release of {version} breached its post-switch thresholds"),
+        ReleaseError::Stopped(_) => format!("Release of {version} interrupted"),
+        ReleaseError::Platform(PlatformError::Locked { environment, .. }) => format!("Environment {environment:?} is locked"),
+        ReleaseError::Platform(_) => format!("Release of {version} failed"),
+    };
+    let mut detail = err.to_string();
+    match err {
+        ReleaseError::GateFailed { .. } | ReleaseError::RolledBack { .. } => {
+            detail.push_str(" Fix the release and apply again: the next plan proposes it again.")
+        }
+        ReleaseError::Platform(PlatformError::Locked { .. }) => detail.push_str(
+            ": another release of this environment is in progress. Wait for it to finish, then run terraform plan again.",
+        ),
+        _ => {}
+    }
+    Diagnostic::error(summary, detail).at(AttributePath::attr("version"))
+}
+
+fn platform_diagnostic(summary: &str, err: &PlatformError) -> Diagnostic {
+    Diagnostic::error(summary, err.to_string())
+}
+
+impl EnvironmentResource {
+    async fn platform(&self) -> Result<Arc<dyn Platform>, Diagnostic> {
+        self.shared.platform().await
+    }
+
+    /// Runs the release steps the configuration asks for; returns the last report.
+    async fn converge(
+        &self,
+        engine: &Engine<'_>,
+        cfg: &EnvironmentConfig,
+        redefine: bool,
+    ) -> Result<Option<ReleaseReport>, ReleaseError> {
+        let name = &cfg.release.environment;
+        if redefine {
+            engine.platform.define(name, &cfg.target, engine.lease).await?;
+        }
+        let status = engine.platform.status(name).await?;
+        let live = status.as_ref().and_then(|s| s.live_color());
+        let mut last = match cfg.live_color {
+            Some(pin) if live.is_some() => {
+                let runs = status.as_ref().and_then(|s| s.color(pin).version);
+                if runs.as_deref() == Some(cfg.release.version.as_str()) {
+                    Some(engine.pin(name, pin, &cfg.release.health).await?)
+                } else if Some(pin) != live {
+                    // Pinned to the idle colour: the release lands there anyway.
+                    Some(engine.release(&cfg.release).await?)
+                } else {
+                    return Err(ReleaseError::Platform(PlatformError::Api(format!(
+                        "live_color = \"{pin}\" pins traffic to {pin}, which runs {}, but version = {:?}. Set version to the version {pin} runs, or remove live_color",
+                        runs.unwrap_or_else(|| "nothing".into()),
+                        cfg.release.version
+                    ))));
+                }
+            }
+            _ => Some(engine.release(&cfg.release).await?),
+        };
+        if let Some(candidate) = cfg.candidate_version.as_ref().filter(|c| **c != cfg.release.version) {
+            let spec = crate::rollout::ReleaseSpec { version: candidate.clone(), ..cfg.release.clone() };
+            last = Some(engine.prepare_candidate(&spec).await?);
+        }
+        Ok(last)
+    }
+
+    /// Create and update share this: lock, converge within the timeout, unlock,
+    /// and report the truth in state whatever happened.
+    async fn apply(&self, ctx: &Ctx, req: ApplyRequest<'_>, creating: bool) -> StateResponse {
+        let mut diags = Diagnostics::new();
+        let cfg = model::read(req.config, &mut diags);
+        if diags.has_errors() {
+            return StateResponse::with_diagnostics(req.prior.clone(), diags);
+        }
+        let op = if creating { "create" } else { "update" };
+        let timeout = match timeout_for(req.config, op, schema::DEFAULT_APPLY_TIMEOUT) {
+            Ok(t) => t,
+            Err(d) => return StateResponse::with_diagnostics(req.prior.clone(), d.into()),
+        };
+        let platform = match self.platform().await {
+            Ok(p) => p,
+            Err(d) => return StateResponse::with_diagnostics(req.prior.clone(), d.into()),
+        };
+        let name = cfg.release.environment.clone();
+        let owner = lock_owner();
+        if creating {
+            // An environment must exist before it can be locked; defining is idempotent.
+            if let Err(e) = platform.define(&name, &cfg.target, &Lease { owner: owner.clone() }).await {
+                return StateResponse::with_diagnostics(Value::Null, platform_diagnostic(&format!("Defining environment {name:?} failed"), &e).into());
+            }
+        }
+        let lease = match platform.lock(&name, &owner, timeout + Duration::from_secs(60)).await {
+            Ok(l) => l,
+            Err(e) => {
+                let d = release_diagnostic(&cfg.release.version, &ReleaseError::Platform(e));
+                return StateResponse::with_diagnostics(req.prior.clone(), d.into());
+            }
+        };
+        let redefine = !creating && req.prior.get("local") != req.planned.get("local");
+        let prior_live = match platform.status(&name).await {
+            Ok(s) => s.and_then(|s| s.live_version()),
+            Err(_) => None,
+        };
+        let engine = Engine { platform: platform.as_ref(), http: self.shared.http(), ctx, lease: &lease };
+        let outcome = tokio::time::timeout(timeout, self.converge(&engine, &cfg, redefine)).await;
+        if let Err(e) = platform.unlock(&name, &lease).await {
+            tracing::warn!(environment = %name, error = %e, "releasing the environment lock failed; it lapses by itself");
+        }
+        let truth = platform.status(&name).await;
+        match outcome {
+            Ok(Ok(report)) => {
+                let mut state = req.planned.clone();
+                let Ok(Some(truth)) = truth else {
+                    return StateResponse::with_diagnostics(req.prior.clone(), platform_diagnostic("Reading the environment after the release failed", &truth.err().unwrap_or(PlatformError::Api("the environment disappeared".into()))).into());
+                };
+                state::apply_truth(&mut state, &truth, false);
+                let previous = match &report {
+                    Some(r) if matches!(r.outcome, Outcome::Released | Outcome::Switched) => Value::from(prior_live.clone()),
+                    _ => req.prior.get("previous_version").clone(),
+                };
+                state.set("previous_version", previous);
+                let deployment = match &report {
+                    Some(r) => state::deployment_value(r, None),
+                    None => req.prior.get("last_deployment").clone(),
+                };
+                state.set("last_deployment", deployment);
+                StateResponse::ok(state)
+            }
+            Ok(Err(err)) => self.failed_state(req.prior, req.planned, creating, &cfg, &err, truth.ok().flatten()),
+            Err(_) => {
+                let err = ReleaseError::Platform(PlatformError::Api(format!(
+                    "the {op} timed out after {}; raise timeouts {{ {op} = \"...\" }} if releases legitimately take longer",
+                    format_duration(timeout)
+                )));
+                self.failed_state(req.prior, req.planned, creating, &cfg, &err, truth.ok().flatten())
+            }
+        }
+    }
+
+    /// After a failure: the prior state with the truth reported, so state
+    /// keeps what is really live and the next plan proposes the release again.
+    fn failed_state(
+        &self,
+        prior: &Value,
+        planned: &Value,
+        creating: bool,
+        cfg: &EnvironmentConfig,
+        err: &ReleaseError,
+        truth: Option<crate::platform::EnvironmentState>,
+    ) -> StateResponse {
+        let diag = release_diagnostic(&cfg.release.version, err);
+        if creating {
+            // Nothing was live before: keep nothing in state, the next apply creates again.
+            return StateResponse::with_diagnostics(Value::Null, diag.into());
+        }
+        let mut state = prior.clone();
+        // The user's non-release settings (gates, timeouts) are not what failed.
+        for attr in ["health_check", "smoke_test", "post_switch", "timeouts"] {
+            state.set(attr, planned.get(attr).clone());
+        }
+        if let Some(truth) = truth {
+            state::apply_truth(&mut state, &truth, true);
+        }
+        let mut report = ReleaseReport::start(&cfg.release.environment, &cfg.release.version);
+        report.finish(err.outcome(), err.to_string());
+        state.set("last_deployment", state::deployment_value(&report, None));
+        StateResponse::with_diagnostics(state, diag.into())
+    }
+}
+
+#[async_trait]
+impl Resource for EnvironmentResource {
+    fn type_name(&self) -> &str {
+        "bluegreen_environment"
+    }
+
+    fn schema(&self) -> Schema {
+        schema::schema()
+    }
+
+    async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
+        model::validate(config)
+    }
+
+    async fn plan(&self, _ctx: &Ctx, req: PlanRequest<'_>, mut planned: PlanResponse) -> PlanResponse {
+        if req.prior.is_null() {
+            return planned;
+        }
+        let p = &mut planned.planned;
+        let release_needed = RELEASE_ARGUMENTS.iter().any(|a| !req.prior.get(a).semantically_equal(p.get(a)));
+        if release_needed {
+            mark_unknown(p, RELEASE_OUTPUTS);
+            if req.config.get("live_color").is_null() {
+                mark_unknown(p, &["live_color"]);
+            }
+            if req.prior.get("local").get("listen") != p.get("local").get("listen") {
+                mark_unknown(p, &["endpoint"]);
+            }
+        }
+        planned
+    }
+
+    async fn create(&self, ctx: &Ctx, req: ApplyRequest<'_>) -> StateResponse {
+        self.apply(ctx, req, true).await
+    }
+
+    async fn read(&self, _ctx: &Ctx, prior: &Value, private: &[u8]) -> StateResponse {
+        let name = prior.get("name").as_str().unwrap_or_default().to_string();
+        let platform = match self.platform().await {
+            Ok(p) => p,
+            Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
+        };
+        match platform.status(&name).await {
+            Ok(None) => StateResponse::ok(Value::Null),
+            Ok(Some(truth)) => {
+                let mut state = prior.clone();
+                state::apply_truth(&mut state, &truth, true);
+                if let Some(spec) = &truth.spec {
+                    state.set("local", state::local_block_value(spec, prior.get("local")));
+                }
+                let mut out = StateResponse::ok(state);
+                out.private = private.to_vec();
+                out
+            }
+            Err(e) => StateResponse::with_diagnostics(prior.clone(), platform_diagnostic(&format!("Reading environment {name:?} failed"), &e).into()),
+        }
+    }
+
+    async fn update(&self, ctx: &Ctx, req: ApplyRequest<'_>) -> StateResponse {
+        let release_needed = RELEASE_ARGUMENTS.iter().any(|a| !req.prior.get(a).semantically_equal(req.planned.get(a)));
+        if !release_needed {
+            // Only gates, watch settings or timeouts changed: nothing to do on the platform.
+            return StateResponse::ok(req.planned.clone());
+        }
+        self.apply(ctx, req, false).await
+    }
+
+    async fn delete(&self, _ctx: &Ctx, prior: &Value, _private: &[u8]) -> Diagnostics {
+        let name = prior.get("name").as_str().unwrap_or_default().to_string();
+        let platform = match self.platform().await {
+            Ok(p) => p,
+            Err(d) => return d.into(),
+        };
+        let lease = match platform.lock(&name, &lock_owner(), schema::DEFAULT_DELETE_TIMEOUT).await {
+            Ok(l) => l,
+            Err(e) => return release_diagnostic(prior.get("version").as_str().unwrap_or_default(), &ReleaseError::Platform(e)).into(),
+        };
+        let result = platform.delete(&name, &lease).await;
+        // The environment (and its lock) are gone on success; a failed unlock is harmless.
+        let _ = platform.unlock(&name, &lease).await;
+        match result {
+            Ok(()) => Diagnostics::new(),
+            Err(e) => platform_diagnostic(&format!("Deleting environment {name:?} failed"), &e).into(),
+        }
+    }
+
+    async fn import(&self, _ctx: &Ctx, id: &str) -> StateResponse {
+        if !model::valid_name(id) {
+            return StateResponse::with_diagnostics(
+                Value::Null,
+                Diagnostic::error("Invalid import id", format!("{id:?} is not an environment name. Import with: terraform import bluegreen_environment.NAME <environment name>")).into(),
+            );
+        }
+        let platform = match self.platform().await {
+            Ok(p) => p,
+            Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
+        };
+        match platform.status(id).await {
+            Ok(Some(_)) => {
+                let mut state = Value::Object(Default::default());
+                for (attr, _) in schema::schema().value_type().object_attrs().into_iter().flatten() {
+                    state.set(attr, Value::Null);
+                }
+                state.set("id", Value::from(id));
+                state.set("name", Value::from(id));
+                state.set("keep_previous", Value::Bool(true));
+                StateResponse::ok(state)
+            }
+            Ok(None) => StateResponse::with_diagnostics(
+                Value::Null,
+                Diagnostic::error("Environment not found", format!("There is no environment named {id:?} on the platform. Check the name with `bluegreen-local status`.")).into(),
+            ),
+            Err(e) => StateResponse::with_diagnostics(Value::Null, platform_diagnostic("Import failed", &e).into()),
+        }
+    }
+}

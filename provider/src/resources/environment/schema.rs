@@ -1,0 +1,105 @@
+//! The `bluegreen_environment` schema (names fixed by DESIGN §3).
+
+use std::time::Duration;
+
+use tfplugin::schema::{Attribute, Block, NestedBlock, Schema};
+use tfplugin::timeouts::timeouts_block;
+use tfplugin::{Type, Value};
+
+/// Default create/update timeout.
+pub const DEFAULT_APPLY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Default delete timeout.
+pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+/// Type of one entry of `colors`.
+pub fn color_type() -> Type {
+    Type::object([("version", Type::String), ("status", Type::String), ("address", Type::String)])
+}
+
+/// Type of `last_deployment`.
+pub fn deployment_type() -> Type {
+    Type::object([
+        ("id", Type::String),
+        ("outcome", Type::String),
+        ("started_at", Type::String),
+        ("finished_at", Type::String),
+        ("message", Type::String),
+    ])
+}
+
+/// Attributes shared by the resource and the data source.
+pub fn computed_attributes(block: Block) -> Block {
+    block
+        .attr(Attribute::string("idle_color").computed().description("The colour not receiving traffic: where the next release lands."))
+        .attr(Attribute::string("endpoint").computed().description("The front door URL."))
+        .attr(
+            Attribute::new("colors", Type::map(color_type()))
+                .computed()
+                .description("Per colour (`blue`, `green`): the `version` it runs, its `status` (`running`, `starting`, `crashed`, `stopped`) and its direct `address`."),
+        )
+}
+
+/// The resource schema.
+pub fn schema() -> Schema {
+    let local = Block::new()
+        .description("Run the colours as local processes behind the local platform's front door.")
+        .attr(Attribute::new("command", Type::list(Type::String)).required().description(
+            "Program and arguments of one colour. `{port}`, `{version}` and `{color}` are replaced, e.g. `[\"agog-demo-app\", \"--port\", \"{port}\", \"--version\", \"{version}\"]`.",
+        ))
+        .attr(Attribute::new("env", Type::map(Type::String)).optional().description("Extra environment variables for the colour processes (placeholders replaced)."))
+        .attr(Attribute::string("listen").required().description("Front door address, e.g. `127.0.0.1:8080`. All user traffic goes here."))
+        .attr(Attribute::string("drain_timeout").default("30s").description("How long a retired colour may finish in-flight requests before it is stopped."));
+
+    let health = Block::new()
+        .description("The gate before the switch, against the idle colour's own address (never through the front door).")
+        .attr(Attribute::string("path").default("/api/health").description("Health endpoint path."))
+        .attr(Attribute::number("expect_status").default(Value::int(200)).description("Status a healthy colour answers."))
+        .attr(Attribute::bool("expect_version").default(true).description("Require the JSON `version` field of the answer to equal the release version."))
+        .attr(Attribute::string("interval").default("2s").description("Time between probes."))
+        .attr(Attribute::string("timeout").default("5s").description("Time one probe may take."))
+        .attr(Attribute::number("healthy_threshold").default(Value::int(2)).description("Consecutive healthy answers needed."))
+        .attr(Attribute::string("deadline").default("2m").description("Time the colour has to start and become healthy."));
+
+    let smoke = Block::new()
+        .description("A request the idle colour must answer as expected before the switch.")
+        .attr(Attribute::string("name").required().description("Name shown when it fails."))
+        .attr(Attribute::string("method").default("GET").description("HTTP method."))
+        .attr(Attribute::string("path").required().description("Request path."))
+        .attr(Attribute::number("expect_status").default(Value::int(200)).description("Expected status."))
+        .attr(Attribute::string("body_contains").optional().description("Text the response body must contain."));
+
+    let post_switch = Block::new()
+        .description("The watch after the switch. Defaults follow the release process: more than 1% errors or a p95 more than 50% worse than the previous colour rolls back.")
+        .attr(Attribute::string("window").default("60s").description("How long to watch the new colour."))
+        .attr(Attribute::number("max_error_rate").default(Value::float(0.01)).description("Highest tolerated share of 5xx answers (0.01 = 1%)."))
+        .attr(Attribute::number("max_p95_increase").default(Value::float(0.5)).description("Highest tolerated p95 latency increase over the previous colour (0.5 = 50%)."))
+        .attr(Attribute::number("min_requests").default(Value::int(20)).description("Requests needed before thresholds are judged."))
+        .attr(Attribute::bool("auto_rollback").default(true).description("Switch back by itself when a threshold is crossed."));
+
+    let block = Block::new()
+        .description(
+            "One application behind one front door, with two colours. Changing `version` deploys it to the idle colour, \
+             health-gates it, switches the front door atomically, watches error rate and latency, and rolls back by itself. \
+             A failed gate never moves traffic.",
+        )
+        .attr(Attribute::string("id").computed().description("The environment name."))
+        .attr(Attribute::string("name").required().force_new().description("Environment name, unique on the platform. Changing it creates a new environment."))
+        .attr(Attribute::string("version").required().description("The version that must be live."))
+        .attr(Attribute::string("candidate_version").optional().description(
+            "Deploy this version to the idle colour and gate it, without switching (canary or preview). Route traffic to it with `bluegreen_traffic_split`; promote it by setting `version` to it.",
+        ))
+        .attr(Attribute::bool("keep_previous").default(true).description("Keep the previous colour running after a release, for instant rollback."))
+        .attr(Attribute::string("live_color").optional().computed().description(
+            "The colour receiving traffic. Set it to pin a colour (manual rollback): it must run `version`, or be the idle colour (then `version` is deployed there first).",
+        ))
+        .attr(Attribute::string("previous_version").computed().description("The version that was live before the last release: where an instant rollback goes."))
+        .attr(Attribute::new("last_deployment", deployment_type()).computed().description(
+            "The last release this resource ran: `id`, `outcome` (`released`, `switched`, `candidate_ready`, `no_change`, `gate_failed`, `rolled_back`, `failed`), `started_at`, `finished_at`, `message`.",
+        ))
+        .block(NestedBlock::single("local", local))
+        .block(NestedBlock::single("health_check", health))
+        .block(NestedBlock::list("smoke_test", smoke))
+        .block(NestedBlock::single("post_switch", post_switch))
+        .block(timeouts_block(&["create", "update", "delete"], &[DEFAULT_APPLY_TIMEOUT, DEFAULT_APPLY_TIMEOUT, DEFAULT_DELETE_TIMEOUT]));
+    Schema::new(computed_attributes(block))
+}

@@ -1,0 +1,117 @@
+//! The health gate: consecutive healthy answers from the idle colour's own
+//! address (never through the front door), with the version it reports.
+
+use std::time::Instant;
+
+use super::deploy::live_note;
+use super::{Engine, HealthCheck, ReleaseError, ReleaseReport};
+use crate::platform::{Color, ColorPhase};
+use tfplugin::timeouts::format_duration;
+
+/// Probes until `healthy_threshold` consecutive healthy answers, or fails at
+/// the deadline with the figures of what was seen.
+pub async fn health_gate(
+    engine: &Engine<'_>,
+    environment: &str,
+    color: Color,
+    version: &str,
+    check: &HealthCheck,
+    report: &mut ReleaseReport,
+) -> Result<(), ReleaseError> {
+    let started = Instant::now();
+    let mut consecutive = 0u32;
+    let mut probes = 0u32;
+    let mut healthy_total = 0u32;
+    let mut last_problem = String::from("no probe completed");
+    loop {
+        engine.check_stop("the health gate")?;
+        let state = engine.platform.status(environment).await?.map(|s| s.color(color));
+        let Some(address) = state.as_ref().and_then(|c| c.address.clone()) else {
+            return Err(fail(engine, environment, color, version, "the colour has no address (is it deployed?)".into()).await);
+        };
+        if let Some(c) = &state {
+            if c.phase == ColorPhase::Crashed {
+                let exit = c.last_exit.clone().unwrap_or_else(|| "exited".into());
+                return Err(fail(engine, environment, color, version, format!("the process crashed during the gate ({exit}, {} restart(s))", c.restarts)).await);
+            }
+        }
+        let url = format!("{}{}", address.trim_end_matches('/'), check.path);
+        probes += 1;
+        match engine.http.request("GET", &url, check.timeout).await {
+            Ok(reply) => match judge(&reply.status, &reply.body, check, version) {
+                Ok(()) => {
+                    consecutive += 1;
+                    healthy_total += 1;
+                }
+                Err(problem) => {
+                    consecutive = 0;
+                    last_problem = problem;
+                }
+            },
+            Err(e) => {
+                consecutive = 0;
+                last_problem = e;
+            }
+        }
+        if consecutive >= check.healthy_threshold {
+            report.step(format!(
+                "health check passed on {color}: {consecutive} consecutive healthy answers from {url} in {:.1}s",
+                started.elapsed().as_secs_f64()
+            ));
+            return Ok(());
+        }
+        if started.elapsed() + check.interval > check.deadline {
+            let detail = format!(
+                "{healthy_total} of {probes} probes of {url} were healthy, {} consecutive needed within {}; last: {last_problem}",
+                check.healthy_threshold,
+                format_duration(check.deadline)
+            );
+            return Err(fail(engine, environment, color, version, detail).await);
+        }
+        tokio::time::sleep(check.interval).await;
+    }
+}
+
+async fn fail(engine: &Engine<'_>, environment: &str, color: Color, version: &str, detail: String) -> ReleaseError {
+    ReleaseError::GateFailed {
+        check: "health check".into(),
+        color: color.to_string(),
+        version: version.to_string(),
+        detail,
+        live_note: live_note(engine, environment).await,
+    }
+}
+
+/// Whether one answer is healthy; `Err` says why not, with figures.
+pub fn judge(status: &u16, body: &str, check: &HealthCheck, version: &str) -> Result<(), String> {
+    if *status != check.expect_status {
+        return Err(format!("HTTP {status}, expected {}", check.expect_status));
+    }
+    if check.expect_version {
+        let reported = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("version").and_then(|v| v.as_str().map(str::to_string)));
+        match reported {
+            Some(v) if v == version => {}
+            Some(v) => return Err(format!("reports version {v:?}, expected {version:?}")),
+            None => return Err("the body has no JSON \"version\" field (set expect_version = false to skip this check)".into()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn judges_status_and_version() {
+        let check = HealthCheck::default();
+        assert!(judge(&200, r#"{"status":"healthy","version":"1.3.0"}"#, &check, "1.3.0").is_ok());
+        assert_eq!(judge(&500, "", &check, "1.3.0").unwrap_err(), "HTTP 500, expected 200");
+        assert!(judge(&200, r#"{"version":"1.2.9"}"#, &check, "1.3.0").unwrap_err().contains("\"1.2.9\""));
+        assert!(judge(&200, "ok", &check, "1.3.0").unwrap_err().contains("expect_version"));
+        let lax = HealthCheck { expect_version: false, ..HealthCheck::default() };
+        assert!(judge(&200, "ok", &lax, "1.3.0").is_ok());
+    }
+}

@@ -1,0 +1,236 @@
+//! The release engine: deploy → ready → health gate → smoke tests → atomic
+//! switch → post-switch watch → rollback. Written once against
+//! [`crate::platform::Platform`]; a failed gate never moves traffic.
+
+pub mod deploy;
+pub mod gate;
+pub mod report;
+pub mod smoke;
+pub mod switch;
+pub mod watch;
+
+use std::time::Duration;
+
+use tfplugin::provider::Ctx;
+
+use crate::http::Http;
+use crate::platform::{Color, EnvironmentState, Lease, Platform, PlatformError};
+pub use report::{Outcome, ReleaseError, ReleaseReport};
+
+/// The pre-switch health gate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthCheck {
+    /// Path on the colour's own address.
+    pub path: String,
+    /// Status a healthy colour answers.
+    pub expect_status: u16,
+    /// Require the JSON `version` field to equal the release version.
+    pub expect_version: bool,
+    /// Time between probes.
+    pub interval: Duration,
+    /// Time one probe may take.
+    pub timeout: Duration,
+    /// Consecutive healthy answers needed.
+    pub healthy_threshold: u32,
+    /// Time the colour has to become healthy.
+    pub deadline: Duration,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self {
+            path: "/api/health".into(),
+            expect_status: 200,
+            expect_version: true,
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(5),
+            healthy_threshold: 2,
+            deadline: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One smoke test against the idle colour before the switch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmokeTest {
+    /// Name shown in diagnostics.
+    pub name: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path.
+    pub path: String,
+    /// Expected status.
+    pub expect_status: u16,
+    /// Text the body must contain.
+    pub body_contains: Option<String>,
+}
+
+/// The watch after the switch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostSwitch {
+    /// How long to watch.
+    pub window: Duration,
+    /// Highest tolerated 5xx rate (0.01 = 1%).
+    pub max_error_rate: f64,
+    /// Highest tolerated p95 increase over the previous colour (0.5 = 50%).
+    pub max_p95_increase: f64,
+    /// Requests needed before the thresholds are judged.
+    pub min_requests: u64,
+    /// Switch back by itself on a breach.
+    pub auto_rollback: bool,
+}
+
+impl Default for PostSwitch {
+    fn default() -> Self {
+        // The seed's rollback triggers: error rate above 1%, response time 50% worse.
+        Self {
+            window: Duration::from_secs(60),
+            max_error_rate: 0.01,
+            max_p95_increase: 0.5,
+            min_requests: 20,
+            auto_rollback: true,
+        }
+    }
+}
+
+/// Everything one release needs.
+#[derive(Debug, Clone)]
+pub struct ReleaseSpec {
+    /// Environment name.
+    pub environment: String,
+    /// Version that must end up live.
+    pub version: String,
+    /// Health gate.
+    pub health: HealthCheck,
+    /// Smoke tests.
+    pub smoke: Vec<SmokeTest>,
+    /// Post-switch watch.
+    pub post_switch: PostSwitch,
+    /// Keep the previous colour running for instant rollback.
+    pub keep_previous: bool,
+}
+
+/// The engine with its collaborators.
+pub struct Engine<'a> {
+    /// Where environments run.
+    pub platform: &'a dyn Platform,
+    /// HTTP client for gates.
+    pub http: Http,
+    /// Terraform's stop signal.
+    pub ctx: &'a Ctx,
+    /// The environment lock held for this release.
+    pub lease: &'a Lease,
+}
+
+impl Engine<'_> {
+    async fn status(&self, environment: &str) -> Result<EnvironmentState, ReleaseError> {
+        self.platform
+            .status(environment)
+            .await?
+            .ok_or_else(|| ReleaseError::Platform(PlatformError::Api(format!("environment {environment:?} does not exist on the platform"))))
+    }
+
+    /// Makes `spec.version` live, or fails leaving the live colour serving.
+    pub async fn release(&self, spec: &ReleaseSpec) -> Result<ReleaseReport, ReleaseError> {
+        let mut report = ReleaseReport::start(&spec.environment, &spec.version);
+        let state = self.status(&spec.environment).await?;
+        let live = state.live_color();
+        if let Some(live) = live {
+            let live_state = state.color(live);
+            if live_state.version.as_deref() == Some(spec.version.as_str()) && live_state.phase == crate::platform::ColorPhase::Running {
+                report.finish(Outcome::NoChange, format!("{} is already live on {live}", spec.version));
+                return Ok(report);
+            }
+        }
+        let target = live.map_or(Color::Blue, Color::other);
+        let target_state = state.color(target);
+        let instant = live.is_some()
+            && target_state.version.as_deref() == Some(spec.version.as_str())
+            && target_state.phase == crate::platform::ColorPhase::Running;
+
+        if instant {
+            // Instant rollback (or roll-forward): the idle colour already runs
+            // the version. One healthy answer is enough; nothing restarts.
+            report.step(format!("{target} already runs {}: switching without a redeploy", spec.version));
+            let quick = HealthCheck { healthy_threshold: 1, ..spec.health.clone() };
+            gate::health_gate(self, &spec.environment, target, &spec.version, &quick, &mut report).await?;
+        } else {
+            deploy::deploy_and_wait(self, &spec.environment, target, &spec.version, &spec.health, &mut report).await?;
+            gate::health_gate(self, &spec.environment, target, &spec.version, &spec.health, &mut report).await?;
+            smoke::run_smoke_tests(self, &spec.environment, target, &spec.smoke, &mut report).await?;
+        }
+
+        let switched = switch::switch_to(self, &spec.environment, target, state.routing.revision, &mut report).await?;
+        if let Some(previous) = live {
+            if !instant {
+                watch::watch_after_switch(self, spec, previous, target, &switched, &mut report).await?;
+            }
+            if !spec.keep_previous {
+                self.platform.stop(&spec.environment, previous, self.lease).await?;
+                report.step(format!("stopped {previous} (keep_previous = false)"));
+            }
+        }
+        let outcome = if instant { Outcome::Switched } else { Outcome::Released };
+        let message = match live {
+            Some(previous) => format!(
+                "{} is live on {target}; {previous} {}",
+                spec.version,
+                if spec.keep_previous { "kept running for instant rollback" } else { "stopped" }
+            ),
+            None => format!("{} is live on {target}", spec.version),
+        };
+        report.finish(outcome, message);
+        Ok(report)
+    }
+
+    /// Deploys and gates `version` on the idle colour without switching (canary/preview).
+    pub async fn prepare_candidate(&self, spec: &ReleaseSpec) -> Result<ReleaseReport, ReleaseError> {
+        let mut report = ReleaseReport::start(&spec.environment, &spec.version);
+        let state = self.status(&spec.environment).await?;
+        let Some(live) = state.live_color() else {
+            return Err(ReleaseError::Platform(PlatformError::Api(
+                "there is no live colour yet: a candidate needs a live version beside it".into(),
+            )));
+        };
+        let idle = live.other();
+        let idle_state = state.color(idle);
+        if idle_state.version.as_deref() == Some(spec.version.as_str()) && idle_state.phase == crate::platform::ColorPhase::Running {
+            report.finish(Outcome::NoChange, format!("candidate {} already runs on {idle}", spec.version));
+            return Ok(report);
+        }
+        if state.routing.canary.as_ref().is_some_and(|c| c.color == idle) {
+            return Err(ReleaseError::Platform(PlatformError::Api(format!(
+                "{idle} receives canary traffic; remove the bluegreen_traffic_split (or set its weight to 0 and tenants to []) before deploying another candidate"
+            ))));
+        }
+        deploy::deploy_and_wait(self, &spec.environment, idle, &spec.version, &spec.health, &mut report).await?;
+        gate::health_gate(self, &spec.environment, idle, &spec.version, &spec.health, &mut report).await?;
+        smoke::run_smoke_tests(self, &spec.environment, idle, &spec.smoke, &mut report).await?;
+        report.finish(Outcome::CandidateReady, format!("candidate {} is deployed and healthy on {idle}; live traffic stays on {live}", spec.version));
+        Ok(report)
+    }
+
+    /// Routes all traffic to `color` (the `live_color` pin), gating it first.
+    pub async fn pin(&self, environment: &str, color: Color, health: &HealthCheck) -> Result<ReleaseReport, ReleaseError> {
+        let state = self.status(environment).await?;
+        let version = state.color(color).version.unwrap_or_default();
+        let mut report = ReleaseReport::start(environment, &version);
+        if state.live_color() == Some(color) && state.routing.canary.is_none() {
+            report.finish(Outcome::NoChange, format!("{color} is already live"));
+            return Ok(report);
+        }
+        let quick = HealthCheck { healthy_threshold: 1, ..health.clone() };
+        gate::health_gate(self, environment, color, &version, &quick, &mut report).await?;
+        switch::switch_to(self, environment, color, state.routing.revision, &mut report).await?;
+        report.finish(Outcome::Switched, format!("{color} ({version}) is live by pin"));
+        Ok(report)
+    }
+
+    pub(crate) fn check_stop(&self, what: &str) -> Result<(), ReleaseError> {
+        if self.ctx.is_stopped() {
+            Err(ReleaseError::Stopped(what.to_string()))
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! What a release did, in words a release engineer reads at a glance.
+
+use crate::platform::PlatformError;
+
+/// How a release ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Deployed, gated, switched, watched.
+    Released,
+    /// Switched to a colour that already ran the version (instant rollback).
+    Switched,
+    /// Candidate deployed and gated; no traffic moved.
+    CandidateReady,
+    /// Nothing to do.
+    NoChange,
+    /// Switched back after a post-switch breach.
+    RolledBack,
+    /// A gate failed; traffic never moved.
+    GateFailed,
+    /// Something else failed.
+    Failed,
+}
+
+impl Outcome {
+    /// Name stored in `last_deployment.outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Released => "released",
+            Outcome::Switched => "switched",
+            Outcome::CandidateReady => "candidate_ready",
+            Outcome::NoChange => "no_change",
+            Outcome::RolledBack => "rolled_back",
+            Outcome::GateFailed => "gate_failed",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// A release's record.
+#[derive(Debug, Clone)]
+pub struct ReleaseReport {
+    /// Deployment id: environment, version and start time.
+    pub id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// RFC 3339 start.
+    pub started_at: String,
+    /// RFC 3339 end.
+    pub finished_at: String,
+    /// One-paragraph summary.
+    pub message: String,
+    /// Steps taken, in order.
+    pub steps: Vec<String>,
+}
+
+impl ReleaseReport {
+    /// A report for a release starting now.
+    pub fn start(environment: &str, version: &str) -> Self {
+        let now = rfc3339_now();
+        Self {
+            id: format!("{environment}-{version}-{}", crate::platform::now_ms()),
+            outcome: Outcome::Failed,
+            started_at: now.clone(),
+            finished_at: now,
+            message: String::new(),
+            steps: Vec::new(),
+        }
+    }
+    /// Records a step (also logged for `TF_LOG=INFO`).
+    pub fn step(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        tracing::info!(deployment = %self.id, "{text}");
+        self.steps.push(text);
+    }
+    /// Closes the report.
+    pub fn finish(&mut self, outcome: Outcome, message: impl Into<String>) {
+        self.outcome = outcome;
+        self.message = message.into();
+        self.finished_at = rfc3339_now();
+        tracing::info!(deployment = %self.id, outcome = outcome.as_str(), "{}", self.message);
+    }
+}
+
+/// Why a release did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    /// A pre-switch check failed; no traffic moved.
+    #[error("{check} failed on {color} ({version}): {detail}. No traffic was moved; {live_note}")]
+    GateFailed {
+        /// Which check (`health check`, `smoke test "orders"`, `readiness`).
+        check: String,
+        /// The colour checked.
+        color: String,
+        /// The version checked.
+        version: String,
+        /// Figures: what was expected and what was seen.
+        detail: String,
+        /// Which version keeps serving.
+        live_note: String,
+    },
+    /// The post-switch watch saw a breach and traffic went back.
+    #[error("post-switch watch: {detail}. Traffic was switched back to {restored_color} ({restored_version}) automatically.")]
+    RolledBack {
+        /// Measured figures against thresholds.
+        detail: String,
+        /// Colour serving again.
+        restored_color: String,
+        /// Version serving again.
+        restored_version: String,
+    },
+    /// The watch saw a breach and `auto_rollback = false`.
+    #[error("post-switch watch: {detail}. auto_rollback is false, so {version} stays live: set version back to {previous} to roll back.")]
+    Breached {
+        /// Figures.
+        detail: String,
+        /// New live version.
+        version: String,
+        /// The version to go back to.
+        previous: String,
+    },
+    /// Terraform asked the provider to stop.
+    #[error("stopped by Terraform during {0}")]
+    Stopped(String),
+    /// The platform failed.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
+
+impl ReleaseError {
+    /// The outcome recorded for this failure.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            ReleaseError::GateFailed { .. } => Outcome::GateFailed,
+            ReleaseError::RolledBack { .. } => Outcome::RolledBack,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// Now as RFC 3339 UTC with seconds.
+pub fn rfc3339_now() -> String {
+    let ts = tfplugin::logging::hclog_timestamp(std::time::SystemTime::now());
+    // hclog's layout has microseconds; state wants seconds.
+    format!("{}Z", &ts[..19])
+}

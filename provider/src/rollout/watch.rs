@@ -1,0 +1,148 @@
+//! The post-switch watch: the new colour's error rate and p95 against the
+//! thresholds and the previous colour's baseline; a breach switches back.
+
+use std::time::{Duration, Instant};
+
+use super::switch::Switched;
+use super::{Engine, ReleaseError, ReleaseReport, ReleaseSpec};
+use crate::platform::{now_ms, Color, Metrics, RouteReason};
+use tfplugin::timeouts::format_duration;
+
+/// Watches `new` for the window; on a breach switches back to `previous`
+/// (when `auto_rollback`) and fails with the measured figures.
+pub async fn watch_after_switch(
+    engine: &Engine<'_>,
+    spec: &ReleaseSpec,
+    previous: Color,
+    new: Color,
+    switched: &Switched,
+    report: &mut ReleaseReport,
+) -> Result<(), ReleaseError> {
+    let rules = &spec.post_switch;
+    if rules.window.is_zero() {
+        return Ok(());
+    }
+    let window_ms = rules.window.as_millis() as u64;
+    let baseline = engine
+        .platform
+        .metrics(&spec.environment, previous, switched.at_ms.saturating_sub(window_ms), switched.at_ms)
+        .await?;
+    report.step(format!(
+        "watching {new} for {}: max error rate {:.2}%, max p95 increase {:.0}% over {previous}'s {}",
+        format_duration(rules.window),
+        rules.max_error_rate * 100.0,
+        rules.max_p95_increase * 100.0,
+        baseline.p95_ms.map_or("(no baseline)".to_string(), |p| format!("{p:.1} ms"))
+    ));
+    let started = Instant::now();
+    let poll = (rules.window / 10).clamp(Duration::from_millis(250), Duration::from_secs(2));
+    loop {
+        let done = started.elapsed() >= rules.window;
+        if !done {
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                () = engine.ctx.stopped() => {
+                    return Err(ReleaseError::Stopped(format!("the post-switch watch ({} is live on {new})", spec.version)));
+                }
+            }
+        }
+        let m = engine.platform.metrics(&spec.environment, new, switched.at_ms, now_ms()).await?;
+        if let Some(breach) = breach(&m, &baseline, rules) {
+            let detail = format!("{breach} after {:.1}s ({} requests)", started.elapsed().as_secs_f64(), m.requests);
+            if !rules.auto_rollback {
+                return Err(ReleaseError::Breached {
+                    detail,
+                    version: spec.version.clone(),
+                    previous: previous_version(engine, &spec.environment, previous).await,
+                });
+            }
+            engine
+                .platform
+                .route(&spec.environment, Some(previous), None, switched.revision, RouteReason::Rollback, engine.lease)
+                .await?;
+            report.step(format!("rolled back to {previous}: {detail}"));
+            return Err(ReleaseError::RolledBack {
+                detail,
+                restored_color: previous.to_string(),
+                restored_version: previous_version(engine, &spec.environment, previous).await,
+            });
+        }
+        if done {
+            let note = if m.requests < rules.min_requests {
+                format!(" (only {} requests: fewer than min_requests = {}, thresholds not judged)", m.requests, rules.min_requests)
+            } else {
+                format!(": error rate {:.2}%, p95 {}", m.error_rate * 100.0, m.p95_ms.map_or("n/a".into(), |p| format!("{p:.1} ms")))
+            };
+            report.step(format!("watch passed after {}{note}", format_duration(rules.window)));
+            return Ok(());
+        }
+    }
+}
+
+async fn previous_version(engine: &Engine<'_>, environment: &str, color: Color) -> String {
+    match engine.platform.status(environment).await {
+        Ok(Some(s)) => s.color(color).version.unwrap_or_else(|| "the previous version".into()),
+        _ => "the previous version".into(),
+    }
+}
+
+/// The first threshold crossed, in words with figures.
+pub fn breach(m: &Metrics, baseline: &Metrics, rules: &super::PostSwitch) -> Option<String> {
+    if m.requests < rules.min_requests {
+        return None;
+    }
+    if m.error_rate > rules.max_error_rate {
+        return Some(format!(
+            "error rate {:.2}% ({} of {} requests answered 5xx) is above max_error_rate {:.2}%",
+            m.error_rate * 100.0,
+            m.errors,
+            m.requests,
+            rules.max_error_rate * 100.0
+        ));
+    }
+    if let (Some(p95), Some(base)) = (m.p95_ms, baseline.p95_ms) {
+        if baseline.requests >= rules.min_requests && base > 0.0 {
+            let limit = base * (1.0 + rules.max_p95_increase);
+            if p95 > limit {
+                return Some(format!(
+                    "p95 latency {p95:.1} ms is {:.0}% above the previous colour's {base:.1} ms (max_p95_increase {:.0}%)",
+                    (p95 / base - 1.0) * 100.0,
+                    rules.max_p95_increase * 100.0
+                ));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollout::PostSwitch;
+
+    fn m(requests: u64, errors: u64, p95: f64) -> Metrics {
+        Metrics { requests, errors, error_rate: if requests == 0 { 0.0 } else { errors as f64 / requests as f64 }, p95_ms: Some(p95) }
+    }
+
+    #[test]
+    fn error_rate_above_one_percent_breaches() {
+        let rules = PostSwitch::default();
+        let text = breach(&m(1000, 50, 10.0), &m(1000, 0, 10.0), &rules).unwrap();
+        assert!(text.contains("5.00%") && text.contains("1.00%"), "{text}");
+        assert!(breach(&m(1000, 10, 10.0), &m(1000, 0, 10.0), &rules).is_none());
+    }
+
+    #[test]
+    fn p95_regression_breaches_only_with_enough_baseline() {
+        let rules = PostSwitch::default();
+        assert!(breach(&m(100, 0, 16.0), &m(100, 0, 10.0), &rules).unwrap().contains("p95"));
+        assert!(breach(&m(100, 0, 14.0), &m(100, 0, 10.0), &rules).is_none());
+        assert!(breach(&m(100, 0, 100.0), &m(3, 0, 10.0), &rules).is_none());
+    }
+
+    #[test]
+    fn too_few_requests_are_not_judged() {
+        let rules = PostSwitch::default();
+        assert!(breach(&m(5, 5, 10.0), &m(100, 0, 10.0), &rules).is_none());
+    }
+}

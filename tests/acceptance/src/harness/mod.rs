@@ -1,0 +1,22 @@
+//! An acceptance harness driving the real Terraform CLI, modelled on
+//! terraform-plugin-testing, for any provider of this workspace.
+//!
+//! A [`TestCase`] of [`Step`]s runs on every CLI of [`Terraform::all`], each
+//! in its own [`Workspace`] with the provider installed from a filesystem
+//! mirror and `TF_LOG=trace` captured; a failure prints the command, its
+//! output and the tail of the trace log, and keeps the work directory.
+//! [`plugin`] starts a provider binary the way Terraform does, for tests of
+//! the plugin protocol itself (mTLS, Shutdown, malformed input).
+
+pub mod case;
+pub mod plugin;
+pub mod provider;
+pub mod state;
+pub mod terraform;
+pub mod workspace;
+
+pub use case::{on_every_cli, Expect, ImportId, ImportVerify, Step, TestCase};
+pub use provider::ProviderBinary;
+pub use state::{ResourceState, State};
+pub use terraform::Terraform;
+pub use workspace::{Output, Running, Workspace};
