@@ -4,7 +4,6 @@
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 
-use hyper::http::uri::Authority;
 use hyper::http::{HeaderName, HeaderValue};
 
 use crate::api::{
@@ -74,12 +73,15 @@ impl Env {
     /// Compiles `data.routing` into a front door table.
     pub fn compile(&self, data: &EnvData) -> RoutingTable {
         let target = |color: Color| -> Option<Target> {
-            let sup = data.colors[color.index()].supervisor.as_ref()?;
-            let authority =
-                Authority::from_maybe_shared(format!("127.0.0.1:{}", sup.launch().port)).ok()?;
+            let port = data.colors[color.index()]
+                .supervisor
+                .as_ref()?
+                .launch()
+                .port;
             Some(Target {
                 color,
-                authority,
+                port,
+                host: HeaderValue::from_str(&format!("127.0.0.1:{port}")).ok()?,
                 header: HeaderValue::from_static(color.as_str()),
                 stats: self.frontdoor.stats(color).clone(),
             })

@@ -18,7 +18,6 @@ pub use error::DaemonError;
 
 use crate::api::{AuditAction, AuditEntry, Color, DaemonHealth, EnvironmentStatus, Outcome};
 use crate::audit::AuditLog;
-use crate::frontdoor::{proxy_client, ProxyClient};
 use crate::process::ports::PortAllocator;
 use crate::process::supervisor::{EventSink, Launch, ProcEvent};
 use crate::state::store::Store;
@@ -55,7 +54,6 @@ struct Inner {
     define_lock: tokio::sync::Mutex<()>,
     next_revision: AtomicU64,
     ports: PortAllocator,
-    client: ProxyClient,
     notices: mpsc::UnboundedSender<Notice>,
 }
 
@@ -79,7 +77,6 @@ impl Daemon {
                 define_lock: tokio::sync::Mutex::new(()),
                 next_revision: AtomicU64::new(persisted.next_revision.max(1)),
                 ports: PortAllocator::default(),
-                client: proxy_client(),
                 notices: tx,
             }),
         };

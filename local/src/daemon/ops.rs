@@ -202,7 +202,7 @@ impl Daemon {
                 lock: LeaseSlot::default(),
                 colors: [ColorSlot::default(), ColorSlot::default()],
             }),
-            frontdoor: FrontDoor::new(name, tenant_header, self.inner.client.clone()),
+            frontdoor: FrontDoor::new(name, tenant_header),
         });
         env.reinstall();
         self.inner

@@ -37,7 +37,7 @@ impl Daemon {
                     lock: p.lock.clone(),
                     colors: [ColorSlot::default(), ColorSlot::default()],
                 }),
-                frontdoor: FrontDoor::new(&name, tenant_header, self.inner.client.clone()),
+                frontdoor: FrontDoor::new(&name, tenant_header),
             });
             for color in Color::ALL {
                 let slot = self.restore_color(&name, color, &p.colors[color.index()]);

@@ -5,6 +5,7 @@ pub mod metrics;
 pub mod proxy;
 mod rng;
 pub mod routing;
+pub mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,11 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use hyper::body::Incoming;
 use hyper::http::HeaderName;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -25,22 +22,6 @@ use crate::api::Color;
 use metrics::ColorMetrics;
 use routing::RoutingTable;
 
-/// The pooled upstream client shared by all front doors.
-pub type ProxyClient = Client<HttpConnector, Incoming>;
-
-/// Builds the upstream client: keep-alive pool, no Nagle, short connect timeout so a
-/// dead colour shows up as a quick 502 rather than a hung request.
-pub fn proxy_client() -> ProxyClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(2)));
-    connector.set_keepalive(Some(Duration::from_secs(60)));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        .pool_max_idle_per_host(256)
-        .build(connector)
-}
-
 /// Live counters of one colour at the front door.
 #[derive(Debug, Default)]
 pub struct ColorStats {
@@ -48,6 +29,8 @@ pub struct ColorStats {
     pub in_flight: AtomicU64,
     /// Sliding-window metrics.
     pub metrics: ColorMetrics,
+    /// Idle upstream connections.
+    pub pool: upstream::Pool,
 }
 
 /// Errors starting a front door.
@@ -76,8 +59,6 @@ pub struct Shared {
     pub table: ArcSwap<RoutingTable>,
     /// Blue then green.
     pub stats: [Arc<ColorStats>; 2],
-    /// Upstream client.
-    pub client: ProxyClient,
 }
 
 #[derive(Debug)]
@@ -96,13 +77,12 @@ pub struct FrontDoor {
 
 impl FrontDoor {
     /// A front door routing nothing and not listening yet.
-    pub fn new(environment: &str, tenant_header: HeaderName, client: ProxyClient) -> Self {
+    pub fn new(environment: &str, tenant_header: HeaderName) -> Self {
         Self {
             shared: Arc::new(Shared {
                 environment: environment.to_owned(),
                 table: ArcSwap::from_pointee(RoutingTable::empty(tenant_header)),
                 stats: [Arc::default(), Arc::default()],
-                client,
             }),
             listening: Mutex::new(None),
         }

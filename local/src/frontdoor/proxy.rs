@@ -10,8 +10,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::SendRequest;
 use hyper::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::http::uri::{PathAndQuery, Scheme};
+use hyper::http::uri::PathAndQuery;
 use hyper::http::{Request, Response, StatusCode, Uri, Version};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -112,29 +113,24 @@ async fn handle(
         ));
     };
     let color = target.color;
-    let authority = target.authority.clone();
+    let port = target.port;
     let color_header = target.header.clone();
     let stats = target.stats.clone();
+    if !req.headers().contains_key(header::HOST) {
+        req.headers_mut().insert(header::HOST, target.host.clone());
+    }
     drop(table);
 
-    let guard = InFlight::enter(stats);
-    let mut parts = std::mem::take(req.uri_mut()).into_parts();
-    parts.scheme = Some(Scheme::HTTP);
-    parts.authority = Some(authority);
-    if parts.path_and_query.is_none() {
-        parts.path_and_query = Some(PathAndQuery::from_static("/"));
+    let guard = InFlight::enter(stats.clone());
+    // Upstream connections speak origin-form HTTP/1.1 whatever the client sent.
+    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
+        let pq = req
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        *req.uri_mut() = Uri::from(pq);
     }
-    match Uri::from_parts(parts) {
-        Ok(uri) => *req.uri_mut() = uri,
-        Err(e) => {
-            return Ok(json_response(
-                StatusCode::BAD_REQUEST,
-                None,
-                format!(r#"{{"error":"bad_request","message":"cannot forward this URI: {e}"}}"#),
-            ))
-        }
-    }
-    // Upstream connections are pooled HTTP/1.1 whatever the client spoke.
     *req.version_mut() = Version::HTTP_11;
     let headers = req.headers_mut();
     strip_hop_by_hop(headers);
@@ -146,8 +142,8 @@ async fn handle(
         .or_insert(HeaderValue::from_static("http"));
 
     let started = Instant::now();
-    match shared.client.request(req).await {
-        Ok(resp) => {
+    match stats.pool.send(port, req).await {
+        Ok((resp, sender)) => {
             let status = resp.status().as_u16();
             guard.record(status, started);
             let (mut parts, body) = resp.into_parts();
@@ -157,10 +153,12 @@ async fn handle(
                 .insert(X_BLUEGREEN_COLOR.clone(), color_header);
             Ok(Response::from_parts(
                 parts,
-                ProxyBody::Upstream {
+                ProxyBody::Upstream(Upstream {
                     inner: body,
-                    _guard: guard,
-                },
+                    done: false,
+                    give_back: Some((sender, port)),
+                    guard,
+                }),
             ))
         }
         Err(e) => {
@@ -170,7 +168,7 @@ async fn handle(
             } else {
                 "failed to answer"
             };
-            tracing::warn!(environment = %shared.environment, %color, "upstream error: {e:?}");
+            tracing::warn!(environment = %shared.environment, %color, "upstream error: {e}");
             Ok(json_response(
                 StatusCode::BAD_GATEWAY,
                 Some(color_header),
@@ -234,16 +232,32 @@ impl Drop for InFlight {
     }
 }
 
+/// A response body streamed from a colour. When it has been read to the end, its
+/// connection goes back to the colour's pool; if the client went away midway, the
+/// connection is dropped (HTTP/1.1 cannot reuse a half-read response).
+#[derive(Debug)]
+pub struct Upstream {
+    inner: Incoming,
+    done: bool,
+    give_back: Option<(SendRequest<Incoming>, u16)>,
+    guard: InFlight,
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        if let Some((sender, port)) = self.give_back.take() {
+            if self.done || self.inner.is_end_stream() {
+                self.guard.0.pool.put(port, sender);
+            }
+        }
+    }
+}
+
 /// Response body of the front door: the upstream stream, or a small local answer.
 #[derive(Debug)]
 pub enum ProxyBody {
-    /// Streamed from the colour; holds the in-flight guard.
-    Upstream {
-        /// The upstream body.
-        inner: Incoming,
-        /// Released when the body is dropped.
-        _guard: InFlight,
-    },
+    /// Streamed from a colour.
+    Upstream(Upstream),
     /// A local answer (503, 502); `None` once sent.
     Full(Option<Bytes>),
 }
@@ -257,21 +271,27 @@ impl Body for ProxyBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match self.get_mut() {
-            ProxyBody::Upstream { inner, .. } => Pin::new(inner).poll_frame(cx),
+            ProxyBody::Upstream(up) => {
+                let polled = Pin::new(&mut up.inner).poll_frame(cx);
+                if let Poll::Ready(None) = polled {
+                    up.done = true;
+                }
+                polled
+            }
             ProxyBody::Full(data) => Poll::Ready(data.take().map(|b| Ok(Frame::data(b)))),
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
-            ProxyBody::Upstream { inner, .. } => inner.is_end_stream(),
+            ProxyBody::Upstream(up) => up.inner.is_end_stream(),
             ProxyBody::Full(data) => data.is_none(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            ProxyBody::Upstream { inner, .. } => inner.size_hint(),
+            ProxyBody::Upstream(up) => up.inner.size_hint(),
             ProxyBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
             ProxyBody::Full(None) => SizeHint::with_exact(0),
         }

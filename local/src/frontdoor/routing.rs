@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use hyper::http::uri::Authority;
 use hyper::http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::rng;
@@ -15,8 +14,10 @@ use crate::api::Color;
 pub struct Target {
     /// The colour.
     pub color: Color,
-    /// `127.0.0.1:PORT` of its process.
-    pub authority: Authority,
+    /// Loopback port of its process.
+    pub port: u16,
+    /// `127.0.0.1:PORT`, for requests without a Host header.
+    pub host: HeaderValue,
     /// Value of the `x-bluegreen-color` response header.
     pub header: HeaderValue,
     /// Its counters.
@@ -87,7 +88,8 @@ mod tests {
     fn target(color: Color) -> Target {
         Target {
             color,
-            authority: Authority::from_static("127.0.0.1:1"),
+            port: 1,
+            host: HeaderValue::from_static("127.0.0.1:1"),
             header: HeaderValue::from_static("x"),
             stats: Arc::new(ColorStats::default()),
         }
