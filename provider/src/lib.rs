@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod data_sources;
 pub mod http;
+pub mod migrate;
 pub mod platform;
 pub mod provider;
 pub mod resources;

@@ -55,10 +55,32 @@ fn fill_block(block: &Block, planned: &mut Value, config: &Value, creating: bool
             (BlockNesting::Single | BlockNesting::Group, slot @ Value::Object(_)) => {
                 fill_block(&nested.block, slot, &cfg, creating)
             }
-            (BlockNesting::List | BlockNesting::Set, Value::List(items) | Value::Set(items)) => {
+            (BlockNesting::List, Value::List(items)) => {
                 let cfg_items = cfg.as_seq().unwrap_or(&[]);
                 for (i, item) in items.iter_mut().enumerate() {
                     let c = cfg_items.get(i).cloned().unwrap_or(Value::Null);
+                    fill_block(&nested.block, item, &c, creating);
+                }
+            }
+            (BlockNesting::Set, Value::Set(items)) => {
+                // Terraform orders set elements by their encoding, so the n-th
+                // planned element need not come from the n-th config element:
+                // pair each with the config element it was built from.
+                let cfg_items = cfg.as_seq().unwrap_or(&[]);
+                let mut used = vec![false; cfg_items.len()];
+                for item in items.iter_mut() {
+                    let found = cfg_items
+                        .iter()
+                        .enumerate()
+                        .find(|(i, c)| !used[*i] && config_matches(&nested.block, item, c))
+                        .map(|(i, c)| (i, c.clone()));
+                    let c = match found {
+                        Some((i, c)) => {
+                            used[i] = true;
+                            c
+                        }
+                        None => Value::Null,
+                    };
                     fill_block(&nested.block, item, &c, creating);
                 }
             }
@@ -71,6 +93,35 @@ fn fill_block(block: &Block, planned: &mut Value, config: &Value, creating: bool
             _ => {}
         }
     }
+}
+
+/// Whether `planned` was built from `config`: every value the configuration
+/// sets is what the plan holds (defaults and computed values fill the rest).
+fn config_matches(block: &Block, planned: &Value, config: &Value) -> bool {
+    if config.is_null() {
+        return false;
+    }
+    let attrs_match = block.attributes.iter().all(|a| {
+        let c = config.get(&a.name);
+        c.is_null() || c.semantically_equal(planned.get(&a.name))
+    });
+    attrs_match
+        && block.blocks.iter().all(|nb| {
+            let (c, p) = (config.get(&nb.name), planned.get(&nb.name));
+            match nb.nesting {
+                BlockNesting::Single | BlockNesting::Group => c.is_null() || config_matches(&nb.block, p, c),
+                BlockNesting::List | BlockNesting::Set => {
+                    let (cs, ps) = (c.as_seq().unwrap_or(&[]), p.as_seq().unwrap_or(&[]));
+                    cs.len() == ps.len() && cs.iter().all(|ce| ps.iter().any(|pe| config_matches(&nb.block, pe, ce)))
+                }
+                BlockNesting::Map => match (c.as_map(), p.as_map()) {
+                    (Some(cm), Some(pm)) => {
+                        cm.len() == pm.len() && cm.iter().all(|(k, ce)| pm.get(k).is_some_and(|pe| config_matches(&nb.block, pe, ce)))
+                    }
+                    _ => c.is_null(),
+                },
+            }
+        })
 }
 
 fn replacement_paths(block: &Block, prior: &Value, planned: &Value, at: &AttributePath, out: &mut Vec<AttributePath>) {
@@ -139,6 +190,20 @@ mod tests {
         let plan = base_plan(&schema(), &prior, &proposed, &config);
         assert_eq!(plan.planned.get("id"), &Value::from("id-1"));
         assert_eq!(plan.requires_replace, vec![AttributePath::attr("name")]);
+    }
+
+    #[test]
+    fn set_elements_get_defaults_from_their_own_config_element() {
+        let port = Block::new().attr(Attribute::string("kind").default("tcp")).attr(Attribute::number("number").required());
+        let schema = Schema::new(Block::new().block(NestedBlock::set("port", port)));
+        let elem = |kind: Value, n: i64| Value::object([("kind", kind), ("number", Value::int(n))]);
+        // Config order differs from the planned (sorted) order.
+        let config = Value::object([("port", Value::Set(vec![elem(Value::Null, 80), elem(Value::from("udp"), 443)]))]);
+        let proposed = Value::object([("port", Value::Set(vec![elem(Value::from("udp"), 443), elem(Value::Null, 80)]))]);
+        let plan = base_plan(&schema, &Value::Null, &proposed, &config);
+        let ports = plan.planned.get("port").as_seq().unwrap().to_vec();
+        assert!(ports.contains(&elem(Value::from("udp"), 443)), "{ports:?}");
+        assert!(ports.contains(&elem(Value::from("tcp"), 80)), "{ports:?}");
     }
 
     #[test]

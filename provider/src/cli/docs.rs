@@ -120,6 +120,9 @@ fn render_block(s: &mut String, block: &Block, anchor_prefix: &str) {
             if !a.description.is_empty() {
                 let _ = write!(line, " {}", a.description.trim());
             }
+            if let Some(default) = a.default.as_ref().and_then(default_text) {
+                let _ = write!(line, " Defaults to `{default}`.");
+            }
             if let Some(nested) = &a.nested {
                 let anchor = format!("{anchor_prefix}nestedatt--{}", a.name);
                 let _ = write!(line, " (see [below for nested schema](#{anchor}))");
@@ -162,6 +165,15 @@ fn anchor_path(prefix: &str) -> String {
         .filter(|p| !p.is_empty() && !p.starts_with("nested"))
         .map(|p| format!("{p}."))
         .collect()
+}
+
+fn default_text(v: &tfplugin::Value) -> Option<String> {
+    match v {
+        tfplugin::Value::String(s) => Some(format!("{s:?}")),
+        tfplugin::Value::Bool(b) => Some(b.to_string()),
+        tfplugin::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn type_label(a: &Attribute) -> String {

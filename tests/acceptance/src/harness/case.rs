@@ -27,7 +27,9 @@ pub enum Expect {
 impl Expect {
     /// A regular expression; panics when it is invalid (a test bug).
     pub fn regex(pattern: &str) -> Expect {
-        Expect::Matches(Regex::new(pattern).unwrap_or_else(|e| panic!("invalid regex {pattern:?}: {e}")))
+        Expect::Matches(
+            Regex::new(pattern).unwrap_or_else(|e| panic!("invalid regex {pattern:?}: {e}")),
+        )
     }
 
     /// True when `text` satisfies the expectation.
@@ -89,7 +91,11 @@ pub struct ImportVerify {
 impl ImportVerify {
     /// Imports `address` by its `id` attribute.
     pub fn new(address: &str) -> Self {
-        Self { address: address.to_string(), id: ImportId::Attribute("id".into()), ignore: Vec::new() }
+        Self {
+            address: address.to_string(),
+            id: ImportId::Attribute("id".into()),
+            ignore: Vec::new(),
+        }
     }
     /// Imports by a literal id.
     #[must_use]
@@ -106,23 +112,59 @@ impl ImportVerify {
     /// Attributes not compared (configuration-only ones, like `timeouts`).
     #[must_use]
     pub fn ignore(mut self, attributes: &[&str]) -> Self {
-        self.ignore.extend(attributes.iter().map(|s| (*s).to_string()));
+        self.ignore
+            .extend(attributes.iter().map(|s| (*s).to_string()));
         self
     }
     fn ignores(&self, key: &str) -> bool {
-        self.ignore.iter().any(|i| key == i || key.strip_prefix(i.as_str()).is_some_and(|rest| rest.starts_with('.')))
+        self.ignore.iter().any(|i| {
+            key == i
+                || key
+                    .strip_prefix(i.as_str())
+                    .is_some_and(|rest| rest.starts_with('.'))
+        })
     }
 }
 
 /// Runs `test` once per CLI of [`Terraform::all`], printing
-/// `acceptance: <name> on Terraform vX.Y.Z: ok` after each, for tests that
-/// drive a [`Workspace`] directly rather than through steps.
+/// `acceptance: <name> on Terraform vX.Y.Z: ok` (or `FAILED`) after each, for
+/// tests that drive a [`Workspace`] directly rather than through steps. A
+/// failure on one CLI does not skip the others; the test fails at the end,
+/// naming every CLI it failed on.
 pub fn on_every_cli(name: &str, test: impl Fn(&Terraform)) {
+    let mut failed = Vec::new();
     for tf in Terraform::all() {
         let started = Instant::now();
-        test(tf);
-        eprintln!("acceptance: {name} on Terraform v{}: ok ({:.1}s)", tf.version_string(), started.elapsed().as_secs_f64());
+        let outcome = catch_unwind(AssertUnwindSafe(|| test(tf)));
+        let verdict = if outcome.is_ok() { "ok" } else { "FAILED" };
+        super::announce(&format!(
+            "acceptance: {name} on Terraform v{}: {verdict} ({:.1}s)",
+            tf.version_string(),
+            started.elapsed().as_secs_f64()
+        ));
+        if let Err(panic) = outcome {
+            failed.push(format!(
+                "v{}: {}",
+                tf.version_string(),
+                panic_message(panic.as_ref())
+            ));
+        }
     }
+    assert!(
+        failed.is_empty(),
+        "{name} failed on {} of {} Terraform CLIs:\n{}",
+        failed.len(),
+        Terraform::all().len(),
+        failed.join("\n")
+    );
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_else(|| "panic".into())
 }
 
 type StateCheck = Box<dyn Fn(&State)>;
@@ -143,7 +185,15 @@ pub struct Step {
 impl Step {
     /// A step applying `config` (`{{workdir}}` stands for the work directory).
     pub fn new(config: impl Into<String>) -> Self {
-        Self { config: config.into(), expect_error: None, before: None, plan_check: None, check: None, import_verify: None, after: None }
+        Self {
+            config: config.into(),
+            expect_error: None,
+            before: None,
+            plan_check: None,
+            check: None,
+            import_verify: None,
+            after: None,
+        }
     }
     /// The plan or apply must fail with output (diagnostic boxes removed, see
     /// [`Output::plain`]) matching `expect`; nothing else runs for this step.
@@ -197,7 +247,12 @@ pub struct TestCase {
 impl TestCase {
     /// A test case; `name` names its work directories and its report lines.
     pub fn new(name: &str, provider: ProviderBinary) -> Self {
-        Self { name: name.to_string(), provider, steps: Vec::new(), check_destroy: None }
+        Self {
+            name: name.to_string(),
+            provider,
+            steps: Vec::new(),
+            check_destroy: None,
+        }
     }
     /// Adds a step.
     #[must_use]
@@ -214,14 +269,11 @@ impl TestCase {
 
     /// Runs the case on every CLI of [`Terraform::all`].
     pub fn run(&self) {
-        for tf in Terraform::all() {
-            self.run_on(tf);
-        }
+        on_every_cli(&self.name, |tf| self.run_on(tf));
     }
 
     /// Runs the case on one CLI.
     pub fn run_on(&self, tf: &Terraform) {
-        let started = Instant::now();
         let ws = Workspace::new(&self.name, tf, &self.provider);
         if let Some(first) = self.steps.first() {
             ws.write_config(&first.config);
@@ -246,40 +298,47 @@ impl TestCase {
             ws.fail(None, &format!("after destroy, state still holds {left:?}"));
         }
         if let Some(check) = &self.check_destroy {
-            guard(&ws, None, "destroy check", || check(&ws));
+            guard(&ws, None, "destroy check", None, || check(&ws));
         }
-        drop(ws);
-        eprintln!(
-            "acceptance: {} on Terraform v{}: ok ({:.1}s)",
-            self.name,
-            tf.version_string(),
-            started.elapsed().as_secs_f64()
-        );
     }
 
     /// Runs one step; true when it applied (false for an expected error).
     fn run_step(&self, ws: &Workspace, step: &Step, label: &str) -> bool {
         ws.write_config(&step.config);
         if let Some(before) = &step.before {
-            guard(ws, None, &format!("{label}: before hook"), || before(ws));
+            guard(ws, None, &format!("{label}: before hook"), None, || {
+                before(ws)
+            });
         }
         let plan = ws.run(&["plan", "-out=tfplan", "-detailed-exitcode"]);
         if !matches!(plan.code, Some(0 | 2)) {
             return expected_failure(ws, step, &plan, label);
         }
         if let Some(check) = &step.plan_check {
-            guard(ws, Some(&plan), &format!("{label}: plan check"), || check(&plan));
+            guard(
+                ws,
+                Some(&plan),
+                &format!("{label}: plan check"),
+                None,
+                || check(&plan),
+            );
         }
         let apply = ws.run(&["apply", "tfplan"]);
         if !apply.success() {
             return expected_failure(ws, step, &apply, label);
         }
         if let Some(expect) = &step.expect_error {
-            ws.fail(Some(&apply), &format!("{label}: expected an error matching {expect}, but plan and apply succeeded"));
+            ws.fail(
+                Some(&apply),
+                &format!(
+                    "{label}: expected an error matching {expect}, but plan and apply succeeded"
+                ),
+            );
         }
         let state = ws.show();
         if let Some(check) = &step.check {
-            guard(ws, Some(&apply), &format!("{label}: state check"), || check(&state));
+            let what = format!("{label}: state check");
+            guard(ws, Some(&apply), &what, Some(&state), || check(&state));
         }
         ws.assert_plan_empty(&format!("{label}: after apply"));
         ws.refresh();
@@ -288,7 +347,9 @@ impl TestCase {
             import_verify(ws, &state, verify, label);
         }
         if let Some(after) = &step.after {
-            guard(ws, None, &format!("{label}: after hook"), || after(ws));
+            guard(ws, None, &format!("{label}: after hook"), None, || {
+                after(ws)
+            });
         }
         true
     }
@@ -298,36 +359,63 @@ impl TestCase {
 fn expected_failure(ws: &Workspace, step: &Step, out: &Output, label: &str) -> bool {
     match &step.expect_error {
         Some(expect) if expect.is_met_by(&out.plain()) => false,
-        Some(expect) => ws.fail(Some(out), &format!("{label}: the error does not match {expect}")),
-        None => ws.fail(Some(out), &format!("{label}: `terraform {}` failed", out.args.join(" "))),
+        Some(expect) => ws.fail(
+            Some(out),
+            &format!("{label}: the error does not match {expect}"),
+        ),
+        None => ws.fail(
+            Some(out),
+            &format!("{label}: `terraform {}` failed", out.args.join(" ")),
+        ),
     }
 }
 
 /// Runs a test's closure; if it panics, prints the failure report around it.
-fn guard(ws: &Workspace, out: Option<&Output>, what: &str, f: impl FnOnce()) {
+fn guard(
+    ws: &Workspace,
+    out: Option<&Output>,
+    what: &str,
+    context: Option<&State>,
+    f: impl FnOnce(),
+) {
     if let Err(panic) = catch_unwind(AssertUnwindSafe(f)) {
-        if panic.downcast_ref::<String>().is_some_and(|m| m.contains("work dir kept at")) {
+        if panic
+            .downcast_ref::<String>()
+            .is_some_and(|m| m.contains("work dir kept at"))
+        {
             // Already reported by `Workspace::fail`.
             std::panic::resume_unwind(panic);
         }
-        let msg = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
-            .unwrap_or_else(|| "panic".into());
-        ws.fail(out, &format!("{what} failed: {msg}"));
+        let msg = panic_message(panic.as_ref());
+        let context = context
+            .map(|state| format!("\nthe state it looked at:\n{:#}", state.json()["values"]))
+            .unwrap_or_default();
+        ws.fail(out, &format!("{what} failed: {msg}{context}"));
     }
 }
 
 fn import_verify(ws: &Workspace, state: &State, verify: &ImportVerify, label: &str) {
     let Some(original) = state.get(&verify.address) else {
-        ws.fail(None, &format!("{label}: import verify: no {} in state ({:?})", verify.address, state.addresses()))
+        ws.fail(
+            None,
+            &format!(
+                "{label}: import verify: no {} in state ({:?})",
+                verify.address,
+                state.addresses()
+            ),
+        )
     };
     let id = match &verify.id {
         ImportId::Fixed(id) => id.clone(),
         ImportId::Attribute(attr) => match original.get(attr).and_then(|v| v.as_str()) {
             Some(id) => id.to_string(),
-            None => ws.fail(None, &format!("{label}: import verify: {}.{attr} is not a string", verify.address)),
+            None => ws.fail(
+                None,
+                &format!(
+                    "{label}: import verify: {}.{attr} is not a string",
+                    verify.address
+                ),
+            ),
         },
     };
     let sibling = ws.sibling("import");
@@ -336,7 +424,13 @@ fn import_verify(ws: &Workspace, state: &State, verify: &ImportVerify, label: &s
     sibling.run_ok(&["import", &verify.address, &id]);
     let imported_state = sibling.show();
     let Some(imported) = imported_state.get(&verify.address) else {
-        sibling.fail(None, &format!("{label}: import verify: {} not in the imported state", verify.address))
+        sibling.fail(
+            None,
+            &format!(
+                "{label}: import verify: {} not in the imported state",
+                verify.address
+            ),
+        )
     };
     let keep = |m: std::collections::BTreeMap<String, String>| -> std::collections::BTreeMap<String, String> {
         m.into_iter().filter(|(k, _)| !verify.ignores(k)).collect()
@@ -344,10 +438,18 @@ fn import_verify(ws: &Workspace, state: &State, verify: &ImportVerify, label: &s
     let (want, got) = (keep(original.flatten()), keep(imported.flatten()));
     if want != got {
         let mut diff = Vec::new();
-        for key in want.keys().chain(got.keys()).collect::<std::collections::BTreeSet<_>>() {
+        for key in want
+            .keys()
+            .chain(got.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
             let (w, g) = (want.get(key), got.get(key));
             if w != g {
-                diff.push(format!("  {key}: applied {} / imported {}", w.map_or("(absent)", String::as_str), g.map_or("(absent)", String::as_str)));
+                diff.push(format!(
+                    "  {key}: applied {} / imported {}",
+                    w.map_or("(absent)", String::as_str),
+                    g.map_or("(absent)", String::as_str)
+                ));
             }
         }
         sibling.fail(

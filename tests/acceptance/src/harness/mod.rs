@@ -20,3 +20,10 @@ pub use provider::ProviderBinary;
 pub use state::{ResourceState, State};
 pub use terraform::Terraform;
 pub use workspace::{Output, Running, Workspace};
+
+/// Prints a progress line to the real stderr, past the test harness's output
+/// capture, so `cargo test` shows which CLIs ran and how long things took.
+pub fn announce(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}

@@ -68,15 +68,28 @@ pub struct ClientIdentity {
 impl ClientIdentity {
     /// A fresh identity.
     pub fn generate() -> Result<Self, PluginError> {
-        use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+            KeyUsagePurpose,
+        };
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512)?;
         let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-        params.distinguished_name.push(DnType::OrganizationName, "HashiCorp");
-        params.distinguished_name.push(DnType::CommonName, "localhost");
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, "HashiCorp");
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages =
-            vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth];
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::KeyCertSign,
+        ];
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ClientAuth,
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ];
         let now = std::time::SystemTime::now();
         params.not_before = (now - Duration::from_secs(30)).into();
         params.not_after = (now + Duration::from_secs(3600)).into();
@@ -109,7 +122,10 @@ pub struct Handshake {
 impl Handshake {
     /// Parses a handshake line.
     pub fn parse(line: &str) -> Result<Self, PluginError> {
-        let bad = |why: &str| PluginError::Handshake { line: line.to_string(), why: why.to_string() };
+        let bad = |why: &str| PluginError::Handshake {
+            line: line.to_string(),
+            why: why.to_string(),
+        };
         let parts: Vec<&str> = line.trim_end().split('|').collect();
         if parts.len() != 6 {
             return Err(bad("expected 6 fields separated by '|'"));
@@ -128,8 +144,12 @@ impl Handshake {
         };
         Ok(Self {
             line: line.trim_end().to_string(),
-            core_version: parts[0].parse().map_err(|_| bad("core version is not a number"))?,
-            protocol_version: parts[1].parse().map_err(|_| bad("protocol version is not a number"))?,
+            core_version: parts[0]
+                .parse()
+                .map_err(|_| bad("core version is not a number"))?,
+            protocol_version: parts[1]
+                .parse()
+                .map_err(|_| bad("protocol version is not a number"))?,
             network: parts[2].to_string(),
             address: parts[3].to_string(),
             server_cert,
@@ -183,7 +203,10 @@ impl PluginProcess {
                 }
             });
         }
-        let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
         let read = tokio::time::timeout(HANDSHAKE_TIMEOUT, reader.read_line(&mut line)).await;
@@ -215,9 +238,17 @@ impl PluginProcess {
         tokio::spawn(async move {
             let mut rest = String::new();
             let _ = reader.read_to_string(&mut rest).await;
-            sink.lock().unwrap_or_else(|e| e.into_inner()).push_str(&rest);
+            sink.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_str(&rest);
         });
-        Ok(Self { child, handshake, time_to_handshake, stderr, stdout_rest })
+        Ok(Self {
+            child,
+            handshake,
+            time_to_handshake,
+            stderr,
+            stdout_rest,
+        })
     }
 
     /// The process id, while it runs.
@@ -232,17 +263,26 @@ impl PluginProcess {
 
     /// Waits up to `limit` for the process to exit.
     pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        tokio::time::timeout(limit, self.child.wait()).await.ok().and_then(Result::ok)
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
     }
 
     /// Everything it wrote to stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Whatever it wrote to stdout after the handshake line (should be nothing).
     pub fn stdout_after_handshake(&self) -> String {
-        self.stdout_rest.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stdout_rest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// A gRPC channel to the plugin. With TLS (the plugin announced a
@@ -256,7 +296,8 @@ impl PluginProcess {
             });
         }
         let path = PathBuf::from(&self.handshake.address);
-        let endpoint = Endpoint::from_static("http://localhost").connect_timeout(Duration::from_secs(5));
+        let endpoint =
+            Endpoint::from_static("http://localhost").connect_timeout(Duration::from_secs(5));
         let Some(server_cert) = &self.handshake.server_cert else {
             let connector = tower::service_fn(move |_: Uri| {
                 let path = path.clone();
@@ -267,7 +308,8 @@ impl PluginProcess {
             });
             return Ok(endpoint.connect_with_connector(connector).await?);
         };
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(client_config(server_cert.clone(), client)?));
+        let tls =
+            tokio_rustls::TlsConnector::from(Arc::new(client_config(server_cert.clone(), client)?));
         let connector = tower::service_fn(move |_: Uri| {
             let (path, tls) = (path.clone(), tls.clone());
             async move {
@@ -282,12 +324,20 @@ impl PluginProcess {
 
     /// Calls `plugin.GRPCController/Shutdown` and measures how long after the
     /// reply the process exits (failing if not within `limit`).
-    pub async fn shutdown(&mut self, channel: Channel, limit: Duration) -> Result<Duration, PluginError> {
-        GrpcControllerClient::new(channel).shutdown(Empty {}).await?;
+    pub async fn shutdown(
+        &mut self,
+        channel: Channel,
+        limit: Duration,
+    ) -> Result<Duration, PluginError> {
+        GrpcControllerClient::new(channel)
+            .shutdown(Empty {})
+            .await?;
         let replied = Instant::now();
         match self.wait_exit(limit).await {
             Some(_) => Ok(replied.elapsed()),
-            None => Err(PluginError::Timeout(format!("the plugin did not exit within {limit:?} of Shutdown"))),
+            None => Err(PluginError::Timeout(format!(
+                "the plugin did not exit within {limit:?} of Shutdown"
+            ))),
         }
     }
 }
@@ -315,17 +365,24 @@ impl Drop for PluginProcess {
 
 /// A TLS client configuration trusting exactly `server_cert`, as go-plugin's
 /// client does, presenting `client` when given.
-pub fn client_config(server_cert: CertificateDer<'static>, client: Option<&ClientIdentity>) -> Result<ClientConfig, PluginError> {
+pub fn client_config(
+    server_cert: CertificateDer<'static>,
+    client: Option<&ClientIdentity>,
+) -> Result<ClientConfig, PluginError> {
     let provider = Arc::new(aws_lc_rs::default_provider());
-    let verifier = Arc::new(PinnedServerCert { expected: server_cert, algorithms: provider.signature_verification_algorithms });
+    let verifier = Arc::new(PinnedServerCert {
+        expected: server_cert,
+        algorithms: provider.signature_verification_algorithms,
+    });
     let builder = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let mut config = match client {
-        Some(id) => {
-            builder.with_client_auth_cert(vec![id.cert_der.clone()], PrivateKeyDer::Pkcs8(id.key_der.clone_key()))?
-        }
+        Some(id) => builder.with_client_auth_cert(
+            vec![id.cert_der.clone()],
+            PrivateKeyDer::Pkcs8(id.key_der.clone_key()),
+        )?,
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec()];
@@ -351,7 +408,9 @@ impl ServerCertVerifier for PinnedServerCert {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         if end_entity.as_ref() != self.expected.as_ref() {
-            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer));
+            return Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ));
         }
         let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
         rustls::client::verify_server_name(&parsed, server_name)?;
@@ -390,8 +449,14 @@ mod tests {
         let h = Handshake::parse("1|6|unix|/tmp/x/plugin.sock|grpc|3q2+7wE\n").unwrap();
         assert_eq!((h.core_version, h.protocol_version), (1, 6));
         assert_eq!(h.address, "/tmp/x/plugin.sock");
-        assert_eq!(h.server_cert.unwrap().as_ref(), &[0xde, 0xad, 0xbe, 0xef, 0x01]);
-        assert!(Handshake::parse("1|6|unix|/x|grpc|").unwrap().server_cert.is_none());
+        assert_eq!(
+            h.server_cert.unwrap().as_ref(),
+            &[0xde, 0xad, 0xbe, 0xef, 0x01]
+        );
+        assert!(Handshake::parse("1|6|unix|/x|grpc|")
+            .unwrap()
+            .server_cert
+            .is_none());
         assert!(Handshake::parse("1|6|unix|/x|netrpc|").is_err());
         assert!(Handshake::parse("hello").is_err());
     }

@@ -53,6 +53,12 @@ impl ProviderBinary {
         format!("{}/{}", self.namespace, self.type_name)
     }
 
+    /// `terraform-provider-bgtest`: the prefix of the logger name
+    /// (`provider.terraform-provider-bgtest_v0.1.0`) go-plugin gives its lines.
+    pub fn plugin_name(&self) -> String {
+        format!("terraform-provider-{}", self.type_name)
+    }
+
     /// The file name inside the mirror: `terraform-provider-bgtest_v0.1.0`.
     pub fn mirror_file_name(&self) -> String {
         format!("terraform-provider-{}_v{}", self.type_name, self.version)
@@ -103,7 +109,13 @@ pub fn target_profile_dir() -> PathBuf {
     // The test executable is target/<profile>/deps/<name>-<hash>.
     let exe = std::env::current_exe().unwrap_or_default();
     exe.parent()
-        .and_then(|deps| if deps.ends_with("deps") { deps.parent() } else { Some(deps) })
+        .and_then(|deps| {
+            if deps.ends_with("deps") {
+                deps.parent()
+            } else {
+                Some(deps)
+            }
+        })
         .map_or_else(|| PathBuf::from("target/debug"), Path::to_path_buf)
 }
 

@@ -36,7 +36,10 @@ impl State {
         fn walk<'a>(module: &'a Json, out: &mut Vec<ResourceState<'a>>) {
             for r in module["resources"].as_array().into_iter().flatten() {
                 if let Some(address) = r["address"].as_str() {
-                    out.push(ResourceState { address, values: &r["values"] });
+                    out.push(ResourceState {
+                        address,
+                        values: &r["values"],
+                    });
                 }
             }
             for child in module["child_modules"].as_array().into_iter().flatten() {
@@ -50,12 +53,18 @@ impl State {
 
     /// Addresses of all resource instances.
     pub fn addresses(&self) -> Vec<String> {
-        self.resources().iter().map(|r| r.address.to_string()).collect()
+        self.resources()
+            .iter()
+            .map(|r| r.address.to_string())
+            .collect()
     }
 
     /// Addresses of managed resources (not data sources).
     pub fn managed_addresses(&self) -> Vec<String> {
-        self.addresses().into_iter().filter(|a| !a.starts_with("data.") && !a.contains(".data.")).collect()
+        self.addresses()
+            .into_iter()
+            .filter(|a| !a.starts_with("data.") && !a.contains(".data."))
+            .collect()
     }
 
     /// The resource at `address`, if present.
@@ -87,13 +96,15 @@ impl<'a> ResourceState<'a> {
 
     /// The value at `path`; panics when the path leads nowhere.
     pub fn attr(&self, path: &str) -> &'a Json {
-        self.get(path).unwrap_or_else(|| panic!("{} has no attribute {path}: {}", self.address, self.values))
+        self.get(path)
+            .unwrap_or_else(|| panic!("{} has no attribute {path}: {}", self.address, self.values))
     }
 
     /// The string at `path`; panics when it is not a string.
     pub fn str(&self, path: &str) -> &'a str {
         let v = self.attr(path);
-        v.as_str().unwrap_or_else(|| panic!("{}.{path} is {v}, not a string", self.address))
+        v.as_str()
+            .unwrap_or_else(|| panic!("{}.{path} is {v}, not a string", self.address))
     }
 
     /// True when `path` is null (or absent).
@@ -106,7 +117,13 @@ impl<'a> ResourceState<'a> {
     /// compares imported state.
     pub fn flatten(&self) -> BTreeMap<String, String> {
         fn walk(prefix: &str, v: &Json, out: &mut BTreeMap<String, String>) {
-            let key = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+            let key = |k: &str| {
+                if prefix.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{prefix}.{k}")
+                }
+            };
             match v {
                 Json::Object(m) => {
                     if !prefix.is_empty() {
@@ -150,7 +167,10 @@ mod tests {
         assert_eq!(a.str("rule.0.out"), "a=");
         assert_eq!(a.str("settings.mode"), "fast");
         assert!(a.get("rule.1").is_none());
-        assert_eq!(state.managed_addresses(), vec!["bgtest_thing.a".to_string()]);
+        assert_eq!(
+            state.managed_addresses(),
+            vec!["bgtest_thing.a".to_string()]
+        );
         let flat = a.flatten();
         assert_eq!(flat["rule.#"], "1");
         assert_eq!(flat["tags.%"], "1");

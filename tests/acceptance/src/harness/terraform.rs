@@ -50,8 +50,12 @@ impl Terraform {
         let text = json["terraform_version"]
             .as_str()
             .ok_or_else(|| format!("{} version -json has no terraform_version", path.display()))?;
-        let version = parse_version(text).ok_or_else(|| format!("{}: unparsable version {text:?}", path.display()))?;
-        Ok(Terraform { path: path.to_path_buf(), version })
+        let version = parse_version(text)
+            .ok_or_else(|| format!("{}: unparsable version {text:?}", path.display()))?;
+        Ok(Terraform {
+            path: path.to_path_buf(),
+            version,
+        })
     }
 
     /// `1.11.4`.
@@ -68,20 +72,34 @@ impl Terraform {
 
 /// `1.0.3`, `1.11.4-dev` → (1, 0, 3), (1, 11, 4).
 pub fn parse_version(text: &str) -> Option<(u64, u64, u64)> {
-    let core = text.trim().trim_start_matches('v').split(['-', '+']).next()?;
+    let core = text
+        .trim()
+        .trim_start_matches('v')
+        .split(['-', '+'])
+        .next()?;
     let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
-    Some((parts.next()??, parts.next()??, parts.next().flatten().unwrap_or(0)))
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 /// The repository root (where `.tools/` lives).
 pub fn repo_root() -> PathBuf {
     // CARGO_MANIFEST_DIR is <root>/tests/acceptance.
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|dir| dir.join(name)).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
 }
 
 fn default_paths() -> Vec<PathBuf> {
@@ -95,27 +113,43 @@ fn default_paths() -> Vec<PathBuf> {
 
 fn discover() -> Vec<Terraform> {
     let (configured, source) = match std::env::var(PATHS_VAR) {
-        Ok(v) if !v.trim().is_empty() => {
-            (v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect::<Vec<_>>(), PATHS_VAR.to_string())
-        }
-        _ => (default_paths(), "the defaults (terraform on PATH, .tools/terraform-1.0.3/terraform)".to_string()),
+        Ok(v) if !v.trim().is_empty() => (
+            v.split(':')
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+                .collect::<Vec<_>>(),
+            PATHS_VAR.to_string(),
+        ),
+        _ => (
+            default_paths(),
+            "the defaults (terraform on PATH, .tools/terraform-1.0.3/terraform)".to_string(),
+        ),
     };
     let mut found: Vec<Terraform> = Vec::new();
     let mut problems = Vec::new();
     for path in &configured {
         if !path.exists() {
-            eprintln!("acceptance: skipping Terraform at {}: it does not exist", path.display());
+            super::announce(&format!(
+                "acceptance: skipping Terraform at {}: it does not exist",
+                path.display()
+            ));
             problems.push(format!("{}: does not exist", path.display()));
             continue;
         }
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-        if found.iter().any(|t| std::fs::canonicalize(&t.path).unwrap_or_else(|_| t.path.clone()) == canonical) {
+        if found
+            .iter()
+            .any(|t| std::fs::canonicalize(&t.path).unwrap_or_else(|_| t.path.clone()) == canonical)
+        {
             continue;
         }
         match Terraform::probe(path) {
             Ok(tf) => found.push(tf),
             Err(e) => {
-                eprintln!("acceptance: skipping Terraform at {}: {e}", path.display());
+                super::announce(&format!(
+                    "acceptance: skipping Terraform at {}: {e}",
+                    path.display()
+                ));
                 problems.push(e);
             }
         }
@@ -126,8 +160,11 @@ fn discover() -> Vec<Terraform> {
          Install one (`make tools` installs 1.0.3 under .tools/) or set {PATHS_VAR} to colon-separated paths.",
         problems.join("\n  ")
     );
-    let names: Vec<String> = found.iter().map(|t| format!("{} ({})", t.version_string(), t.path.display())).collect();
-    eprintln!("acceptance: Terraform CLIs: {}", names.join(", "));
+    let names: Vec<String> = found
+        .iter()
+        .map(|t| format!("{} ({})", t.version_string(), t.path.display()))
+        .collect();
+    super::announce(&format!("acceptance: Terraform CLIs: {}", names.join(", ")));
     found
 }
 

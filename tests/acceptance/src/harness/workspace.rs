@@ -21,7 +21,10 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(240);
 pub const LOG_TAIL_LINES: usize = 300;
 
 /// go-plugin's complaints that mean the plugin broke the protocol or hung on exit.
-pub const PROTOCOL_ERRORS: &[&str] = &["plugin failed to exit gracefully", "Unrecognized remote plugin message"];
+pub const PROTOCOL_ERRORS: &[&str] = &[
+    "plugin failed to exit gracefully",
+    "Unrecognized remote plugin message",
+];
 
 /// The placeholder in configuration text replaced by the work directory.
 pub const WORKDIR_PLACEHOLDER: &str = "{{workdir}}";
@@ -62,12 +65,18 @@ impl Output {
         out
     }
 
-    /// Lines of this command's trace log written by the given plugin (by the
-    /// `provider.<binary name>` logger go-plugin names after it).
-    pub fn provider_log_lines(&self, binary_name: &str) -> Vec<&str> {
-        let needle = format!("provider.{binary_name}");
-        self.log.lines().filter(|l| l.contains(&needle)).collect()
+    /// Lines of this command's trace log written by the plugin called
+    /// `plugin_name` (see [`ProviderBinary::plugin_name`]).
+    pub fn provider_log_lines(&self, plugin_name: &str) -> Vec<&str> {
+        provider_log_lines(&self.log, plugin_name)
     }
+}
+
+/// Lines of a trace log written by the plugin called `plugin_name`: go-plugin
+/// logs them as `provider.<plugin_name>_v<version>`.
+pub fn provider_log_lines<'a>(log: &'a str, plugin_name: &str) -> Vec<&'a str> {
+    let needle = format!("provider.{plugin_name}");
+    log.lines().filter(|l| l.contains(&needle)).collect()
 }
 
 /// A command started but not yet waited for.
@@ -86,11 +95,15 @@ impl Running {
         self.child.id()
     }
 
-    /// Sends a signal (e.g. `libc::SIGINT`) to the process.
-    pub fn signal(&self, signal: i32) -> std::io::Result<()> {
+    /// Sends a signal (e.g. `libc::SIGINT`) to the command's process group,
+    /// as a terminal does on Ctrl-C: Terraform 1.0 runs itself as a child of
+    /// a panicwrap parent that does not forward signals, and providers get
+    /// the signal too.
+    pub fn signal_group(&self, signal: i32) -> std::io::Result<()> {
         let pid = libc::pid_t::try_from(self.child.id()).map_err(std::io::Error::other)?;
-        // SAFETY: kill(2) with a pid we spawned and still own (not yet reaped).
-        if unsafe { libc::kill(pid, signal) } == 0 {
+        // SAFETY: kill(2) on the process group we created for our child
+        // (its pid is the group id, and it is not yet reaped).
+        if unsafe { libc::kill(-pid, signal) } == 0 {
             Ok(())
         } else {
             Err(std::io::Error::last_os_error())
@@ -103,12 +116,14 @@ impl Running {
     }
 
     fn finish(mut self, ws: &Workspace, timeout: Duration) -> Output {
-        let deadline = self.started + timeout;
+        let deadline = Instant::now() + timeout;
         let mut killed = false;
         let status = loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => break Some(status),
                 Ok(None) if Instant::now() >= deadline => {
+                    // The whole group: Terraform 1.0's panicwrap child and the providers too.
+                    let _ = self.signal_group(libc::SIGKILL);
                     let _ = self.child.kill();
                     killed = true;
                     break self.child.wait().ok();
@@ -118,10 +133,22 @@ impl Running {
             }
         };
         let elapsed = self.started.elapsed();
-        let stdout = self.stdout.take().and_then(|h| h.join().ok()).unwrap_or_default();
-        let mut stderr = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
+        let stdout = self
+            .stdout
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let mut stderr = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
         if killed {
-            let _ = write!(stderr, "\n[harness] killed after {}s: the command did not finish", timeout.as_secs());
+            let _ = write!(
+                stderr,
+                "\n[harness] killed after {}s: the command did not finish",
+                timeout.as_secs()
+            );
         }
         Output {
             args: self.args,
@@ -159,9 +186,11 @@ impl Workspace {
     /// `target/acc-work/<test>-tf<version>-<pid>`, fresh, with the provider
     /// mirrored and the CLI config written.
     pub fn new(test: &str, tf: &Terraform, provider: &ProviderBinary) -> Workspace {
-        let dir = target_dir()
-            .join("acc-work")
-            .join(format!("{test}-tf{}-{}", tf.version_string(), std::process::id()));
+        let dir = target_dir().join("acc-work").join(format!(
+            "{test}-tf{}-{}",
+            tf.version_string(),
+            std::process::id()
+        ));
         Self::create(test, dir, tf, provider)
     }
 
@@ -169,7 +198,12 @@ impl Workspace {
     pub fn sibling(&self, suffix: &str) -> Workspace {
         let mut name = self.dir.file_name().unwrap_or_default().to_os_string();
         name.push(format!("-{suffix}"));
-        Self::create(&self.test, self.dir.with_file_name(name), &self.tf, &self.provider)
+        Self::create(
+            &self.test,
+            self.dir.with_file_name(name),
+            &self.tf,
+            &self.provider,
+        )
     }
 
     fn create(test: &str, dir: PathBuf, tf: &Terraform, provider: &ProviderBinary) -> Workspace {
@@ -191,7 +225,8 @@ impl Workspace {
             )?;
             Ok(cli_config)
         };
-        let cli_config = setup().unwrap_or_else(|e| panic!("{test}: cannot set up {}: {e}", dir.display()));
+        let cli_config =
+            setup().unwrap_or_else(|e| panic!("{test}: cannot set up {}: {e}", dir.display()));
         Workspace {
             test: test.to_string(),
             log_path: dir.join("terraform.log"),
@@ -233,7 +268,8 @@ impl Workspace {
     pub fn write_config(&self, text: &str) {
         let text = text.replace(WORKDIR_PLACEHOLDER, &self.dir.display().to_string());
         let path = self.dir.join("main.tf");
-        std::fs::write(&path, text).unwrap_or_else(|e| self.fail(None, &format!("cannot write {}: {e}", path.display())));
+        std::fs::write(&path, text)
+            .unwrap_or_else(|e| self.fail(None, &format!("cannot write {}: {e}", path.display())));
     }
 
     /// The current `main.tf`.
@@ -245,7 +281,9 @@ impl Workspace {
     /// callers that need the process itself.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.tf.path);
-        cmd.args(with_no_color(args)).current_dir(&self.dir).stdin(Stdio::null());
+        cmd.args(with_no_color(args))
+            .current_dir(&self.dir)
+            .stdin(Stdio::null());
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("TF_") {
                 cmd.env_remove(key);
@@ -265,10 +303,16 @@ impl Workspace {
     pub fn spawn(&self, args: &[&str]) -> Running {
         let log_offset = self.log_len();
         let mut cmd = self.command(args);
+        // Its own process group, so that signals and timeouts reach every
+        // process of the command (see `Running::signal_group`).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .unwrap_or_else(|e| self.fail(None, &format!("cannot start {}: {e}", self.tf.path.display())));
+        let mut child = cmd.spawn().unwrap_or_else(|e| {
+            self.fail(
+                None,
+                &format!("cannot start {}: {e}", self.tf.path.display()),
+            )
+        });
         let stdout = child.stdout.take().map(drain);
         let stderr = child.stderr.take().map(drain);
         Running {
@@ -281,7 +325,7 @@ impl Workspace {
         }
     }
 
-    /// Waits for a started command (killing it after `timeout`) and checks its log.
+    /// Waits for a started command (killing it `timeout` from now) and checks its log.
     pub fn wait(&self, running: Running, timeout: Duration) -> Output {
         let out = running.finish(self, timeout);
         self.log_offset.set(self.log_len());
@@ -303,7 +347,10 @@ impl Workspace {
     pub fn run_ok(&self, args: &[&str]) -> Output {
         let out = self.run(args);
         if !out.success() {
-            self.fail(Some(&out), &format!("`terraform {}` failed", out.args.join(" ")));
+            self.fail(
+                Some(&out),
+                &format!("`terraform {}` failed", out.args.join(" ")),
+            );
         }
         out
     }
@@ -327,8 +374,15 @@ impl Workspace {
     pub fn assert_plan_empty(&self, context: &str) -> Output {
         let out = self.plan();
         if out.code != Some(0) {
-            let why = if out.code == Some(2) { "the plan is not empty" } else { "the plan failed" };
-            self.fail(Some(&out), &format!("{context}: {why} (exit code {:?})", out.code));
+            let why = if out.code == Some(2) {
+                "the plan is not empty"
+            } else {
+                "the plan failed"
+            };
+            self.fail(
+                Some(&out),
+                &format!("{context}: {why} (exit code {:?})", out.code),
+            );
         }
         out
     }
@@ -351,8 +405,12 @@ impl Workspace {
     /// The state, from `terraform show -json`.
     pub fn show(&self) -> State {
         let out = self.run_ok(&["show", "-json"]);
-        State::parse(&out.stdout)
-            .unwrap_or_else(|e| self.fail(Some(&out), &format!("`terraform show -json` printed no state JSON: {e}")))
+        State::parse(&out.stdout).unwrap_or_else(|e| {
+            self.fail(
+                Some(&out),
+                &format!("`terraform show -json` printed no state JSON: {e}"),
+            )
+        })
     }
 
     /// The whole trace log so far.
@@ -361,11 +419,15 @@ impl Workspace {
     }
 
     fn log_len(&self) -> u64 {
-        std::fs::metadata(&self.log_path).map(|m| m.len()).unwrap_or(0)
+        std::fs::metadata(&self.log_path)
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 
     fn read_log_from(&self, offset: u64) -> String {
-        let Ok(mut file) = std::fs::File::open(&self.log_path) else { return String::new() };
+        let Ok(mut file) = std::fs::File::open(&self.log_path) else {
+            return String::new();
+        };
         let mut bytes = Vec::new();
         if file.seek(SeekFrom::Start(offset)).is_ok() {
             let _ = file.read_to_end(&mut bytes);
@@ -408,22 +470,37 @@ impl Workspace {
             tail.join("\n")
         );
         eprintln!("{report}");
-        panic!("{} on Terraform {}: {message} (work dir kept at {})", self.test, self.tf.version_string(), self.dir.display());
+        panic!(
+            "{} on Terraform {}: {message} (work dir kept at {})",
+            self.test,
+            self.tf.version_string(),
+            self.dir.display()
+        );
     }
 }
 
 impl Drop for Workspace {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("acceptance: {}: work dir kept at {}", self.test, self.dir.display());
+            eprintln!(
+                "acceptance: {}: work dir kept at {}",
+                self.test,
+                self.dir.display()
+            );
         } else if let Err(e) = std::fs::remove_dir_all(&self.dir) {
-            eprintln!("acceptance: {}: cannot remove {}: {e}", self.test, self.dir.display());
+            eprintln!(
+                "acceptance: {}: cannot remove {}: {e}",
+                self.test,
+                self.dir.display()
+            );
         }
     }
 }
 
 /// Subcommands that print in color unless told not to.
-const COLORFUL: &[&str] = &["init", "plan", "apply", "destroy", "refresh", "import", "show", "validate", "output"];
+const COLORFUL: &[&str] = &[
+    "init", "plan", "apply", "destroy", "refresh", "import", "show", "validate", "output",
+];
 
 fn with_no_color(args: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();

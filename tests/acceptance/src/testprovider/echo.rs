@@ -22,8 +22,16 @@ impl DataSource for Echo {
         Schema::new(
             Block::new()
                 .description("Echoes its input.")
-                .attr(Attribute::string("input").required().description("Any string."))
-                .attr(Attribute::string("output").computed().description("The input, read back.")),
+                .attr(
+                    Attribute::string("input")
+                        .required()
+                        .description("Any string."),
+                )
+                .attr(
+                    Attribute::string("output")
+                        .computed()
+                        .description("The input, read back."),
+                ),
         )
     }
 

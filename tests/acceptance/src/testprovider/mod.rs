@@ -72,11 +72,11 @@ impl Provider for BgTestProvider {
 
     fn schema(&self) -> Schema {
         Schema::new(
-            Block::new().description("Test provider for the acceptance harness.").attr(
-                Attribute::string("store_dir")
-                    .required()
-                    .description("Directory of the JSON file store that holds the provider's objects."),
-            ),
+            Block::new()
+                .description("Test provider for the acceptance harness.")
+                .attr(Attribute::string("store_dir").required().description(
+                    "Directory of the JSON file store that holds the provider's objects.",
+                )),
         )
     }
 
@@ -115,9 +115,12 @@ impl Provider for BgTestProvider {
                 self.shared.set_store(store);
                 Diagnostics::new()
             }
-            Err(e) => Diagnostic::error("Cannot open the store", format!("{e}. Choose a writable store_dir."))
-                .at(AttributePath::attr("store_dir"))
-                .into(),
+            Err(e) => Diagnostic::error(
+                "Cannot open the store",
+                format!("{e}. Choose a writable store_dir."),
+            )
+            .at(AttributePath::attr("store_dir"))
+            .into(),
         }
     }
 }

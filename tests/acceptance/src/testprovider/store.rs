@@ -42,7 +42,10 @@ impl Store {
     /// Opens (creating when missing) the store in `dir`.
     pub fn open(dir: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
+            path: dir.clone(),
+            source,
+        })?;
         Ok(Self { dir })
     }
 
@@ -53,7 +56,11 @@ impl Store {
 
     /// The file holding object `id` of `kind`.
     pub fn path(&self, kind: &str, id: &str) -> Result<PathBuf, StoreError> {
-        let valid = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        };
         if !valid(id) {
             return Err(StoreError::InvalidId(id.to_string()));
         }
@@ -71,17 +78,28 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(StoreError::Io { path, source }),
         };
-        serde_json::from_slice(&bytes).map(Some).map_err(|source| StoreError::Json { path, source })
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|source| StoreError::Json { path, source })
     }
 
     /// Writes the object (atomically, so a reader never sees half a file).
     pub fn put(&self, kind: &str, id: &str, object: &Json) -> Result<(), StoreError> {
         let path = self.path(kind, id)?;
         let parent = self.dir.join(kind);
-        std::fs::create_dir_all(&parent).map_err(|source| StoreError::Io { path: parent.clone(), source })?;
+        std::fs::create_dir_all(&parent).map_err(|source| StoreError::Io {
+            path: parent.clone(),
+            source,
+        })?;
         let tmp = parent.join(format!(".{id}.json.tmp"));
-        let text = serde_json::to_vec_pretty(object).map_err(|source| StoreError::Json { path: path.clone(), source })?;
-        std::fs::write(&tmp, text).map_err(|source| StoreError::Io { path: tmp.clone(), source })?;
+        let text = serde_json::to_vec_pretty(object).map_err(|source| StoreError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        std::fs::write(&tmp, text).map_err(|source| StoreError::Io {
+            path: tmp.clone(),
+            source,
+        })?;
         std::fs::rename(&tmp, &path).map_err(|source| StoreError::Io { path, source })
     }
 
@@ -105,7 +123,10 @@ impl Store {
         };
         let mut ids = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|source| StoreError::Io { path: dir.clone(), source })?;
+            let entry = entry.map_err(|source| StoreError::Io {
+                path: dir.clone(),
+                source,
+            })?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if let Some(id) = name.strip_suffix(".json").filter(|id| !id.starts_with('.')) {
                 ids.push(id.to_string());
@@ -125,13 +146,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("bgtest-store-{}", std::process::id()));
         let store = Store::open(&dir).unwrap();
         assert_eq!(store.get("thing", "a1").unwrap(), None);
-        store.put("thing", "a1", &serde_json::json!({"value": "x"})).unwrap();
+        store
+            .put("thing", "a1", &serde_json::json!({"value": "x"}))
+            .unwrap();
         assert_eq!(store.get("thing", "a1").unwrap().unwrap()["value"], "x");
         assert_eq!(store.ids("thing").unwrap(), vec!["a1".to_string()]);
         store.delete("thing", "a1").unwrap();
         store.delete("thing", "a1").unwrap();
         assert!(store.ids("thing").unwrap().is_empty());
-        assert!(matches!(store.path("thing", "../x"), Err(StoreError::InvalidId(_))));
+        assert!(matches!(
+            store.path("thing", "../x"),
+            Err(StoreError::InvalidId(_))
+        ));
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

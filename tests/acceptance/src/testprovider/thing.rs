@@ -4,7 +4,9 @@
 //! Schema version 1; version 0 called `value` `old_value`. `length` is the
 //! character count of `value`: unknown in any plan that changes `value`, known
 //! after apply. `rule[*].out` is derived from `key` and `val`, so the plan
-//! knows it whenever they are known. `delay` makes create and update wait,
+//! knows it whenever they are known. `port` blocks form a set whose `kind`
+//! defaults to `tcp` (and sorts before `number`, so cty orders config and
+//! planned elements differently). `delay` makes create and update wait,
 //! and give up promptly when Terraform asks the provider to stop.
 
 use std::collections::BTreeMap;
@@ -56,6 +58,9 @@ pub struct ThingRecord {
     /// Rules, in order.
     #[serde(default)]
     pub rules: Vec<RuleRecord>,
+    /// Ports (a set of blocks).
+    #[serde(default)]
+    pub ports: Vec<PortRecord>,
     /// The settings block, when configured.
     #[serde(default)]
     pub settings: Option<SettingsRecord>,
@@ -72,6 +77,16 @@ pub struct RuleRecord {
     /// Value.
     #[serde(default)]
     pub val: Option<String>,
+}
+
+/// One `port` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortRecord {
+    /// Port number.
+    pub number: i64,
+    /// Kind (defaults to `tcp`).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// The `settings` block.
@@ -107,13 +122,16 @@ fn known_str(v: &Value, path: &str) -> Result<Option<String>, Diagnostic> {
 impl ThingRecord {
     /// The record an apply writes, from the planned value.
     pub fn from_planned(planned: &Value, id: String) -> Result<Self, Diagnostic> {
-        let name = known_str(planned.get("name"), "name")?
-            .ok_or_else(|| Diagnostic::error("name is required", "Set name.").at(AttributePath::attr("name")))?;
+        let name = known_str(planned.get("name"), "name")?.ok_or_else(|| {
+            Diagnostic::error("name is required", "Set name.").at(AttributePath::attr("name"))
+        })?;
         let strings = |v: &Value, path: &str| -> Result<Vec<(String, String)>, Diagnostic> {
             let mut out = Vec::new();
             let entries: Vec<(String, &Value)> = match v.inner() {
                 Value::Map(m) => m.iter().map(|(k, v)| (k.clone(), v)).collect(),
-                Value::Set(items) | Value::List(items) => items.iter().map(|v| (String::new(), v)).collect(),
+                Value::Set(items) | Value::List(items) => {
+                    items.iter().map(|v| (String::new(), v)).collect()
+                }
                 _ => Vec::new(),
             };
             for (k, item) in entries {
@@ -134,14 +152,36 @@ impl ThingRecord {
             v => Some(strings(v, "labels")?.into_iter().map(|(_, s)| s).collect()),
         };
         let mut rules = Vec::new();
-        for (i, rule) in planned.get("rule").as_seq().unwrap_or(&[]).iter().enumerate() {
+        for (i, rule) in planned
+            .get("rule")
+            .as_seq()
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             let key = known_str(rule.get("key"), &format!("rule[{i}].key"))?.unwrap_or_default();
             let val = known_str(rule.get("val"), &format!("rule[{i}].val"))?;
             rules.push(RuleRecord { key, val });
         }
+        let mut ports = Vec::new();
+        for port in planned.get("port").as_seq().unwrap_or(&[]) {
+            let number = port.get("number").as_i64().ok_or_else(|| {
+                Diagnostic::error(
+                    "port number must be a known whole number",
+                    "Set number to a port number.",
+                )
+                .at(AttributePath::attr("port"))
+            })?;
+            ports.push(PortRecord {
+                number,
+                kind: known_str(port.get("kind"), "port")?,
+            });
+        }
         let settings = match planned.get("settings") {
             v if v.is_null() => None,
-            v => Some(SettingsRecord { mode: known_str(v.get("mode"), "settings.mode")? }),
+            v => Some(SettingsRecord {
+                mode: known_str(v.get("mode"), "settings.mode")?,
+            }),
         };
         Ok(Self {
             id,
@@ -151,6 +191,7 @@ impl ThingRecord {
             tags,
             labels,
             rules,
+            ports,
             settings,
             delay: known_str(planned.get("delay"), "delay")?,
         })
@@ -171,7 +212,10 @@ impl ThingRecord {
     /// so it comes from the caller (config, plan or prior state).
     pub fn to_value(&self, timeouts: Value) -> Value {
         let opt = |s: &Option<String>| s.clone().map_or(Value::Null, Value::String);
-        let length = self.value.as_deref().map_or(0, |v| v.chars().count() as i64);
+        let length = self
+            .value
+            .as_deref()
+            .map_or(0, |v| v.chars().count() as i64);
         Value::object([
             ("id", Value::from(self.id.as_str())),
             ("name", Value::from(self.name.as_str())),
@@ -180,14 +224,18 @@ impl ThingRecord {
             (
                 "tags",
                 self.tags.as_ref().map_or(Value::Null, |m| {
-                    Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect())
+                    Value::Map(
+                        m.iter()
+                            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                            .collect(),
+                    )
                 }),
             ),
             (
                 "labels",
-                self.labels
-                    .as_ref()
-                    .map_or(Value::Null, |l| Value::Set(l.iter().map(|s| Value::from(s.as_str())).collect())),
+                self.labels.as_ref().map_or(Value::Null, |l| {
+                    Value::Set(l.iter().map(|s| Value::from(s.as_str())).collect())
+                }),
             ),
             ("length", Value::int(length)),
             ("delay", opt(&self.delay)),
@@ -205,8 +253,24 @@ impl ThingRecord {
                 ),
             ),
             (
+                "port",
+                Value::Set(
+                    self.ports
+                        .iter()
+                        .map(|p| {
+                            Value::object([
+                                ("number", Value::int(p.number)),
+                                ("kind", opt(&p.kind)),
+                            ])
+                        })
+                        .collect(),
+                ),
+            ),
+            (
                 "settings",
-                self.settings.as_ref().map_or(Value::Null, |s| Value::object([("mode", opt(&s.mode))])),
+                self.settings
+                    .as_ref()
+                    .map_or(Value::Null, |s| Value::object([("mode", opt(&s.mode))])),
             ),
             ("timeouts", timeouts),
         ])
@@ -221,11 +285,21 @@ fn new_id() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    format!("thing-{:x}-{:x}-{}", std::process::id(), nanos, NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "thing-{:x}-{:x}-{}",
+        std::process::id(),
+        nanos,
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Waits `delay`, giving up at `limit` or as soon as Terraform asks to stop.
-async fn wait_delay(ctx: &Ctx, name: &str, delay: Duration, limit: Duration) -> Result<(), Diagnostic> {
+async fn wait_delay(
+    ctx: &Ctx,
+    name: &str,
+    delay: Duration,
+    limit: Duration,
+) -> Result<(), Diagnostic> {
     let stopped = || {
         Diagnostic::error(
             format!("bgtest_thing {name:?}: stopped by Terraform"),
@@ -261,8 +335,9 @@ async fn wait_delay(ctx: &Ctx, name: &str, delay: Duration, limit: Duration) -> 
 fn delay_of(value: &Value) -> Result<Duration, Diagnostic> {
     match value.get("delay").as_str() {
         None => Ok(Duration::ZERO),
-        Some(s) => parse_duration(s)
-            .map_err(|e| Diagnostic::error("Invalid delay", format!("{e}.")).at(AttributePath::attr("delay"))),
+        Some(s) => parse_duration(s).map_err(|e| {
+            Diagnostic::error("Invalid delay", format!("{e}.")).at(AttributePath::attr("delay"))
+        }),
     }
 }
 
@@ -280,7 +355,10 @@ impl Thing {
 
     fn record(store: &Store, id: &str) -> Result<Option<ThingRecord>, Diagnostic> {
         let json = store.get(STORE_KIND, id).map_err(|e| {
-            Diagnostic::error("Cannot read the store", format!("{e}. Check store_dir and its permissions."))
+            Diagnostic::error(
+                "Cannot read the store",
+                format!("{e}. Check store_dir and its permissions."),
+            )
         })?;
         json.map(|j| {
             ThingRecord::from_json(j).map_err(|e| {
@@ -296,11 +374,22 @@ impl Thing {
     fn put(store: &Store, record: &ThingRecord) -> Result<(), Diagnostic> {
         store
             .put(STORE_KIND, &record.id, &record.to_json())
-            .map_err(|e| Diagnostic::error("Cannot write the store", format!("{e}. Check store_dir and its permissions.")))
+            .map_err(|e| {
+                Diagnostic::error(
+                    "Cannot write the store",
+                    format!("{e}. Check store_dir and its permissions."),
+                )
+            })
     }
 
     /// The body shared by create and update: wait, then write the record.
-    async fn apply(&self, ctx: &Ctx, req: &ApplyRequest<'_>, id: String, limit: Duration) -> Result<Value, Diagnostic> {
+    async fn apply(
+        &self,
+        ctx: &Ctx,
+        req: &ApplyRequest<'_>,
+        id: String,
+        limit: Duration,
+    ) -> Result<Value, Diagnostic> {
         let store = self.shared.store()?;
         let record = ThingRecord::from_planned(req.planned, id)?;
         wait_delay(ctx, &record.name, delay_of(req.planned)?, limit).await?;
@@ -318,22 +407,85 @@ impl Resource for Thing {
     fn schema(&self) -> Schema {
         let rule = Block::new()
             .description("A key/value rule; `out` is computed from them.")
-            .attr(Attribute::string("key").required().description("Must not be empty."))
-            .attr(Attribute::string("val").optional().description("Optional value."))
-            .attr(Attribute::string("out").computed().description("`key=val`."));
-        let settings = Block::new().attr(Attribute::string("mode").default("fast").description("Defaults to `fast`."));
+            .attr(
+                Attribute::string("key")
+                    .required()
+                    .description("Must not be empty."),
+            )
+            .attr(
+                Attribute::string("val")
+                    .optional()
+                    .description("Optional value."),
+            )
+            .attr(
+                Attribute::string("out")
+                    .computed()
+                    .description("`key=val`."),
+            );
+        let port = Block::new()
+            .description("A port; the blocks form a set.")
+            .attr(
+                Attribute::number("number")
+                    .required()
+                    .description("Port number."),
+            )
+            .attr(
+                Attribute::string("kind")
+                    .default("tcp")
+                    .description("Defaults to `tcp`."),
+            );
+        let settings = Block::new().attr(
+            Attribute::string("mode")
+                .default("fast")
+                .description("Defaults to `fast`."),
+        );
         Schema::new(
             Block::new()
                 .description("A test object kept in the provider's JSON file store.")
-                .attr(Attribute::string("id").computed().description("Assigned at create."))
-                .attr(Attribute::string("name").required().force_new().description("Changing it replaces the thing."))
-                .attr(Attribute::string("value").optional().description("Free text; `invalid` is rejected."))
-                .attr(Attribute::string("secret").optional().sensitive().description("Sensitive text."))
-                .attr(Attribute::new("tags", Type::map(Type::String)).optional().description("Tags."))
-                .attr(Attribute::new("labels", Type::set(Type::String)).optional().description("Labels."))
-                .attr(Attribute::number("length").computed().description("Characters in `value`."))
-                .attr(Attribute::string("delay").optional().description("How long create and update take, e.g. `5s`."))
+                .attr(
+                    Attribute::string("id")
+                        .computed()
+                        .description("Assigned at create."),
+                )
+                .attr(
+                    Attribute::string("name")
+                        .required()
+                        .force_new()
+                        .description("Changing it replaces the thing."),
+                )
+                .attr(
+                    Attribute::string("value")
+                        .optional()
+                        .description("Free text; `invalid` is rejected."),
+                )
+                .attr(
+                    Attribute::string("secret")
+                        .optional()
+                        .sensitive()
+                        .description("Sensitive text."),
+                )
+                .attr(
+                    Attribute::new("tags", Type::map(Type::String))
+                        .optional()
+                        .description("Tags."),
+                )
+                .attr(
+                    Attribute::new("labels", Type::set(Type::String))
+                        .optional()
+                        .description("Labels."),
+                )
+                .attr(
+                    Attribute::number("length")
+                        .computed()
+                        .description("Characters in `value`."),
+                )
+                .attr(
+                    Attribute::string("delay")
+                        .optional()
+                        .description("How long create and update take, e.g. `5s`."),
+                )
                 .block(NestedBlock::list("rule", rule))
+                .block(NestedBlock::set("port", port))
                 .block(NestedBlock::single("settings", settings))
                 .block(timeouts_block(&["create"], &[DEFAULT_CREATE_TIMEOUT])),
         )
@@ -349,10 +501,18 @@ impl Resource for Thing {
                 "bgtest_thing rejects the value \"invalid\" so that tests see a diagnostic pointing at it. Use any other string.",
             );
         }
-        for (i, rule) in config.get("rule").as_seq().unwrap_or(&[]).iter().enumerate() {
+        for (i, rule) in config
+            .get("rule")
+            .as_seq()
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
             if rule.get("key").as_str() == Some("") {
                 diags.error_at(
-                    AttributePath::attr("rule").then_index(i as i64).then_attr("key"),
+                    AttributePath::attr("rule")
+                        .then_index(i as i64)
+                        .then_attr("key"),
                     "rule key must not be empty",
                     "Give every rule block a non-empty key.",
                 );
@@ -367,7 +527,12 @@ impl Resource for Thing {
         diags
     }
 
-    async fn upgrade_state(&self, _ctx: &Ctx, version: i64, json: &[u8]) -> Result<Value, Diagnostics> {
+    async fn upgrade_state(
+        &self,
+        _ctx: &Ctx,
+        version: i64,
+        json: &[u8],
+    ) -> Result<Value, Diagnostics> {
         let ty = self.schema().value_type();
         let bad = |e: String| -> Diagnostics {
             Diagnostic::error(
@@ -397,14 +562,24 @@ impl Resource for Thing {
         decode_json_lenient(&current, &ty).map_err(|e| bad(e.to_string()))
     }
 
-    async fn plan(&self, _ctx: &Ctx, req: PlanRequest<'_>, mut planned: PlanResponse) -> PlanResponse {
+    async fn plan(
+        &self,
+        _ctx: &Ctx,
+        req: PlanRequest<'_>,
+        mut planned: PlanResponse,
+    ) -> PlanResponse {
         if let Some(Value::List(rules)) = planned.planned.get_mut("rule") {
             for rule in rules.iter_mut() {
                 let out = rule_out(rule.get("key"), rule.get("val"));
                 rule.set("out", out);
             }
         }
-        if !req.prior.is_null() && !req.prior.get("value").semantically_equal(planned.planned.get("value")) {
+        if !req.prior.is_null()
+            && !req
+                .prior
+                .get("value")
+                .semantically_equal(planned.planned.get("value"))
+        {
             mark_unknown(&mut planned.planned, &["length"]);
         }
         planned
@@ -417,7 +592,10 @@ impl Resource for Thing {
         };
         match self.apply(ctx, &req, new_id(), limit).await {
             Ok(state) => {
-                tracing::info!(id = state.get("id").as_str().unwrap_or(""), "created bgtest_thing");
+                tracing::info!(
+                    id = state.get("id").as_str().unwrap_or(""),
+                    "created bgtest_thing"
+                );
                 StateResponse::ok(state)
             }
             // Nothing was written: the object does not exist.
@@ -426,15 +604,15 @@ impl Resource for Thing {
     }
 
     async fn read(&self, _ctx: &Ctx, state: &Value, _private: &[u8]) -> StateResponse {
-        let found = self
-            .shared
-            .store()
-            .and_then(|store| {
-                let id = state.get("id").as_str().ok_or_else(|| {
-                    Diagnostic::error("bgtest_thing has no id in state", "Remove it from state and import it again.")
-                })?;
-                Self::record(&store, id)
-            });
+        let found = self.shared.store().and_then(|store| {
+            let id = state.get("id").as_str().ok_or_else(|| {
+                Diagnostic::error(
+                    "bgtest_thing has no id in state",
+                    "Remove it from state and import it again.",
+                )
+            })?;
+            Self::record(&store, id)
+        });
         match found {
             Ok(Some(record)) => {
                 tracing::debug!(id = %record.id, "read bgtest_thing");
@@ -447,12 +625,18 @@ impl Resource for Thing {
 
     async fn update(&self, ctx: &Ctx, req: ApplyRequest<'_>) -> StateResponse {
         let Some(id) = req.prior.get("id").as_str().map(str::to_string) else {
-            let d = Diagnostic::error("bgtest_thing has no id in state", "Remove it from state and import it again.");
+            let d = Diagnostic::error(
+                "bgtest_thing has no id in state",
+                "Remove it from state and import it again.",
+            );
             return StateResponse::with_diagnostics(req.prior.clone(), d.into());
         };
         match self.apply(ctx, &req, id, Duration::MAX).await {
             Ok(state) => {
-                tracing::info!(id = state.get("id").as_str().unwrap_or(""), "updated bgtest_thing");
+                tracing::info!(
+                    id = state.get("id").as_str().unwrap_or(""),
+                    "updated bgtest_thing"
+                );
                 StateResponse::ok(state)
             }
             // The store still holds the prior object.
@@ -463,13 +647,19 @@ impl Resource for Thing {
     async fn delete(&self, _ctx: &Ctx, prior: &Value, _private: &[u8]) -> Diagnostics {
         let result = self.shared.store().and_then(|store| {
             let id = prior.get("id").as_str().unwrap_or_default();
-            store
-                .delete(STORE_KIND, id)
-                .map_err(|e| Diagnostic::error("Cannot delete from the store", format!("{e}. Check store_dir.")))
+            store.delete(STORE_KIND, id).map_err(|e| {
+                Diagnostic::error(
+                    "Cannot delete from the store",
+                    format!("{e}. Check store_dir."),
+                )
+            })
         });
         match result {
             Ok(()) => {
-                tracing::info!(id = prior.get("id").as_str().unwrap_or(""), "deleted bgtest_thing");
+                tracing::info!(
+                    id = prior.get("id").as_str().unwrap_or(""),
+                    "deleted bgtest_thing"
+                );
                 Diagnostics::new()
             }
             Err(d) => d.into(),
@@ -477,14 +667,20 @@ impl Resource for Thing {
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> StateResponse {
-        let found = self.shared.store().and_then(|store| Self::record(&store, id).map(|r| (store, r)));
+        let found = self
+            .shared
+            .store()
+            .and_then(|store| Self::record(&store, id).map(|r| (store, r)));
         match found {
             Ok((_, Some(record))) => StateResponse::ok(record.to_value(Value::Null)),
             Ok((store, None)) => StateResponse::with_diagnostics(
                 Value::Null,
                 Diagnostic::error(
                     format!("Cannot import bgtest_thing {id:?}: it does not exist"),
-                    format!("No thing with that id is in the store at {}. Check the id.", store.dir().display()),
+                    format!(
+                        "No thing with that id is in the store at {}. Check the id.",
+                        store.dir().display()
+                    ),
                 )
                 .into(),
             ),

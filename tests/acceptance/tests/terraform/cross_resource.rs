@@ -29,17 +29,27 @@ fn cross_resource_unknowns() {
                 .plan_check(|plan| {
                     let out = &plan.stdout;
                     assert!(
-                        regex::Regex::new(r"\+ value\s+= \(known after apply\)").expect("regex").is_match(out),
+                        regex::Regex::new(r"\+ value\s+= \(known after apply\)")
+                            .expect("regex")
+                            .is_match(out),
                         "b.value should be unknown at plan:\n{out}"
                     );
                     assert!(
-                        regex::Regex::new(r"\+ out\s+= \(known after apply\)").expect("regex").is_match(out),
+                        regex::Regex::new(r"\+ out\s+= \(known after apply\)")
+                            .expect("regex")
+                            .is_match(out),
                         "b.rule[0].out should be unknown at plan:\n{out}"
                     );
-                    assert!(out.contains("Plan: 2 to add, 0 to change, 0 to destroy."), "{out}");
+                    assert!(
+                        out.contains("Plan: 2 to add, 0 to change, 0 to destroy."),
+                        "{out}"
+                    );
                 })
                 .check(|state| {
-                    let (a, b) = (state.resource("bgtest_thing.a"), state.resource("bgtest_thing.b"));
+                    let (a, b) = (
+                        state.resource("bgtest_thing.a"),
+                        state.resource("bgtest_thing.b"),
+                    );
                     assert!(a.is_null("value"));
                     assert_eq!(a.attr("length"), 0);
                     assert_eq!(b.str("value"), a.str("id"));
@@ -50,24 +60,35 @@ fn cross_resource_unknowns() {
         .step(
             // Replacing a gives it a new id: b's value is unknown again and
             // b is updated in place with the new id.
-            Step::new(config(&CHAIN.replace(r#"name = "source""#, r#"name = "source2""#)))
-                .plan_check(|plan| {
-                    let out = &plan.stdout;
-                    assert!(out.contains("# bgtest_thing.a must be replaced"), "{out}");
-                    assert!(out.contains("# bgtest_thing.b will be updated in-place"), "{out}");
-                    assert!(
-                        regex::Regex::new(r#"~ value\s+= "thing-[^"]+" -> \(known after apply\)"#)
-                            .expect("regex")
-                            .is_match(out),
-                        "{out}"
-                    );
-                    assert!(out.contains("Plan: 1 to add, 1 to change, 1 to destroy."), "{out}");
-                })
-                .check(|state| {
-                    let (a, b) = (state.resource("bgtest_thing.a"), state.resource("bgtest_thing.b"));
-                    assert_eq!(a.str("name"), "source2");
-                    assert_eq!(b.str("value"), a.str("id"));
-                }),
+            Step::new(config(
+                &CHAIN.replace(r#"name = "source""#, r#"name = "source2""#),
+            ))
+            .plan_check(|plan| {
+                let out = &plan.stdout;
+                assert!(out.contains("# bgtest_thing.a must be replaced"), "{out}");
+                assert!(
+                    out.contains("# bgtest_thing.b will be updated in-place"),
+                    "{out}"
+                );
+                assert!(
+                    regex::Regex::new(r#"~ value\s+= "thing-[^"]+" -> \(known after apply\)"#)
+                        .expect("regex")
+                        .is_match(out),
+                    "{out}"
+                );
+                assert!(
+                    out.contains("Plan: 1 to add, 1 to change, 1 to destroy."),
+                    "{out}"
+                );
+            })
+            .check(|state| {
+                let (a, b) = (
+                    state.resource("bgtest_thing.a"),
+                    state.resource("bgtest_thing.b"),
+                );
+                assert_eq!(a.str("name"), "source2");
+                assert_eq!(b.str("value"), a.str("id"));
+            }),
         )
         .check_destroy(store_is_empty)
         .run();
@@ -106,20 +127,35 @@ fn data_source() {
                     let out = &plan.stdout;
                     // Known config: read at plan time, so a's value is known.
                     assert!(
-                        regex::Regex::new(r#"\+ value\s+= "hello""#).expect("regex").is_match(out),
+                        regex::Regex::new(r#"\+ value\s+= "hello""#)
+                            .expect("regex")
+                            .is_match(out),
                         "a.value should be known at plan:\n{out}"
                     );
                     // Config unknown until a exists: read during apply.
-                    assert!(out.contains("data.bgtest_echo.late will be read during apply"), "{out}");
+                    assert!(
+                        out.contains("data.bgtest_echo.late will be read during apply"),
+                        "{out}"
+                    );
                 })
                 .check(|state| {
-                    assert_eq!(state.resource("data.bgtest_echo.static").str("output"), "hello");
+                    assert_eq!(
+                        state.resource("data.bgtest_echo.static").str("output"),
+                        "hello"
+                    );
                     let a = state.resource("bgtest_thing.a");
                     assert_eq!(a.str("value"), "hello");
-                    assert_eq!(state.resource("data.bgtest_echo.late").str("output"), a.str("id"));
+                    assert_eq!(
+                        state.resource("data.bgtest_echo.late").str("output"),
+                        a.str("id")
+                    );
                     assert_eq!(state.resource("bgtest_thing.b").str("value"), a.str("id"));
                     let outputs = &state.json()["values"]["outputs"];
-                    assert_eq!(outputs["echoed"]["value"].as_str(), Some(a.str("id")), "{outputs}");
+                    assert_eq!(
+                        outputs["echoed"]["value"].as_str(),
+                        Some(a.str("id")),
+                        "{outputs}"
+                    );
                 }),
         )
         .check_destroy(store_is_empty)

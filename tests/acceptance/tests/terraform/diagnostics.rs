@@ -19,7 +19,7 @@ resource "bgtest_thing" "a" {
 /// Our summary, then Terraform's source reference to `line` showing `code`.
 fn points_at(summary: &str, line: usize, code: &str) -> Expect {
     Expect::regex(&format!(
-        r#"(?s)Error: {}\n.*on main\.tf line {line}, in resource "bgtest_thing" "a":\n\s*{line}:\s+{}"#,
+        r#"Error: {}\n\n\s*with bgtest_thing\.a,\n\s*on main\.tf line {line}, in resource "bgtest_thing" "a":\n\s*{line}:\s+{}"#,
         regex::escape(summary),
         code
     ))
@@ -35,12 +35,21 @@ fn diagnostics_with_paths() {
     let delay_line = line_of(&bad_delay, r#"delay = "10""#);
     TestCase::new("diagnostics_with_paths", bgtest())
         .step(Step::new(config(VALID)))
-        .step(
-            Step::new(invalid_value)
-                .expect_error(points_at(r#"value must not be "invalid""#, value_line, r#"value = "invalid""#)),
-        )
-        .step(Step::new(empty_key).expect_error(points_at("rule key must not be empty", key_line, r#"key = """#)))
-        .step(Step::new(bad_delay).expect_error(points_at("Invalid delay", delay_line, r#"delay = "10""#)))
+        .step(Step::new(invalid_value).expect_error(points_at(
+            r#"value must not be "invalid""#,
+            value_line,
+            r#"value = "invalid""#,
+        )))
+        .step(Step::new(empty_key).expect_error(points_at(
+            "rule key must not be empty",
+            key_line,
+            r#"key = """#,
+        )))
+        .step(Step::new(bad_delay).expect_error(points_at(
+            "Invalid delay",
+            delay_line,
+            r#"delay = "10""#,
+        )))
         .check_destroy(store_is_empty)
         .run();
 }

@@ -53,8 +53,14 @@ fn lifecycle() {
                     assert_matches(out, r"\+ secret\s+= \(sensitive value\)");
                     assert_matches(out, r#"\+ out\s+= "k1=v1""#);
                     assert_matches(out, r#"\+ mode\s+= "fast""#);
-                    assert!(!out.contains("lifecycle-secret"), "the secret shows in the plan:\n{out}");
-                    assert!(out.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{out}");
+                    assert!(
+                        !out.contains("lifecycle-secret"),
+                        "the secret shows in the plan:\n{out}"
+                    );
+                    assert!(
+                        out.contains("Plan: 1 to add, 0 to change, 0 to destroy."),
+                        "{out}"
+                    );
                 })
                 .check(move |state| {
                     let a = state.resource("bgtest_thing.a");
@@ -63,8 +69,13 @@ fn lifecycle() {
                     assert_eq!(a.str("secret"), "lifecycle-secret");
                     assert_eq!(a.str("tags.env"), "test");
                     assert_eq!(a.str("tags.team"), "core");
-                    let mut labels: Vec<&str> =
-                        a.attr("labels").as_array().expect("labels is a list").iter().filter_map(|v| v.as_str()).collect();
+                    let mut labels: Vec<&str> = a
+                        .attr("labels")
+                        .as_array()
+                        .expect("labels is a list")
+                        .iter()
+                        .filter_map(|v| v.as_str())
+                        .collect();
                     labels.sort_unstable();
                     assert_eq!(labels, ["x", "y"]);
                     assert_eq!(a.str("rule.0.out"), "k1=v1");
@@ -86,34 +97,53 @@ fn lifecycle() {
             ))
             .plan_check(|plan| {
                 let out = &plan.stdout;
-                assert!(out.contains("# bgtest_thing.a will be updated in-place"), "{out}");
+                assert!(
+                    out.contains("# bgtest_thing.a will be updated in-place"),
+                    "{out}"
+                );
                 assert_matches(out, r"~ length\s+= 5 -> \(known after apply\)");
                 assert_matches(out, r#"~ value\s+= "hello" -> "hello, world""#);
                 assert_matches(out, r#"~ mode\s+= "fast" -> "slow""#);
-                assert!(out.contains("Plan: 0 to add, 1 to change, 0 to destroy."), "{out}");
+                assert!(
+                    out.contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+                    "{out}"
+                );
             })
             .check(move |state| {
                 let a = state.resource("bgtest_thing.a");
-                assert_eq!(a.str("id"), id2.borrow().as_str(), "an in-place update kept the id");
+                assert_eq!(
+                    a.str("id"),
+                    id2.borrow().as_str(),
+                    "an in-place update kept the id"
+                );
                 assert_eq!(a.attr("length"), 12);
                 assert_eq!(a.str("settings.mode"), "slow");
             })
             .import_verify(ImportVerify::new("bgtest_thing.a").ignore(&["timeouts"])),
         )
         .step(
-            Step::new(config(&CREATE.replace(r#"name   = "alpha""#, r#"name   = "beta""#)))
-                .plan_check(|plan| {
-                    let out = &plan.stdout;
-                    assert!(out.contains("# bgtest_thing.a must be replaced"), "{out}");
-                    assert_matches(out, r#"~ name\s+= "alpha" -> "beta" # forces replacement"#);
-                    assert!(out.contains("Plan: 1 to add, 0 to change, 1 to destroy."), "{out}");
-                })
-                .check(move |state| {
-                    let a = state.resource("bgtest_thing.a");
-                    assert_ne!(a.str("id"), id3.borrow().as_str(), "replacement assigns a new id");
-                    assert_eq!(a.str("name"), "beta");
-                    assert_eq!(a.attr("length"), 5);
-                }),
+            Step::new(config(
+                &CREATE.replace(r#"name   = "alpha""#, r#"name   = "beta""#),
+            ))
+            .plan_check(|plan| {
+                let out = &plan.stdout;
+                assert!(out.contains("# bgtest_thing.a must be replaced"), "{out}");
+                assert_matches(out, r#"~ name\s+= "alpha" -> "beta" # forces replacement"#);
+                assert!(
+                    out.contains("Plan: 1 to add, 0 to change, 1 to destroy."),
+                    "{out}"
+                );
+            })
+            .check(move |state| {
+                let a = state.resource("bgtest_thing.a");
+                assert_ne!(
+                    a.str("id"),
+                    id3.borrow().as_str(),
+                    "replacement assigns a new id"
+                );
+                assert_eq!(a.str("name"), "beta");
+                assert_eq!(a.attr("length"), 5);
+            }),
         )
         .check_destroy(store_is_empty)
         .run();

@@ -8,6 +8,7 @@ mod drift;
 mod lifecycle;
 mod protocol_logs;
 mod sensitive;
+mod set_blocks;
 mod state_upgrade;
 mod stop;
 
@@ -17,7 +18,11 @@ use bluegreen_acceptance::testprovider::thing::{ThingRecord, STORE_KIND};
 
 /// The test provider, as built by cargo for these tests.
 pub fn bgtest() -> ProviderBinary {
-    ProviderBinary::new("bgtest", env!("CARGO_PKG_VERSION"), env!("CARGO_BIN_EXE_terraform-provider-bgtest"))
+    ProviderBinary::new(
+        "bgtest",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_BIN_EXE_terraform-provider-bgtest"),
+    )
 }
 
 /// `body` with the `terraform` and `provider "bgtest"` blocks in front; the
@@ -52,7 +57,10 @@ pub fn things(ws: &Workspace) -> Vec<ThingRecord> {
         .expect("list the store")
         .iter()
         .map(|id| {
-            let json = store.get(STORE_KIND, id).expect("read the store").expect("listed object exists");
+            let json = store
+                .get(STORE_KIND, id)
+                .expect("read the store")
+                .expect("listed object exists");
             ThingRecord::from_json(json).expect("stored thing parses")
         })
         .collect()
@@ -61,5 +69,8 @@ pub fn things(ws: &Workspace) -> Vec<ThingRecord> {
 /// The destroy check every case shares: nothing left in the store.
 pub fn store_is_empty(ws: &Workspace) {
     let left = things(ws);
-    assert!(left.is_empty(), "things left in the store after destroy: {left:?}");
+    assert!(
+        left.is_empty(),
+        "things left in the store after destroy: {left:?}"
+    );
 }

@@ -1,4 +1,4 @@
-//! The trace log of a whole lifecycle is clean: every plugin started also
+//! The trace logs of an apply and a destroy are clean: every plugin started also
 //! exited, gracefully, and the provider's hclog lines were understood.
 
 use bluegreen_acceptance::harness::{on_every_cli, Output, Workspace};
@@ -7,22 +7,37 @@ use crate::{bgtest, config};
 
 fn assert_clean(ws: &Workspace, out: &Output) {
     let log = &out.log;
-    for bad in ["plugin failed to exit gracefully", "Unrecognized remote plugin message"] {
+    for bad in [
+        "plugin failed to exit gracefully",
+        "Unrecognized remote plugin message",
+    ] {
         if log.contains(bad) {
             ws.fail(Some(out), &format!("the trace log shows {bad:?}"));
         }
     }
-    let started = log.lines().filter(|l| l.contains("starting plugin:")).count();
+    let started = log
+        .lines()
+        .filter(|l| l.contains("starting plugin:"))
+        .count();
     let exited = log.lines().filter(|l| l.contains("plugin exited")).count();
     if started == 0 || exited < started {
-        ws.fail(Some(out), &format!("{started} plugins started but only {exited} \"plugin exited\" lines"));
+        ws.fail(
+            Some(out),
+            &format!("{started} plugins started but only {exited} \"plugin exited\" lines"),
+        );
     }
     // go-plugin parses hclog JSON into levelled lines; unparsed JSON would
     // show up verbatim.
-    let binary = format!("provider.terraform-provider-{}", ws.provider().type_name);
-    let raw_json = log.lines().filter(|l| l.contains(&binary) && l.contains("\"@level\"")).count();
+    let raw_json = out
+        .provider_log_lines(&ws.provider().plugin_name())
+        .iter()
+        .filter(|l| l.contains("\"@level\""))
+        .count();
     if raw_json > 0 {
-        ws.fail(Some(out), &format!("{raw_json} provider log lines were not parsed as hclog JSON"));
+        ws.fail(
+            Some(out),
+            &format!("{raw_json} provider log lines were not parsed as hclog JSON"),
+        );
     }
 }
 
@@ -32,14 +47,21 @@ fn clean_protocol_logs() {
         let mut ws = Workspace::new("clean_protocol_logs", tf, &bgtest());
         // This test asserts on the logs itself, with a better message.
         ws.strict_plugin_logs = false;
-        ws.write_config(&config("resource \"bgtest_thing\" \"a\" {\n  name = \"logged\"\n}\n"));
+        ws.write_config(&config(
+            "resource \"bgtest_thing\" \"a\" {\n  name = \"logged\"\n}\n",
+        ));
         ws.init();
         let apply = ws.apply();
         assert_clean(&ws, &apply);
-        let binary = format!("provider.terraform-provider-{}", ws.provider().type_name);
-        let info = apply.log.lines().any(|l| l.contains("[INFO]") && l.contains(&binary) && l.contains("created bgtest_thing"));
+        let info = apply
+            .provider_log_lines(&ws.provider().plugin_name())
+            .iter()
+            .any(|l| l.contains("[INFO]") && l.contains("created bgtest_thing"));
         if !info {
-            ws.fail(Some(&apply), "the provider's INFO line \"created bgtest_thing\" is not in the trace log at INFO");
+            ws.fail(
+                Some(&apply),
+                "the provider's INFO line \"created bgtest_thing\" is not in the trace log at INFO",
+            );
         }
         let destroy = ws.destroy();
         assert_clean(&ws, &destroy);

@@ -1,5 +1,6 @@
 //! Sensitive values stay out of plan output and out of the provider's logs.
 
+use bluegreen_acceptance::harness::workspace::provider_log_lines;
 use bluegreen_acceptance::harness::{Step, TestCase, Workspace};
 use bluegreen_acceptance::testprovider::LOG_MODULE;
 
@@ -24,18 +25,25 @@ resource "bgtest_thing" "s" {{
 /// at all (a trace log without them would prove nothing).
 fn provider_logs_are_clean(ws: &Workspace) {
     let log = ws.trace_log();
-    let binary = format!("terraform-provider-{}", ws.provider().type_name);
-    let ours: Vec<&str> = log.lines().filter(|l| l.contains(&format!("provider.{binary}"))).collect();
+    let binary = ws.provider().plugin_name();
+    let ours = provider_log_lines(&log, &binary);
     assert!(
         ours.iter().any(|l| l.contains("created bgtest_thing")),
         "no provider log lines in {} ({} lines from {binary})",
         ws.log_path().display(),
         ours.len()
     );
-    assert!(ours.iter().any(|l| l.contains(LOG_MODULE)), "provider lines carry @module {LOG_MODULE}");
+    assert!(
+        ours.iter().any(|l| l.contains(LOG_MODULE)),
+        "provider lines carry @module {LOG_MODULE}"
+    );
     for secret in [FIRST, SECOND] {
         let leaks: Vec<&&str> = ours.iter().filter(|l| l.contains(secret)).collect();
-        assert!(leaks.is_empty(), "the provider logged the secret:\n{}", leaks.iter().map(|l| **l).collect::<Vec<_>>().join("\n"));
+        assert!(
+            leaks.is_empty(),
+            "the provider logged the secret:\n{}",
+            leaks.iter().map(|l| **l).collect::<Vec<_>>().join("\n")
+        );
     }
 }
 
@@ -46,11 +54,17 @@ fn sensitive() {
             Step::new(thing(FIRST))
                 .plan_check(|plan| {
                     assert!(
-                        regex::Regex::new(r"\+ secret\s+= \(sensitive value\)").expect("regex").is_match(&plan.stdout),
+                        regex::Regex::new(r"\+ secret\s+= \(sensitive value\)")
+                            .expect("regex")
+                            .is_match(&plan.stdout),
                         "{}",
                         plan.stdout
                     );
-                    assert!(!plan.stdout.contains(FIRST) && !plan.stderr.contains(FIRST), "{}", plan.stdout);
+                    assert!(
+                        !plan.stdout.contains(FIRST) && !plan.stderr.contains(FIRST),
+                        "{}",
+                        plan.stdout
+                    );
                 })
                 .check(|state| assert_eq!(state.resource("bgtest_thing.s").str("secret"), FIRST))
                 .after(provider_logs_are_clean),
@@ -59,11 +73,17 @@ fn sensitive() {
             Step::new(thing(SECOND))
                 .plan_check(|plan| {
                     assert!(
-                        regex::Regex::new(r"~ secret\s+= \(sensitive value\)").expect("regex").is_match(&plan.stdout),
+                        regex::Regex::new(r"~ secret\s+= \(sensitive value\)")
+                            .expect("regex")
+                            .is_match(&plan.stdout),
                         "{}",
                         plan.stdout
                     );
-                    assert!(!plan.stdout.contains(FIRST) && !plan.stdout.contains(SECOND), "{}", plan.stdout);
+                    assert!(
+                        !plan.stdout.contains(FIRST) && !plan.stdout.contains(SECOND),
+                        "{}",
+                        plan.stdout
+                    );
                 })
                 .after(provider_logs_are_clean),
         )
