@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let strict = decode_json(payload, &ty);
     let lenient = decode_json_lenient(payload, &ty);
     if let (Ok(a), Ok(b)) = (&strict, &lenient) {
-        assert!(a.semantically_equal(b), "lenient decoding differs on a strict-valid document");
+        assert!(
+            a.semantically_equal(b),
+            "lenient decoding differs on a strict-valid document"
+        );
     }
     if strict.is_ok() && lenient.is_err() {
         panic!("lenient decoding refused a document strict decoding accepted");
@@ -29,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => panic!("decoded value does not re-encode: {e}\n{value:?}"),
     };
     match decode_json(&bytes, &ty) {
-        Ok(back) => assert!(back.semantically_equal(&value), "round trip changed {value:?} into {back:?}"),
+        Ok(back) => assert!(
+            back.semantically_equal(&value),
+            "round trip changed {value:?} into {back:?}"
+        ),
         Err(e) => panic!("re-encoded value does not decode: {e}\n{value:?}"),
     }
 });

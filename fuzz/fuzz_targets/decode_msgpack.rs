@@ -21,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => panic!("decoded value does not re-encode: {e}\n{value:?}"),
     };
     match decode_msgpack(&bytes, &ty) {
-        Ok(back) => assert!(back.semantically_equal(&value), "round trip changed {value:?} into {back:?}"),
+        Ok(back) => assert!(
+            back.semantically_equal(&value),
+            "round trip changed {value:?} into {back:?}"
+        ),
         Err(e) => panic!("re-encoded value does not decode: {e}\n{value:?}"),
     }
 });

@@ -65,7 +65,13 @@ fn provider_config() -> Type {
         ("tags", Type::map(Type::String)),
         ("weights", Type::Tuple(vec![Type::String, Type::Number])),
         ("tenants", Type::set(Type::String)),
-        ("colors", Type::map(Type::object([("version", Type::String), ("healthy", Type::Bool)]))),
+        (
+            "colors",
+            Type::map(Type::object([
+                ("version", Type::String),
+                ("healthy", Type::Bool),
+            ])),
+        ),
         ("extra", Type::Dynamic),
     ])
 }

@@ -144,6 +144,11 @@ impl<'a> Parser<'a> {
         ))
     }
 
+    /// The input not read yet.
+    fn rest(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or_default()
+    }
+
     fn whitespace(&mut self) {
         while matches!(self.bytes.get(self.pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.pos += 1;
@@ -229,7 +234,7 @@ impl<'a> Parser<'a> {
     }
 
     fn keyword(&mut self, word: &str, node: Node<'a>) -> Result<Node<'a>, JsonError> {
-        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+        if self.rest().starts_with(word.as_bytes()) {
             self.pos += word.len();
             Ok(node)
         } else {
@@ -308,7 +313,7 @@ impl<'a> Parser<'a> {
                 let code = match unit {
                     0xD800..=0xDBFF => {
                         // A high surrogate must pair with an escaped low one.
-                        if !self.bytes[self.pos..].starts_with(b"\\u") {
+                        if !self.rest().starts_with(b"\\u") {
                             return Err(self.err("unpaired surrogate in string"));
                         }
                         self.pos += 2;
