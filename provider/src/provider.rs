@@ -14,6 +14,8 @@ use crate::http::Http;
 use crate::platform::local::LocalPlatform;
 use crate::platform::Platform;
 use crate::resources::environment::EnvironmentResource;
+use crate::resources::migration::MigrationResource;
+use crate::resources::traffic_split::TrafficSplitResource;
 
 /// State shared by the provider and its resources once configured.
 #[derive(Default)]
@@ -77,7 +79,11 @@ impl Provider for BlueGreenProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(EnvironmentResource::new(self.shared.clone()))]
+        vec![
+            Arc::new(EnvironmentResource::new(self.shared.clone())),
+            Arc::new(TrafficSplitResource::new(self.shared.clone())),
+            Arc::new(MigrationResource::new(self.shared.clone())),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

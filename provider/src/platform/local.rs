@@ -9,8 +9,8 @@ use bluegreen_local::api::{self, DeployRequest, EnvironmentSpec, LockRequest, Ro
 use bluegreen_local::client::{Client, ClientError};
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, Metrics, Platform, PlatformError, RouteReason, RoutingTable,
-    TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, Metrics, Platform, PlatformError, RouteChange, RouteReason,
+    RoutingTable, TargetSpec,
 };
 use crate::config::LocalConfig;
 
@@ -231,26 +231,18 @@ impl Platform for LocalPlatform {
         Ok(())
     }
 
-    async fn route(
-        &self,
-        environment: &str,
-        primary: Option<Color>,
-        canary: Option<CanaryRoute>,
-        if_revision: u64,
-        reason: RouteReason,
-        lease: &Lease,
-    ) -> Result<u64, PlatformError> {
+    async fn route(&self, environment: &str, change: RouteChange, lease: &Lease) -> Result<u64, PlatformError> {
         let update = RoutingUpdate {
-            primary: primary.map(to_api),
-            canary: canary.map(|c| api::Canary { color: to_api(c.color), weight: c.weight, tenants: c.tenants }),
-            tenant_header: None,
+            primary: change.primary.map(to_api),
+            canary: change.canary.map(|c| api::Canary { color: to_api(c.color), weight: c.weight, tenants: c.tenants }),
+            tenant_header: change.tenant_header,
             actor: Some(ACTOR.into()),
-            action: Some(match reason {
+            action: Some(match change.reason {
                 RouteReason::Switch => RoutingAction::Switch,
                 RouteReason::Rollback => RoutingAction::Rollback,
                 RouteReason::Route => RoutingAction::Route,
             }),
-            if_revision: Some(if_revision),
+            if_revision: Some(change.if_revision),
             lock_owner: Some(lease.owner.clone()),
             force: false,
             message: None,

@@ -232,16 +232,8 @@ pub trait Platform: Send + Sync {
     /// Stops a colour that receives no traffic.
     async fn stop(&self, environment: &str, color: Color, lease: &Lease) -> Result<(), PlatformError>;
     /// Replaces the whole routing table atomically; fails with `Conflict`
-    /// when the revision is no longer `if_revision`. Returns the new revision.
-    async fn route(
-        &self,
-        environment: &str,
-        primary: Option<Color>,
-        canary: Option<CanaryRoute>,
-        if_revision: u64,
-        reason: RouteReason,
-        lease: &Lease,
-    ) -> Result<u64, PlatformError>;
+    /// when the revision is no longer `change.if_revision`. Returns the new revision.
+    async fn route(&self, environment: &str, change: RouteChange, lease: &Lease) -> Result<u64, PlatformError>;
     /// Front-door metrics of `color` between two unix-ms instants.
     async fn metrics(&self, environment: &str, color: Color, since_ms: u64, until_ms: u64) -> Result<Metrics, PlatformError>;
     /// Takes the environment lock for `owner`.
@@ -250,6 +242,28 @@ pub trait Platform: Send + Sync {
     async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError>;
     /// Routes nothing, stops what the platform owns, forgets the environment.
     async fn delete(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError>;
+}
+
+/// A complete new routing table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteChange {
+    /// Colour receiving all other traffic.
+    pub primary: Option<Color>,
+    /// Canary, if any.
+    pub canary: Option<CanaryRoute>,
+    /// New tenant header; `None` keeps the current one.
+    pub tenant_header: Option<String>,
+    /// Apply only if the routing is still at this revision.
+    pub if_revision: u64,
+    /// Why, for the audit trail.
+    pub reason: RouteReason,
+}
+
+impl RouteChange {
+    /// All traffic to `primary`, no canary.
+    pub fn all_to(primary: Color, if_revision: u64, reason: RouteReason) -> Self {
+        Self { primary: Some(primary), canary: None, tenant_header: None, if_revision, reason }
+    }
 }
 
 /// Why routing changes, for the platform's audit trail.

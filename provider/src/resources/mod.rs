@@ -1,3 +1,5 @@
 //! Managed resource types.
 
 pub mod environment;
+pub mod migration;
+pub mod traffic_split;

@@ -2,6 +2,7 @@
 //! switch → post-switch watch → rollback. Written once against
 //! [`crate::platform::Platform`]; a failed gate never moves traffic.
 
+pub mod canary;
 pub mod deploy;
 pub mod gate;
 pub mod report;

@@ -108,6 +108,16 @@ pub enum ReleaseError {
         /// Version serving again.
         restored_version: String,
     },
+    /// A progressive canary step crossed a threshold; the canary is off.
+    #[error("canary ramp: {detail}. The canary was set back to 0% and every tenant to {restored_color} ({restored_version}).")]
+    CanaryRolledBack {
+        /// Measured figures against thresholds.
+        detail: String,
+        /// Colour serving everything again.
+        restored_color: String,
+        /// Its version.
+        restored_version: String,
+    },
     /// The watch saw a breach and `auto_rollback = false`.
     #[error("post-switch watch: {detail}. auto_rollback is false, so {version} stays live: set version back to {previous} to roll back.")]
     Breached {
@@ -131,7 +141,7 @@ impl ReleaseError {
     pub fn outcome(&self) -> Outcome {
         match self {
             ReleaseError::GateFailed { .. } => Outcome::GateFailed,
-            ReleaseError::RolledBack { .. } => Outcome::RolledBack,
+            ReleaseError::RolledBack { .. } | ReleaseError::CanaryRolledBack { .. } => Outcome::RolledBack,
             _ => Outcome::Failed,
         }
     }

@@ -1,7 +1,7 @@
 //! The atomic switch: one routing-table replacement, guarded by revision.
 
 use super::{Engine, ReleaseError, ReleaseReport};
-use crate::platform::{now_ms, Color, RouteReason};
+use crate::platform::{now_ms, Color, RouteChange, RouteReason};
 
 /// When and from what the switch happened, for the watch.
 #[derive(Debug, Clone)]
@@ -22,7 +22,8 @@ pub async fn switch_to(
 ) -> Result<Switched, ReleaseError> {
     engine.check_stop("the switch")?;
     let at_ms = now_ms();
-    let revision = engine.platform.route(environment, Some(color), None, revision, RouteReason::Switch, engine.lease).await?;
+    let change = RouteChange::all_to(color, revision, RouteReason::Switch);
+    let revision = engine.platform.route(environment, change, engine.lease).await?;
     report.step(format!("front door switched to {color}"));
     Ok(Switched { at_ms, revision })
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::switch::Switched;
 use super::{Engine, ReleaseError, ReleaseReport, ReleaseSpec};
-use crate::platform::{now_ms, Color, Metrics, RouteReason};
+use crate::platform::{now_ms, Color, Metrics, RouteChange, RouteReason};
 use tfplugin::timeouts::format_duration;
 
 /// Watches `new` for the window; on a breach switches back to `previous`
@@ -58,7 +58,7 @@ pub async fn watch_after_switch(
             }
             engine
                 .platform
-                .route(&spec.environment, Some(previous), None, switched.revision, RouteReason::Rollback, engine.lease)
+                .route(&spec.environment, RouteChange::all_to(previous, switched.revision, RouteReason::Rollback), engine.lease)
                 .await?;
             report.step(format!("rolled back to {previous}: {detail}"));
             return Err(ReleaseError::RolledBack {
@@ -86,6 +86,10 @@ async fn previous_version(engine: &Engine<'_>, environment: &str, color: Color) 
     }
 }
 
+/// p95 differences smaller than this are noise, whatever the ratio: a
+/// loopback service at 0.2 ms would otherwise "regress 50%" by 0.1 ms.
+pub const P95_NOISE_FLOOR_MS: f64 = 5.0;
+
 /// The first threshold crossed, in words with figures.
 pub fn breach(m: &Metrics, baseline: &Metrics, rules: &super::PostSwitch) -> Option<String> {
     if m.requests < rules.min_requests {
@@ -103,7 +107,7 @@ pub fn breach(m: &Metrics, baseline: &Metrics, rules: &super::PostSwitch) -> Opt
     if let (Some(p95), Some(base)) = (m.p95_ms, baseline.p95_ms) {
         if baseline.requests >= rules.min_requests && base > 0.0 {
             let limit = base * (1.0 + rules.max_p95_increase);
-            if p95 > limit {
+            if p95 > limit && p95 - base > P95_NOISE_FLOOR_MS {
                 return Some(format!(
                     "p95 latency {p95:.1} ms is {:.0}% above the previous colour's {base:.1} ms (max_p95_increase {:.0}%)",
                     (p95 / base - 1.0) * 100.0,
@@ -137,6 +141,8 @@ mod tests {
         let rules = PostSwitch::default();
         assert!(breach(&m(100, 0, 16.0), &m(100, 0, 10.0), &rules).unwrap().contains("p95"));
         assert!(breach(&m(100, 0, 14.0), &m(100, 0, 10.0), &rules).is_none());
+        // 0.2 ms → 0.3 ms is +50% but only noise.
+        assert!(breach(&m(1000, 0, 0.3), &m(1000, 0, 0.2), &rules).is_none());
         assert!(breach(&m(100, 0, 100.0), &m(3, 0, 10.0), &rules).is_none());
     }
 

@@ -48,10 +48,11 @@ pub fn lock_owner() -> String {
     format!("terraform (pid {terraform_pid}) on {host} in {dir}")
 }
 
-fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
+pub(crate) fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
     let summary = match err {
         ReleaseError::GateFailed { check, .. } => format!("Release of {version} refused: {check} failed"),
         ReleaseError::RolledBack { .. } => format!("Release of {version} rolled back"),
+        ReleaseError::CanaryRolledBack { .. } => format!("Canary {version} rolled back"),
         ReleaseError::Breached { .. } => format!("Release of {version} breached its post-switch thresholds"),
         ReleaseError::Stopped(_) => format!("Release of {version} interrupted"),
         ReleaseError::Platform(PlatformError::Locked { environment, .. }) => format!("Environment {environment:?} is locked"),
@@ -59,7 +60,7 @@ fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
     };
     let mut detail = err.to_string();
     match err {
-        ReleaseError::GateFailed { .. } | ReleaseError::RolledBack { .. } => {
+        ReleaseError::GateFailed { .. } | ReleaseError::RolledBack { .. } | ReleaseError::CanaryRolledBack { .. } => {
             detail.push_str(" Fix the release and apply again: the next plan proposes it again.")
         }
         ReleaseError::Platform(PlatformError::Locked { .. }) => detail.push_str(

@@ -72,7 +72,7 @@ pub fn schema() -> Schema {
         .description("The watch after the switch. Defaults follow the release process: more than 1% errors or a p95 more than 50% worse than the previous colour rolls back.")
         .attr(Attribute::string("window").default("60s").description("How long to watch the new colour."))
         .attr(Attribute::number("max_error_rate").default(Value::float(0.01)).description("Highest tolerated share of 5xx answers (0.01 = 1%)."))
-        .attr(Attribute::number("max_p95_increase").default(Value::float(0.5)).description("Highest tolerated p95 latency increase over the previous colour (0.5 = 50%)."))
+        .attr(Attribute::number("max_p95_increase").default(Value::float(0.5)).description("Highest tolerated p95 latency increase over the previous colour (0.5 = 50%). Increases under 5 ms are treated as noise."))
         .attr(Attribute::number("min_requests").default(Value::int(20)).description("Requests needed before thresholds are judged."))
         .attr(Attribute::bool("auto_rollback").default(true).description("Switch back by itself when a threshold is crossed."));
 

@@ -52,8 +52,10 @@ pub fn apply_truth(base: &mut Value, state: &EnvironmentState, for_read: bool) {
     // With nothing live there is no true version: an empty one makes the
     // next plan propose the release again.
     base.set("version", Value::from(state.live_version().unwrap_or_default()));
-    // A candidate is what the idle colour runs; report it only while the user has one.
-    if !base.get("candidate_version").is_null() {
+    // A candidate is what the idle colour runs; report it only while the user
+    // has one, and leave it be once it was promoted (it is the live version).
+    let promoted = base.get("candidate_version").as_str().is_some_and(|c| state.live_version().as_deref() == Some(c));
+    if !base.get("candidate_version").is_null() && !promoted {
         let idle = live.map(|c| state.color(c.other()));
         let running = idle.filter(|c| c.phase == crate::platform::ColorPhase::Running).and_then(|c| c.version);
         base.set("candidate_version", Value::from(running));

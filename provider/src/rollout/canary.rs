@@ -1,0 +1,185 @@
+//! Canary routing by version: find the colour that runs the canary version,
+//! replace the routing table in one step, and ramp the weight gated on the
+//! canary's metrics against the live colour's.
+
+use std::time::{Duration, Instant};
+
+use super::watch::breach;
+use super::{PostSwitch, ReleaseError};
+use crate::platform::{now_ms, CanaryRoute, Color, ColorPhase, EnvironmentState, Lease, Platform, PlatformError, RouteChange, RouteReason};
+use tfplugin::provider::Ctx;
+
+/// The canary a user declared, by version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanarySpec {
+    /// Version that receives canary traffic.
+    pub version: String,
+    /// Final percent of requests without a tenant header.
+    pub weight: u8,
+    /// Tenants always routed to the canary.
+    pub tenants: Vec<String>,
+    /// Tenant header name.
+    pub tenant_header: String,
+}
+
+/// Gated ramp to the final weight.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progressive {
+    /// Intermediate weights, ascending, each below the final weight.
+    pub steps: Vec<u8>,
+    /// Time each step is watched.
+    pub interval: Duration,
+    /// Thresholds judged at each step.
+    pub rules: PostSwitch,
+}
+
+/// Where the canary stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    /// The canary version is the live version: nothing to split.
+    Satisfied,
+    /// The canary version runs on this (idle) colour.
+    On(Color),
+}
+
+/// Finds where `version` runs, or explains what to do.
+pub fn place(state: &EnvironmentState, environment: &str, version: &str) -> Result<Placement, String> {
+    if state.live_version().as_deref() == Some(version) {
+        return Ok(Placement::Satisfied);
+    }
+    let live = state.live_color();
+    for color in Color::ALL {
+        let c = state.color(color);
+        if Some(color) != live && c.version.as_deref() == Some(version) {
+            if c.phase != ColorPhase::Running {
+                return Err(format!("version {version} is on {color} of environment {environment:?} but it is {}: apply the environment again to redeploy it", c.phase.as_str()));
+            }
+            return Ok(Placement::On(color));
+        }
+    }
+    Err(format!(
+        "version {version} does not run on any colour of environment {environment:?}. Deploy it first with candidate_version = \"{version}\" on the bluegreen_environment, apply, then add the split"
+    ))
+}
+
+/// Installs the canary at its final weight, ramping through `progressive` first.
+pub async fn apply_canary(
+    platform: &dyn Platform,
+    ctx: &Ctx,
+    lease: &Lease,
+    environment: &str,
+    canary: &CanarySpec,
+    progressive: Option<&Progressive>,
+) -> Result<Vec<String>, ReleaseError> {
+    let mut steps = Vec::new();
+    let state = platform
+        .status(environment)
+        .await?
+        .ok_or_else(|| ReleaseError::Platform(PlatformError::Api(format!("environment {environment:?} does not exist"))))?;
+    let live = state.live_color().ok_or_else(|| ReleaseError::Platform(PlatformError::Api(format!("environment {environment:?} has no live colour"))))?;
+    let mut revision = state.routing.revision;
+    let color = match place(&state, environment, &canary.version).map_err(|e| ReleaseError::Platform(PlatformError::Api(e)))? {
+        Placement::Satisfied => {
+            if state.routing.canary.is_some() {
+                revision = platform.route(environment, RouteChange::all_to(live, revision, RouteReason::Route), lease).await?;
+                steps.push(format!("{} is live: canary routing removed (revision {revision})", canary.version));
+            }
+            return Ok(steps);
+        }
+        Placement::On(color) => color,
+    };
+    let route = |weight: u8, tenants: Vec<String>, rev: u64| RouteChange {
+        primary: Some(live),
+        canary: Some(CanaryRoute { color, weight, tenants }),
+        tenant_header: Some(canary.tenant_header.clone()),
+        if_revision: rev,
+        reason: RouteReason::Route,
+    };
+    if let Some(p) = progressive {
+        let current = state.routing.canary.as_ref().filter(|c| c.color == color).map_or(0, |c| c.weight);
+        for &step in p.steps.iter().filter(|s| **s > current && **s < canary.weight) {
+            if ctx.is_stopped() {
+                return Err(ReleaseError::Stopped(format!("the canary ramp at {step}%")));
+            }
+            revision = platform.route(environment, route(step, canary.tenants.clone(), revision), lease).await?;
+            let since = now_ms();
+            steps.push(format!("canary {} on {color} at {step}%", canary.version));
+            let started = Instant::now();
+            loop {
+                let done = started.elapsed() >= p.interval;
+                if !done {
+                    tokio::select! {
+                        () = tokio::time::sleep((p.interval / 10).clamp(Duration::from_millis(100), Duration::from_secs(2))) => {}
+                        () = ctx.stopped() => return Err(ReleaseError::Stopped(format!("the canary ramp at {step}%"))),
+                    }
+                }
+                let now = now_ms();
+                let m = platform.metrics(environment, color, since, now).await?;
+                let base = platform.metrics(environment, live, since, now).await?;
+                if let Some(reason) = breach(&m, &base, &p.rules) {
+                    // Back to 0% and every tenant to the live colour, in one step.
+                    platform.route(environment, RouteChange::all_to(live, revision, RouteReason::Rollback), lease).await?;
+                    let live_version = state.color(live).version.unwrap_or_default();
+                    return Err(ReleaseError::CanaryRolledBack {
+                        detail: format!("{} at {step}%: {reason}", canary.version),
+                        restored_color: live.to_string(),
+                        restored_version: live_version,
+                    });
+                }
+                if done {
+                    steps.push(format!(
+                        "step {step}% passed: {} canary requests, error rate {:.2}%",
+                        m.requests,
+                        m.error_rate * 100.0
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    let wanted = RouteChange { if_revision: revision, ..route(canary.weight, canary.tenants.clone(), revision) };
+    let unchanged = state.routing.canary.as_ref() == wanted.canary.as_ref() && state.routing.tenant_header == canary.tenant_header && progressive.is_none();
+    if !unchanged {
+        revision = platform.route(environment, wanted, lease).await?;
+        steps.push(format!(
+            "canary {} on {color}: {}% of untagged requests and {} tenant(s) (revision {revision})",
+            canary.version,
+            canary.weight,
+            canary.tenants.len()
+        ));
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::{ColorState, RoutingTable};
+    use std::collections::BTreeMap;
+
+    fn state(blue: &str, green: &str, live: Color) -> EnvironmentState {
+        let c = |v: &str| ColorState {
+            version: Some(v.into()),
+            phase: ColorPhase::Running,
+            address: None,
+            instance_id: None,
+            restarts: 0,
+            last_exit: None,
+            log_tail: vec![],
+        };
+        EnvironmentState {
+            endpoint: String::new(),
+            routing: RoutingTable { revision: 1, primary: Some(live), canary: None, tenant_header: "X-Tenant-ID".into(), updated_by: None },
+            colors: BTreeMap::from([(Color::Blue, c(blue)), (Color::Green, c(green))]),
+            spec: None,
+        }
+    }
+
+    #[test]
+    fn places_the_canary_by_version() {
+        let s = state("1.2.0", "1.3.0", Color::Blue);
+        assert_eq!(place(&s, "api", "1.3.0"), Ok(Placement::On(Color::Green)));
+        assert_eq!(place(&s, "api", "1.2.0"), Ok(Placement::Satisfied));
+        assert!(place(&s, "api", "9.9.9").unwrap_err().contains("candidate_version = \"9.9.9\""));
+    }
+}
