@@ -28,11 +28,21 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error.
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, summary: summary.into(), detail: detail.into(), path: None }
+        Self {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
     }
     /// A warning.
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, summary: summary.into(), detail: detail.into(), path: None }
+        Self {
+            severity: Severity::Warning,
+            summary: summary.into(),
+            detail: detail.into(),
+            path: None,
+        }
     }
     /// This diagnostic pointed at an attribute.
     #[must_use]
@@ -53,7 +63,11 @@ impl Diagnostic {
             },
             summary: self.summary.clone(),
             detail: self.detail.clone(),
-            attribute: self.path.as_ref().filter(|p| !p.0.is_empty()).map(AttributePath::to_proto),
+            attribute: self
+                .path
+                .as_ref()
+                .filter(|p| !p.0.is_empty())
+                .map(AttributePath::to_proto),
         }
     }
 }
@@ -89,11 +103,21 @@ impl Diagnostics {
         self.0.push(d);
     }
     /// Adds an error at a path.
-    pub fn error_at(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn error_at(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.0.push(Diagnostic::error(summary, detail).at(path));
     }
     /// Adds a warning at a path.
-    pub fn warning_at(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn warning_at(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.0.push(Diagnostic::warning(summary, detail).at(path));
     }
     /// Appends all of `other`.

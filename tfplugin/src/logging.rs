@@ -14,7 +14,9 @@ use tracing_subscriber::{Layer, Registry};
 
 /// The level Terraform asks for: `TF_LOG_PROVIDER`, else `TF_LOG`; warnings otherwise.
 pub fn level_from_env() -> LevelFilter {
-    let raw = std::env::var("TF_LOG_PROVIDER").or_else(|_| std::env::var("TF_LOG")).unwrap_or_default();
+    let raw = std::env::var("TF_LOG_PROVIDER")
+        .or_else(|_| std::env::var("TF_LOG"))
+        .unwrap_or_default();
     parse_level(&raw)
 }
 
@@ -32,12 +34,26 @@ pub fn parse_level(raw: &str) -> LevelFilter {
 
 /// Libraries whose own tracing (frame-by-frame HTTP/2, TLS) would drown the
 /// provider's lines in `TF_LOG=trace` output: they log warnings and errors only.
-const QUIET_LIBRARIES: &[&str] = &["h2", "hyper", "hyper_util", "tower", "tonic", "rustls", "axum", "sqlx", "reqwest"];
+const QUIET_LIBRARIES: &[&str] = &[
+    "h2",
+    "hyper",
+    "hyper_util",
+    "tower",
+    "tonic",
+    "rustls",
+    "axum",
+    "sqlx",
+    "reqwest",
+];
 
 /// The filter for a level: ours at `level`, chatty libraries at warn at most.
 pub fn filter_for(level: LevelFilter) -> Targets {
     let quiet = level.min(LevelFilter::WARN);
-    QUIET_LIBRARIES.iter().fold(Targets::new().with_default(level), |t, lib| t.with_target(*lib, quiet))
+    QUIET_LIBRARIES
+        .iter()
+        .fold(Targets::new().with_default(level), |t, lib| {
+            t.with_target(*lib, quiet)
+        })
 }
 
 /// Installs the hclog JSON logger as the global subscriber. Safe to call twice.
@@ -79,14 +95,16 @@ impl Visit for FieldCollector {
         if field.name() == "message" {
             self.message = text;
         } else {
-            self.fields.insert(field.name().to_string(), Json::String(text));
+            self.fields
+                .insert(field.name().to_string(), Json::String(text));
         }
     }
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "message" {
             self.message = value.to_string();
         } else {
-            self.fields.insert(field.name().to_string(), Json::String(value.to_string()));
+            self.fields
+                .insert(field.name().to_string(), Json::String(value.to_string()));
         }
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -104,7 +122,13 @@ impl Visit for FieldCollector {
 }
 
 /// One hclog JSON line (without the newline).
-pub fn format_line(level: Level, module: &str, message: &str, fields: Map<String, Json>, at: SystemTime) -> String {
+pub fn format_line(
+    level: Level,
+    module: &str,
+    message: &str,
+    fields: Map<String, Json>,
+    at: SystemTime,
+) -> String {
     let mut obj = Map::new();
     obj.insert("@level".into(), hclog_level(level).into());
     obj.insert("@message".into(), message.into());

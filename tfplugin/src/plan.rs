@@ -14,16 +14,29 @@ use crate::value::{AttributePath, Value};
 /// where a `force_new` attribute or block changes.
 pub fn base_plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) -> PlanResponse {
     if proposed.is_null() {
-        return PlanResponse { planned: Value::Null, ..PlanResponse::default() };
+        return PlanResponse {
+            planned: Value::Null,
+            ..PlanResponse::default()
+        };
     }
     let creating = prior.is_null();
     let mut planned = proposed.clone();
     fill_block(&schema.block, &mut planned, config, creating);
     let mut requires_replace = Vec::new();
     if !creating {
-        replacement_paths(&schema.block, prior, &planned, &AttributePath::root(), &mut requires_replace);
+        replacement_paths(
+            &schema.block,
+            prior,
+            &planned,
+            &AttributePath::root(),
+            &mut requires_replace,
+        );
     }
-    PlanResponse { planned, requires_replace, ..PlanResponse::default() }
+    PlanResponse {
+        planned,
+        requires_replace,
+        ..PlanResponse::default()
+    }
 }
 
 fn fill_attribute(attr: &Attribute, slot: &mut Value, config: &Value, creating: bool) {
@@ -50,7 +63,9 @@ fn fill_block(block: &Block, planned: &mut Value, config: &Value, creating: bool
     }
     for nested in &block.blocks {
         let cfg = config.get(&nested.name).clone();
-        let Some(slot) = planned.get_mut(&nested.name) else { continue };
+        let Some(slot) = planned.get_mut(&nested.name) else {
+            continue;
+        };
         match (nested.nesting, slot) {
             (BlockNesting::Single | BlockNesting::Group, slot @ Value::Object(_)) => {
                 fill_block(&nested.block, slot, &cfg, creating)
@@ -109,14 +124,23 @@ fn config_matches(block: &Block, planned: &Value, config: &Value) -> bool {
         && block.blocks.iter().all(|nb| {
             let (c, p) = (config.get(&nb.name), planned.get(&nb.name));
             match nb.nesting {
-                BlockNesting::Single | BlockNesting::Group => c.is_null() || config_matches(&nb.block, p, c),
+                BlockNesting::Single | BlockNesting::Group => {
+                    c.is_null() || config_matches(&nb.block, p, c)
+                }
                 BlockNesting::List | BlockNesting::Set => {
                     let (cs, ps) = (c.as_seq().unwrap_or(&[]), p.as_seq().unwrap_or(&[]));
-                    cs.len() == ps.len() && cs.iter().all(|ce| ps.iter().any(|pe| config_matches(&nb.block, pe, ce)))
+                    cs.len() == ps.len()
+                        && cs
+                            .iter()
+                            .all(|ce| ps.iter().any(|pe| config_matches(&nb.block, pe, ce)))
                 }
                 BlockNesting::Map => match (c.as_map(), p.as_map()) {
                     (Some(cm), Some(pm)) => {
-                        cm.len() == pm.len() && cm.iter().all(|(k, ce)| pm.get(k).is_some_and(|pe| config_matches(&nb.block, pe, ce)))
+                        cm.len() == pm.len()
+                            && cm.iter().all(|(k, ce)| {
+                                pm.get(k)
+                                    .is_some_and(|pe| config_matches(&nb.block, pe, ce))
+                            })
                     }
                     _ => c.is_null(),
                 },
@@ -124,9 +148,18 @@ fn config_matches(block: &Block, planned: &Value, config: &Value) -> bool {
         })
 }
 
-fn replacement_paths(block: &Block, prior: &Value, planned: &Value, at: &AttributePath, out: &mut Vec<AttributePath>) {
+fn replacement_paths(
+    block: &Block,
+    prior: &Value,
+    planned: &Value,
+    at: &AttributePath,
+    out: &mut Vec<AttributePath>,
+) {
     for attr in block.attributes.iter().filter(|a| a.force_new) {
-        if !prior.get(&attr.name).semantically_equal(planned.get(&attr.name)) {
+        if !prior
+            .get(&attr.name)
+            .semantically_equal(planned.get(&attr.name))
+        {
             out.push(at.clone().then_attr(attr.name.clone()));
         }
     }
@@ -162,12 +195,20 @@ mod tests {
                 .attr(Attribute::string("name").required().force_new())
                 .attr(Attribute::string("id").computed())
                 .attr(Attribute::bool("keep").default(true))
-                .block(NestedBlock::single("inner", Block::new().attr(Attribute::string("out").computed()))),
+                .block(NestedBlock::single(
+                    "inner",
+                    Block::new().attr(Attribute::string("out").computed()),
+                )),
         )
     }
 
     fn obj(name: &str, id: Value, keep: Value, inner: Value) -> Value {
-        Value::object([("name", Value::from(name)), ("id", id), ("keep", keep), ("inner", inner)])
+        Value::object([
+            ("name", Value::from(name)),
+            ("id", id),
+            ("keep", keep),
+            ("inner", inner),
+        ])
     }
 
     #[test]
@@ -185,7 +226,12 @@ mod tests {
     fn update_keeps_prior_computed_and_flags_force_new() {
         let inner = Value::object([("out", Value::from("x"))]);
         let prior = obj("a", Value::from("id-1"), Value::Bool(true), inner.clone());
-        let config = obj("b", Value::Null, Value::Null, Value::object([("out", Value::Null)]));
+        let config = obj(
+            "b",
+            Value::Null,
+            Value::Null,
+            Value::object([("out", Value::Null)]),
+        );
         let proposed = obj("b", Value::from("id-1"), Value::Bool(true), inner);
         let plan = base_plan(&schema(), &prior, &proposed, &config);
         assert_eq!(plan.planned.get("id"), &Value::from("id-1"));
@@ -194,12 +240,20 @@ mod tests {
 
     #[test]
     fn set_elements_get_defaults_from_their_own_config_element() {
-        let port = Block::new().attr(Attribute::string("kind").default("tcp")).attr(Attribute::number("number").required());
+        let port = Block::new()
+            .attr(Attribute::string("kind").default("tcp"))
+            .attr(Attribute::number("number").required());
         let schema = Schema::new(Block::new().block(NestedBlock::set("port", port)));
         let elem = |kind: Value, n: i64| Value::object([("kind", kind), ("number", Value::int(n))]);
         // Config order differs from the planned (sorted) order.
-        let config = Value::object([("port", Value::Set(vec![elem(Value::Null, 80), elem(Value::from("udp"), 443)]))]);
-        let proposed = Value::object([("port", Value::Set(vec![elem(Value::from("udp"), 443), elem(Value::Null, 80)]))]);
+        let config = Value::object([(
+            "port",
+            Value::Set(vec![elem(Value::Null, 80), elem(Value::from("udp"), 443)]),
+        )]);
+        let proposed = Value::object([(
+            "port",
+            Value::Set(vec![elem(Value::from("udp"), 443), elem(Value::Null, 80)]),
+        )]);
         let plan = base_plan(&schema, &Value::Null, &proposed, &config);
         let ports = plan.planned.get("port").as_seq().unwrap().to_vec();
         assert!(ports.contains(&elem(Value::from("udp"), 443)), "{ports:?}");

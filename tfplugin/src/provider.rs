@@ -79,11 +79,19 @@ pub struct StateResponse {
 impl StateResponse {
     /// A successful response.
     pub fn ok(state: Value) -> Self {
-        Self { state, private: Vec::new(), diagnostics: Diagnostics::new() }
+        Self {
+            state,
+            private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
     }
     /// A response carrying diagnostics and the state that is true now.
     pub fn with_diagnostics(state: Value, diagnostics: Diagnostics) -> Self {
-        Self { state, private: Vec::new(), diagnostics }
+        Self {
+            state,
+            private: Vec::new(),
+            diagnostics,
+        }
     }
 }
 
@@ -132,7 +140,12 @@ pub trait Resource: Send + Sync + 'static {
     }
     /// Upgrades stored state JSON of schema `version` to the current schema.
     /// The default accepts the current version only.
-    async fn upgrade_state(&self, _ctx: &Ctx, version: i64, json: &[u8]) -> Result<Value, Diagnostics> {
+    async fn upgrade_state(
+        &self,
+        _ctx: &Ctx,
+        version: i64,
+        json: &[u8],
+    ) -> Result<Value, Diagnostics> {
         let schema = self.schema();
         if version != schema.version {
             return Err(Diagnostic::error(
@@ -147,8 +160,9 @@ pub trait Resource: Send + Sync + 'static {
             )
             .into());
         }
-        decode_json_lenient(json, &schema.value_type())
-            .map_err(|e| Diagnostic::error("Stored state does not match the schema", e.to_string()).into())
+        decode_json_lenient(json, &schema.value_type()).map_err(|e| {
+            Diagnostic::error("Stored state does not match the schema", e.to_string()).into()
+        })
     }
     /// Refines a plan. `planned` arrives with the generic rules applied
     /// (defaults, unknown computed values on create, prior computed values kept on update).
@@ -169,7 +183,10 @@ pub trait Resource: Send + Sync + 'static {
             Value::Null,
             Diagnostic::error(
                 "Import not supported",
-                format!("{} cannot be imported; declare it and let Terraform create it.", self.type_name()),
+                format!(
+                    "{} cannot be imported; declare it and let Terraform create it.",
+                    self.type_name()
+                ),
             )
             .into(),
         )

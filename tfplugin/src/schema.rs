@@ -132,7 +132,10 @@ impl Schema {
     }
     /// The protocol form.
     pub fn to_proto(&self) -> pb::Schema {
-        pb::Schema { version: self.version, block: Some(self.block.to_proto()) }
+        pb::Schema {
+            version: self.version,
+            block: Some(self.block.to_proto()),
+        }
     }
     /// The shape `terraform providers schema -json` prints.
     pub fn to_json(&self) -> Json {
@@ -173,8 +176,11 @@ impl Block {
     }
     /// The implied cty object type.
     pub fn value_type(&self) -> Type {
-        let mut attrs: BTreeMap<String, Type> =
-            self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())).collect();
+        let mut attrs: BTreeMap<String, Type> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.ty.clone()))
+            .collect();
         for b in &self.blocks {
             attrs.insert(b.name.clone(), b.value_type());
         }
@@ -195,13 +201,19 @@ impl Block {
     pub fn to_json(&self) -> Json {
         let mut out = JsonMap::new();
         if !self.attributes.is_empty() {
-            let attrs: JsonMap<String, Json> =
-                self.attributes.iter().map(|a| (a.name.clone(), a.to_json())).collect();
+            let attrs: JsonMap<String, Json> = self
+                .attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.to_json()))
+                .collect();
             out.insert("attributes".into(), Json::Object(attrs));
         }
         if !self.blocks.is_empty() {
-            let blocks: JsonMap<String, Json> =
-                self.blocks.iter().map(|b| (b.name.clone(), b.to_json())).collect();
+            let blocks: JsonMap<String, Json> = self
+                .blocks
+                .iter()
+                .map(|b| (b.name.clone(), b.to_json()))
+                .collect();
             out.insert("block_types".into(), Json::Object(blocks));
         }
         if !self.description.is_empty() {
@@ -245,8 +257,15 @@ impl Attribute {
         Self::new(name, Type::Bool)
     }
     /// An attribute of nested attributes.
-    pub fn nested(name: impl Into<String>, nesting: ObjectNesting, attributes: Vec<Attribute>) -> Self {
-        let nested = NestedAttributes { nesting, attributes };
+    pub fn nested(
+        name: impl Into<String>,
+        nesting: ObjectNesting,
+        attributes: Vec<Attribute>,
+    ) -> Self {
+        let nested = NestedAttributes {
+            nesting,
+            attributes,
+        };
         let mut a = Self::new(name, nested.value_type());
         a.nested = Some(nested);
         a
@@ -306,7 +325,11 @@ impl Attribute {
         pb::schema::Attribute {
             name: self.name.clone(),
             // Terraform wants either a type or a nested type, never both.
-            r#type: if self.nested.is_some() { Vec::new() } else { self.ty.to_json_bytes() },
+            r#type: if self.nested.is_some() {
+                Vec::new()
+            } else {
+                self.ty.to_json_bytes()
+            },
             nested_type: self.nested.as_ref().map(NestedAttributes::to_proto),
             description: self.description.clone(),
             required: self.required,
@@ -351,7 +374,12 @@ impl Attribute {
 impl NestedAttributes {
     /// The implied type.
     pub fn value_type(&self) -> Type {
-        let obj = Type::Object(self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())).collect());
+        let obj = Type::Object(
+            self.attributes
+                .iter()
+                .map(|a| (a.name.clone(), a.ty.clone()))
+                .collect(),
+        );
         match self.nesting {
             ObjectNesting::Single => obj,
             ObjectNesting::List => Type::list(obj),
@@ -372,8 +400,11 @@ impl NestedAttributes {
         }
     }
     fn to_json(&self) -> Json {
-        let attrs: JsonMap<String, Json> =
-            self.attributes.iter().map(|a| (a.name.clone(), a.to_json())).collect();
+        let attrs: JsonMap<String, Json> = self
+            .attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.to_json()))
+            .collect();
         let mode = match self.nesting {
             ObjectNesting::Single => "single",
             ObjectNesting::List => "list",
@@ -387,7 +418,14 @@ impl NestedAttributes {
 impl NestedBlock {
     /// A nested block type.
     pub fn new(name: impl Into<String>, nesting: BlockNesting, block: Block) -> Self {
-        Self { name: name.into(), nesting, block, min_items: 0, max_items: 0, force_new: false }
+        Self {
+            name: name.into(),
+            nesting,
+            block,
+            min_items: 0,
+            max_items: 0,
+            force_new: false,
+        }
     }
     /// At most one block of this type.
     pub fn single(name: impl Into<String>, block: Block) -> Self {

@@ -8,26 +8,35 @@ use crate::value::{AttributePath, Value};
 
 /// A `timeouts` nested block offering the given operations (e.g. `["create", "update", "delete"]`).
 pub fn timeouts_block(operations: &[&str], defaults: &[Duration]) -> NestedBlock {
-    let mut block = Block::new().description("How long each operation may take before Terraform gives up.");
+    let mut block =
+        Block::new().description("How long each operation may take before Terraform gives up.");
     for (i, op) in operations.iter().enumerate() {
-        let default = defaults.get(i).map(|d| format_duration(*d)).unwrap_or_default();
-        block = block.attr(
-            Attribute::string(*op)
-                .optional()
-                .description(format!("A duration such as `30s`, `20m` or `1h30m`. Default `{default}`.")),
-        );
+        let default = defaults
+            .get(i)
+            .map(|d| format_duration(*d))
+            .unwrap_or_default();
+        block = block.attr(Attribute::string(*op).optional().description(format!(
+            "A duration such as `30s`, `20m` or `1h30m`. Default `{default}`."
+        )));
     }
     NestedBlock::single("timeouts", block)
 }
 
 /// The timeout for `operation` from a resource value's `timeouts` block, or `default`.
-pub fn timeout_for(value: &Value, operation: &str, default: Duration) -> Result<Duration, Diagnostic> {
+pub fn timeout_for(
+    value: &Value,
+    operation: &str,
+    default: Duration,
+) -> Result<Duration, Diagnostic> {
     let raw = value.get("timeouts").get(operation);
     match raw.as_str() {
         None => Ok(default),
         Some(s) => parse_duration(s).map_err(|e| {
-            Diagnostic::error("Invalid timeout", format!("{e}. Use a duration such as \"20m\" or \"1h30m\"."))
-                .at(AttributePath::attr("timeouts").then_attr(operation))
+            Diagnostic::error(
+                "Invalid timeout",
+                format!("{e}. Use a duration such as \"20m\" or \"1h30m\"."),
+            )
+            .at(AttributePath::attr("timeouts").then_attr(operation))
         }),
     }
 }
@@ -45,15 +54,24 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if num_len == 0 {
-            return Err(format!("invalid duration {input:?}: expected a number at {rest:?}"));
+            return Err(format!(
+                "invalid duration {input:?}: expected a number at {rest:?}"
+            ));
         }
-        let number: f64 = rest[..num_len]
-            .parse()
-            .map_err(|_| format!("invalid duration {input:?}: bad number {:?}", &rest[..num_len]))?;
+        let number: f64 = rest[..num_len].parse().map_err(|_| {
+            format!(
+                "invalid duration {input:?}: bad number {:?}",
+                &rest[..num_len]
+            )
+        })?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let seconds_per_unit = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -61,8 +79,16 @@ pub fn parse_duration(input: &str) -> Result<Duration, String> {
             "s" => 1.0,
             "m" => 60.0,
             "h" => 3600.0,
-            "" => return Err(format!("invalid duration {input:?}: missing unit (ms, s, m or h)")),
-            other => return Err(format!("invalid duration {input:?}: unknown unit {other:?} (use ms, s, m or h)")),
+            "" => {
+                return Err(format!(
+                    "invalid duration {input:?}: missing unit (ms, s, m or h)"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "invalid duration {input:?}: unknown unit {other:?} (use ms, s, m or h)"
+                ))
+            }
         };
         total += number * seconds_per_unit;
         rest = &rest[unit_len..];

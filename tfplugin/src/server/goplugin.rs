@@ -33,10 +33,13 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 
 /// A stream that stays open and silent until the server shuts down.
 fn silent_until<T: Send + 'static>(shutdown: watch::Receiver<bool>) -> BoxStream<T> {
-    Box::pin(futures_util::stream::unfold(shutdown, |mut rx| async move {
-        let _ = rx.wait_for(|s| *s).await;
-        None::<(Result<T, Status>, watch::Receiver<bool>)>
-    }))
+    Box::pin(futures_util::stream::unfold(
+        shutdown,
+        |mut rx| async move {
+            let _ = rx.wait_for(|s| *s).await;
+            None::<(Result<T, Status>, watch::Receiver<bool>)>
+        },
+    ))
 }
 
 /// `plugin.GRPCStdio`: our logs go straight to stderr, which go-plugin reads
@@ -55,7 +58,10 @@ impl Stdio {
 #[tonic::async_trait]
 impl pb::grpc_stdio_server::GrpcStdio for Stdio {
     type StreamStdioStream = BoxStream<pb::StdioData>;
-    async fn stream_stdio(&self, _request: Request<()>) -> Result<Response<Self::StreamStdioStream>, Status> {
+    async fn stream_stdio(
+        &self,
+        _request: Request<()>,
+    ) -> Result<Response<Self::StreamStdioStream>, Status> {
         Ok(Response::new(silent_until(self.shutdown.clone())))
     }
 }

@@ -8,7 +8,8 @@ use base64::Engine;
 /// The magic cookie Terraform sets so a plugin knows it was launched by Terraform.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// Its expected value (shared by every Terraform provider).
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// go-plugin's core protocol version.
 pub const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol version this crate speaks.
@@ -35,7 +36,9 @@ pub fn check_environment() -> Result<(), HandshakeError> {
     }
     // Older go-plugin clients do not set the list; they then expect our one version.
     if let Ok(offered) = std::env::var("PLUGIN_PROTOCOL_VERSIONS") {
-        let speaks_six = offered.split(',').any(|v| v.trim() == APP_PROTOCOL_VERSION.to_string());
+        let speaks_six = offered
+            .split(',')
+            .any(|v| v.trim() == APP_PROTOCOL_VERSION.to_string());
         if !speaks_six {
             return Err(HandshakeError::IncompatibleProtocol { offered });
         }

@@ -28,13 +28,21 @@ impl Connected for Conn {
 }
 
 impl AsyncRead for Conn {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut *self.0).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Conn {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut *self.0).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -84,21 +92,43 @@ impl Listener {
     /// The returned [`SocketFile`] removes the socket when dropped.
     pub fn bind_unix() -> io::Result<(Listener, ListenAddr, SocketFile)> {
         use std::os::unix::fs::PermissionsExt;
-        let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+        let base = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
         let dir = unique_dir(&base)?;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
         let path = dir.join("plugin.sock");
         let listener = UnixListener::bind(&path)?;
         let addr = ListenAddr::Unix(path.clone());
-        Ok((Listener::Unix(listener), addr, SocketFile { path, dir: Some(dir) }))
+        Ok((
+            Listener::Unix(listener),
+            addr,
+            SocketFile {
+                path,
+                dir: Some(dir),
+            },
+        ))
     }
 
     /// Binds a loopback TCP port within `PLUGIN_MIN_PORT`..=`PLUGIN_MAX_PORT` when set.
     pub async fn bind_tcp() -> io::Result<(Listener, ListenAddr)> {
-        let min: u16 = std::env::var("PLUGIN_MIN_PORT").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-        let max: u16 = std::env::var("PLUGIN_MAX_PORT").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
-        let candidates: Vec<u16> = if min > 0 && max >= min { (min..=max).collect() } else { vec![0] };
-        let mut last_err = io::Error::new(io::ErrorKind::AddrInUse, "no free port in PLUGIN_MIN_PORT..PLUGIN_MAX_PORT");
+        let min: u16 = std::env::var("PLUGIN_MIN_PORT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let max: u16 = std::env::var("PLUGIN_MAX_PORT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let candidates: Vec<u16> = if min > 0 && max >= min {
+            (min..=max).collect()
+        } else {
+            vec![0]
+        };
+        let mut last_err = io::Error::new(
+            io::ErrorKind::AddrInUse,
+            "no free port in PLUGIN_MIN_PORT..PLUGIN_MAX_PORT",
+        );
         for port in candidates {
             match TcpListener::bind(("127.0.0.1", port)).await {
                 Ok(l) => {
@@ -114,7 +144,10 @@ impl Listener {
     /// Starts accepting; connections arrive on the returned stream, after the
     /// TLS handshake when `tls` is given. Connections that fail the handshake
     /// (e.g. a client without Terraform's certificate) are dropped and logged.
-    pub fn incoming(self, tls: Option<Arc<rustls::ServerConfig>>) -> ReceiverStream<io::Result<Conn>> {
+    pub fn incoming(
+        self,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> ReceiverStream<io::Result<Conn>> {
         let (tx, rx) = mpsc::channel(16);
         let acceptor = tls.map(TlsAcceptor::from);
         tokio::spawn(async move {
@@ -168,5 +201,8 @@ fn unique_dir(base: &std::path::Path) -> io::Result<PathBuf> {
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::new(io::ErrorKind::AlreadyExists, "could not create a private socket directory"))
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "could not create a private socket directory",
+    ))
 }

@@ -64,7 +64,11 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
         (l, a, Some(f))
     };
 
-    let client_cert = if opts.debug { None } else { std::env::var("PLUGIN_CLIENT_CERT").ok() };
+    let client_cert = if opts.debug {
+        None
+    } else {
+        std::env::var("PLUGIN_CLIENT_CERT").ok()
+    };
     let (tls_config, cert_der) = match client_cert {
         Some(pem) => {
             let identity = tls::generate_identity()?;
@@ -73,7 +77,9 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
         }
         None => {
             if !opts.debug {
-                tracing::warn!("PLUGIN_CLIENT_CERT is not set: serving without TLS, as go-plugin does");
+                tracing::warn!(
+                    "PLUGIN_CLIENT_CERT is not set: serving without TLS, as go-plugin does"
+                );
             }
             (None, None)
         }
@@ -84,7 +90,9 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
 
     let provider_service = service::ProviderService::new(provider);
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
+    health_reporter
+        .set_service_status("plugin", tonic_health::ServingStatus::Serving)
+        .await;
 
     let router = Server::builder()
         .tcp_nodelay(true)
@@ -93,11 +101,15 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .add_service(plugin::grpc_controller_server::GrpcControllerServer::new(goplugin::Controller::new(
-            shutdown_tx.clone(),
-        )))
-        .add_service(plugin::grpc_stdio_server::GrpcStdioServer::new(goplugin::Stdio::new(shutdown_rx.clone())))
-        .add_service(plugin::grpc_broker_server::GrpcBrokerServer::new(goplugin::Broker::new(shutdown_rx.clone())))
+        .add_service(plugin::grpc_controller_server::GrpcControllerServer::new(
+            goplugin::Controller::new(shutdown_tx.clone()),
+        ))
+        .add_service(plugin::grpc_stdio_server::GrpcStdioServer::new(
+            goplugin::Stdio::new(shutdown_rx.clone()),
+        ))
+        .add_service(plugin::grpc_broker_server::GrpcBrokerServer::new(
+            goplugin::Broker::new(shutdown_rx.clone()),
+        ))
         .add_service(health_service);
 
     let incoming = listener.incoming(tls_config);
@@ -133,10 +145,14 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
 /// runs the provider and Ctrl-C means quit.
 fn spawn_signal_handler(debug: bool, shutdown: watch::Sender<bool>) {
     tokio::spawn(async move {
-        let Ok(mut sigint) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) else {
+        let Ok(mut sigint) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        else {
             return;
         };
-        let Ok(mut sigterm) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) else {
+        let Ok(mut sigterm) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
             return;
         };
         loop {

@@ -48,13 +48,23 @@ impl ProviderService {
             let schema = resource.schema();
             resource_schemas.insert(resource.type_name().to_string(), schema.to_proto());
             let ty = schema.value_type();
-            resources.insert(resource.type_name().to_string(), ResourceEntry { resource, schema, ty });
+            resources.insert(
+                resource.type_name().to_string(),
+                ResourceEntry {
+                    resource,
+                    schema,
+                    ty,
+                },
+            );
         }
         for data_source in provider.data_sources() {
             let schema = data_source.schema();
             data_source_schemas.insert(data_source.type_name().to_string(), schema.to_proto());
             let ty = schema.value_type();
-            data_sources.insert(data_source.type_name().to_string(), DataSourceEntry { data_source, ty });
+            data_sources.insert(
+                data_source.type_name().to_string(),
+                DataSourceEntry { data_source, ty },
+            );
         }
         let schema_response = pb::get_provider_schema::Response {
             provider: Some(provider_schema.to_proto()),
@@ -81,16 +91,24 @@ impl ProviderService {
     }
 
     fn resource(&self, type_name: &str) -> Result<&ResourceEntry, Diagnostics> {
-        self.resources.get(type_name).ok_or_else(|| unknown_type("resource", type_name))
+        self.resources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("resource", type_name))
     }
 
     fn data_source(&self, type_name: &str) -> Result<&DataSourceEntry, Diagnostics> {
-        self.data_sources.get(type_name).ok_or_else(|| unknown_type("data source", type_name))
+        self.data_sources
+            .get(type_name)
+            .ok_or_else(|| unknown_type("data source", type_name))
     }
 }
 
 fn capabilities() -> pb::ServerCapabilities {
-    pb::ServerCapabilities { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false }
+    pb::ServerCapabilities {
+        plan_destroy: false,
+        get_provider_schema_optional: false,
+        move_resource_state: false,
+    }
 }
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
@@ -161,7 +179,10 @@ impl pb::provider_server::Provider for ProviderService {
                 .into_iter()
                 .map(|type_name| pb::get_metadata::DataSourceMetadata { type_name })
                 .collect(),
-            resources: resources.into_iter().map(|type_name| pb::get_metadata::ResourceMetadata { type_name }).collect(),
+            resources: resources
+                .into_iter()
+                .map(|type_name| pb::get_metadata::ResourceMetadata { type_name })
+                .collect(),
         }))
     }
 
@@ -179,9 +200,18 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let req = request.into_inner();
         let empty = pb::validate_provider_config::Response::default();
-        let config = try_diags!(decode(req.config.as_ref(), &self.provider_ty, "provider configuration"), empty);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &self.provider_ty,
+                "provider configuration"
+            ),
+            empty
+        );
         let diags = self.provider.validate(&self.ctx(), &config).await;
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags.to_proto() }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags.to_proto(),
+        }))
     }
 
     async fn validate_resource_config(
@@ -191,9 +221,14 @@ impl pb::provider_server::Provider for ProviderService {
         let req = request.into_inner();
         let empty = pb::validate_resource_config::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
-        let config = try_diags!(decode(req.config.as_ref(), &entry.ty, "resource configuration"), empty);
+        let config = try_diags!(
+            decode(req.config.as_ref(), &entry.ty, "resource configuration"),
+            empty
+        );
         let diags = entry.resource.validate(&self.ctx(), &config).await;
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags.to_proto() }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags.to_proto(),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -203,9 +238,14 @@ impl pb::provider_server::Provider for ProviderService {
         let req = request.into_inner();
         let empty = pb::validate_data_resource_config::Response::default();
         let entry = try_diags!(self.data_source(&req.type_name), empty);
-        let config = try_diags!(decode(req.config.as_ref(), &entry.ty, "data source configuration"), empty);
+        let config = try_diags!(
+            decode(req.config.as_ref(), &entry.ty, "data source configuration"),
+            empty
+        );
         let diags = entry.data_source.validate(&self.ctx(), &config).await;
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags.to_proto() }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diags.to_proto(),
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -224,7 +264,13 @@ impl pb::provider_server::Provider for ProviderService {
             .into();
             try_diags!(Err::<(), _>(diags), empty);
         }
-        let upgraded = try_diags!(entry.resource.upgrade_state(&self.ctx(), req.version, &raw.json).await, empty);
+        let upgraded = try_diags!(
+            entry
+                .resource
+                .upgrade_state(&self.ctx(), req.version, &raw.json)
+                .await,
+            empty
+        );
         let upgraded_state = try_diags!(encode(&upgraded, &entry.ty, "upgraded state"), empty);
         Ok(Response::new(pb::upgrade_resource_state::Response {
             upgraded_state: Some(upgraded_state),
@@ -238,10 +284,22 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let req = request.into_inner();
         let empty = pb::configure_provider::Response::default();
-        let config = try_diags!(decode(req.config.as_ref(), &self.provider_ty, "provider configuration"), empty);
+        let config = try_diags!(
+            decode(
+                req.config.as_ref(),
+                &self.provider_ty,
+                "provider configuration"
+            ),
+            empty
+        );
         tracing::debug!(tf_rpc = "ConfigureProvider", terraform_version = %req.terraform_version, "configuring");
-        let diags = self.provider.configure(&self.ctx(), &req.terraform_version, &config).await;
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags.to_proto() }))
+        let diags = self
+            .provider
+            .configure(&self.ctx(), &req.terraform_version, &config)
+            .await;
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diags.to_proto(),
+        }))
     }
 
     async fn read_resource(
@@ -251,7 +309,10 @@ impl pb::provider_server::Provider for ProviderService {
         let req = request.into_inner();
         let empty = pb::read_resource::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
-        let state = try_diags!(decode(req.current_state.as_ref(), &entry.ty, "current state"), empty);
+        let state = try_diags!(
+            decode(req.current_state.as_ref(), &entry.ty, "current state"),
+            empty
+        );
         tracing::debug!(tf_rpc = "ReadResource", tf_resource_type = %req.type_name, "reading");
         let out = entry.resource.read(&self.ctx(), &state, &req.private).await;
         let new_state = try_diags!(encode(&out.state, &entry.ty, "state"), empty);
@@ -270,20 +331,37 @@ impl pb::provider_server::Provider for ProviderService {
         let req = request.into_inner();
         let empty = pb::plan_resource_change::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
-        let prior = try_diags!(decode(req.prior_state.as_ref(), &entry.ty, "prior state"), empty);
-        let proposed = try_diags!(decode(req.proposed_new_state.as_ref(), &entry.ty, "proposed state"), empty);
-        let config = try_diags!(decode(req.config.as_ref(), &entry.ty, "configuration"), empty);
+        let prior = try_diags!(
+            decode(req.prior_state.as_ref(), &entry.ty, "prior state"),
+            empty
+        );
+        let proposed = try_diags!(
+            decode(req.proposed_new_state.as_ref(), &entry.ty, "proposed state"),
+            empty
+        );
+        let config = try_diags!(
+            decode(req.config.as_ref(), &entry.ty, "configuration"),
+            empty
+        );
         tracing::debug!(tf_rpc = "PlanResourceChange", tf_resource_type = %req.type_name, "planning");
         let mut planned = base_plan(&entry.schema, &prior, &proposed, &config);
         planned.private = req.prior_private.clone();
         if !proposed.is_null() {
-            let plan_req = PlanRequest { prior: &prior, config: &config, prior_private: &req.prior_private };
+            let plan_req = PlanRequest {
+                prior: &prior,
+                config: &config,
+                prior_private: &req.prior_private,
+            };
             planned = entry.resource.plan(&self.ctx(), plan_req, planned).await;
         }
         let planned_state = try_diags!(encode(&planned.planned, &entry.ty, "plan"), empty);
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state: Some(planned_state),
-            requires_replace: planned.requires_replace.iter().map(|p| p.to_proto()).collect(),
+            requires_replace: planned
+                .requires_replace
+                .iter()
+                .map(|p| p.to_proto())
+                .collect(),
             planned_private: planned.private,
             diagnostics: planned.diagnostics.to_proto(),
             legacy_type_system: false,
@@ -298,19 +376,44 @@ impl pb::provider_server::Provider for ProviderService {
         let req = request.into_inner();
         let empty = pb::apply_resource_change::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
-        let prior = try_diags!(decode(req.prior_state.as_ref(), &entry.ty, "prior state"), empty);
-        let planned = try_diags!(decode(req.planned_state.as_ref(), &entry.ty, "planned state"), empty);
-        let config = try_diags!(decode(req.config.as_ref(), &entry.ty, "configuration"), empty);
+        let prior = try_diags!(
+            decode(req.prior_state.as_ref(), &entry.ty, "prior state"),
+            empty
+        );
+        let planned = try_diags!(
+            decode(req.planned_state.as_ref(), &entry.ty, "planned state"),
+            empty
+        );
+        let config = try_diags!(
+            decode(req.config.as_ref(), &entry.ty, "configuration"),
+            empty
+        );
         let ctx = self.ctx();
         let out = if planned.is_null() {
             // Destroy: Terraform 1.0 sends it as an apply with a null planned state.
             tracing::info!(tf_rpc = "ApplyResourceChange", tf_resource_type = %req.type_name, "deleting");
-            let diagnostics = entry.resource.delete(&ctx, &prior, &req.planned_private).await;
+            let diagnostics = entry
+                .resource
+                .delete(&ctx, &prior, &req.planned_private)
+                .await;
             // A failed delete keeps the object in state so it is retried.
-            let state = if diagnostics.has_errors() { prior.clone() } else { Value::Null };
-            crate::provider::StateResponse { state, private: req.planned_private.clone(), diagnostics }
+            let state = if diagnostics.has_errors() {
+                prior.clone()
+            } else {
+                Value::Null
+            };
+            crate::provider::StateResponse {
+                state,
+                private: req.planned_private.clone(),
+                diagnostics,
+            }
         } else {
-            let apply = ApplyRequest { prior: &prior, planned: &planned, config: &config, private: &req.planned_private };
+            let apply = ApplyRequest {
+                prior: &prior,
+                planned: &planned,
+                config: &config,
+                private: &req.planned_private,
+            };
             if prior.is_null() {
                 tracing::info!(tf_rpc = "ApplyResourceChange", tf_resource_type = %req.type_name, "creating");
                 entry.resource.create(&ctx, apply).await
@@ -370,7 +473,10 @@ impl pb::provider_server::Provider for ProviderService {
         let req = request.into_inner();
         let empty = pb::read_data_source::Response::default();
         let entry = try_diags!(self.data_source(&req.type_name), empty);
-        let config = try_diags!(decode(req.config.as_ref(), &entry.ty, "data source configuration"), empty);
+        let config = try_diags!(
+            decode(req.config.as_ref(), &entry.ty, "data source configuration"),
+            empty
+        );
         tracing::debug!(tf_rpc = "ReadDataSource", tf_data_source_type = %req.type_name, "reading");
         let out = entry.data_source.read(&self.ctx(), &config).await;
         if out.diagnostics.has_errors() {
@@ -392,8 +498,13 @@ impl pb::provider_server::Provider for ProviderService {
         &self,
         _request: Request<pb::stop_provider::Request>,
     ) -> Result<Response<pb::stop_provider::Response>, Status> {
-        tracing::info!(tf_rpc = "StopProvider", "stop requested: in-flight operations will wind down");
+        tracing::info!(
+            tf_rpc = "StopProvider",
+            "stop requested: in-flight operations will wind down"
+        );
         self.stop_tx.send_replace(true);
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }

@@ -40,15 +40,28 @@ pub struct ServerIdentity {
 /// Generates a self-signed ECDSA P-256 certificate for `localhost`, valid for a
 /// day, usable as its own CA, as go-plugin's client expects.
 pub fn generate_identity() -> Result<ServerIdentity, TlsError> {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params.distinguished_name.push(DnType::OrganizationName, "terraform-provider-bluegreen");
-    params.distinguished_name.push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "terraform-provider-bluegreen");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages =
-        vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::KeyCertSign,
+    ];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let now = std::time::SystemTime::now();
     params.not_before = (now - std::time::Duration::from_secs(30)).into();
     params.not_after = (now + std::time::Duration::from_secs(24 * 3600)).into();
@@ -66,13 +79,22 @@ pub fn parse_client_cert(pem: &str) -> Result<CertificateDer<'static>, TlsError>
 
 /// The rustls server configuration: our identity, the pinned client
 /// certificate, TLS 1.2+ and ALPN `h2` (gRPC-Go insists on it).
-pub fn server_config(identity: &ServerIdentity, client_cert: CertificateDer<'static>) -> Result<ServerConfig, TlsError> {
+pub fn server_config(
+    identity: &ServerIdentity,
+    client_cert: CertificateDer<'static>,
+) -> Result<ServerConfig, TlsError> {
     let provider = Arc::new(aws_lc_rs::default_provider());
-    let verifier = Arc::new(PinnedClientCert { expected: client_cert, algorithms: provider.signature_verification_algorithms });
+    let verifier = Arc::new(PinnedClientCert {
+        expected: client_cert,
+        algorithms: provider.signature_verification_algorithms,
+    });
     let mut config = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![identity.cert_der.clone()], identity.key_der.clone_key())?;
+        .with_single_cert(
+            vec![identity.cert_der.clone()],
+            identity.key_der.clone_key(),
+        )?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(config)
 }

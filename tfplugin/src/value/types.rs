@@ -65,7 +65,10 @@ impl Type {
             Type::Set(e) => Json::Array(vec!["set".into(), e.to_json()]),
             Type::Map(e) => Json::Array(vec!["map".into(), e.to_json()]),
             Type::Object(attrs) => {
-                let attrs = attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let attrs = attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.to_json()))
+                    .collect();
                 Json::Array(vec!["object".into(), Json::Object(attrs)])
             }
             Type::Tuple(elems) => Json::Array(vec![
@@ -100,9 +103,9 @@ impl Type {
                     "set" => Ok(Type::set(Type::from_json(&parts[1])?)),
                     "map" => Ok(Type::map(Type::from_json(&parts[1])?)),
                     "object" => {
-                        let attrs = parts[1]
-                            .as_object()
-                            .ok_or_else(|| TypeError("object attributes must be a JSON object".into()))?;
+                        let attrs = parts[1].as_object().ok_or_else(|| {
+                            TypeError("object attributes must be a JSON object".into())
+                        })?;
                         let mut out = BTreeMap::new();
                         for (k, v) in attrs {
                             out.insert(k.clone(), Type::from_json(v)?);
@@ -110,10 +113,15 @@ impl Type {
                         Ok(Type::Object(out))
                     }
                     "tuple" => {
-                        let elems = parts[1]
-                            .as_array()
-                            .ok_or_else(|| TypeError("tuple elements must be a JSON array".into()))?;
-                        Ok(Type::Tuple(elems.iter().map(Type::from_json).collect::<Result<_, _>>()?))
+                        let elems = parts[1].as_array().ok_or_else(|| {
+                            TypeError("tuple elements must be a JSON array".into())
+                        })?;
+                        Ok(Type::Tuple(
+                            elems
+                                .iter()
+                                .map(Type::from_json)
+                                .collect::<Result<_, _>>()?,
+                        ))
                     }
                     other => Err(TypeError(format!("unknown type kind {other:?}"))),
                 }

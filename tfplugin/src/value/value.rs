@@ -42,10 +42,9 @@ impl Number {
     /// Parses a number literal in JSON syntax, the form cty writes numbers in.
     ///
     /// Whole literals in i64 range become `Int`; a fractional or exponent
-    /// literal that is exactly the shortest decimal form of a double becomes
-    /// `Float` (cty compares numbers by that form, so nothing is lost); any
-    /// other literal (large integers, more digits than a double holds) is kept
-    /// verbatim as `Big` so that it goes back to Terraform unchanged.
+    /// literal whose value is exactly a double becomes `Float`; any other
+    /// literal (0.01, large integers, more digits than a double holds) is
+    /// kept verbatim as `Big` so that it goes back to Terraform unchanged.
     /// `None` when `s` is not a JSON number.
     pub fn parse(s: &str) -> Option<Number> {
         let lit = Decimal::parse(s)?;
@@ -60,9 +59,12 @@ impl Number {
             // Beyond a double's range: only the text can carry it.
             _ => return Some(Number::Big(s.to_string())),
         };
-        // `{:e}` prints the shortest digits that read back as the same double.
-        let shortest = format!("{f:e}");
-        if Decimal::parse(&shortest).map(|d| d.canonical()) != Some(lit.canonical()) {
+        // Only a literal whose value *is* a double may become one: Terraform
+        // 1.0 compares planned and config numbers exactly, and 0.01 is not
+        // the double nearest to it. Rust prints a double's exact decimal
+        // expansion at a fixed precision (every double's fits in 1,100 places).
+        let exact = format!("{f:.1100}");
+        if Decimal::parse(&exact).map(|d| d.canonical()) != Some(lit.canonical()) {
             return Some(Number::Big(s.to_string()));
         }
         // 2^53: every whole double below it is an exact i64.
@@ -447,6 +449,9 @@ mod tests {
             matches!(p("9223372036854775808"), Some(Number::Big(s)) if s == "9223372036854775808")
         );
         assert!(matches!(p("0.10000000000000001"), Some(Number::Big(_))));
+        // Not a double's exact value: Terraform 1.0 would see 0.01 != float64(0.01).
+        assert!(matches!(p("0.01"), Some(Number::Big(s)) if s == "0.01"));
+        assert!(matches!(p("0.015625"), Some(Number::Float(f)) if f == 0.015625));
         assert!(matches!(p("1e-400"), Some(Number::Big(_))));
         assert!(matches!(
             p("1e99999999999999999999999"),

@@ -1,0 +1,701 @@
+//! Acceptance tests of `bluegreen_traffic_split` (issue 5) on the real
+//! Terraform CLIs, against a real `bluegreen-local` daemon per test and CLI,
+//! the demo application as the colours, and requests through the real front
+//! door counted by the version and colour that answered them.
+//!
+//! Build the binaries first: `cargo build --workspace --bins`.
+
+mod destroy;
+mod drift;
+mod not_deployed;
+mod progressive;
+mod promote;
+mod shares;
+mod tenants_example;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bluegreen_acceptance::harness::http;
+use bluegreen_acceptance::harness::local_platform::{
+    free_port, now_ms, signal_pid, wait_for, workspace_binary,
+};
+use bluegreen_acceptance::harness::{LocalDaemon, Output, ProviderBinary, Terraform, Workspace};
+use regex::Regex;
+use serde_json::Value as Json;
+
+/// The environment every test manages.
+pub const ENV: &str = "bluegreen_environment.api";
+/// The split every test manages.
+pub const SPLIT: &str = "bluegreen_traffic_split.api";
+/// The pilot tenant of the seed.
+pub const PILOT: &str = "pilot-tenant-id";
+
+/// Attributes an import of a split cannot know: configuration-only blocks.
+pub const SPLIT_IMPORT_IGNORES: &[&str] = &["progressive", "timeouts"];
+
+/// The provider under test, from `target/<profile>/`.
+pub fn bluegreen() -> ProviderBinary {
+    ProviderBinary::workspace_bin("bluegreen", env!("CARGO_PKG_VERSION"))
+}
+
+/// One test on one CLI: its own daemon, front-door port and environment name.
+pub struct Fixture {
+    /// The daemon (stopped when the fixture drops).
+    pub daemon: LocalDaemon,
+    /// Environment name.
+    pub name: String,
+    /// Front-door port.
+    pub front_port: u16,
+}
+
+impl Fixture {
+    /// A fresh daemon for `test` on `tf`; the environment is called `name`.
+    pub fn new(test: &str, tf: &Terraform, name: &str) -> Fixture {
+        let daemon = LocalDaemon::start(&format!("split-{test}-tf{}", tf.version_string()));
+        Fixture {
+            daemon,
+            name: name.to_string(),
+            front_port: free_port(),
+        }
+    }
+
+    /// The front door, as a user reaches it.
+    pub fn front_door(&self) -> FrontDoor {
+        FrontDoor {
+            base: format!("http://127.0.0.1:{}", self.front_port),
+        }
+    }
+
+    /// The environment `bluegreen_environment.api` with `version` live.
+    pub fn env(&self, version: &str) -> EnvConfig {
+        EnvConfig {
+            name: self.name.clone(),
+            version: version.to_string(),
+            candidate: None,
+            listen: format!("127.0.0.1:{}", self.front_port),
+            env: BTreeMap::new(),
+            smoke_test: true,
+        }
+    }
+
+    /// The whole configuration: the provider pointed at this fixture's
+    /// daemon, then each block.
+    pub fn config(&self, blocks: &[&str]) -> String {
+        format!(
+            "{}\n{}\n{}",
+            bluegreen().required_providers_block(),
+            self.daemon.provider_block(),
+            blocks.join("\n")
+        )
+    }
+
+    /// The front door's routing table, as the daemon reports it.
+    pub fn routing(&self) -> Json {
+        self.daemon
+            .api()
+            .get(&format!("/v1/environments/{}/routing", self.name))
+            .unwrap_or_else(|e| panic!("reading the routing of {}: {e}", self.name))
+    }
+
+    /// `PUT /v1/environments/{name}/routing` with the daemon's token, the
+    /// way an operator with curl changes the routing behind Terraform's back.
+    pub fn put_routing(&self, body: &Json) -> Json {
+        let api = self.daemon.api();
+        let token = api.token().expect("the daemon's token");
+        let auth = format!("Bearer {token}");
+        let reply = http::request(
+            "PUT",
+            &format!("{}/v1/environments/{}/routing", api.endpoint, self.name),
+            &[("Authorization", &auth)],
+            Some(&body.to_string()),
+            Duration::from_secs(10),
+        )
+        .unwrap_or_else(|e| panic!("PUT routing: {e}"));
+        assert!(
+            (200..300).contains(&reply.status),
+            "PUT routing: HTTP {}: {}",
+            reply.status,
+            reply.body
+        );
+        reply.json().expect("the new routing table")
+    }
+
+    /// Fails unless the front door routes everything to `primary` with no canary
+    /// (or a canary that receives nothing: weight 0 and no tenant).
+    pub fn assert_no_canary(&self, primary: &str) {
+        let routing = self.routing();
+        assert_eq!(
+            routing["primary"], primary,
+            "all traffic must go to {primary}: {routing}"
+        );
+        let canary = &routing["canary"];
+        let idle = canary.is_null()
+            || (canary["weight"].as_u64() == Some(0)
+                && canary["tenants"].as_array().is_none_or(Vec::is_empty));
+        assert!(idle, "the canary must receive nothing: {routing}");
+    }
+}
+
+/// A `bluegreen_environment.api` block.
+#[derive(Debug, Clone)]
+pub struct EnvConfig {
+    /// `name`.
+    pub name: String,
+    /// `version`.
+    pub version: String,
+    /// `candidate_version`.
+    pub candidate: Option<String>,
+    /// `local.listen`.
+    pub listen: String,
+    /// `local.env` (omitted when empty).
+    pub env: BTreeMap<String, String>,
+    /// Write a smoke test against `/api/orders`.
+    pub smoke_test: bool,
+}
+
+impl EnvConfig {
+    /// With a `candidate_version`.
+    #[must_use]
+    pub fn candidate(mut self, version: &str) -> Self {
+        self.candidate = Some(version.to_string());
+        self
+    }
+
+    /// With one more `local.env` variable.
+    #[must_use]
+    pub fn var(mut self, key: &str, value: &str) -> Self {
+        self.env.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    /// Without the smoke test (when a fault makes the demo app fail some requests).
+    #[must_use]
+    pub fn without_smoke_test(mut self) -> Self {
+        self.smoke_test = false;
+        self
+    }
+
+    /// The HCL.
+    pub fn hcl(&self) -> String {
+        let app = workspace_binary("agog-demo-app");
+        let mut out = format!(
+            "resource \"bluegreen_environment\" \"api\" {{\n  name    = \"{}\"\n  version = \"{}\"\n",
+            self.name, self.version
+        );
+        if let Some(c) = &self.candidate {
+            out.push_str(&format!("  candidate_version = \"{c}\"\n"));
+        }
+        out.push_str(&format!(
+            "\n  local {{\n    command       = [\"{}\", \"--port\", \"{{port}}\", \"--version\", \"{{version}}\", \"--color\", \"{{color}}\"]\n    listen        = \"{}\"\n    drain_timeout = \"1s\"\n",
+            app.display(),
+            self.listen
+        ));
+        if !self.env.is_empty() {
+            out.push_str("    env = {\n");
+            for (k, v) in &self.env {
+                out.push_str(&format!("      {k} = \"{v}\"\n"));
+            }
+            out.push_str("    }\n");
+        }
+        out.push_str(
+            "  }\n\n  health_check {\n    interval          = \"200ms\"\n    timeout           = \"1s\"\n    healthy_threshold = 2\n    deadline          = \"10s\"\n  }\n",
+        );
+        if self.smoke_test {
+            out.push_str(
+                "\n  smoke_test {\n    name          = \"orders\"\n    path          = \"/api/orders\"\n    body_contains = \"orders\"\n  }\n",
+            );
+        }
+        out.push_str(
+            "\n  post_switch {\n    window       = \"2s\"\n    min_requests = 20\n  }\n}\n",
+        );
+        out
+    }
+}
+
+/// A `progressive` block.
+#[derive(Debug, Clone)]
+pub struct Ramp {
+    /// `steps`.
+    pub steps: Vec<u8>,
+    /// `interval`.
+    pub interval: String,
+    /// `max_error_rate`.
+    pub max_error_rate: f64,
+    /// `min_requests`.
+    pub min_requests: u64,
+}
+
+/// A `bluegreen_traffic_split.api` block on `bluegreen_environment.api`.
+#[derive(Debug, Clone)]
+pub struct SplitConfig {
+    /// `canary.version`.
+    pub version: String,
+    /// `canary.weight` (omitted when `None`).
+    pub weight: Option<u8>,
+    /// `canary.tenants` (omitted when `None`).
+    pub tenants: Option<Vec<String>>,
+    /// `tenant_header` (omitted when `None`).
+    pub tenant_header: Option<String>,
+    /// `progressive`.
+    pub progressive: Option<Ramp>,
+}
+
+impl SplitConfig {
+    /// A canary of `version` at `weight` percent for the listed `tenants`.
+    pub fn new(version: &str, weight: u8, tenants: &[&str]) -> Self {
+        Self {
+            version: version.to_string(),
+            weight: Some(weight),
+            tenants: Some(tenants.iter().map(|t| (*t).to_string()).collect()),
+            tenant_header: None,
+            progressive: None,
+        }
+    }
+
+    /// With a `tenant_header`.
+    #[must_use]
+    pub fn header(mut self, header: &str) -> Self {
+        self.tenant_header = Some(header.to_string());
+        self
+    }
+
+    /// With a `progressive` block.
+    #[must_use]
+    pub fn ramp(mut self, ramp: Ramp) -> Self {
+        self.progressive = Some(ramp);
+        self
+    }
+
+    /// The HCL.
+    pub fn hcl(&self) -> String {
+        let mut out = String::from(
+            "resource \"bluegreen_traffic_split\" \"api\" {\n  environment = bluegreen_environment.api.name\n",
+        );
+        if let Some(h) = &self.tenant_header {
+            out.push_str(&format!("  tenant_header = \"{h}\"\n"));
+        }
+        out.push_str(&format!(
+            "\n  canary {{\n    version = \"{}\"\n",
+            self.version
+        ));
+        if let Some(w) = self.weight {
+            out.push_str(&format!("    weight  = {w}\n"));
+        }
+        if let Some(t) = &self.tenants {
+            let list: Vec<String> = t.iter().map(|t| format!("\"{t}\"")).collect();
+            out.push_str(&format!("    tenants = [{}]\n", list.join(", ")));
+        }
+        out.push_str("  }\n");
+        if let Some(r) = &self.progressive {
+            let steps: Vec<String> = r.steps.iter().map(u8::to_string).collect();
+            out.push_str(&format!(
+                "\n  progressive {{\n    steps          = [{}]\n    interval       = \"{}\"\n    max_error_rate = {}\n    min_requests   = {}\n  }}\n",
+                steps.join(", "),
+                r.interval,
+                r.max_error_rate,
+                r.min_requests
+            ));
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// What the front door answered on `/api/version`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// `version` of the body.
+    pub version: String,
+    /// `x-bluegreen-color` of the answer.
+    pub color: String,
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {} {} on {}", self.status, self.version, self.color)
+    }
+}
+
+/// Answers counted by what answered (a transport error counts under its message).
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// `HTTP 200 1.3.0 on green` → count.
+    pub counts: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    /// All requests.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    /// Answers that were exactly `HTTP 200 <version> on <color>`.
+    pub fn served(&self, version: &str, color: &str) -> u64 {
+        self.counts
+            .get(&format!("HTTP 200 {version} on {color}"))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn merge(&mut self, other: Tally) {
+        for (k, v) in other.counts {
+            *self.counts.entry(k).or_default() += v;
+        }
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} requests: {:?}", self.total(), self.counts)
+    }
+}
+
+/// Threads sending requests at once when counting shares.
+pub const SENDERS: usize = 4;
+
+/// An environment's front door, as a user reaches it.
+#[derive(Debug, Clone)]
+pub struct FrontDoor {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl FrontDoor {
+    /// A URL on the front door.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// `GET /api/version` once, with an optional `(header, tenant)`.
+    pub fn answer(&self, tenant: Option<(&str, &str)>) -> Result<Answer, String> {
+        let headers: Vec<(&str, &str)> = tenant.into_iter().collect();
+        let reply = http::request(
+            "GET",
+            &self.url("/api/version"),
+            &headers,
+            None,
+            Duration::from_secs(10),
+        )?;
+        let version = reply
+            .json()
+            .ok()
+            .and_then(|j| j["version"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        Ok(Answer {
+            status: reply.status,
+            version,
+            color: reply.header("x-bluegreen-color").unwrap_or("").to_string(),
+        })
+    }
+
+    /// Sends `n` requests from [`SENDERS`] threads, each with the tenant
+    /// header `tenant(i)` returns for request `i` (none for `None`), and
+    /// counts what answered.
+    pub fn tally(&self, n: u64, tenant: impl Fn(u64) -> Option<(String, String)> + Sync) -> Tally {
+        let mut total = Tally::default();
+        let senders = SENDERS as u64;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..senders)
+                .map(|s| {
+                    let tenant = &tenant;
+                    scope.spawn(move || {
+                        let mut tally = Tally::default();
+                        for i in (s..n).step_by(SENDERS) {
+                            let header = tenant(i);
+                            let key = match self
+                                .answer(header.as_ref().map(|(h, t)| (h.as_str(), t.as_str())))
+                            {
+                                Ok(a) => a.to_string(),
+                                Err(e) => format!("error: {e}"),
+                            };
+                            *tally.counts.entry(key).or_default() += 1;
+                        }
+                        tally
+                    })
+                })
+                .collect();
+            for h in handles {
+                total.merge(h.join().expect("a sender thread panicked"));
+            }
+        });
+        total
+    }
+
+    /// Fails unless each of `n` requests with `tenant` (header, id) answers
+    /// 200 from `version` on `color`.
+    pub fn assert_all(&self, n: u64, tenant: Option<(&str, &str)>, version: &str, color: &str) {
+        let owned = tenant.map(|(h, t)| (h.to_string(), t.to_string()));
+        let tally = self.tally(n, |_| owned.clone());
+        let want = format!("HTTP 200 {version} on {color}");
+        assert!(
+            tally.counts.len() == 1 && tally.served(version, color) == n,
+            "{n} requests through the front door {} with tenant {tenant:?}: expected every one to be {want:?}, got {tally}",
+            self.base
+        );
+    }
+}
+
+/// `(X-Tenant-ID, id)`.
+pub fn tenant(id: &str) -> Option<(String, String)> {
+    Some(("X-Tenant-ID".to_string(), id.to_string()))
+}
+
+/// What `bluegreen-load --json` reported.
+#[derive(Debug, Clone)]
+pub struct LoadSummary {
+    /// The JSON document.
+    pub json: Json,
+}
+
+impl LoadSummary {
+    /// Requests sent.
+    pub fn sent(&self) -> u64 {
+        self.json["sent"].as_u64().unwrap_or(0)
+    }
+    /// Requests not answered with 2xx.
+    pub fn failed(&self) -> u64 {
+        self.json["failed"].as_u64().unwrap_or(0)
+    }
+    /// Successful answers by version.
+    pub fn versions(&self) -> BTreeMap<String, u64> {
+        counts(&self.json["versions"])
+    }
+    /// Failures by kind.
+    pub fn failures(&self) -> BTreeMap<String, u64> {
+        counts(&self.json["failures"])
+    }
+    /// The version of the last successful answer.
+    pub fn last_version(&self) -> Option<&str> {
+        self.json["last_version"].as_str()
+    }
+    /// Wall time.
+    pub fn seconds(&self) -> f64 {
+        self.json["seconds"].as_f64().unwrap_or(0.0)
+    }
+}
+
+fn counts(v: &Json) -> BTreeMap<String, u64> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl std::fmt::Display for LoadSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} sent, {} failed {:?}, by version {:?}, last answer from {}, {:.1}s",
+            self.sent(),
+            self.failed(),
+            self.failures(),
+            self.versions(),
+            self.last_version().unwrap_or("nobody"),
+            self.seconds()
+        )
+    }
+}
+
+/// Most requests one load run may send, whatever happens.
+pub const LOAD_MAX_REQUESTS: u64 = 600_000;
+/// Longest one load run may take, whatever happens.
+pub const LOAD_MAX_SECONDS: u64 = 300;
+
+/// `bluegreen-load` running in the background against a front door.
+pub struct Load {
+    child: Option<Child>,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl Load {
+    /// Starts closed-loop load with `concurrency` connections on `url`,
+    /// bounded by [`LOAD_MAX_REQUESTS`] and [`LOAD_MAX_SECONDS`].
+    pub fn start(url: &str, concurrency: usize) -> Load {
+        let mut child = Command::new(workspace_binary("bluegreen-load"))
+            .arg(url)
+            .args(["--concurrency", &concurrency.to_string()])
+            .args(["--seconds", &LOAD_MAX_SECONDS.to_string()])
+            .args(["--max-requests", &LOAD_MAX_REQUESTS.to_string()])
+            .arg("--json")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start bluegreen-load: {e}"));
+        let drain = |pipe: Option<Box<dyn Read + Send>>| {
+            pipe.map(|mut pipe| {
+                std::thread::spawn(move || {
+                    let mut s = String::new();
+                    let _ = pipe.read_to_string(&mut s);
+                    s
+                })
+            })
+        };
+        let stdout = drain(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = drain(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        Load {
+            child: Some(child),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Stops the load (SIGINT) and returns what it saw.
+    pub fn stop(mut self) -> LoadSummary {
+        let mut child = self.child.take().expect("the load runs");
+        // A run that ended by itself hit its bounds and did not span what it should.
+        let ended_early = child.try_wait().ok().flatten();
+        signal_pid(child.id(), libc::SIGINT);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("bluegreen-load did not stop within 30s of SIGINT");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let out = self
+            .stdout
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let err = self
+            .stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        let json: Json = serde_json::from_str(out.trim()).unwrap_or_else(|e| {
+            panic!("bluegreen-load ({status}) printed no JSON summary ({e}):\n{out}\n{err}")
+        });
+        let summary = LoadSummary { json };
+        assert!(
+            ended_early.is_none(),
+            "bluegreen-load ended ({status}) before it was stopped, at its bound of {LOAD_MAX_REQUESTS} requests or {LOAD_MAX_SECONDS}s: {summary}"
+        );
+        summary
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits until the front door has sent at least `n` requests to `color`
+/// since `since_ms` (the daemon's metrics), panicking after `limit`.
+pub fn wait_for_requests(fx: &Fixture, color: &str, since_ms: u64, n: u64, limit: Duration) -> u64 {
+    let api = fx.daemon.api();
+    wait_for(
+        &format!("{n} requests through the front door to {color}"),
+        limit,
+        || {
+            let got = api.requests_to(&fx.name, color, since_ms, now_ms() + 1000);
+            if got >= n {
+                Ok(got)
+            } else {
+                Err(format!("{got} so far"))
+            }
+        },
+    )
+}
+
+/// Terraform wraps long diagnostic lines; joins the lines of each paragraph
+/// so that messages can be matched whole.
+pub fn unwrapped(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            out.push('\n');
+        } else {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push(' ');
+            }
+            out.push_str(line.trim_start());
+        }
+    }
+    out
+}
+
+/// Fails the test, with the command's output and log, unless the output of
+/// `out` (paragraphs unwrapped) matches `pattern`; returns the captures.
+pub fn expect_match(ws: &Workspace, out: &Output, pattern: &str) -> Vec<String> {
+    let re = Regex::new(pattern).unwrap_or_else(|e| panic!("bad regex {pattern:?}: {e}"));
+    let text = unwrapped(&out.plain());
+    match re.captures(&text) {
+        Some(c) => c
+            .iter()
+            .map(|m| m.map_or(String::new(), |m| m.as_str().to_string()))
+            .collect(),
+        None => ws.fail(Some(out), &format!("the output does not match /{pattern}/")),
+    }
+}
+
+/// A regex for the sentence `text` however Terraform wrapped it: its words
+/// in order, separated by any whitespace.
+pub fn wrapped(text: &str) -> String {
+    let words: Vec<String> = text.split_whitespace().map(regex::escape).collect();
+    words.join(r"\s+")
+}
+
+/// Fails unless the plan text (paragraphs unwrapped) matches every pattern.
+pub fn assert_plan_shows(plan: &Output, patterns: &[&str]) {
+    let text = unwrapped(&plan.stdout);
+    for pattern in patterns {
+        assert!(
+            Regex::new(pattern).expect("regex").is_match(&text),
+            "the plan lacks /{pattern}/:\n{}",
+            plan.stdout
+        );
+    }
+}
+
+/// Runs `bluegreen-local` against the fixture's daemon; panics when it fails.
+pub fn bluegreen_local(fx: &Fixture, args: &[&str]) -> String {
+    let out = Command::new(workspace_binary("bluegreen-local"))
+        .args(args)
+        .arg("--endpoint")
+        .arg(fx.daemon.endpoint())
+        .arg("--state-dir")
+        .arg(fx.daemon.state_dir())
+        .output()
+        .expect("run bluegreen-local");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "bluegreen-local {args:?} failed: {text}"
+    );
+    text
+}
