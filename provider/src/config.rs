@@ -112,7 +112,10 @@ impl std::fmt::Debug for AzureConfig {
             .field("subscription_id", &self.subscription_id)
             .field("tenant_id", &self.tenant_id)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "(sensitive)"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "(sensitive)"),
+            )
             .field("environment", &self.environment)
             .field("resource_manager_endpoint", &self.resource_manager_endpoint)
             .finish_non_exhaustive()
@@ -151,7 +154,14 @@ fn string_or_env(block: &Value, attr: &str, env: &dyn Env, vars: &[&str]) -> Opt
         .or_else(|| vars.iter().find_map(|v| env.var(v)))
 }
 
-fn bool_or_env(block: &Value, attr: &str, env: &dyn Env, var: &str, path: &AttributePath, diags: &mut Diagnostics) -> Option<bool> {
+fn bool_or_env(
+    block: &Value,
+    attr: &str,
+    env: &dyn Env,
+    var: &str,
+    path: &AttributePath,
+    diags: &mut Diagnostics,
+) -> Option<bool> {
     if let Some(b) = block.get(attr).as_bool() {
         return Some(b);
     }
@@ -185,27 +195,57 @@ pub fn resolve(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagno
             format!("{endpoint:?} is not an http:// or https:// URL. Use e.g. \"{DEFAULT_LOCAL_ENDPOINT}\"."),
         );
     }
-    let state_dir = string_or_env(local_block, "state_dir", env, &["BLUEGREEN_LOCAL_STATE_DIR"])
-        .unwrap_or_else(|| DEFAULT_LOCAL_STATE_DIR.to_string());
+    let state_dir = string_or_env(
+        local_block,
+        "state_dir",
+        env,
+        &["BLUEGREEN_LOCAL_STATE_DIR"],
+    )
+    .unwrap_or_else(|| DEFAULT_LOCAL_STATE_DIR.to_string());
     if state_dir.trim().is_empty() {
-        diags.error_at(local_path.clone().then_attr("state_dir"), "Empty state_dir", "Set a directory path, or remove the argument to use \".bluegreen\".");
+        diags.error_at(
+            local_path.clone().then_attr("state_dir"),
+            "Empty state_dir",
+            "Set a directory path, or remove the argument to use \".bluegreen\".",
+        );
     }
     let autostart = local_block.get("autostart").as_bool().unwrap_or(true);
-    let local = LocalConfig { endpoint, state_dir: PathBuf::from(state_dir), autostart };
+    let local = LocalConfig {
+        endpoint,
+        state_dir: PathBuf::from(state_dir),
+        autostart,
+    };
 
     let azure_block = config.get("azure");
     let azure_path = AttributePath::attr("azure");
-    let azure_env_present = ["ARM_SUBSCRIPTION_ID", "ARM_TENANT_ID", "ARM_CLIENT_ID"].iter().any(|v| env.var(v).is_some());
+    let azure_env_present = ["ARM_SUBSCRIPTION_ID", "ARM_TENANT_ID", "ARM_CLIENT_ID"]
+        .iter()
+        .any(|v| env.var(v).is_some());
     let azure = if !azure_block.is_null() || azure_env_present {
         let environment = string_or_env(azure_block, "environment", env, &["ARM_ENVIRONMENT"])
             .unwrap_or_else(|| "public".to_string())
             .to_ascii_lowercase();
-        let custom_rm = string_or_env(azure_block, "resource_manager_endpoint", env, &["ARM_RESOURCE_MANAGER_ENDPOINT"]);
-        let custom_auth = string_or_env(azure_block, "authority_host", env, &["ARM_AUTHORITY_HOST"]);
+        let custom_rm = string_or_env(
+            azure_block,
+            "resource_manager_endpoint",
+            env,
+            &["ARM_RESOURCE_MANAGER_ENDPOINT"],
+        );
+        let custom_auth =
+            string_or_env(azure_block, "authority_host", env, &["ARM_AUTHORITY_HOST"]);
         let (rm_default, auth_default) = match environment.as_str() {
-            "public" => ("https://management.azure.com/", "https://login.microsoftonline.com/"),
-            "usgovernment" => ("https://management.usgovcloudapi.net/", "https://login.microsoftonline.us/"),
-            "china" => ("https://management.chinacloudapi.cn/", "https://login.chinacloudapi.cn/"),
+            "public" => (
+                "https://management.azure.com/",
+                "https://login.microsoftonline.com/",
+            ),
+            "usgovernment" => (
+                "https://management.usgovcloudapi.net/",
+                "https://login.microsoftonline.us/",
+            ),
+            "china" => (
+                "https://management.chinacloudapi.cn/",
+                "https://login.chinacloudapi.cn/",
+            ),
             "custom" => ("", ""),
             other => {
                 diags.error_at(
@@ -219,17 +259,25 @@ pub fn resolve(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagno
         let resource_manager_endpoint = custom_rm.unwrap_or_else(|| rm_default.to_string());
         let authority_host = custom_auth.unwrap_or_else(|| auth_default.to_string());
         if environment == "custom" {
-            for (attr, v) in [("resource_manager_endpoint", &resource_manager_endpoint), ("authority_host", &authority_host)] {
+            for (attr, v) in [
+                ("resource_manager_endpoint", &resource_manager_endpoint),
+                ("authority_host", &authority_host),
+            ] {
                 if v.is_empty() {
                     diags.error_at(
                         azure_path.clone().then_attr(attr),
                         format!("Missing {attr}"),
-                        format!("environment = \"custom\" needs {attr}: set it to your cloud's URL."),
+                        format!(
+                            "environment = \"custom\" needs {attr}: set it to your cloud's URL."
+                        ),
                     );
                 }
             }
         }
-        for (attr, v) in [("resource_manager_endpoint", &resource_manager_endpoint), ("authority_host", &authority_host)] {
+        for (attr, v) in [
+            ("resource_manager_endpoint", &resource_manager_endpoint),
+            ("authority_host", &authority_host),
+        ] {
             if !v.is_empty() && !v.starts_with("https://") {
                 diags.error_at(
                     azure_path.clone().then_attr(attr),
@@ -238,21 +286,56 @@ pub fn resolve(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagno
                 );
             }
         }
-        let ca_certificate_file = azure_block.get("ca_certificate_file").as_str().map(PathBuf::from);
+        let ca_certificate_file = azure_block
+            .get("ca_certificate_file")
+            .as_str()
+            .map(PathBuf::from);
         if let Some(file) = &ca_certificate_file {
             if !file.is_file() {
                 diags.error_at(
                     azure_path.clone().then_attr("ca_certificate_file"),
                     "CA certificate file not found",
-                    format!("{} does not exist or is not a file. Point it at a PEM bundle.", file.display()),
+                    format!(
+                        "{} does not exist or is not a file. Point it at a PEM bundle.",
+                        file.display()
+                    ),
                 );
             }
         }
-        let use_oidc = bool_or_env(azure_block, "use_oidc", env, "ARM_USE_OIDC", &azure_path, &mut diags).unwrap_or(false);
-        let use_msi = bool_or_env(azure_block, "use_msi", env, "ARM_USE_MSI", &azure_path, &mut diags).unwrap_or(false);
-        let use_cli = bool_or_env(azure_block, "use_cli", env, "ARM_USE_CLI", &azure_path, &mut diags).unwrap_or(true);
+        let use_oidc = bool_or_env(
+            azure_block,
+            "use_oidc",
+            env,
+            "ARM_USE_OIDC",
+            &azure_path,
+            &mut diags,
+        )
+        .unwrap_or(false);
+        let use_msi = bool_or_env(
+            azure_block,
+            "use_msi",
+            env,
+            "ARM_USE_MSI",
+            &azure_path,
+            &mut diags,
+        )
+        .unwrap_or(false);
+        let use_cli = bool_or_env(
+            azure_block,
+            "use_cli",
+            env,
+            "ARM_USE_CLI",
+            &azure_path,
+            &mut diags,
+        )
+        .unwrap_or(true);
         Some(AzureConfig {
-            subscription_id: string_or_env(azure_block, "subscription_id", env, &["ARM_SUBSCRIPTION_ID"]),
+            subscription_id: string_or_env(
+                azure_block,
+                "subscription_id",
+                env,
+                &["ARM_SUBSCRIPTION_ID"],
+            ),
             tenant_id: string_or_env(azure_block, "tenant_id", env, &["ARM_TENANT_ID"]),
             client_id: string_or_env(azure_block, "client_id", env, &["ARM_CLIENT_ID"]),
             client_secret: string_or_env(azure_block, "client_secret", env, &["ARM_CLIENT_SECRET"]),
@@ -316,7 +399,10 @@ mod tests {
         ]));
         let config = Value::object([
             ("local", Value::Null),
-            ("azure", Value::object([("subscription_id", Value::from("sub-from-config"))])),
+            (
+                "azure",
+                Value::object([("subscription_id", Value::from("sub-from-config"))]),
+            ),
         ]);
         let (cfg, diags) = resolve(&config, &env);
         assert!(diags.is_empty(), "{diags:?}");
@@ -324,28 +410,56 @@ mod tests {
         assert_eq!(cfg.local.endpoint, "http://127.0.0.1:9999");
         let azure = cfg.azure.unwrap();
         assert_eq!(azure.subscription_id.as_deref(), Some("sub-from-config"));
-        assert_eq!(azure.resource_manager_endpoint, "https://management.azure.com/");
-        assert!(!format!("{azure:?}").contains("s3cret"), "secret leaked into Debug output");
+        assert_eq!(
+            azure.resource_manager_endpoint,
+            "https://management.azure.com/"
+        );
+        assert!(
+            !format!("{azure:?}").contains("s3cret"),
+            "secret leaked into Debug output"
+        );
     }
 
     #[test]
     fn bad_values_name_their_attribute() {
         let config = Value::object([
-            ("local", Value::object([("endpoint", Value::from("127.0.0.1:7480"))])),
-            ("azure", Value::object([("environment", Value::from("mars"))])),
+            (
+                "local",
+                Value::object([("endpoint", Value::from("127.0.0.1:7480"))]),
+            ),
+            (
+                "azure",
+                Value::object([("environment", Value::from("mars"))]),
+            ),
         ]);
         let (cfg, diags) = resolve(&config, &FakeEnv(HashMap::new()));
         assert!(cfg.is_none());
-        let paths: Vec<String> = diags.0.iter().filter_map(|d| d.path.as_ref().map(ToString::to_string)).collect();
+        let paths: Vec<String> = diags
+            .0
+            .iter()
+            .filter_map(|d| d.path.as_ref().map(ToString::to_string))
+            .collect();
         assert!(paths.contains(&"local.endpoint".to_string()), "{paths:?}");
-        assert!(paths.contains(&"azure.environment".to_string()), "{paths:?}");
+        assert!(
+            paths.contains(&"azure.environment".to_string()),
+            "{paths:?}"
+        );
     }
 
     #[test]
     fn custom_cloud_needs_endpoints() {
-        let config = Value::object([("local", Value::Null), ("azure", Value::object([("environment", Value::from("custom"))]))]);
+        let config = Value::object([
+            ("local", Value::Null),
+            (
+                "azure",
+                Value::object([("environment", Value::from("custom"))]),
+            ),
+        ]);
         let (_, diags) = resolve(&config, &FakeEnv(HashMap::new()));
         let text = format!("{diags:?}");
-        assert!(text.contains("resource_manager_endpoint") && text.contains("authority_host"), "{text}");
+        assert!(
+            text.contains("resource_manager_endpoint") && text.contains("authority_host"),
+            "{text}"
+        );
     }
 }

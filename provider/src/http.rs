@@ -38,16 +38,29 @@ impl Http {
         let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        Self { client: Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector) }
+        Self {
+            client: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector),
+        }
     }
 
     /// Sends one request; `Err` carries a one-line reason (refused, timed out…).
-    pub async fn request(&self, method: &str, url: &str, timeout: Duration) -> Result<Reply, String> {
-        let method = hyper::Method::from_bytes(method.as_bytes()).map_err(|_| format!("invalid HTTP method {method:?}"))?;
+    pub async fn request(
+        &self,
+        method: &str,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<Reply, String> {
+        let method = hyper::Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("invalid HTTP method {method:?}"))?;
         let req = hyper::Request::builder()
             .method(method)
             .uri(url)
-            .header("user-agent", concat!("terraform-provider-bluegreen/", env!("CARGO_PKG_VERSION")))
+            .header(
+                "user-agent",
+                concat!("terraform-provider-bluegreen/", env!("CARGO_PKG_VERSION")),
+            )
             .body(Full::new(Bytes::new()))
             .map_err(|e| format!("invalid request to {url}: {e}"))?;
         let call = async {
@@ -58,11 +71,17 @@ impl Http {
                 .await
                 .map_err(|e| format!("reading the response body: {e}"))?
                 .to_bytes();
-            Ok(Reply { status, body: String::from_utf8_lossy(&body).into_owned() })
+            Ok(Reply {
+                status,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            })
         };
         match tokio::time::timeout(timeout, call).await {
             Ok(r) => r,
-            Err(_) => Err(format!("no response within {}", tfplugin::timeouts::format_duration(timeout))),
+            Err(_) => Err(format!(
+                "no response within {}",
+                tfplugin::timeouts::format_duration(timeout)
+            )),
         }
     }
 }

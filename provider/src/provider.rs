@@ -34,7 +34,9 @@ impl Shared {
                 LocalPlatform::connect(&config.local)
                     .await
                     .map(|p| Arc::new(p) as Arc<dyn Platform>)
-                    .map_err(|e| Diagnostic::error("Cannot reach the local platform", e.to_string()))
+                    .map_err(|e| {
+                        Diagnostic::error("Cannot reach the local platform", e.to_string())
+                    })
             })
             .await
             .cloned()

@@ -12,7 +12,11 @@ use tfplugin::schema::{Attribute, Block, BlockNesting, ObjectNesting, Schema};
 use tfplugin::Type;
 
 /// Writes every page; returns the files written.
-pub fn write_docs(provider: &dyn Provider, examples: &Path, out: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn write_docs(
+    provider: &dyn Provider,
+    examples: &Path,
+    out: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     let name = provider.type_name().to_string();
     let index = render_page(
@@ -24,7 +28,11 @@ pub fn write_docs(provider: &dyn Provider, examples: &Path, out: &Path) -> anyho
     );
     written.push(write(out.join("index.md"), &index)?);
     for r in provider.resources() {
-        let short = r.type_name().strip_prefix(&format!("{name}_")).unwrap_or(r.type_name()).to_string();
+        let short = r
+            .type_name()
+            .strip_prefix(&format!("{name}_"))
+            .unwrap_or(r.type_name())
+            .to_string();
         let dir = examples.join("resources").join(r.type_name());
         let page = render_page(
             &format!("{} Resource - terraform-provider-{name}", r.type_name()),
@@ -33,10 +41,17 @@ pub fn write_docs(provider: &dyn Provider, examples: &Path, out: &Path) -> anyho
             read_optional(&dir.join("resource.tf"))?,
             read_optional(&dir.join("import.sh"))?,
         );
-        written.push(write(out.join("resources").join(format!("{short}.md")), &page)?);
+        written.push(write(
+            out.join("resources").join(format!("{short}.md")),
+            &page,
+        )?);
     }
     for d in provider.data_sources() {
-        let short = d.type_name().strip_prefix(&format!("{name}_")).unwrap_or(d.type_name()).to_string();
+        let short = d
+            .type_name()
+            .strip_prefix(&format!("{name}_"))
+            .unwrap_or(d.type_name())
+            .to_string();
         let dir = examples.join("data-sources").join(d.type_name());
         let page = render_page(
             &format!("{} Data Source - terraform-provider-{name}", d.type_name()),
@@ -45,7 +60,10 @@ pub fn write_docs(provider: &dyn Provider, examples: &Path, out: &Path) -> anyho
             read_optional(&dir.join("data-source.tf"))?,
             None,
         );
-        written.push(write(out.join("data-sources").join(format!("{short}.md")), &page)?);
+        written.push(write(
+            out.join("data-sources").join(format!("{short}.md")),
+            &page,
+        )?);
     }
     Ok(written)
 }
@@ -67,28 +85,49 @@ fn write(path: PathBuf, text: &str) -> anyhow::Result<PathBuf> {
 }
 
 /// One page: front matter, description, example, schema, import.
-pub fn render_page(page_title: &str, heading: &str, schema: &Schema, example: Option<String>, import: Option<String>) -> String {
+pub fn render_page(
+    page_title: &str,
+    heading: &str,
+    schema: &Schema,
+    example: Option<String>,
+    import: Option<String>,
+) -> String {
     let description = schema.block.description.trim();
     let mut s = String::new();
-    let _ = writeln!(s, "---\npage_title: \"{page_title}\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n", description.replace('\n', "\n  "));
+    let _ = writeln!(
+        s,
+        "---\npage_title: \"{page_title}\"\nsubcategory: \"\"\ndescription: |-\n  {}\n---\n",
+        description.replace('\n', "\n  ")
+    );
     let _ = writeln!(s, "# {heading}\n");
     if !description.is_empty() {
         let _ = writeln!(s, "{description}\n");
     }
     if let Some(example) = example {
-        let _ = writeln!(s, "## Example Usage\n\n```terraform\n{}\n```\n", example.trim_end());
+        let _ = writeln!(
+            s,
+            "## Example Usage\n\n```terraform\n{}\n```\n",
+            example.trim_end()
+        );
     }
     s.push_str("## Schema\n");
     render_block(&mut s, &schema.block, "");
     if let Some(import) = import {
-        let _ = writeln!(s, "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```", import.trim_end());
+        let _ = writeln!(
+            s,
+            "\n## Import\n\nImport is supported using the following syntax:\n\n```shell\n{}\n```",
+            import.trim_end()
+        );
     }
     s
 }
 
+/// Which attributes a section of the schema page lists.
+type Section = (&'static str, fn(&Attribute) -> bool);
+
 fn render_block(s: &mut String, block: &Block, anchor_prefix: &str) {
     let mut nested_sections: Vec<(String, String, Block)> = Vec::new();
-    let groups: [(&str, fn(&Attribute) -> bool); 3] = [
+    let groups: [Section; 3] = [
         ("Required", |a| a.required),
         ("Optional", |a| a.optional),
         ("Read-Only", |a| a.computed && !a.optional && !a.required),
@@ -153,7 +192,11 @@ fn render_block(s: &mut String, block: &Block, anchor_prefix: &str) {
         }
     }
     for (anchor, name, b) in nested_sections {
-        let _ = writeln!(s, "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{}{name}`", anchor_path(anchor_prefix));
+        let _ = writeln!(
+            s,
+            "\n<a id=\"{anchor}\"></a>\n### Nested Schema for `{}{name}`",
+            anchor_path(anchor_prefix)
+        );
         render_block(s, &b, &format!("{anchor}--"));
     }
 }
@@ -212,13 +255,30 @@ mod tests {
         let schema = Schema::new(
             Block::new()
                 .description("An app.")
-                .attr(Attribute::string("name").required().description("Its name."))
+                .attr(
+                    Attribute::string("name")
+                        .required()
+                        .description("Its name."),
+                )
                 .attr(Attribute::string("secret").optional().sensitive())
                 .attr(Attribute::string("id").computed())
-                .block(NestedBlock::single("local", Block::new().attr(Attribute::new("command", Type::list(Type::String)).required()))),
+                .block(NestedBlock::single(
+                    "local",
+                    Block::new()
+                        .attr(Attribute::new("command", Type::list(Type::String)).required()),
+                )),
         );
-        let page = render_page("t", "x (Resource)", &schema, Some("resource \"x\" \"y\" {}".into()), Some("terraform import x.y id".into()));
-        assert!(page.contains("### Required\n\n- `name` (String) Its name."), "{page}");
+        let page = render_page(
+            "t",
+            "x (Resource)",
+            &schema,
+            Some("resource \"x\" \"y\" {}".into()),
+            Some("terraform import x.y id".into()),
+        );
+        assert!(
+            page.contains("### Required\n\n- `name` (String) Its name."),
+            "{page}"
+        );
         assert!(page.contains("- `secret` (String, Sensitive)"), "{page}");
         assert!(page.contains("### Read-Only\n\n- `id` (String)"), "{page}");
         assert!(page.contains("### Nested Schema for `local`"), "{page}");

@@ -1,6 +1,7 @@
 //! What the binary does when a person runs it, and the plugin entry point.
 
 mod docs;
+pub mod migrations;
 mod schema;
 
 use std::path::PathBuf;
@@ -50,29 +51,40 @@ enum Command {
         #[arg(long, default_value = "docs")]
         out: PathBuf,
     },
+    /// Check SQL migrations: expand/contract classification and lock-safety warnings.
+    Migrations(migrations::MigrationsArgs),
 }
 
 /// Runs the binary; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::Version) => {
-            print_out(&format!("terraform-provider-bluegreen {VERSION} (plugin protocol 6, {PROVIDER_ADDRESS})"))
-        }
+        Some(Command::Version) => print_out(&format!(
+            "terraform-provider-bluegreen {VERSION} (plugin protocol 6, {PROVIDER_ADDRESS})"
+        )),
         Some(Command::Schema) => {
             let provider = BlueGreenProvider::new();
-            print_out(&format!("{:#}", schema::provider_schema_json(&provider, PROVIDER_ADDRESS)))
+            print_out(&format!(
+                "{:#}",
+                schema::provider_schema_json(&provider, PROVIDER_ADDRESS)
+            ))
         }
-        Some(Command::Docs { examples, out }) => match docs::write_docs(&BlueGreenProvider::new(), &examples, &out) {
-            Ok(written) => {
-                let lines: Vec<String> = written.iter().map(|f| format!("wrote {}", f.display())).collect();
-                print_out(&lines.join("\n"))
+        Some(Command::Docs { examples, out }) => {
+            match docs::write_docs(&BlueGreenProvider::new(), &examples, &out) {
+                Ok(written) => {
+                    let lines: Vec<String> = written
+                        .iter()
+                        .map(|f| format!("wrote {}", f.display()))
+                        .collect();
+                    print_out(&lines.join("\n"))
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        }
+        Some(Command::Migrations(args)) => migrations::run(args),
         None => serve(cli.debug),
     }
 }
@@ -93,14 +105,21 @@ fn print_out(text: &str) -> ExitCode {
 
 fn serve(debug: bool) -> ExitCode {
     tfplugin::logging::init("provider.terraform-provider-bluegreen");
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let opts = ServeOptions { address: PROVIDER_ADDRESS.to_string(), debug, tcp: false };
+    let opts = ServeOptions {
+        address: PROVIDER_ADDRESS.to_string(),
+        debug,
+        tcp: false,
+    };
     let result = runtime.block_on(server::serve(Arc::new(BlueGreenProvider::new()), opts));
     // Don't wait for background tasks (e.g. a rollout watch) to notice: Terraform asked us to go.
     runtime.shutdown_timeout(std::time::Duration::from_millis(10));

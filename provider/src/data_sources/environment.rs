@@ -55,11 +55,17 @@ impl DataSource for EnvironmentDataSource {
             }
             Ok(None) => StateResponse::with_diagnostics(
                 Value::Null,
-                Diagnostic::error("Environment not found", format!("There is no environment named {name:?} on the platform."))
-                    .at(AttributePath::attr("name"))
-                    .into(),
+                Diagnostic::error(
+                    "Environment not found",
+                    format!("There is no environment named {name:?} on the platform."),
+                )
+                .at(AttributePath::attr("name"))
+                .into(),
             ),
-            Err(e) => StateResponse::with_diagnostics(Value::Null, Diagnostic::error("Reading the environment failed", e.to_string()).into()),
+            Err(e) => StateResponse::with_diagnostics(
+                Value::Null,
+                Diagnostic::error("Reading the environment failed", e.to_string()).into(),
+            ),
         }
     }
 }

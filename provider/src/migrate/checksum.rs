@@ -34,9 +34,15 @@ mod tests {
     #[test]
     fn line_endings_and_bom_do_not_matter() {
         let lf = flyway_checksum(b"CREATE TABLE a (id int);\nSELECT 1;\n");
-        assert_eq!(lf, flyway_checksum(b"CREATE TABLE a (id int);\r\nSELECT 1;\r\n"));
+        assert_eq!(
+            lf,
+            flyway_checksum(b"CREATE TABLE a (id int);\r\nSELECT 1;\r\n")
+        );
         assert_eq!(lf, flyway_checksum(b"CREATE TABLE a (id int);\rSELECT 1;"));
-        assert_eq!(lf, flyway_checksum("\u{feff}CREATE TABLE a (id int);\nSELECT 1;\n".as_bytes()));
+        assert_eq!(
+            lf,
+            flyway_checksum("\u{feff}CREATE TABLE a (id int);\nSELECT 1;\n".as_bytes())
+        );
         assert_ne!(lf, flyway_checksum(b"CREATE TABLE a (id int); SELECT 1;\n"));
     }
 

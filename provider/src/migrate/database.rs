@@ -24,7 +24,9 @@ pub enum Dialect {
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
     /// Not a URL this provider can connect to.
-    #[error("database_url must start with postgres://, postgresql:// or sqlite:// (got {scheme:?})")]
+    #[error(
+        "database_url must start with postgres://, postgresql:// or sqlite:// (got {scheme:?})"
+    )]
     Scheme {
         /// What it started with instead.
         scheme: String,
@@ -68,7 +70,12 @@ impl DatabaseUrl {
         } else if lower.starts_with("sqlite:") {
             Dialect::Sqlite
         } else {
-            let scheme = raw.split("://").next().filter(|s| s.len() < raw.len()).unwrap_or("").to_string();
+            let scheme = raw
+                .split("://")
+                .next()
+                .filter(|s| s.len() < raw.len())
+                .unwrap_or("")
+                .to_string();
             return Err(DatabaseError::Scheme { scheme });
         };
         let mut secrets = Vec::new();
@@ -85,7 +92,11 @@ impl DatabaseUrl {
             }
         }
         secrets.retain(|s| !s.is_empty());
-        Ok(DatabaseUrl { raw: raw.to_string(), dialect, secrets })
+        Ok(DatabaseUrl {
+            raw: raw.to_string(),
+            dialect,
+            secrets,
+        })
     }
 
     /// PostgreSQL or SQLite.
@@ -193,9 +204,19 @@ pub enum Db {
 impl Db {
     /// Connects. `busy_timeout` bounds how long SQLite waits for another
     /// writer; `connect_timeout` bounds the whole connection attempt.
-    pub async fn connect(url: &DatabaseUrl, busy_timeout: Duration, connect_timeout: Duration) -> Result<Db, DatabaseError> {
-        let invalid = |e: sqlx::Error| DatabaseError::Invalid { url: url.redacted(), message: url.scrub(&e.to_string()) };
-        let failed = |message: String| DatabaseError::Connect { url: url.redacted(), message: url.scrub(&message) };
+    pub async fn connect(
+        url: &DatabaseUrl,
+        busy_timeout: Duration,
+        connect_timeout: Duration,
+    ) -> Result<Db, DatabaseError> {
+        let invalid = |e: sqlx::Error| DatabaseError::Invalid {
+            url: url.redacted(),
+            message: url.scrub(&e.to_string()),
+        };
+        let failed = |message: String| DatabaseError::Connect {
+            url: url.redacted(),
+            message: url.scrub(&message),
+        };
         let attempt = async {
             match url.dialect() {
                 Dialect::Postgres => {
@@ -205,7 +226,10 @@ impl Db {
                         // Migration statements run once: caching them only holds server memory.
                         .statement_cache_capacity(0)
                         .disable_statement_logging();
-                    PgConnection::connect_with(&opts).await.map(Db::Postgres).map_err(|e| failed(e.to_string()))
+                    PgConnection::connect_with(&opts)
+                        .await
+                        .map(Db::Postgres)
+                        .map_err(|e| failed(e.to_string()))
                 }
                 Dialect::Sqlite => {
                     let opts = SqliteConnectOptions::from_str(url.expose())
@@ -213,13 +237,19 @@ impl Db {
                         .create_if_missing(true)
                         .busy_timeout(busy_timeout)
                         .disable_statement_logging();
-                    SqliteConnection::connect_with(&opts).await.map(Db::Sqlite).map_err(|e| failed(e.to_string()))
+                    SqliteConnection::connect_with(&opts)
+                        .await
+                        .map(Db::Sqlite)
+                        .map_err(|e| failed(e.to_string()))
                 }
             }
         };
         match tokio::time::timeout(connect_timeout, attempt).await {
             Ok(result) => result,
-            Err(_) => Err(failed(format!("no answer within {}s", connect_timeout.as_secs()))),
+            Err(_) => Err(failed(format!(
+                "no answer within {}s",
+                connect_timeout.as_secs()
+            ))),
         }
     }
 
@@ -273,7 +303,9 @@ pub fn database_message(e: &sqlx::Error) -> String {
 
 /// The 1-based character position PostgreSQL reports inside the statement.
 pub fn error_position(e: &sqlx::Error) -> Option<usize> {
-    let sqlx::Error::Database(db) = e else { return None };
+    let sqlx::Error::Database(db) = e else {
+        return None;
+    };
     let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
     match pg.position()? {
         sqlx::postgres::PgErrorPosition::Original(p) => Some(p),
@@ -287,21 +319,37 @@ mod tests {
 
     #[test]
     fn passwords_are_masked() {
-        let url = DatabaseUrl::parse("postgres://app:s3cr%40t@db.example:5432/app?sslmode=require&password=other").unwrap();
+        let url = DatabaseUrl::parse(
+            "postgres://app:s3cr%40t@db.example:5432/app?sslmode=require&password=other",
+        )
+        .unwrap();
         assert_eq!(url.dialect(), Dialect::Postgres);
         let shown = url.redacted();
         assert!(!shown.contains("s3cr"), "{shown}");
         assert!(!shown.contains("other"), "{shown}");
-        assert_eq!(url.scrub("failed for s3cr@t and s3cr%40t"), "failed for *** and ***");
+        assert_eq!(
+            url.scrub("failed for s3cr@t and s3cr%40t"),
+            "failed for *** and ***"
+        );
         assert_eq!(url.identity(), "postgres://db.example:5432/app");
         assert!(!format!("{url:?}").contains("s3cr"));
     }
 
     #[test]
     fn schemes() {
-        assert_eq!(DatabaseUrl::parse("sqlite://state.db").unwrap().dialect(), Dialect::Sqlite);
-        assert_eq!(DatabaseUrl::parse("postgresql://localhost/db").unwrap().dialect(), Dialect::Postgres);
-        let err = DatabaseUrl::parse("mysql://root:pw@localhost/db").unwrap_err().to_string();
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://state.db").unwrap().dialect(),
+            Dialect::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://localhost/db")
+                .unwrap()
+                .dialect(),
+            Dialect::Postgres
+        );
+        let err = DatabaseUrl::parse("mysql://root:pw@localhost/db")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"mysql\"") && !err.contains("pw"), "{err}");
     }
 }

@@ -47,7 +47,9 @@ impl Traffic {
         let canary = state.routing.canary.as_ref().map(|c| c.color);
         for color in Color::ALL {
             let c = state.color(color);
-            let Some(version) = c.version.clone() else { continue };
+            let Some(version) = c.version.clone() else {
+                continue;
+            };
             let role = if Some(color) == live {
                 "live"
             } else if Some(color) == canary {
@@ -57,9 +59,17 @@ impl Traffic {
             } else {
                 continue;
             };
-            colors.push(ServingColor { color, version, role });
+            colors.push(ServingColor {
+                color,
+                version,
+                role,
+            });
         }
-        Traffic::Serving { environment: environment.to_string(), colors, live_version: state.live_version() }
+        Traffic::Serving {
+            environment: environment.to_string(),
+            colors,
+            live_version: state.live_version(),
+        }
     }
 }
 
@@ -83,7 +93,10 @@ pub fn compare_app_versions(a: &str, b: &str) -> Ordering {
     }
     let (pa, pb) = (parts(a), parts(b));
     for i in 0..pa.len().max(pb.len()) {
-        let (x, y) = (pa.get(i).copied().unwrap_or("0"), pb.get(i).copied().unwrap_or("0"));
+        let (x, y) = (
+            pa.get(i).copied().unwrap_or("0"),
+            pb.get(i).copied().unwrap_or("0"),
+        );
         let ord = match (x.parse::<u128>(), y.parse::<u128>()) {
             (Ok(x), Ok(y)) => x.cmp(&y),
             _ => x.cmp(y),
@@ -100,7 +113,12 @@ pub fn check(migrations: &[&Migration], traffic: &Traffic) -> Vec<Refusal> {
     let mut out = Vec::new();
     for m in migrations.iter().filter(|m| m.analysis.class.is_breaking()) {
         let class = m.analysis.class;
-        let reasons: Vec<String> = m.analysis.reasons.iter().map(|r| r.located(&m.script)).collect();
+        let reasons: Vec<String> = m
+            .analysis
+            .reasons
+            .iter()
+            .map(|r| r.located(&m.script))
+            .collect();
         let why = format!("It is {class} because:\n  {}", reasons.join("\n  "));
         let detail = match traffic {
             Traffic::Absent => continue,
@@ -134,7 +152,11 @@ pub fn check(migrations: &[&Migration], traffic: &Traffic) -> Vec<Refusal> {
                 )
             }
         };
-        out.push(Refusal { script: m.script.clone(), class, detail });
+        out.push(Refusal {
+            script: m.script.clone(),
+            class,
+            detail,
+        });
     }
     out
 }
@@ -148,6 +170,9 @@ mod tests {
         assert_eq!(compare_app_versions("1.10.0", "1.9.9"), Ordering::Greater);
         assert_eq!(compare_app_versions("v1.3.0", "1.3"), Ordering::Equal);
         assert_eq!(compare_app_versions("1.2.0", "1.3.0"), Ordering::Less);
-        assert_eq!(compare_app_versions("1.3.0-rc1", "1.3.0"), Ordering::Greater);
+        assert_eq!(
+            compare_app_versions("1.3.0-rc1", "1.3.0"),
+            Ordering::Greater
+        );
     }
 }

@@ -71,15 +71,24 @@ impl HistoryTable {
             (Some(s), _) => s.clone(),
             (None, Dialect::Sqlite) => "main".to_string(),
             (None, Dialect::Postgres) => {
-                let Db::Postgres(c) = db else { unreachable!("dialect is postgres") };
+                let Db::Postgres(c) = db else {
+                    unreachable!("dialect is postgres")
+                };
                 let current: Option<String> = sqlx::query_scalar("SELECT current_schema()")
                     .fetch_one(c)
                     .await
-                    .map_err(|e| HistoryError::Query { action: "finding the current schema for", table: self.name.clone(), message: database_message(&e) })?;
+                    .map_err(|e| HistoryError::Query {
+                        action: "finding the current schema for",
+                        table: self.name.clone(),
+                        message: database_message(&e),
+                    })?;
                 current.ok_or_else(|| HistoryError::NoSchema(self.name.clone()))?
             }
         };
-        Ok(ResolvedTable { schema, name: self.name.clone() })
+        Ok(ResolvedTable {
+            schema,
+            name: self.name.clone(),
+        })
     }
 }
 
@@ -118,13 +127,23 @@ impl ResolvedTable {
                 format!(
                     "CREATE TABLE {t} (\n    \"installed_rank\" INT NOT NULL PRIMARY KEY,\n    \"version\" VARCHAR(50),\n    \"description\" VARCHAR(200) NOT NULL,\n    \"type\" VARCHAR(20) NOT NULL,\n    \"script\" VARCHAR(1000) NOT NULL,\n    \"checksum\" INT,\n    \"installed_by\" VARCHAR(100) NOT NULL,\n    \"installed_on\" TEXT NOT NULL DEFAULT (strftime('%Y-%m-%d %H:%M:%f','now')),\n    \"execution_time\" INT NOT NULL,\n    \"success\" BOOLEAN NOT NULL\n)"
                 ),
-                format!("CREATE INDEX {} ON {t} (\"success\")", quote(&format!("{}_s_idx", self.name))),
+                // SQLite qualifies the index name, never the table it indexes.
+                format!(
+                    "CREATE INDEX {}.{} ON {} (\"success\")",
+                    quote(&self.schema),
+                    quote(&format!("{}_s_idx", self.name)),
+                    quote(&self.name)
+                ),
             ],
         }
     }
 
     fn query_error(&self, action: &'static str, e: &sqlx::Error) -> HistoryError {
-        HistoryError::Query { action, table: self.quoted(), message: database_message(e) }
+        HistoryError::Query {
+            action,
+            table: self.quoted(),
+            message: database_message(e),
+        }
     }
 
     /// Whether the table exists.
@@ -156,20 +175,31 @@ impl ResolvedTable {
         let dialect = db.dialect();
         // SQLite has no advisory lock: take its write lock, then look again,
         // so two first runs do not both create the table.
-        let begin = if dialect == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
-        db.execute(begin).await.map_err(|e| self.query_error("creating", &e))?;
+        let begin = if dialect == Dialect::Sqlite {
+            "BEGIN IMMEDIATE"
+        } else {
+            "BEGIN"
+        };
+        db.execute(begin)
+            .await
+            .map_err(|e| self.query_error("creating", &e))?;
         let created = async {
             if self.exists(db).await? {
                 return Ok(());
             }
             for sql in self.create_sql(dialect) {
-                db.execute(&sql).await.map_err(|e| self.query_error("creating", &e))?;
+                db.execute(&sql)
+                    .await
+                    .map_err(|e| self.query_error("creating", &e))?;
             }
             Ok(())
         }
         .await;
         match created {
-            Ok(()) => db.execute("COMMIT").await.map_err(|e| self.query_error("creating", &e)),
+            Ok(()) => db
+                .execute("COMMIT")
+                .await
+                .map_err(|e| self.query_error("creating", &e)),
             Err(e) => {
                 let _ = db.execute("ROLLBACK").await;
                 Err(e)
@@ -186,7 +216,10 @@ impl ResolvedTable {
         // Casts make tables created by other Flyway versions read the same.
         macro_rules! rows {
             ($conn:expr, $sql:expr) => {{
-                let rows = sqlx::query(AssertSqlSafe($sql)).fetch_all($conn).await.map_err(|e| self.query_error("reading", &e))?;
+                let rows = sqlx::query(AssertSqlSafe($sql))
+                    .fetch_all($conn)
+                    .await
+                    .map_err(|e| self.query_error("reading", &e))?;
                 rows.iter()
                     .map(|r| -> Result<HistoryRow, sqlx::Error> {
                         Ok(HistoryRow {
@@ -284,7 +317,10 @@ fn abbreviate_start(s: &str, max: usize) -> String {
 /// and an empty string on SQLite (which has no users).
 pub async fn current_user(db: &mut Db) -> String {
     match db {
-        Db::Postgres(c) => sqlx::query_scalar::<_, String>("SELECT current_user::text").fetch_one(c).await.unwrap_or_default(),
+        Db::Postgres(c) => sqlx::query_scalar::<_, String>("SELECT current_user::text")
+            .fetch_one(c)
+            .await
+            .unwrap_or_default(),
         Db::Sqlite(_) => String::new(),
     }
 }
@@ -346,7 +382,10 @@ mod tests {
         for bad in ["", "a.b.c", "drop table x", "x\"y", "1abc", "a."] {
             assert!(HistoryTable::parse(bad).is_err(), "{bad}");
         }
-        let t = ResolvedTable { schema: "public".into(), name: "flyway_schema_history".into() };
+        let t = ResolvedTable {
+            schema: "public".into(),
+            name: "flyway_schema_history".into(),
+        };
         assert_eq!(t.quoted(), "\"public\".\"flyway_schema_history\"");
     }
 

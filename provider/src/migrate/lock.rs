@@ -15,11 +15,13 @@ use super::history::ResolvedTable;
 /// and `lockNum = LOCK_MAGIC_NUM + discriminator`, where `PostgreSQLConnection.lock`
 /// passes `table.toString().hashCode()`: Java's `String.hashCode` of the
 /// quoted table name, e.g. `"public"."flyway_schema_history"`.
-const LOCK_MAGIC_NUM: i64 = (0x46 << 40) + (0x6C << 32) + (0x79 << 24) + (0x77 << 16) + (0x61 << 8) + 0x79;
+const LOCK_MAGIC_NUM: i64 =
+    (0x46 << 40) + (0x6C << 32) + (0x79 << 24) + (0x77 << 16) + (0x61 << 8) + 0x79;
 
 /// Java's `String.hashCode`: `h = 31 * h + c` over UTF-16 code units, wrapping.
 fn java_string_hash(s: &str) -> i32 {
-    s.encode_utf16().fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
 }
 
 /// The advisory lock key Flyway takes for this history table.
@@ -64,7 +66,11 @@ pub struct MigrationLock {
 
 impl MigrationLock {
     /// Takes the lock, retrying until `timeout`.
-    pub async fn acquire(db: &mut Db, table: &ResolvedTable, timeout: Duration) -> Result<MigrationLock, LockError> {
+    pub async fn acquire(
+        db: &mut Db,
+        table: &ResolvedTable,
+        timeout: Duration,
+    ) -> Result<MigrationLock, LockError> {
         let Db::Postgres(conn) = db else {
             return Ok(MigrationLock { key: None });
         };
@@ -76,14 +82,22 @@ impl MigrationLock {
                 .bind(key)
                 .fetch_one(&mut *conn)
                 .await
-                .map_err(|e| LockError::Query { table: table.quoted(), message: database_message(&e) })?;
+                .map_err(|e| LockError::Query {
+                    table: table.quoted(),
+                    message: database_message(&e),
+                })?;
             if got {
                 return Ok(MigrationLock { key: Some(key) });
             }
             let waited = started.elapsed();
             if waited >= timeout {
                 let holder = holder(conn, key).await;
-                return Err(LockError::Timeout { table: table.quoted(), key, waited: round(waited), holder });
+                return Err(LockError::Timeout {
+                    table: table.quoted(),
+                    key,
+                    waited: round(waited),
+                    holder,
+                });
             }
             tokio::time::sleep(pause.min(timeout.saturating_sub(waited))).await;
             pause = (pause * 2).min(Duration::from_secs(1));
@@ -93,7 +107,11 @@ impl MigrationLock {
     /// Releases the lock.
     pub async fn release(self, db: &mut Db) {
         if let (Some(key), Db::Postgres(conn)) = (self.key, db) {
-            if let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(conn).await {
+            if let Err(e) = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(key)
+                .execute(conn)
+                .await
+            {
                 tracing::warn!(error = %database_message(&e), "releasing the migration lock failed; it ends with the session");
             }
         }
@@ -104,10 +122,19 @@ fn round(d: Duration) -> Duration {
     Duration::from_millis(d.as_millis() as u64 / 100 * 100)
 }
 
+/// pid, application_name, user, client address and connection time of a session.
+type SessionRow = (
+    i32,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Who holds advisory lock `key`: a bigint key is split into classid (high
 /// 32 bits) and objid (low 32 bits) in pg_locks.
 async fn holder(conn: &mut sqlx::PgConnection, key: i64) -> String {
-    let row: Result<Option<(i32, Option<String>, Option<String>, Option<String>, Option<String>)>, _> = sqlx::query_as(
+    let row: Result<Option<SessionRow>, _> = sqlx::query_as(
         "SELECT a.pid, a.application_name, a.usename::text, a.client_addr::text, a.backend_start::text \
          FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid \
          WHERE l.locktype = 'advisory' AND l.granted AND l.classid::int8 = $1 AND l.objid::int8 = $2 LIMIT 1",
@@ -159,7 +186,10 @@ mod tests {
 
     #[test]
     fn default_table_key() {
-        let t = ResolvedTable { schema: "public".into(), name: "flyway_schema_history".into() };
+        let t = ResolvedTable {
+            schema: "public".into(),
+            name: "flyway_schema_history".into(),
+        };
         // Computed with Java 17: (0x46L << 40) + … + "\"public\".\"flyway_schema_history\"".hashCode().
         assert_eq!(flyway_lock_key(&t), 77_433_833_903_597);
     }

@@ -27,6 +27,6 @@ pub use classify::{Analysis, Class, Finding};
 pub use database::{DatabaseUrl, Dialect};
 pub use history::HistoryTable;
 pub use naming::Version;
-pub use runner::{MigrateError, Session};
+pub use runner::{migrate, MigrateError, Session};
 pub use source::{Migration, MigrationSet};
 pub use status::{Problem, Status};

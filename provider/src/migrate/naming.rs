@@ -42,7 +42,9 @@ impl Version {
         let mut parts = Vec::new();
         for part in text.split('.') {
             if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(VersionError::NotNumeric { version: s.to_string() });
+                return Err(VersionError::NotNumeric {
+                    version: s.to_string(),
+                });
             }
             parts.push(part.trim_start_matches('0').to_string());
         }
@@ -134,13 +136,22 @@ pub fn parse_file_name(file: &str) -> Result<Option<MigrationName>, NamingError>
     let Some(stem) = file.strip_suffix(SUFFIX) else {
         return Ok(None);
     };
-    let bad = |reason: &str| NamingError { file: file.to_string(), reason: reason.to_string() };
+    let bad = |reason: &str| NamingError {
+        file: file.to_string(),
+        reason: reason.to_string(),
+    };
     let (prefix, rest) = match stem.chars().next() {
         Some(c @ ('V' | 'R' | 'U')) => (c, &stem[1..]),
-        _ => return Err(bad("it does not start with V (versioned) or R (repeatable)")),
+        _ => {
+            return Err(bad(
+                "it does not start with V (versioned) or R (repeatable)",
+            ))
+        }
     };
     let Some(sep) = rest.find(SEPARATOR) else {
-        return Err(bad("there is no `__` between the version and the description"));
+        return Err(bad(
+            "there is no `__` between the version and the description",
+        ));
     };
     let (version, description) = (&rest[..sep], &rest[sep + SEPARATOR.len()..]);
     let description = description.replace('_', " ");
@@ -193,7 +204,9 @@ mod tests {
 
     #[test]
     fn names_parse_like_flyway() {
-        let n = parse_file_name("V1.3.0__add_customer_preferences.sql").unwrap().unwrap();
+        let n = parse_file_name("V1.3.0__add_customer_preferences.sql")
+            .unwrap()
+            .unwrap();
         assert_eq!(n.kind, NameKind::Versioned(v("1.3.0")));
         assert_eq!(n.description, "add customer preferences");
         let r = parse_file_name("R__refresh_views.sql").unwrap().unwrap();
@@ -206,7 +219,15 @@ mod tests {
 
     #[test]
     fn bad_names_are_errors() {
-        for name in ["v1__lower.sql", "V1_missing_separator.sql", "V__no_version.sql", "V1.x__bad.sql", "R1__versioned_repeatable.sql", "V1__.sql", "create_table.sql"] {
+        for name in [
+            "v1__lower.sql",
+            "V1_missing_separator.sql",
+            "V__no_version.sql",
+            "V1.x__bad.sql",
+            "R1__versioned_repeatable.sql",
+            "V1__.sql",
+            "create_table.sql",
+        ] {
             let err = parse_file_name(name).expect_err(name);
             assert!(err.to_string().contains(name), "{err}");
         }

@@ -5,10 +5,14 @@
 use std::time::{Duration, Instant};
 
 use super::database::{database_message, error_position, DatabaseError, DatabaseUrl, Db, Dialect};
-use super::history::{current_user, HistoryError, HistoryRow, HistoryTable, NewRow, ResolvedTable, TYPE_SQL};
+use super::history::{
+    current_user, HistoryError, HistoryRow, HistoryTable, NewRow, ResolvedTable, TYPE_SQL,
+};
 use super::lock::{LockError, MigrationLock};
-use super::source::Migration;
+use super::naming::Version;
+use super::source::{Migration, MigrationSet};
 use super::sql::{Placement, Statement};
+use super::status::{Problem, Status};
 
 /// How long a connection attempt may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,6 +29,12 @@ pub enum MigrateError {
     /// The lock was not taken.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// The folder and the history disagree (edited, missing, failed… migrations).
+    #[error("{}", problems.iter().map(|p| format!("{}: {}", p.summary(), p.detail())).collect::<Vec<_>>().join("\n"))]
+    Validation {
+        /// What is wrong, each with its fix.
+        problems: Vec<Problem>,
+    },
     /// A statement failed.
     #[error("{script}:{line}: {message}{}", committed.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
     Statement {
@@ -61,7 +71,11 @@ pub struct Session {
 impl Session {
     /// Connects and finds the history table's schema. `lock_timeout` also
     /// bounds how long SQLite waits for another writer.
-    pub async fn open(url: &DatabaseUrl, table: &HistoryTable, lock_timeout: Duration) -> Result<Session, MigrateError> {
+    pub async fn open(
+        url: &DatabaseUrl,
+        table: &HistoryTable,
+        lock_timeout: Duration,
+    ) -> Result<Session, MigrateError> {
         let mut db = Db::connect(url, lock_timeout, CONNECT_TIMEOUT).await?;
         let resolved = match table.resolve(&mut db).await {
             Ok(t) => t,
@@ -71,7 +85,13 @@ impl Session {
             }
         };
         let installed_by = current_user(&mut db).await;
-        Ok(Session { db, url: url.clone(), table: resolved, lock: None, installed_by })
+        Ok(Session {
+            db,
+            url: url.clone(),
+            table: resolved,
+            lock: None,
+            installed_by,
+        })
     }
 
     /// The history table, schema-qualified.
@@ -110,7 +130,9 @@ impl Session {
     pub async fn apply(&mut self, m: &Migration) -> Result<Applied, MigrateError> {
         let started = Instant::now();
         let statements = &m.analysis.statements;
-        let own_transactions = statements.iter().any(|s| s.placement == Placement::TransactionControl);
+        let own_transactions = statements
+            .iter()
+            .any(|s| s.placement == Placement::TransactionControl);
         let outside = statements.iter().find_map(|s| match s.placement {
             Placement::OutsideTransaction(what) => Some(what),
             _ => None,
@@ -150,8 +172,18 @@ impl Session {
             r.success
                 && r.kind == TYPE_SQL
                 && match m.version() {
-                    Some(v) => r.version.as_deref().and_then(|x| super::naming::Version::parse(x).ok()).as_ref() == Some(v),
-                    None => r.version.is_none() && r.description == m.description && r.checksum == Some(m.checksum),
+                    Some(v) => {
+                        r.version
+                            .as_deref()
+                            .and_then(|x| super::naming::Version::parse(x).ok())
+                            .as_ref()
+                            == Some(v)
+                    }
+                    None => {
+                        r.version.is_none()
+                            && r.description == m.description
+                            && r.checksum == Some(m.checksum)
+                    }
                 }
         }))
     }
@@ -172,12 +204,22 @@ impl Session {
     }
 
     async fn run(&mut self, m: &Migration, s: &Statement) -> Result<(), MigrateError> {
-        self.db.execute(&s.text).await.map_err(|e| statement_error(&self.url, m, s, &e, None))
+        self.db
+            .execute(&s.text)
+            .await
+            .map_err(|e| statement_error(&self.url, m, s, &e, None))
     }
 
-    async fn apply_in_one_transaction(&mut self, m: &Migration, started: Instant) -> Result<Applied, MigrateError> {
+    async fn apply_in_one_transaction(
+        &mut self,
+        m: &Migration,
+        started: Instant,
+    ) -> Result<Applied, MigrateError> {
         let begin = self.begin();
-        self.db.execute(begin).await.map_err(|e| connection_error(&self.url, m, &e))?;
+        self.db
+            .execute(begin)
+            .await
+            .map_err(|e| connection_error(&self.url, m, &e))?;
         let result = async {
             if self.already_applied(m).await? {
                 return Ok(Applied::AlreadyApplied);
@@ -191,7 +233,10 @@ impl Session {
         .await;
         match result {
             Ok(Applied::Ran(d)) => {
-                self.db.execute("COMMIT").await.map_err(|e| connection_error(&self.url, m, &e))?;
+                self.db
+                    .execute("COMMIT")
+                    .await
+                    .map_err(|e| connection_error(&self.url, m, &e))?;
                 Ok(Applied::Ran(d))
             }
             other => {
@@ -204,7 +249,12 @@ impl Session {
     /// Statements PostgreSQL refuses in a transaction run on their own; the
     /// others run in transactions between them, the last of which records the
     /// migration.
-    async fn apply_in_groups(&mut self, m: &Migration, what: &'static str, started: Instant) -> Result<Applied, MigrateError> {
+    async fn apply_in_groups(
+        &mut self,
+        m: &Migration,
+        what: &'static str,
+        started: Instant,
+    ) -> Result<Applied, MigrateError> {
         let statements = &m.analysis.statements;
         let mut committed_until: Option<usize> = None;
         let mut i = 0;
@@ -215,12 +265,21 @@ impl Session {
                 format!("the statements before line {line} were committed, because {what} cannot run inside the migration's transaction: check the database, make the migration safe to re-run, and apply again")
             });
             if let Placement::OutsideTransaction(_) = s.placement {
-                self.db.execute(&s.text).await.map_err(|e| statement_error(&self.url, m, s, &e, partial.clone()))?;
+                self.db
+                    .execute(&s.text)
+                    .await
+                    .map_err(|e| statement_error(&self.url, m, s, &e, partial.clone()))?;
                 i += 1;
             } else {
-                let end = statements[i..].iter().position(|s| s.placement != Placement::InTransaction).map_or(statements.len(), |p| i + p);
+                let end = statements[i..]
+                    .iter()
+                    .position(|s| s.placement != Placement::InTransaction)
+                    .map_or(statements.len(), |p| i + p);
                 let last_group = end == statements.len();
-                self.db.execute(self.begin()).await.map_err(|e| connection_error(&self.url, m, &e))?;
+                self.db
+                    .execute(self.begin())
+                    .await
+                    .map_err(|e| connection_error(&self.url, m, &e))?;
                 let mut failure = None;
                 for s in &statements[i..end] {
                     if let Err(e) = self.db.execute(&s.text).await {
@@ -238,7 +297,10 @@ impl Session {
                     let _ = self.db.execute("ROLLBACK").await;
                     return Err(e);
                 }
-                self.db.execute("COMMIT").await.map_err(|e| connection_error(&self.url, m, &e))?;
+                self.db
+                    .execute("COMMIT")
+                    .await
+                    .map_err(|e| connection_error(&self.url, m, &e))?;
                 i = end;
             }
             committed_until = statements.get(i).map(|s| s.line);
@@ -251,7 +313,11 @@ impl Session {
 
     /// A migration with its own BEGIN/COMMIT runs as written; it is recorded
     /// once all of it succeeded.
-    async fn apply_autocommit(&mut self, m: &Migration, started: Instant) -> Result<Applied, MigrateError> {
+    async fn apply_autocommit(
+        &mut self,
+        m: &Migration,
+        started: Instant,
+    ) -> Result<Applied, MigrateError> {
         for s in &m.analysis.statements {
             if let Err(e) = self.db.execute(&s.text).await {
                 // Leave no transaction of the file's open on our connection.
@@ -265,13 +331,31 @@ impl Session {
     }
 }
 
-fn statement_error(url: &DatabaseUrl, m: &Migration, s: &Statement, e: &sqlx::Error, committed: Option<String>) -> MigrateError {
+fn statement_error(
+    url: &DatabaseUrl,
+    m: &Migration,
+    s: &Statement,
+    e: &sqlx::Error,
+    committed: Option<String>,
+) -> MigrateError {
     // PostgreSQL's position counts characters from the statement's start.
     let line = match error_position(e) {
-        Some(pos) => s.line + s.text.chars().take(pos.saturating_sub(1)).filter(|&c| c == '\n').count(),
+        Some(pos) => {
+            s.line
+                + s.text
+                    .chars()
+                    .take(pos.saturating_sub(1))
+                    .filter(|&c| c == '\n')
+                    .count()
+        }
         None => s.line,
     };
-    MigrateError::Statement { script: m.script.clone(), line, message: url.scrub(&database_message(e)), committed }
+    MigrateError::Statement {
+        script: m.script.clone(),
+        line,
+        message: url.scrub(&database_message(e)),
+        committed,
+    }
 }
 
 fn connection_error(url: &DatabaseUrl, m: &Migration, e: &sqlx::Error) -> MigrateError {
@@ -281,4 +365,36 @@ fn connection_error(url: &DatabaseUrl, m: &Migration, e: &sqlx::Error) -> Migrat
         message: url.scrub(&database_message(e)),
         committed: None,
     }
+}
+
+/// Migrates a database to `target` (all pending migrations when `None`):
+/// lock, compare, apply, unlock. Returns the scripts applied. The resource
+/// does the same in steps, with its gate between comparing and applying.
+pub async fn migrate(
+    url: &DatabaseUrl,
+    table: &HistoryTable,
+    set: &MigrationSet,
+    target: Option<&Version>,
+    lock_timeout: Duration,
+) -> Result<Vec<String>, MigrateError> {
+    let mut session = Session::open(url, table, lock_timeout).await?;
+    let result = async {
+        session.lock(lock_timeout).await?;
+        let rows = session.history().await?;
+        let status = Status::new(set, &rows);
+        if !status.problems.is_empty() {
+            return Err(MigrateError::Validation { problems: status.problems.clone() });
+        }
+        let mut applied = Vec::new();
+        for m in status.to_apply(target) {
+            if let Applied::Ran(took) = session.apply(m).await? {
+                tracing::info!(script = %m.script, millis = took.as_millis() as u64, "migration applied");
+                applied.push(m.script.clone());
+            }
+        }
+        Ok(applied)
+    }
+    .await;
+    session.close().await;
+    result
 }

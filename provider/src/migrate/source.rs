@@ -153,7 +153,13 @@ impl MigrationSet {
                 Ok(Some(name)) => name,
                 Ok(None) => continue,
                 Err(e) => {
-                    errors.push(NamingError { file: script.clone(), reason: e.reason }.into());
+                    errors.push(
+                        NamingError {
+                            file: script.clone(),
+                            reason: e.reason,
+                        }
+                        .into(),
+                    );
                     continue;
                 }
             };
@@ -168,7 +174,10 @@ impl MigrationSet {
             let bytes = match std::fs::read(&path) {
                 Ok(b) => b,
                 Err(source) => {
-                    errors.push(SourceError::ReadFile { path: path.display().to_string(), source });
+                    errors.push(SourceError::ReadFile {
+                        path: path.display().to_string(),
+                        source,
+                    });
                     continue;
                 }
             };
@@ -176,7 +185,10 @@ impl MigrationSet {
             let requires = match requires_header(&sql) {
                 Ok(r) => r,
                 Err(line) => {
-                    errors.push(SourceError::EmptyRequires { script: script.clone(), line });
+                    errors.push(SourceError::EmptyRequires {
+                        script: script.clone(),
+                        line,
+                    });
                     None
                 }
             };
@@ -199,13 +211,17 @@ impl MigrationSet {
         for pair in set.versioned.windows(2) {
             if pair[0].version() == pair[1].version() {
                 errors.push(SourceError::DuplicateVersion {
-                    version: pair[1].version().map(ToString::to_string).unwrap_or_default(),
+                    version: pair[1]
+                        .version()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
                     first: pair[0].script.clone(),
                     second: pair[1].script.clone(),
                 });
             }
         }
-        set.repeatable.sort_by(|a, b| a.description.cmp(&b.description));
+        set.repeatable
+            .sort_by(|a, b| a.description.cmp(&b.description));
         for pair in set.repeatable.windows(2) {
             if pair[0].description == pair[1].description {
                 errors.push(SourceError::DuplicateRepeatable {
@@ -234,16 +250,26 @@ impl MigrationSet {
 
     /// The repeatable migration with this description.
     pub fn repeatable(&self, description: &str) -> Option<&Migration> {
-        self.repeatable.iter().find(|m| m.description == description)
+        self.repeatable
+            .iter()
+            .find(|m| m.description == description)
     }
 }
 
 /// Files under `dir`, as (relative `/`-separated path, full path).
-fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>, errors: &mut Vec<SourceError>) {
+fn collect(
+    root: &Path,
+    dir: &Path,
+    files: &mut Vec<(String, PathBuf)>,
+    errors: &mut Vec<SourceError>,
+) {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(source) => {
-            errors.push(SourceError::ReadDir { dir: dir.display().to_string(), source });
+            errors.push(SourceError::ReadDir {
+                dir: dir.display().to_string(),
+                source,
+            });
             return;
         }
     };
@@ -255,12 +281,18 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>, errors: 
             continue;
         }
         // `metadata` follows symlinks, as Flyway's file scanner does.
-        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
         if meta.is_dir() {
             collect(root, &path, files, errors);
         } else if meta.is_file() {
             let rel = path.strip_prefix(root).unwrap_or(&path);
-            let script = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let script = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
             files.push((script, path));
         }
     }
@@ -270,8 +302,12 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>, errors: 
 /// `Err(line)` when it names none.
 pub fn requires_header(sql: &str) -> Result<Option<String>, usize> {
     for (i, line) in sql.lines().enumerate() {
-        let Some(comment) = line.trim_start().strip_prefix("--") else { continue };
-        let Some(rest) = comment.trim_start().strip_prefix(REQUIRES_DIRECTIVE) else { continue };
+        let Some(comment) = line.trim_start().strip_prefix("--") else {
+            continue;
+        };
+        let Some(rest) = comment.trim_start().strip_prefix(REQUIRES_DIRECTIVE) else {
+            continue;
+        };
         return match rest.split_whitespace().next() {
             Some(v) => Ok(Some(v.to_string())),
             None => Err(i + 1),
@@ -286,9 +322,18 @@ mod tests {
 
     #[test]
     fn requires_header_is_read() {
-        assert_eq!(requires_header("-- bluegreen:requires 1.3.0\nALTER TABLE t ALTER c SET NOT NULL;"), Ok(Some("1.3.0".into())));
-        assert_eq!(requires_header("--   bluegreen:requires   v2  (after the switch)\n"), Ok(Some("v2".into())));
-        assert_eq!(requires_header("SELECT 1;\n-- bluegreen:requires\n"), Err(2));
+        assert_eq!(
+            requires_header("-- bluegreen:requires 1.3.0\nALTER TABLE t ALTER c SET NOT NULL;"),
+            Ok(Some("1.3.0".into()))
+        );
+        assert_eq!(
+            requires_header("--   bluegreen:requires   v2  (after the switch)\n"),
+            Ok(Some("v2".into()))
+        );
+        assert_eq!(
+            requires_header("SELECT 1;\n-- bluegreen:requires\n"),
+            Err(2)
+        );
         assert_eq!(requires_header("-- requires nothing\n"), Ok(None));
     }
 }

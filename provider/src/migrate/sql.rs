@@ -65,27 +65,41 @@ pub fn parse(sql: &str) -> Parse<SourceFile> {
 /// reaches the database exactly as written.
 pub fn split(parse: &Parse<SourceFile>, sql: &str, lines: &LineIndex) -> Vec<Statement> {
     let root = parse.syntax_node();
-    let errors: Vec<usize> = parse.errors().iter().map(|e| usize::from(e.range().start())).collect();
+    let errors: Vec<usize> = parse
+        .errors()
+        .iter()
+        .map(|e| usize::from(e.range().start()))
+        .collect();
     let mut out = Vec::new();
     let mut current: Option<(usize, usize, Placement)> = None;
     let finish = |(start, end, placement): (usize, usize, Placement), out: &mut Vec<Statement>| {
         let text = sql.get(start..end).unwrap_or_default().to_string();
         let has_errors = errors.iter().any(|&e| e >= start && e <= end);
-        out.push(Statement { text, start, line: lines.line(start), placement, has_errors });
+        out.push(Statement {
+            text,
+            start,
+            line: lines.line(start),
+            placement,
+            has_errors,
+        });
     };
     for element in root.children_with_tokens() {
         if element.kind().is_trivia() {
             continue;
         }
         let range = element.text_range();
-        let (start, _, placement) = current.unwrap_or((usize::from(range.start()), 0, Placement::InTransaction));
+        let (start, _, placement) =
+            current.unwrap_or((usize::from(range.start()), 0, Placement::InTransaction));
         let placement = match element.as_node() {
             Some(node) => strictest(placement, placement_of(node)),
             None => placement,
         };
         current = Some((start, usize::from(range.end()), placement));
         let ends_statement = element.kind() == SyntaxKind::SEMICOLON
-            || element.as_node().and_then(SyntaxNode::last_token).is_some_and(|t| t.kind() == SyntaxKind::SEMICOLON);
+            || element
+                .as_node()
+                .and_then(SyntaxNode::last_token)
+                .is_some_and(|t| t.kind() == SyntaxKind::SEMICOLON);
         if ends_statement {
             if let Some(done) = current.take() {
                 finish(done, &mut out);
@@ -102,8 +116,12 @@ pub fn split(parse: &Parse<SourceFile>, sql: &str, lines: &LineIndex) -> Vec<Sta
 
 fn strictest(a: Placement, b: Placement) -> Placement {
     match (a, b) {
-        (Placement::TransactionControl, _) | (_, Placement::TransactionControl) => Placement::TransactionControl,
-        (Placement::OutsideTransaction(r), _) | (_, Placement::OutsideTransaction(r)) => Placement::OutsideTransaction(r),
+        (Placement::TransactionControl, _) | (_, Placement::TransactionControl) => {
+            Placement::TransactionControl
+        }
+        (Placement::OutsideTransaction(r), _) | (_, Placement::OutsideTransaction(r)) => {
+            Placement::OutsideTransaction(r)
+        }
         _ => Placement::InTransaction,
     }
 }
@@ -127,16 +145,29 @@ pub fn placement_of(node: &SyntaxNode) -> Placement {
         | K::PREPARE_TRANSACTION
         | K::COMMIT_PREPARED
         | K::ROLLBACK_PREPARED => TransactionControl,
-        K::CREATE_INDEX if has_token(node, K::CONCURRENTLY_KW) => OutsideTransaction("CREATE INDEX CONCURRENTLY"),
-        K::DROP_INDEX if has_token(node, K::CONCURRENTLY_KW) => OutsideTransaction("DROP INDEX CONCURRENTLY"),
-        K::REINDEX if has_token(node, K::CONCURRENTLY_KW) => OutsideTransaction("REINDEX CONCURRENTLY"),
-        K::REINDEX if has_token(node, K::REINDEX_TARGET_SYSTEM) || has_token(node, K::REINDEX_TARGET_DATABASE) => {
+        K::CREATE_INDEX if has_token(node, K::CONCURRENTLY_KW) => {
+            OutsideTransaction("CREATE INDEX CONCURRENTLY")
+        }
+        K::DROP_INDEX if has_token(node, K::CONCURRENTLY_KW) => {
+            OutsideTransaction("DROP INDEX CONCURRENTLY")
+        }
+        K::REINDEX if has_token(node, K::CONCURRENTLY_KW) => {
+            OutsideTransaction("REINDEX CONCURRENTLY")
+        }
+        K::REINDEX
+            if has_token(node, K::REINDEX_TARGET_SYSTEM)
+                || has_token(node, K::REINDEX_TARGET_DATABASE) =>
+        {
             OutsideTransaction("REINDEX DATABASE/SYSTEM")
         }
-        K::ALTER_TABLE if has_token(node, K::DETACH_CONCURRENTLY) => OutsideTransaction("DETACH PARTITION CONCURRENTLY"),
+        K::ALTER_TABLE if has_token(node, K::DETACH_CONCURRENTLY) => {
+            OutsideTransaction("DETACH PARTITION CONCURRENTLY")
+        }
         // PostgreSQL 12+ allows it in a transaction, but the new value cannot be
         // used before commit, and older servers refuse it: run it on its own.
-        K::ALTER_TYPE if has_token(node, K::ADD_VALUE) => OutsideTransaction("ALTER TYPE … ADD VALUE"),
+        K::ALTER_TYPE if has_token(node, K::ADD_VALUE) => {
+            OutsideTransaction("ALTER TYPE … ADD VALUE")
+        }
         K::VACUUM => OutsideTransaction("VACUUM"),
         K::CREATE_DATABASE => OutsideTransaction("CREATE DATABASE"),
         K::DROP_DATABASE => OutsideTransaction("DROP DATABASE"),

@@ -89,11 +89,17 @@ impl Problem {
     /// A one-line summary for a diagnostic.
     pub fn summary(&self) -> String {
         match self {
-            Problem::ChecksumMismatch { script, .. } => format!("Applied migration {script} was modified"),
-            Problem::DescriptionMismatch { script, .. } => format!("Applied migration {script} was renamed"),
+            Problem::ChecksumMismatch { script, .. } => {
+                format!("Applied migration {script} was modified")
+            }
+            Problem::DescriptionMismatch { script, .. } => {
+                format!("Applied migration {script} was renamed")
+            }
             Problem::Missing { label, .. } => format!("Applied migration {label} has no file"),
             Problem::Failed { label, .. } => format!("Migration {label} failed earlier"),
-            Problem::OutOfOrder { script, .. } => format!("Migration {script} is older than the database"),
+            Problem::OutOfOrder { script, .. } => {
+                format!("Migration {script} is older than the database")
+            }
         }
     }
 
@@ -177,7 +183,13 @@ impl<'a> Status<'a> {
             }
             match version {
                 Some(v) => {
-                    failed.retain(|f| f.version.as_deref().and_then(|x| Version::parse(x).ok()).as_ref() != Some(&v));
+                    failed.retain(|f| {
+                        f.version
+                            .as_deref()
+                            .and_then(|x| Version::parse(x).ok())
+                            .as_ref()
+                            != Some(&v)
+                    });
                     versioned.insert(v.as_str().to_string(), (v, row));
                 }
                 None if row.kind == TYPE_SQL => {
@@ -189,7 +201,10 @@ impl<'a> Status<'a> {
         }
         for row in failed {
             problems.push(Problem::Failed {
-                label: row.version.as_ref().map_or_else(|| row.script.clone(), |v| format!("V{v}")),
+                label: row
+                    .version
+                    .as_ref()
+                    .map_or_else(|| row.script.clone(), |v| format!("V{v}")),
                 script: row.script.clone(),
                 installed_on: row.installed_on.clone(),
             });
@@ -201,7 +216,8 @@ impl<'a> Status<'a> {
         let mut sorted: Vec<&(Version, &HistoryRow)> = versioned.values().collect();
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         for (v, row) in sorted {
-            applied_version = Some(applied_version.map_or_else(|| v.clone(), |a: Version| a.max(v.clone())));
+            applied_version =
+                Some(applied_version.map_or_else(|| v.clone(), |a: Version| a.max(v.clone())));
             let file = set.versioned(v);
             if let Some(file) = file {
                 check_file(file, row, &mut problems);
@@ -217,7 +233,11 @@ impl<'a> Status<'a> {
         for (description, row) in &repeatable {
             let file = set.repeatable(description);
             if file.is_none() {
-                problems.push(Problem::Missing { label: row.script.clone(), script: row.script.clone(), future: false });
+                problems.push(Problem::Missing {
+                    label: row.script.clone(),
+                    script: row.script.clone(),
+                    future: false,
+                });
             }
             applied.push(entry(row, file));
         }
@@ -243,7 +263,12 @@ impl<'a> Status<'a> {
                 pending.push(m);
             }
         }
-        Status { applied, pending, problems, applied_version }
+        Status {
+            applied,
+            pending,
+            problems,
+            applied_version,
+        }
     }
 
     /// The pending migrations an apply with `target` runs: versioned ones up
@@ -296,7 +321,11 @@ impl<'a> Status<'a> {
 fn check_file(file: &Migration, row: &HistoryRow, problems: &mut Vec<Problem>) {
     if let Some(applied) = row.checksum {
         if applied != file.checksum {
-            problems.push(Problem::ChecksumMismatch { script: file.script.clone(), applied, file: file.checksum });
+            problems.push(Problem::ChecksumMismatch {
+                script: file.script.clone(),
+                applied,
+                file: file.checksum,
+            });
         }
     }
     let expected = abbreviate(&file.description, 200);
@@ -311,7 +340,10 @@ fn check_file(file: &Migration, row: &HistoryRow, problems: &mut Vec<Problem>) {
 
 fn entry(row: &HistoryRow, file: Option<&Migration>) -> AppliedEntry {
     AppliedEntry {
-        version: row.version.as_deref().map(|v| Version::parse(v).map_or_else(|_| v.to_string(), |v| v.to_string())),
+        version: row
+            .version
+            .as_deref()
+            .map(|v| Version::parse(v).map_or_else(|_| v.to_string(), |v| v.to_string())),
         description: row.description.clone(),
         script: row.script.clone(),
         checksum: row.checksum,

@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use bluegreen_local::api::{self, DeployRequest, EnvironmentSpec, LockRequest, RoutingAction, RoutingUpdate, StopRequest};
+use bluegreen_local::api::{
+    self, DeployRequest, EnvironmentSpec, LockRequest, RoutingAction, RoutingUpdate, StopRequest,
+};
 use bluegreen_local::client::{Client, ClientError};
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, Metrics, Platform, PlatformError, RouteChange, RouteReason,
-    RoutingTable, TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, Metrics, Platform,
+    PlatformError, RouteChange, RouteReason, RoutingTable, TargetSpec,
 };
 use crate::config::LocalConfig;
 
@@ -28,7 +30,12 @@ impl LocalPlatform {
         let health = probe.health().await;
         let daemon_state_dir = health.as_ref().ok().map(|h| h.state_dir.clone());
         if let Err(first) = health {
-            if !matches!(first, ClientError::Unreachable { .. } | ClientError::Transport { .. } | ClientError::Timeout { .. }) {
+            if !matches!(
+                first,
+                ClientError::Unreachable { .. }
+                    | ClientError::Transport { .. }
+                    | ClientError::Timeout { .. }
+            ) {
                 return Err(unreachable(first));
             }
             if !config.autostart {
@@ -39,7 +46,10 @@ impl LocalPlatform {
             start_daemon(config)?;
             wait_healthy(&probe, Duration::from_secs(15)).await?;
         }
-        let token = match std::env::var("BLUEGREEN_LOCAL_TOKEN").ok().filter(|t| !t.is_empty()) {
+        let token = match std::env::var("BLUEGREEN_LOCAL_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+        {
             Some(t) => Some(t),
             None => Some(read_token(&config.state_dir, daemon_state_dir.as_deref())?),
         };
@@ -64,13 +74,21 @@ fn daemon_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("BLUEGREEN_LOCAL_BIN") {
         return Some(PathBuf::from(p));
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.canonicalize().ok()).and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.canonicalize().ok())
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         let candidate = dir.join("bluegreen-local");
         if candidate.is_file() {
             return Some(candidate);
         }
     }
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("bluegreen-local")).find(|p| p.is_file()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("bluegreen-local"))
+            .find(|p| p.is_file())
+    })
 }
 
 fn start_daemon(config: &LocalConfig) -> Result<(), PlatformError> {
@@ -81,15 +99,24 @@ fn start_daemon(config: &LocalConfig) -> Result<(), PlatformError> {
             config.endpoint
         ))
     })?;
-    let listen = config.endpoint.trim_start_matches("http://").trim_start_matches("https://").trim_end_matches('/').to_string();
-    std::fs::create_dir_all(&config.state_dir).map_err(|e| PlatformError::Unreachable(format!("creating {}: {e}", config.state_dir.display())))?;
+    let listen = config
+        .endpoint
+        .trim_start_matches("http://")
+        .trim_start_matches("https://")
+        .trim_end_matches('/')
+        .to_string();
+    std::fs::create_dir_all(&config.state_dir).map_err(|e| {
+        PlatformError::Unreachable(format!("creating {}: {e}", config.state_dir.display()))
+    })?;
     let log_path = config.state_dir.join("daemon.log");
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(&log_path)
         .map_err(|e| PlatformError::Unreachable(format!("opening {}: {e}", log_path.display())))?;
-    let log_err = log.try_clone().map_err(|e| PlatformError::Unreachable(e.to_string()))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
     tracing::info!(binary = %bin.display(), listen = %listen, state_dir = %config.state_dir.display(), "starting the local platform daemon");
     std::process::Command::new(&bin)
         .arg("serve")
@@ -114,7 +141,9 @@ async fn wait_healthy(client: &Client, limit: Duration) -> Result<(), PlatformEr
         match client.health().await {
             Ok(_) => return Ok(()),
             Err(e) if started.elapsed() > limit => {
-                return Err(PlatformError::Unreachable(format!("the local platform daemon did not come up within {limit:?}: {e}")))
+                return Err(PlatformError::Unreachable(format!(
+                    "the local platform daemon did not come up within {limit:?}: {e}"
+                )))
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
@@ -127,9 +156,17 @@ fn unreachable(e: ClientError) -> PlatformError {
 
 fn map_err(environment: &str, e: ClientError) -> PlatformError {
     match e {
-        ClientError::Locked { owner, since, .. } => PlatformError::Locked { environment: environment.to_string(), owner, since },
-        ClientError::Conflict { message } if message.contains("revision") => PlatformError::Conflict(environment.to_string()),
-        ClientError::Unreachable { .. } | ClientError::Transport { .. } | ClientError::Timeout { .. } => PlatformError::Unreachable(e.to_string()),
+        ClientError::Locked { owner, since, .. } => PlatformError::Locked {
+            environment: environment.to_string(),
+            owner,
+            since,
+        },
+        ClientError::Conflict { message } if message.contains("revision") => {
+            PlatformError::Conflict(environment.to_string())
+        }
+        ClientError::Unreachable { .. }
+        | ClientError::Transport { .. }
+        | ClientError::Timeout { .. } => PlatformError::Unreachable(e.to_string()),
         other => PlatformError::Api(other.to_string()),
     }
 }
@@ -171,13 +208,20 @@ fn color_state(c: &api::ColorStatus) -> ColorState {
 }
 
 fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
-    let colors = [Color::Blue, Color::Green].into_iter().map(|c| (c, color_state(s.colors.get(to_api(c))))).collect();
+    let colors = [Color::Blue, Color::Green]
+        .into_iter()
+        .map(|c| (c, color_state(s.colors.get(to_api(c)))))
+        .collect();
     EnvironmentState {
         endpoint: s.endpoint.clone(),
         routing: RoutingTable {
             revision: s.routing.revision,
             primary: s.routing.primary.map(from_api),
-            canary: s.routing.canary.as_ref().map(|c| CanaryRoute { color: from_api(c.color), weight: c.weight, tenants: c.tenants.clone() }),
+            canary: s.routing.canary.as_ref().map(|c| CanaryRoute {
+                color: from_api(c.color),
+                weight: c.weight,
+                tenants: c.tenants.clone(),
+            }),
             tenant_header: s.routing.tenant_header.clone(),
             updated_by: s.routing.updated_by.clone(),
         },
@@ -193,8 +237,18 @@ fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
 
 #[async_trait]
 impl Platform for LocalPlatform {
-    async fn define(&self, environment: &str, spec: &TargetSpec, _lease: &Lease) -> Result<(), PlatformError> {
-        let TargetSpec::Local { command, env, listen, drain_timeout } = spec;
+    async fn define(
+        &self,
+        environment: &str,
+        spec: &TargetSpec,
+        _lease: &Lease,
+    ) -> Result<(), PlatformError> {
+        let TargetSpec::Local {
+            command,
+            env,
+            listen,
+            drain_timeout,
+        } = spec;
         // Keep a tenant header set by a traffic split.
         let tenant_header = match self.client.get_environment(environment).await {
             Ok(s) => s.spec.tenant_header,
@@ -207,7 +261,10 @@ impl Platform for LocalPlatform {
             drain_timeout_ms: drain_timeout.as_millis() as u64,
             tenant_header,
         };
-        self.client.put_environment(environment, &spec, Some(ACTOR)).await.map_err(|e| map_err(environment, e))?;
+        self.client
+            .put_environment(environment, &spec, Some(ACTOR))
+            .await
+            .map_err(|e| map_err(environment, e))?;
         Ok(())
     }
 
@@ -219,22 +276,56 @@ impl Platform for LocalPlatform {
         }
     }
 
-    async fn deploy(&self, environment: &str, color: Color, version: &str, lease: &Lease) -> Result<(), PlatformError> {
-        let req = DeployRequest { version: version.to_string(), actor: Some(ACTOR.into()), lock_owner: Some(lease.owner.clone()), restart: true };
-        self.client.deploy(environment, to_api(color), &req).await.map_err(|e| map_err(environment, e))?;
+    async fn deploy(
+        &self,
+        environment: &str,
+        color: Color,
+        version: &str,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
+        let req = DeployRequest {
+            version: version.to_string(),
+            actor: Some(ACTOR.into()),
+            lock_owner: Some(lease.owner.clone()),
+            restart: true,
+        };
+        self.client
+            .deploy(environment, to_api(color), &req)
+            .await
+            .map_err(|e| map_err(environment, e))?;
         Ok(())
     }
 
-    async fn stop(&self, environment: &str, color: Color, lease: &Lease) -> Result<(), PlatformError> {
-        let req = StopRequest { actor: Some(ACTOR.into()), lock_owner: Some(lease.owner.clone()) };
-        self.client.stop(environment, to_api(color), &req).await.map_err(|e| map_err(environment, e))?;
+    async fn stop(
+        &self,
+        environment: &str,
+        color: Color,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
+        let req = StopRequest {
+            actor: Some(ACTOR.into()),
+            lock_owner: Some(lease.owner.clone()),
+        };
+        self.client
+            .stop(environment, to_api(color), &req)
+            .await
+            .map_err(|e| map_err(environment, e))?;
         Ok(())
     }
 
-    async fn route(&self, environment: &str, change: RouteChange, lease: &Lease) -> Result<u64, PlatformError> {
+    async fn route(
+        &self,
+        environment: &str,
+        change: RouteChange,
+        lease: &Lease,
+    ) -> Result<u64, PlatformError> {
         let update = RoutingUpdate {
             primary: change.primary.map(to_api),
-            canary: change.canary.map(|c| api::Canary { color: to_api(c.color), weight: c.weight, tenants: c.tenants }),
+            canary: change.canary.map(|c| api::Canary {
+                color: to_api(c.color),
+                weight: c.weight,
+                tenants: c.tenants,
+            }),
             tenant_header: change.tenant_header,
             actor: Some(ACTOR.into()),
             action: Some(match change.reason {
@@ -247,19 +338,48 @@ impl Platform for LocalPlatform {
             force: false,
             message: None,
         };
-        let routing = self.client.set_routing(environment, &update).await.map_err(|e| map_err(environment, e))?;
+        let routing = self
+            .client
+            .set_routing(environment, &update)
+            .await
+            .map_err(|e| map_err(environment, e))?;
         Ok(routing.revision)
     }
 
-    async fn metrics(&self, environment: &str, color: Color, since_ms: u64, until_ms: u64) -> Result<Metrics, PlatformError> {
-        let m = self.client.metrics(environment, to_api(color), Some(since_ms), Some(until_ms)).await.map_err(|e| map_err(environment, e))?;
-        Ok(Metrics { requests: m.requests, errors: m.errors_5xx, error_rate: m.error_rate, p95_ms: m.p95_ms })
+    async fn metrics(
+        &self,
+        environment: &str,
+        color: Color,
+        since_ms: u64,
+        until_ms: u64,
+    ) -> Result<Metrics, PlatformError> {
+        let m = self
+            .client
+            .metrics(environment, to_api(color), Some(since_ms), Some(until_ms))
+            .await
+            .map_err(|e| map_err(environment, e))?;
+        Ok(Metrics {
+            requests: m.requests,
+            errors: m.errors_5xx,
+            error_rate: m.error_rate,
+            p95_ms: m.p95_ms,
+        })
     }
 
-    async fn lock(&self, environment: &str, owner: &str, ttl: Duration) -> Result<Lease, PlatformError> {
-        let req = LockRequest { owner: owner.to_string(), ttl_secs: ttl.as_secs().max(1) };
+    async fn lock(
+        &self,
+        environment: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, PlatformError> {
+        let req = LockRequest {
+            owner: owner.to_string(),
+            ttl_secs: ttl.as_secs().max(1),
+        };
         match self.client.acquire_lock(environment, &req).await {
-            Ok(_) => Ok(Lease { owner: owner.to_string() }),
+            Ok(_) => Ok(Lease {
+                owner: owner.to_string(),
+            }),
             Err(e) => Err(map_err(environment, e)),
         }
     }
@@ -272,7 +392,10 @@ impl Platform for LocalPlatform {
     }
 
     async fn delete(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
-        let req = StopRequest { actor: Some(ACTOR.into()), lock_owner: Some(lease.owner.clone()) };
+        let req = StopRequest {
+            actor: Some(ACTOR.into()),
+            lock_owner: Some(lease.owner.clone()),
+        };
         match self.client.delete_environment(environment, &req).await {
             Ok(()) | Err(ClientError::NotFound { .. }) => Ok(()),
             Err(e) => Err(map_err(environment, e)),

@@ -224,20 +224,52 @@ pub enum PlatformError {
 #[async_trait]
 pub trait Platform: Send + Sync {
     /// Creates or updates the environment's definition (idempotent).
-    async fn define(&self, environment: &str, spec: &TargetSpec, lease: &Lease) -> Result<(), PlatformError>;
+    async fn define(
+        &self,
+        environment: &str,
+        spec: &TargetSpec,
+        lease: &Lease,
+    ) -> Result<(), PlatformError>;
     /// The environment's state; `None` when it does not exist.
     async fn status(&self, environment: &str) -> Result<Option<EnvironmentState>, PlatformError>;
     /// Starts `version` on `color` (replacing what ran there).
-    async fn deploy(&self, environment: &str, color: Color, version: &str, lease: &Lease) -> Result<(), PlatformError>;
+    async fn deploy(
+        &self,
+        environment: &str,
+        color: Color,
+        version: &str,
+        lease: &Lease,
+    ) -> Result<(), PlatformError>;
     /// Stops a colour that receives no traffic.
-    async fn stop(&self, environment: &str, color: Color, lease: &Lease) -> Result<(), PlatformError>;
+    async fn stop(
+        &self,
+        environment: &str,
+        color: Color,
+        lease: &Lease,
+    ) -> Result<(), PlatformError>;
     /// Replaces the whole routing table atomically; fails with `Conflict`
     /// when the revision is no longer `change.if_revision`. Returns the new revision.
-    async fn route(&self, environment: &str, change: RouteChange, lease: &Lease) -> Result<u64, PlatformError>;
+    async fn route(
+        &self,
+        environment: &str,
+        change: RouteChange,
+        lease: &Lease,
+    ) -> Result<u64, PlatformError>;
     /// Front-door metrics of `color` between two unix-ms instants.
-    async fn metrics(&self, environment: &str, color: Color, since_ms: u64, until_ms: u64) -> Result<Metrics, PlatformError>;
+    async fn metrics(
+        &self,
+        environment: &str,
+        color: Color,
+        since_ms: u64,
+        until_ms: u64,
+    ) -> Result<Metrics, PlatformError>;
     /// Takes the environment lock for `owner`.
-    async fn lock(&self, environment: &str, owner: &str, ttl: Duration) -> Result<Lease, PlatformError>;
+    async fn lock(
+        &self,
+        environment: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, PlatformError>;
     /// Releases the lock.
     async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError>;
     /// Routes nothing, stops what the platform owns, forgets the environment.
@@ -262,7 +294,13 @@ pub struct RouteChange {
 impl RouteChange {
     /// All traffic to `primary`, no canary.
     pub fn all_to(primary: Color, if_revision: u64, reason: RouteReason) -> Self {
-        Self { primary: Some(primary), canary: None, tenant_header: None, if_revision, reason }
+        Self {
+            primary: Some(primary),
+            canary: None,
+            tenant_header: None,
+            if_revision,
+            reason,
+        }
     }
 }
 

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use super::watch::breach;
 use super::{PostSwitch, ReleaseError};
-use crate::platform::{now_ms, CanaryRoute, Color, ColorPhase, EnvironmentState, Lease, Platform, PlatformError, RouteChange, RouteReason};
+use crate::platform::{
+    now_ms, CanaryRoute, Color, ColorPhase, EnvironmentState, Lease, Platform, PlatformError,
+    RouteChange, RouteReason,
+};
 use tfplugin::provider::Ctx;
 
 /// The canary a user declared, by version.
@@ -43,7 +46,11 @@ pub enum Placement {
 }
 
 /// Finds where `version` runs, or explains what to do.
-pub fn place(state: &EnvironmentState, environment: &str, version: &str) -> Result<Placement, String> {
+pub fn place(
+    state: &EnvironmentState,
+    environment: &str,
+    version: &str,
+) -> Result<Placement, String> {
     if state.live_version().as_deref() == Some(version) {
         return Ok(Placement::Satisfied);
     }
@@ -72,17 +79,33 @@ pub async fn apply_canary(
     progressive: Option<&Progressive>,
 ) -> Result<Vec<String>, ReleaseError> {
     let mut steps = Vec::new();
-    let state = platform
-        .status(environment)
-        .await?
-        .ok_or_else(|| ReleaseError::Platform(PlatformError::Api(format!("environment {environment:?} does not exist"))))?;
-    let live = state.live_color().ok_or_else(|| ReleaseError::Platform(PlatformError::Api(format!("environment {environment:?} has no live colour"))))?;
+    let state = platform.status(environment).await?.ok_or_else(|| {
+        ReleaseError::Platform(PlatformError::Api(format!(
+            "environment {environment:?} does not exist"
+        )))
+    })?;
+    let live = state.live_color().ok_or_else(|| {
+        ReleaseError::Platform(PlatformError::Api(format!(
+            "environment {environment:?} has no live colour"
+        )))
+    })?;
     let mut revision = state.routing.revision;
-    let color = match place(&state, environment, &canary.version).map_err(|e| ReleaseError::Platform(PlatformError::Api(e)))? {
+    let color = match place(&state, environment, &canary.version)
+        .map_err(|e| ReleaseError::Platform(PlatformError::Api(e)))?
+    {
         Placement::Satisfied => {
             if state.routing.canary.is_some() {
-                revision = platform.route(environment, RouteChange::all_to(live, revision, RouteReason::Route), lease).await?;
-                steps.push(format!("{} is live: canary routing removed (revision {revision})", canary.version));
+                revision = platform
+                    .route(
+                        environment,
+                        RouteChange::all_to(live, revision, RouteReason::Route),
+                        lease,
+                    )
+                    .await?;
+                steps.push(format!(
+                    "{} is live: canary routing removed (revision {revision})",
+                    canary.version
+                ));
             }
             return Ok(steps);
         }
@@ -90,18 +113,37 @@ pub async fn apply_canary(
     };
     let route = |weight: u8, tenants: Vec<String>, rev: u64| RouteChange {
         primary: Some(live),
-        canary: Some(CanaryRoute { color, weight, tenants }),
+        canary: Some(CanaryRoute {
+            color,
+            weight,
+            tenants,
+        }),
         tenant_header: Some(canary.tenant_header.clone()),
         if_revision: rev,
         reason: RouteReason::Route,
     };
     if let Some(p) = progressive {
-        let current = state.routing.canary.as_ref().filter(|c| c.color == color).map_or(0, |c| c.weight);
-        for &step in p.steps.iter().filter(|s| **s > current && **s < canary.weight) {
+        let current = state
+            .routing
+            .canary
+            .as_ref()
+            .filter(|c| c.color == color)
+            .map_or(0, |c| c.weight);
+        for &step in p
+            .steps
+            .iter()
+            .filter(|s| **s > current && **s < canary.weight)
+        {
             if ctx.is_stopped() {
                 return Err(ReleaseError::Stopped(format!("the canary ramp at {step}%")));
             }
-            revision = platform.route(environment, route(step, canary.tenants.clone(), revision), lease).await?;
+            revision = platform
+                .route(
+                    environment,
+                    route(step, canary.tenants.clone(), revision),
+                    lease,
+                )
+                .await?;
             let since = now_ms();
             steps.push(format!("canary {} on {color} at {step}%", canary.version));
             let started = Instant::now();
@@ -118,7 +160,13 @@ pub async fn apply_canary(
                 let base = platform.metrics(environment, live, since, now).await?;
                 if let Some(reason) = breach(&m, &base, &p.rules) {
                     // Back to 0% and every tenant to the live colour, in one step.
-                    platform.route(environment, RouteChange::all_to(live, revision, RouteReason::Rollback), lease).await?;
+                    platform
+                        .route(
+                            environment,
+                            RouteChange::all_to(live, revision, RouteReason::Rollback),
+                            lease,
+                        )
+                        .await?;
                     let live_version = state.color(live).version.unwrap_or_default();
                     return Err(ReleaseError::CanaryRolledBack {
                         detail: format!("{} at {step}%: {reason}", canary.version),
@@ -137,8 +185,13 @@ pub async fn apply_canary(
             }
         }
     }
-    let wanted = RouteChange { if_revision: revision, ..route(canary.weight, canary.tenants.clone(), revision) };
-    let unchanged = state.routing.canary.as_ref() == wanted.canary.as_ref() && state.routing.tenant_header == canary.tenant_header && progressive.is_none();
+    let wanted = RouteChange {
+        if_revision: revision,
+        ..route(canary.weight, canary.tenants.clone(), revision)
+    };
+    let unchanged = state.routing.canary.as_ref() == wanted.canary.as_ref()
+        && state.routing.tenant_header == canary.tenant_header
+        && progressive.is_none();
     if !unchanged {
         revision = platform.route(environment, wanted, lease).await?;
         steps.push(format!(
@@ -169,7 +222,13 @@ mod tests {
         };
         EnvironmentState {
             endpoint: String::new(),
-            routing: RoutingTable { revision: 1, primary: Some(live), canary: None, tenant_header: "X-Tenant-ID".into(), updated_by: None },
+            routing: RoutingTable {
+                revision: 1,
+                primary: Some(live),
+                canary: None,
+                tenant_header: "X-Tenant-ID".into(),
+                updated_by: None,
+            },
             colors: BTreeMap::from([(Color::Blue, c(blue)), (Color::Green, c(green))]),
             spec: None,
         }
@@ -180,6 +239,8 @@ mod tests {
         let s = state("1.2.0", "1.3.0", Color::Blue);
         assert_eq!(place(&s, "api", "1.3.0"), Ok(Placement::On(Color::Green)));
         assert_eq!(place(&s, "api", "1.2.0"), Ok(Placement::Satisfied));
-        assert!(place(&s, "api", "9.9.9").unwrap_err().contains("candidate_version = \"9.9.9\""));
+        assert!(place(&s, "api", "9.9.9")
+            .unwrap_err()
+            .contains("candidate_version = \"9.9.9\""));
     }
 }

@@ -16,7 +16,10 @@ pub async fn deploy_and_wait(
     report: &mut ReleaseReport,
 ) -> Result<(), ReleaseError> {
     report.step(format!("deploying {version} to {color}"));
-    engine.platform.deploy(environment, color, version, engine.lease).await?;
+    engine
+        .platform
+        .deploy(environment, color, version, engine.lease)
+        .await?;
     let started = Instant::now();
     let poll = Duration::from_millis(100);
     loop {
@@ -30,10 +33,20 @@ pub async fn deploy_and_wait(
         if let Some(c) = &state {
             match c.phase {
                 ColorPhase::Running => {
-                    report.step(format!("{color} runs {version} after {:.1}s", started.elapsed().as_secs_f64()));
+                    report.step(format!(
+                        "{color} runs {version} after {:.1}s",
+                        started.elapsed().as_secs_f64()
+                    ));
                     return Ok(());
                 }
-                ColorPhase::Crashed => return Err(crash_error(color, version, c, live_note(engine, environment).await)),
+                ColorPhase::Crashed => {
+                    return Err(crash_error(
+                        color,
+                        version,
+                        c,
+                        live_note(engine, environment).await,
+                    ))
+                }
                 _ => {}
             }
         }
@@ -59,13 +72,26 @@ fn crash_error(color: Color, version: &str, c: &ColorState, live_note: String) -
     let tail = if c.log_tail.is_empty() {
         String::new()
     } else {
-        format!("; last log lines:\n  {}\n", c.log_tail.iter().rev().take(10).rev().cloned().collect::<Vec<_>>().join("\n  "))
+        format!(
+            "; last log lines:\n  {}\n",
+            c.log_tail
+                .iter()
+                .rev()
+                .take(10)
+                .rev()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )
     };
     ReleaseError::GateFailed {
         check: "readiness (crash loop)".into(),
         color: color.to_string(),
         version: version.to_string(),
-        detail: format!("the process crashed ({exit}, {} restart(s)){tail}", c.restarts),
+        detail: format!(
+            "the process crashed ({exit}, {} restart(s)){tail}",
+            c.restarts
+        ),
         live_note,
     }
 }

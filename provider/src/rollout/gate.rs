@@ -25,14 +25,35 @@ pub async fn health_gate(
     let mut last_problem = String::from("no probe completed");
     loop {
         engine.check_stop("the health gate")?;
-        let state = engine.platform.status(environment).await?.map(|s| s.color(color));
+        let state = engine
+            .platform
+            .status(environment)
+            .await?
+            .map(|s| s.color(color));
         let Some(address) = state.as_ref().and_then(|c| c.address.clone()) else {
-            return Err(fail(engine, environment, color, version, "the colour has no address (is it deployed?)".into()).await);
+            return Err(fail(
+                engine,
+                environment,
+                color,
+                version,
+                "the colour has no address (is it deployed?)".into(),
+            )
+            .await);
         };
         if let Some(c) = &state {
             if c.phase == ColorPhase::Crashed {
                 let exit = c.last_exit.clone().unwrap_or_else(|| "exited".into());
-                return Err(fail(engine, environment, color, version, format!("the process crashed during the gate ({exit}, {} restart(s))", c.restarts)).await);
+                return Err(fail(
+                    engine,
+                    environment,
+                    color,
+                    version,
+                    format!(
+                        "the process crashed during the gate ({exit}, {} restart(s))",
+                        c.restarts
+                    ),
+                )
+                .await);
             }
         }
         let url = format!("{}{}", address.trim_end_matches('/'), check.path);
@@ -72,7 +93,13 @@ pub async fn health_gate(
     }
 }
 
-async fn fail(engine: &Engine<'_>, environment: &str, color: Color, version: &str, detail: String) -> ReleaseError {
+async fn fail(
+    engine: &Engine<'_>,
+    environment: &str,
+    color: Color,
+    version: &str,
+    detail: String,
+) -> ReleaseError {
     ReleaseError::GateFailed {
         check: "health check".into(),
         color: color.to_string(),
@@ -90,7 +117,10 @@ pub fn judge(status: &u16, body: &str, check: &HealthCheck, version: &str) -> Re
     if check.expect_version {
         let reported = serde_json::from_str::<serde_json::Value>(body)
             .ok()
-            .and_then(|v| v.get("version").and_then(|v| v.as_str().map(str::to_string)));
+            .and_then(|v| {
+                v.get("version")
+                    .and_then(|v| v.as_str().map(str::to_string))
+            });
         match reported {
             Some(v) if v == version => {}
             Some(v) => return Err(format!("reports version {v:?}, expected {version:?}")),
@@ -107,11 +137,27 @@ mod tests {
     #[test]
     fn judges_status_and_version() {
         let check = HealthCheck::default();
-        assert!(judge(&200, r#"{"status":"healthy","version":"1.3.0"}"#, &check, "1.3.0").is_ok());
-        assert_eq!(judge(&500, "", &check, "1.3.0").unwrap_err(), "HTTP 500, expected 200");
-        assert!(judge(&200, r#"{"version":"1.2.9"}"#, &check, "1.3.0").unwrap_err().contains("\"1.2.9\""));
-        assert!(judge(&200, "ok", &check, "1.3.0").unwrap_err().contains("expect_version"));
-        let lax = HealthCheck { expect_version: false, ..HealthCheck::default() };
+        assert!(judge(
+            &200,
+            r#"{"status":"healthy","version":"1.3.0"}"#,
+            &check,
+            "1.3.0"
+        )
+        .is_ok());
+        assert_eq!(
+            judge(&500, "", &check, "1.3.0").unwrap_err(),
+            "HTTP 500, expected 200"
+        );
+        assert!(judge(&200, r#"{"version":"1.2.9"}"#, &check, "1.3.0")
+            .unwrap_err()
+            .contains("\"1.2.9\""));
+        assert!(judge(&200, "ok", &check, "1.3.0")
+            .unwrap_err()
+            .contains("expect_version"));
+        let lax = HealthCheck {
+            expect_version: false,
+            ..HealthCheck::default()
+        };
         assert!(judge(&200, "ok", &lax, "1.3.0").is_ok());
     }
 }

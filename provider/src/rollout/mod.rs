@@ -125,10 +125,11 @@ pub struct Engine<'a> {
 
 impl Engine<'_> {
     async fn status(&self, environment: &str) -> Result<EnvironmentState, ReleaseError> {
-        self.platform
-            .status(environment)
-            .await?
-            .ok_or_else(|| ReleaseError::Platform(PlatformError::Api(format!("environment {environment:?} does not exist on the platform"))))
+        self.platform.status(environment).await?.ok_or_else(|| {
+            ReleaseError::Platform(PlatformError::Api(format!(
+                "environment {environment:?} does not exist on the platform"
+            )))
+        })
     }
 
     /// Makes `spec.version` live, or fails leaving the live colour serving.
@@ -138,8 +139,13 @@ impl Engine<'_> {
         let live = state.live_color();
         if let Some(live) = live {
             let live_state = state.color(live);
-            if live_state.version.as_deref() == Some(spec.version.as_str()) && live_state.phase == crate::platform::ColorPhase::Running {
-                report.finish(Outcome::NoChange, format!("{} is already live on {live}", spec.version));
+            if live_state.version.as_deref() == Some(spec.version.as_str())
+                && live_state.phase == crate::platform::ColorPhase::Running
+            {
+                report.finish(
+                    Outcome::NoChange,
+                    format!("{} is already live on {live}", spec.version),
+                );
                 return Ok(report);
             }
         }
@@ -152,31 +158,80 @@ impl Engine<'_> {
         if instant {
             // Instant rollback (or roll-forward): the idle colour already runs
             // the version. One healthy answer is enough; nothing restarts.
-            report.step(format!("{target} already runs {}: switching without a redeploy", spec.version));
-            let quick = HealthCheck { healthy_threshold: 1, ..spec.health.clone() };
-            gate::health_gate(self, &spec.environment, target, &spec.version, &quick, &mut report).await?;
+            report.step(format!(
+                "{target} already runs {}: switching without a redeploy",
+                spec.version
+            ));
+            let quick = HealthCheck {
+                healthy_threshold: 1,
+                ..spec.health.clone()
+            };
+            gate::health_gate(
+                self,
+                &spec.environment,
+                target,
+                &spec.version,
+                &quick,
+                &mut report,
+            )
+            .await?;
         } else {
-            deploy::deploy_and_wait(self, &spec.environment, target, &spec.version, &spec.health, &mut report).await?;
-            gate::health_gate(self, &spec.environment, target, &spec.version, &spec.health, &mut report).await?;
-            smoke::run_smoke_tests(self, &spec.environment, target, &spec.smoke, &mut report).await?;
+            deploy::deploy_and_wait(
+                self,
+                &spec.environment,
+                target,
+                &spec.version,
+                &spec.health,
+                &mut report,
+            )
+            .await?;
+            gate::health_gate(
+                self,
+                &spec.environment,
+                target,
+                &spec.version,
+                &spec.health,
+                &mut report,
+            )
+            .await?;
+            smoke::run_smoke_tests(self, &spec.environment, target, &spec.smoke, &mut report)
+                .await?;
         }
 
-        let switched = switch::switch_to(self, &spec.environment, target, state.routing.revision, &mut report).await?;
+        let switched = switch::switch_to(
+            self,
+            &spec.environment,
+            target,
+            state.routing.revision,
+            &mut report,
+        )
+        .await?;
         if let Some(previous) = live {
             if !instant {
-                watch::watch_after_switch(self, spec, previous, target, &switched, &mut report).await?;
+                watch::watch_after_switch(self, spec, previous, target, &switched, &mut report)
+                    .await?;
             }
             if !spec.keep_previous {
-                self.platform.stop(&spec.environment, previous, self.lease).await?;
+                self.platform
+                    .stop(&spec.environment, previous, self.lease)
+                    .await?;
                 report.step(format!("stopped {previous} (keep_previous = false)"));
             }
         }
-        let outcome = if instant { Outcome::Switched } else { Outcome::Released };
+        let outcome = if instant {
+            Outcome::Switched
+        } else {
+            Outcome::Released
+        };
         let message = match live {
             Some(previous) => format!(
                 "{} is live on {target}; {previous} {}",
                 spec.version,
-                if spec.keep_previous { "kept running for instant rollback" } else { "stopped" }
+                if spec.keep_previous {
+                    "kept running for instant rollback"
+                } else {
+                    "stopped"
+                }
             ),
             None => format!("{} is live on {target}", spec.version),
         };
@@ -185,7 +240,10 @@ impl Engine<'_> {
     }
 
     /// Deploys and gates `version` on the idle colour without switching (canary/preview).
-    pub async fn prepare_candidate(&self, spec: &ReleaseSpec) -> Result<ReleaseReport, ReleaseError> {
+    pub async fn prepare_candidate(
+        &self,
+        spec: &ReleaseSpec,
+    ) -> Result<ReleaseReport, ReleaseError> {
         let mut report = ReleaseReport::start(&spec.environment, &spec.version);
         let state = self.status(&spec.environment).await?;
         let Some(live) = state.live_color() else {
@@ -195,24 +253,61 @@ impl Engine<'_> {
         };
         let idle = live.other();
         let idle_state = state.color(idle);
-        if idle_state.version.as_deref() == Some(spec.version.as_str()) && idle_state.phase == crate::platform::ColorPhase::Running {
-            report.finish(Outcome::NoChange, format!("candidate {} already runs on {idle}", spec.version));
+        if idle_state.version.as_deref() == Some(spec.version.as_str())
+            && idle_state.phase == crate::platform::ColorPhase::Running
+        {
+            report.finish(
+                Outcome::NoChange,
+                format!("candidate {} already runs on {idle}", spec.version),
+            );
             return Ok(report);
         }
-        if state.routing.canary.as_ref().is_some_and(|c| c.color == idle) {
+        if state
+            .routing
+            .canary
+            .as_ref()
+            .is_some_and(|c| c.color == idle)
+        {
             return Err(ReleaseError::Platform(PlatformError::Api(format!(
                 "{idle} receives canary traffic; remove the bluegreen_traffic_split (or set its weight to 0 and tenants to []) before deploying another candidate"
             ))));
         }
-        deploy::deploy_and_wait(self, &spec.environment, idle, &spec.version, &spec.health, &mut report).await?;
-        gate::health_gate(self, &spec.environment, idle, &spec.version, &spec.health, &mut report).await?;
+        deploy::deploy_and_wait(
+            self,
+            &spec.environment,
+            idle,
+            &spec.version,
+            &spec.health,
+            &mut report,
+        )
+        .await?;
+        gate::health_gate(
+            self,
+            &spec.environment,
+            idle,
+            &spec.version,
+            &spec.health,
+            &mut report,
+        )
+        .await?;
         smoke::run_smoke_tests(self, &spec.environment, idle, &spec.smoke, &mut report).await?;
-        report.finish(Outcome::CandidateReady, format!("candidate {} is deployed and healthy on {idle}; live traffic stays on {live}", spec.version));
+        report.finish(
+            Outcome::CandidateReady,
+            format!(
+                "candidate {} is deployed and healthy on {idle}; live traffic stays on {live}",
+                spec.version
+            ),
+        );
         Ok(report)
     }
 
     /// Routes all traffic to `color` (the `live_color` pin), gating it first.
-    pub async fn pin(&self, environment: &str, color: Color, health: &HealthCheck) -> Result<ReleaseReport, ReleaseError> {
+    pub async fn pin(
+        &self,
+        environment: &str,
+        color: Color,
+        health: &HealthCheck,
+    ) -> Result<ReleaseReport, ReleaseError> {
         let state = self.status(environment).await?;
         let version = state.color(color).version.unwrap_or_default();
         let mut report = ReleaseReport::start(environment, &version);
@@ -220,10 +315,23 @@ impl Engine<'_> {
             report.finish(Outcome::NoChange, format!("{color} is already live"));
             return Ok(report);
         }
-        let quick = HealthCheck { healthy_threshold: 1, ..health.clone() };
+        let quick = HealthCheck {
+            healthy_threshold: 1,
+            ..health.clone()
+        };
         gate::health_gate(self, environment, color, &version, &quick, &mut report).await?;
-        switch::switch_to(self, environment, color, state.routing.revision, &mut report).await?;
-        report.finish(Outcome::Switched, format!("{color} ({version}) is live by pin"));
+        switch::switch_to(
+            self,
+            environment,
+            color,
+            state.routing.revision,
+            &mut report,
+        )
+        .await?;
+        report.finish(
+            Outcome::Switched,
+            format!("{color} ({version}) is live by pin"),
+        );
         Ok(report)
     }
 

@@ -141,7 +141,9 @@ impl ReleaseError {
     pub fn outcome(&self) -> Outcome {
         match self {
             ReleaseError::GateFailed { .. } => Outcome::GateFailed,
-            ReleaseError::RolledBack { .. } | ReleaseError::CanaryRolledBack { .. } => Outcome::RolledBack,
+            ReleaseError::RolledBack { .. } | ReleaseError::CanaryRolledBack { .. } => {
+                Outcome::RolledBack
+            }
             _ => Outcome::Failed,
         }
     }

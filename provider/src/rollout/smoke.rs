@@ -17,21 +17,34 @@ pub async fn run_smoke_tests(
     if tests.is_empty() {
         return Ok(());
     }
-    let state = engine.platform.status(environment).await?.map(|s| s.color(color));
-    let address = state.as_ref().and_then(|c| c.address.clone()).unwrap_or_default();
+    let state = engine
+        .platform
+        .status(environment)
+        .await?
+        .map(|s| s.color(color));
+    let address = state
+        .as_ref()
+        .and_then(|c| c.address.clone())
+        .unwrap_or_default();
     let version = state.and_then(|c| c.version).unwrap_or_default();
     for test in tests {
         engine.check_stop("smoke tests")?;
         let url = format!("{}{}", address.trim_end_matches('/'), test.path);
-        let problem = match engine.http.request(&test.method, &url, Duration::from_secs(10)).await {
+        let problem = match engine
+            .http
+            .request(&test.method, &url, Duration::from_secs(10))
+            .await
+        {
             Err(e) => Some(e),
-            Ok(reply) if reply.status != test.expect_status => {
-                Some(format!("{} {} answered HTTP {}, expected {}", test.method, test.path, reply.status, test.expect_status))
-            }
+            Ok(reply) if reply.status != test.expect_status => Some(format!(
+                "{} {} answered HTTP {}, expected {}",
+                test.method, test.path, reply.status, test.expect_status
+            )),
             Ok(reply) => match &test.body_contains {
-                Some(needle) if !reply.body.contains(needle.as_str()) => {
-                    Some(format!("{} {} body does not contain {needle:?}", test.method, test.path))
-                }
+                Some(needle) if !reply.body.contains(needle.as_str()) => Some(format!(
+                    "{} {} body does not contain {needle:?}",
+                    test.method, test.path
+                )),
                 _ => None,
             },
         };

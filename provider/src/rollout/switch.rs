@@ -23,7 +23,10 @@ pub async fn switch_to(
     engine.check_stop("the switch")?;
     let at_ms = now_ms();
     let change = RouteChange::all_to(color, revision, RouteReason::Switch);
-    let revision = engine.platform.route(environment, change, engine.lease).await?;
+    let revision = engine
+        .platform
+        .route(environment, change, engine.lease)
+        .await?;
     report.step(format!("front door switched to {color}"));
     Ok(Switched { at_ms, revision })
 }

@@ -25,7 +25,12 @@ pub async fn watch_after_switch(
     let window_ms = rules.window.as_millis() as u64;
     let baseline = engine
         .platform
-        .metrics(&spec.environment, previous, switched.at_ms.saturating_sub(window_ms), switched.at_ms)
+        .metrics(
+            &spec.environment,
+            previous,
+            switched.at_ms.saturating_sub(window_ms),
+            switched.at_ms,
+        )
         .await?;
     report.step(format!(
         "watching {new} for {}: max error rate {:.2}%, max p95 increase {:.0}% over {previous}'s {}",
@@ -46,9 +51,16 @@ pub async fn watch_after_switch(
                 }
             }
         }
-        let m = engine.platform.metrics(&spec.environment, new, switched.at_ms, now_ms()).await?;
+        let m = engine
+            .platform
+            .metrics(&spec.environment, new, switched.at_ms, now_ms())
+            .await?;
         if let Some(breach) = breach(&m, &baseline, rules) {
-            let detail = format!("{breach} after {:.1}s ({} requests)", started.elapsed().as_secs_f64(), m.requests);
+            let detail = format!(
+                "{breach} after {:.1}s ({} requests)",
+                started.elapsed().as_secs_f64(),
+                m.requests
+            );
             if !rules.auto_rollback {
                 return Err(ReleaseError::Breached {
                     detail,
@@ -58,7 +70,11 @@ pub async fn watch_after_switch(
             }
             engine
                 .platform
-                .route(&spec.environment, RouteChange::all_to(previous, switched.revision, RouteReason::Rollback), engine.lease)
+                .route(
+                    &spec.environment,
+                    RouteChange::all_to(previous, switched.revision, RouteReason::Rollback),
+                    engine.lease,
+                )
                 .await?;
             report.step(format!("rolled back to {previous}: {detail}"));
             return Err(ReleaseError::RolledBack {
@@ -69,11 +85,21 @@ pub async fn watch_after_switch(
         }
         if done {
             let note = if m.requests < rules.min_requests {
-                format!(" (only {} requests: fewer than min_requests = {}, thresholds not judged)", m.requests, rules.min_requests)
+                format!(
+                    " (only {} requests: fewer than min_requests = {}, thresholds not judged)",
+                    m.requests, rules.min_requests
+                )
             } else {
-                format!(": error rate {:.2}%, p95 {}", m.error_rate * 100.0, m.p95_ms.map_or("n/a".into(), |p| format!("{p:.1} ms")))
+                format!(
+                    ": error rate {:.2}%, p95 {}",
+                    m.error_rate * 100.0,
+                    m.p95_ms.map_or("n/a".into(), |p| format!("{p:.1} ms"))
+                )
             };
-            report.step(format!("watch passed after {}{note}", format_duration(rules.window)));
+            report.step(format!(
+                "watch passed after {}{note}",
+                format_duration(rules.window)
+            ));
             return Ok(());
         }
     }
@@ -81,7 +107,10 @@ pub async fn watch_after_switch(
 
 async fn previous_version(engine: &Engine<'_>, environment: &str, color: Color) -> String {
     match engine.platform.status(environment).await {
-        Ok(Some(s)) => s.color(color).version.unwrap_or_else(|| "the previous version".into()),
+        Ok(Some(s)) => s
+            .color(color)
+            .version
+            .unwrap_or_else(|| "the previous version".into()),
         _ => "the previous version".into(),
     }
 }
@@ -125,7 +154,16 @@ mod tests {
     use crate::rollout::PostSwitch;
 
     fn m(requests: u64, errors: u64, p95: f64) -> Metrics {
-        Metrics { requests, errors, error_rate: if requests == 0 { 0.0 } else { errors as f64 / requests as f64 }, p95_ms: Some(p95) }
+        Metrics {
+            requests,
+            errors,
+            error_rate: if requests == 0 {
+                0.0
+            } else {
+                errors as f64 / requests as f64
+            },
+            p95_ms: Some(p95),
+        }
     }
 
     #[test]
@@ -139,7 +177,9 @@ mod tests {
     #[test]
     fn p95_regression_breaches_only_with_enough_baseline() {
         let rules = PostSwitch::default();
-        assert!(breach(&m(100, 0, 16.0), &m(100, 0, 10.0), &rules).unwrap().contains("p95"));
+        assert!(breach(&m(100, 0, 16.0), &m(100, 0, 10.0), &rules)
+            .unwrap()
+            .contains("p95"));
         assert!(breach(&m(100, 0, 14.0), &m(100, 0, 10.0), &rules).is_none());
         // 0.2 ms → 0.3 ms is +50% but only noise.
         assert!(breach(&m(1000, 0, 0.3), &m(1000, 0, 0.2), &rules).is_none());

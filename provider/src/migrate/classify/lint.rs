@@ -29,10 +29,17 @@ pub(super) fn warnings(parse: &Parse<SourceFile>, text: &str, lines: &LineIndex)
         .into_iter()
         .map(|v| {
             let message = match &v.help {
-                Some(help) => format!("{} {help}", v.message),
+                Some(help) => {
+                    let stop = if v.message.ends_with('.') { "" } else { "." };
+                    format!("{}{stop} {help}", v.message)
+                }
                 None => v.message.clone(),
             };
-            Finding { line: lines.line(usize::from(v.text_range.start())), rule: v.code.to_string(), message }
+            Finding {
+                line: lines.line(usize::from(v.text_range.start())),
+                rule: v.code.to_string(),
+                message,
+            }
         })
         .collect()
 }

@@ -13,6 +13,8 @@
 mod lint;
 mod rules;
 
+pub use rules::RULES;
+
 use std::fmt;
 
 use serde::Serialize;
@@ -94,7 +96,11 @@ pub fn analyze(text: &str) -> Analysis {
     for node in root.children() {
         for hit in rules::classify(&node) {
             class = class.max(hit.class);
-            reasons.push(Finding { line: lines.line(hit.offset), rule: hit.rule.to_string(), message: hit.message });
+            reasons.push(Finding {
+                line: lines.line(hit.offset),
+                rule: hit.rule.to_string(),
+                message: hit.message,
+            });
         }
     }
     // One parse error per statement is enough to say why it is unknown.
@@ -118,7 +124,12 @@ pub fn analyze(text: &str) -> Analysis {
     }
     reasons.sort_by_key(|r| r.line);
     let warnings = lint::warnings(&parse, text, &lines);
-    Analysis { class, reasons, warnings, statements }
+    Analysis {
+        class,
+        reasons,
+        warnings,
+        statements,
+    }
 }
 
 #[cfg(test)]
@@ -131,7 +142,13 @@ mod tests {
             "-- Safe for Blue-Green: Blue ignores new column, Green uses it\nALTER TABLE customers\nADD COLUMN preferences JSONB DEFAULT '{}';\n\nCREATE INDEX idx_customers_preferences\nON customers USING gin(preferences);\n",
         );
         assert_eq!(v130.class, Class::Expand, "{:?}", v130.reasons);
-        assert!(v130.warnings.iter().any(|w| w.rule == "require-concurrent-index-creation"), "{:?}", v130.warnings);
+        assert!(
+            v130.warnings
+                .iter()
+                .any(|w| w.rule == "require-concurrent-index-creation"),
+            "{:?}",
+            v130.warnings
+        );
         let v131 = analyze("-- bluegreen:requires 1.3.0\nALTER TABLE customers\nALTER COLUMN preferences SET NOT NULL;\n");
         assert_eq!(v131.class, Class::Contract);
         assert_eq!(v131.reasons.len(), 1);

@@ -66,13 +66,24 @@ pub const RULES: &[(&str, Class)] = &[
 
 /// Functions a migration calls through `SELECT` whose effect is known:
 /// pg_dump's session settings and sequence positions.
-const KNOWN_FUNCTIONS: &[&str] = &["set_config", "setval", "nextval", "currval", "current_setting", "now", "version"];
+const KNOWN_FUNCTIONS: &[&str] = &[
+    "set_config",
+    "setval",
+    "nextval",
+    "currval",
+    "current_setting",
+    "now",
+    "version",
+];
 
 /// Offset of the first non-trivia token of `node`.
 fn start(node: &SyntaxNode) -> usize {
     node.descendants_with_tokens()
         .find(|e| e.as_token().is_some_and(|t| !t.kind().is_trivia()))
-        .map_or_else(|| usize::from(node.text_range().start()), |e| usize::from(e.text_range().start()))
+        .map_or_else(
+            || usize::from(node.text_range().start()),
+            |e| usize::from(e.text_range().start()),
+        )
 }
 
 /// The node's SQL on one line, shortened for messages.
@@ -96,7 +107,12 @@ struct Hits<'a>(&'a mut Vec<Hit>);
 
 impl Hits<'_> {
     fn add(&mut self, class: Class, rule: &'static str, node: &SyntaxNode, why: &str) {
-        self.0.push(Hit { class, rule, message: format!("{} {why}", snippet(node)), offset: start(node) });
+        self.0.push(Hit {
+            class,
+            rule,
+            message: format!("{} {why}", snippet(node)),
+            offset: start(node),
+        });
     }
     fn contract(&mut self, rule: &'static str, node: &SyntaxNode, why: &str) {
         self.add(Class::Contract, rule, node, why);
@@ -228,13 +244,20 @@ fn add_column(c: &ast::AddColumn, hits: &mut Hits<'_>) {
     let mut supplied = false;
     for constraint in c.constraints() {
         match constraint {
-            ast::Constraint::NotNullConstraint(_) | ast::Constraint::PrimaryKeyConstraint(_) => required = true,
-            ast::Constraint::DefaultConstraint(_) | ast::Constraint::GeneratedConstraint(_) => supplied = true,
+            ast::Constraint::NotNullConstraint(_) | ast::Constraint::PrimaryKeyConstraint(_) => {
+                required = true
+            }
+            ast::Constraint::DefaultConstraint(_) | ast::Constraint::GeneratedConstraint(_) => {
+                supplied = true
+            }
             _ => {}
         }
     }
     // serial types bring their own default.
-    let ty = c.ty().map(|t| t.syntax().text().to_string().to_ascii_lowercase()).unwrap_or_default();
+    let ty = c
+        .ty()
+        .map(|t| t.syntax().text().to_string().to_ascii_lowercase())
+        .unwrap_or_default();
     if ty.contains("serial") {
         supplied = true;
     }
@@ -282,18 +305,26 @@ fn add_constraint(node: &SyntaxNode, constraint: Option<ast::Constraint>, hits: 
 fn alter_type(t: &ast::AlterType, hits: &mut Hits<'_>) {
     let node = t.syntax();
     match t.action() {
-        Some(ast::AlterTypeAction::RenameValue(_)) => {
-            hits.contract("rename-enum-value", node, "renames a value the previous release writes and compares against")
-        }
-        Some(ast::AlterTypeAction::TypeRenameTo(_)) => {
-            hits.contract("rename-object", node, "renames a type the previous release uses by its old name")
-        }
-        Some(ast::AlterTypeAction::SetSchema(_)) => {
-            hits.contract("set-schema", node, "moves the type out of the schema the previous release looks in")
-        }
-        Some(ast::AlterTypeAction::RenameAttribute(_)) => {
-            hits.contract("rename-object", node, "renames an attribute the previous release uses by its old name")
-        }
+        Some(ast::AlterTypeAction::RenameValue(_)) => hits.contract(
+            "rename-enum-value",
+            node,
+            "renames a value the previous release writes and compares against",
+        ),
+        Some(ast::AlterTypeAction::TypeRenameTo(_)) => hits.contract(
+            "rename-object",
+            node,
+            "renames a type the previous release uses by its old name",
+        ),
+        Some(ast::AlterTypeAction::SetSchema(_)) => hits.contract(
+            "set-schema",
+            node,
+            "moves the type out of the schema the previous release looks in",
+        ),
+        Some(ast::AlterTypeAction::RenameAttribute(_)) => hits.contract(
+            "rename-object",
+            node,
+            "renames an attribute the previous release uses by its old name",
+        ),
         Some(ast::AlterTypeAction::AlterTypeAttributeActionList(list)) => {
             for a in list.actions() {
                 match a {
@@ -344,7 +375,12 @@ fn opaque_calls(node: &SyntaxNode, hits: &mut Hits<'_>) {
     for call in node.descendants().filter_map(ast::CallExpr::cast) {
         let Some(callee) = call.expr() else { continue };
         let name = callee.syntax().text().to_string().to_ascii_lowercase();
-        let bare = name.rsplit('.').next().unwrap_or(&name).trim_matches('"').to_string();
+        let bare = name
+            .rsplit('.')
+            .next()
+            .unwrap_or(&name)
+            .trim_matches('"')
+            .to_string();
         if name.starts_with("pg_catalog.") || KNOWN_FUNCTIONS.contains(&bare.as_str()) {
             continue;
         }
@@ -361,23 +397,46 @@ fn opaque_calls(node: &SyntaxNode, hits: &mut Hits<'_>) {
 fn by_kind(node: &SyntaxNode, hits: &mut Hits<'_>) {
     let kind = node.kind();
     let drop = match kind {
-        K::DROP_TABLE | K::DROP_FOREIGN_TABLE => Some(("drop-table", "removes a table the previous release uses")),
-        K::DROP_VIEW | K::DROP_MATERIALIZED_VIEW => Some(("drop-view", "removes a view the previous release may query")),
-        K::DROP_FUNCTION | K::DROP_PROCEDURE | K::DROP_ROUTINE | K::DROP_AGGREGATE => {
-            Some(("drop-function", "removes a routine the previous release may call"))
+        K::DROP_TABLE | K::DROP_FOREIGN_TABLE => {
+            Some(("drop-table", "removes a table the previous release uses"))
         }
-        K::DROP_TYPE | K::DROP_DOMAIN => Some(("drop-type", "removes a type the previous release may use")),
-        K::DROP_SCHEMA => Some(("drop-schema", "removes a schema and what the previous release finds in it")),
-        K::DROP_SEQUENCE => Some(("drop-sequence", "removes a sequence the previous release may draw values from")),
-        K::DROP_TRIGGER => Some(("drop-trigger", "stops work the previous release relies on happening on its writes")),
-        K::DROP_POLICY => Some(("drop-policy", "changes which rows the previous release sees or may write")),
-        K::DROP_EXTENSION => Some(("drop-extension", "removes types and functions the previous release may use")),
+        K::DROP_VIEW | K::DROP_MATERIALIZED_VIEW => {
+            Some(("drop-view", "removes a view the previous release may query"))
+        }
+        K::DROP_FUNCTION | K::DROP_PROCEDURE | K::DROP_ROUTINE | K::DROP_AGGREGATE => Some((
+            "drop-function",
+            "removes a routine the previous release may call",
+        )),
+        K::DROP_TYPE | K::DROP_DOMAIN => {
+            Some(("drop-type", "removes a type the previous release may use"))
+        }
+        K::DROP_SCHEMA => Some((
+            "drop-schema",
+            "removes a schema and what the previous release finds in it",
+        )),
+        K::DROP_SEQUENCE => Some((
+            "drop-sequence",
+            "removes a sequence the previous release may draw values from",
+        )),
+        K::DROP_TRIGGER => Some((
+            "drop-trigger",
+            "stops work the previous release relies on happening on its writes",
+        )),
+        K::DROP_POLICY => Some((
+            "drop-policy",
+            "changes which rows the previous release sees or may write",
+        )),
+        K::DROP_EXTENSION => Some((
+            "drop-extension",
+            "removes types and functions the previous release may use",
+        )),
         K::DROP_DATABASE => Some(("drop-database", "removes a whole database")),
         // Indexes and statistics only affect speed; squawk warns about how they are dropped.
         K::DROP_INDEX | K::DROP_STATISTICS => None,
-        _ if format!("{kind:?}").starts_with("DROP_") => {
-            Some(("drop-object", "removes an object the previous release may depend on"))
-        }
+        _ if format!("{kind:?}").starts_with("DROP_") => Some((
+            "drop-object",
+            "removes an object the previous release may depend on",
+        )),
         _ => None,
     };
     if let Some((rule, why)) = drop {
@@ -400,10 +459,22 @@ fn by_kind(node: &SyntaxNode, hits: &mut Hits<'_>) {
         return;
     }
     if has(node, K::RENAME_COLUMN) {
-        hits.contract("rename-column", node, "renames a column the previous release uses by its old name");
+        hits.contract(
+            "rename-column",
+            node,
+            "renames a column the previous release uses by its old name",
+        );
     } else if has(node, K::SET_SCHEMA) {
-        hits.contract("set-schema", node, "moves the object out of the schema the previous release looks in");
+        hits.contract(
+            "set-schema",
+            node,
+            "moves the object out of the schema the previous release looks in",
+        );
     } else if has(node, K::RENAME_KW) {
-        hits.contract("rename-object", node, "renames an object the previous release uses by its old name");
+        hits.contract(
+            "rename-object",
+            node,
+            "renames an object the previous release uses by its old name",
+        );
     }
 }

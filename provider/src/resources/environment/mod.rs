@@ -34,15 +34,30 @@ impl EnvironmentResource {
 }
 
 /// Arguments whose change needs the platform to act (a release, a pin, a redefinition).
-const RELEASE_ARGUMENTS: &[&str] = &["version", "candidate_version", "live_color", "local", "keep_previous"];
+const RELEASE_ARGUMENTS: &[&str] = &[
+    "version",
+    "candidate_version",
+    "live_color",
+    "local",
+    "keep_previous",
+];
 /// Computed attributes a release may change.
-const RELEASE_OUTPUTS: &[&str] = &["idle_color", "previous_version", "colors", "last_deployment"];
+const RELEASE_OUTPUTS: &[&str] = &[
+    "idle_color",
+    "previous_version",
+    "colors",
+    "last_deployment",
+];
 
 /// "terraform (pid 123) on host in /work/dir": who holds the lock, for the
 /// "locked by …" message a second pipeline sees.
 pub fn lock_owner() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "localhost".into());
-    let dir = std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    let dir = std::env::current_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
     // The provider is Terraform's child: the parent pid is the terraform process.
     let terraform_pid = std::os::unix::process::parent_id();
     format!("terraform (pid {terraform_pid}) on {host} in {dir}")
@@ -50,12 +65,18 @@ pub fn lock_owner() -> String {
 
 pub(crate) fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
     let summary = match err {
-        ReleaseError::GateFailed { check, .. } => format!("Release of {version} refused: {check} failed"),
+        ReleaseError::GateFailed { check, .. } => {
+            format!("Release of {version} refused: {check} failed")
+        }
         ReleaseError::RolledBack { .. } => format!("Release of {version} rolled back"),
         ReleaseError::CanaryRolledBack { .. } => format!("Canary {version} rolled back"),
-        ReleaseError::Breached { .. } => format!("Release of {version} breached its post-switch thresholds"),
+        ReleaseError::Breached { .. } => {
+            format!("Release of {version} breached its post-switch thresholds")
+        }
         ReleaseError::Stopped(_) => format!("Release of {version} interrupted"),
-        ReleaseError::Platform(PlatformError::Locked { environment, .. }) => format!("Environment {environment:?} is locked"),
+        ReleaseError::Platform(PlatformError::Locked { environment, .. }) => {
+            format!("Environment {environment:?} is locked")
+        }
         ReleaseError::Platform(_) => format!("Release of {version} failed"),
     };
     let mut detail = err.to_string();
@@ -89,7 +110,10 @@ impl EnvironmentResource {
     ) -> Result<Option<ReleaseReport>, ReleaseError> {
         let name = &cfg.release.environment;
         if redefine {
-            engine.platform.define(name, &cfg.target, engine.lease).await?;
+            engine
+                .platform
+                .define(name, &cfg.target, engine.lease)
+                .await?;
         }
         let status = engine.platform.status(name).await?;
         let live = status.as_ref().and_then(|s| s.live_color());
@@ -111,8 +135,15 @@ impl EnvironmentResource {
             }
             _ => Some(engine.release(&cfg.release).await?),
         };
-        if let Some(candidate) = cfg.candidate_version.as_ref().filter(|c| **c != cfg.release.version) {
-            let spec = crate::rollout::ReleaseSpec { version: candidate.clone(), ..cfg.release.clone() };
+        if let Some(candidate) = cfg
+            .candidate_version
+            .as_ref()
+            .filter(|c| **c != cfg.release.version)
+        {
+            let spec = crate::rollout::ReleaseSpec {
+                version: candidate.clone(),
+                ..cfg.release.clone()
+            };
             last = Some(engine.prepare_candidate(&spec).await?);
         }
         Ok(last)
@@ -139,11 +170,27 @@ impl EnvironmentResource {
         let owner = lock_owner();
         if creating {
             // An environment must exist before it can be locked; defining is idempotent.
-            if let Err(e) = platform.define(&name, &cfg.target, &Lease { owner: owner.clone() }).await {
-                return StateResponse::with_diagnostics(Value::Null, platform_diagnostic(&format!("Defining environment {name:?} failed"), &e).into());
+            if let Err(e) = platform
+                .define(
+                    &name,
+                    &cfg.target,
+                    &Lease {
+                        owner: owner.clone(),
+                    },
+                )
+                .await
+            {
+                return StateResponse::with_diagnostics(
+                    Value::Null,
+                    platform_diagnostic(&format!("Defining environment {name:?} failed"), &e)
+                        .into(),
+                );
             }
         }
-        let lease = match platform.lock(&name, &owner, timeout + Duration::from_secs(60)).await {
+        let lease = match platform
+            .lock(&name, &owner, timeout + Duration::from_secs(60))
+            .await
+        {
             Ok(l) => l,
             Err(e) => {
                 let d = release_diagnostic(&cfg.release.version, &ReleaseError::Platform(e));
@@ -155,7 +202,12 @@ impl EnvironmentResource {
             Ok(s) => s.and_then(|s| s.live_version()),
             Err(_) => None,
         };
-        let engine = Engine { platform: platform.as_ref(), http: self.shared.http(), ctx, lease: &lease };
+        let engine = Engine {
+            platform: platform.as_ref(),
+            http: self.shared.http(),
+            ctx,
+            lease: &lease,
+        };
         let outcome = tokio::time::timeout(timeout, self.converge(&engine, &cfg, redefine)).await;
         if let Err(e) = platform.unlock(&name, &lease).await {
             tracing::warn!(environment = %name, error = %e, "releasing the environment lock failed; it lapses by itself");
@@ -165,11 +217,22 @@ impl EnvironmentResource {
             Ok(Ok(report)) => {
                 let mut state = req.planned.clone();
                 let Ok(Some(truth)) = truth else {
-                    return StateResponse::with_diagnostics(req.prior.clone(), platform_diagnostic("Reading the environment after the release failed", &truth.err().unwrap_or(PlatformError::Api("the environment disappeared".into()))).into());
+                    return StateResponse::with_diagnostics(
+                        req.prior.clone(),
+                        platform_diagnostic(
+                            "Reading the environment after the release failed",
+                            &truth.err().unwrap_or(PlatformError::Api(
+                                "the environment disappeared".into(),
+                            )),
+                        )
+                        .into(),
+                    );
                 };
                 state::apply_truth(&mut state, &truth, false);
                 let previous = match &report {
-                    Some(r) if matches!(r.outcome, Outcome::Released | Outcome::Switched) => Value::from(prior_live.clone()),
+                    Some(r) if matches!(r.outcome, Outcome::Released | Outcome::Switched) => {
+                        Value::from(prior_live.clone())
+                    }
                     _ => req.prior.get("previous_version").clone(),
                 };
                 state.set("previous_version", previous);
@@ -180,13 +243,27 @@ impl EnvironmentResource {
                 state.set("last_deployment", deployment);
                 StateResponse::ok(state)
             }
-            Ok(Err(err)) => self.failed_state(req.prior, req.planned, creating, &cfg, &err, truth.ok().flatten()),
+            Ok(Err(err)) => self.failed_state(
+                req.prior,
+                req.planned,
+                creating,
+                &cfg,
+                &err,
+                truth.ok().flatten(),
+            ),
             Err(_) => {
                 let err = ReleaseError::Platform(PlatformError::Api(format!(
                     "the {op} timed out after {}; raise timeouts {{ {op} = \"...\" }} if releases legitimately take longer",
                     format_duration(timeout)
                 )));
-                self.failed_state(req.prior, req.planned, creating, &cfg, &err, truth.ok().flatten())
+                self.failed_state(
+                    req.prior,
+                    req.planned,
+                    creating,
+                    &cfg,
+                    &err,
+                    truth.ok().flatten(),
+                )
             }
         }
     }
@@ -236,12 +313,19 @@ impl Resource for EnvironmentResource {
         model::validate(config)
     }
 
-    async fn plan(&self, _ctx: &Ctx, req: PlanRequest<'_>, mut planned: PlanResponse) -> PlanResponse {
+    async fn plan(
+        &self,
+        _ctx: &Ctx,
+        req: PlanRequest<'_>,
+        mut planned: PlanResponse,
+    ) -> PlanResponse {
         if req.prior.is_null() {
             return planned;
         }
         let p = &mut planned.planned;
-        let release_needed = RELEASE_ARGUMENTS.iter().any(|a| !req.prior.get(a).semantically_equal(p.get(a)));
+        let release_needed = RELEASE_ARGUMENTS
+            .iter()
+            .any(|a| !req.prior.get(a).semantically_equal(p.get(a)));
         if release_needed {
             mark_unknown(p, RELEASE_OUTPUTS);
             if req.config.get("live_color").is_null() {
@@ -276,12 +360,17 @@ impl Resource for EnvironmentResource {
                 out.private = private.to_vec();
                 out
             }
-            Err(e) => StateResponse::with_diagnostics(prior.clone(), platform_diagnostic(&format!("Reading environment {name:?} failed"), &e).into()),
+            Err(e) => StateResponse::with_diagnostics(
+                prior.clone(),
+                platform_diagnostic(&format!("Reading environment {name:?} failed"), &e).into(),
+            ),
         }
     }
 
     async fn update(&self, ctx: &Ctx, req: ApplyRequest<'_>) -> StateResponse {
-        let release_needed = RELEASE_ARGUMENTS.iter().any(|a| !req.prior.get(a).semantically_equal(req.planned.get(a)));
+        let release_needed = RELEASE_ARGUMENTS
+            .iter()
+            .any(|a| !req.prior.get(a).semantically_equal(req.planned.get(a)));
         if !release_needed {
             // Only gates, watch settings or timeouts changed: nothing to do on the platform.
             return StateResponse::ok(req.planned.clone());
@@ -295,16 +384,27 @@ impl Resource for EnvironmentResource {
             Ok(p) => p,
             Err(d) => return d.into(),
         };
-        let lease = match platform.lock(&name, &lock_owner(), schema::DEFAULT_DELETE_TIMEOUT).await {
+        let lease = match platform
+            .lock(&name, &lock_owner(), schema::DEFAULT_DELETE_TIMEOUT)
+            .await
+        {
             Ok(l) => l,
-            Err(e) => return release_diagnostic(prior.get("version").as_str().unwrap_or_default(), &ReleaseError::Platform(e)).into(),
+            Err(e) => {
+                return release_diagnostic(
+                    prior.get("version").as_str().unwrap_or_default(),
+                    &ReleaseError::Platform(e),
+                )
+                .into()
+            }
         };
         let result = platform.delete(&name, &lease).await;
         // The environment (and its lock) are gone on success; a failed unlock is harmless.
         let _ = platform.unlock(&name, &lease).await;
         match result {
             Ok(()) => Diagnostics::new(),
-            Err(e) => platform_diagnostic(&format!("Deleting environment {name:?} failed"), &e).into(),
+            Err(e) => {
+                platform_diagnostic(&format!("Deleting environment {name:?} failed"), &e).into()
+            }
         }
     }
 

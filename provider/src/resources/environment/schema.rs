@@ -13,7 +13,11 @@ pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 /// Type of one entry of `colors`.
 pub fn color_type() -> Type {
-    Type::object([("version", Type::String), ("status", Type::String), ("address", Type::String)])
+    Type::object([
+        ("version", Type::String),
+        ("status", Type::String),
+        ("address", Type::String),
+    ])
 }
 
 /// Type of `last_deployment`.
@@ -62,11 +66,31 @@ pub fn schema() -> Schema {
 
     let smoke = Block::new()
         .description("A request the idle colour must answer as expected before the switch.")
-        .attr(Attribute::string("name").required().description("Name shown when it fails."))
-        .attr(Attribute::string("method").default("GET").description("HTTP method."))
-        .attr(Attribute::string("path").required().description("Request path."))
-        .attr(Attribute::number("expect_status").default(Value::int(200)).description("Expected status."))
-        .attr(Attribute::string("body_contains").optional().description("Text the response body must contain."));
+        .attr(
+            Attribute::string("name")
+                .required()
+                .description("Name shown when it fails."),
+        )
+        .attr(
+            Attribute::string("method")
+                .default("GET")
+                .description("HTTP method."),
+        )
+        .attr(
+            Attribute::string("path")
+                .required()
+                .description("Request path."),
+        )
+        .attr(
+            Attribute::number("expect_status")
+                .default(Value::int(200))
+                .description("Expected status."),
+        )
+        .attr(
+            Attribute::string("body_contains")
+                .optional()
+                .description("Text the response body must contain."),
+        );
 
     let post_switch = Block::new()
         .description("The watch after the switch. Defaults follow the release process: more than 1% errors or a p95 more than 50% worse than the previous colour rolls back.")

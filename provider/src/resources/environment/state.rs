@@ -51,13 +51,21 @@ pub fn apply_truth(base: &mut Value, state: &EnvironmentState, for_read: bool) {
     }
     // With nothing live there is no true version: an empty one makes the
     // next plan propose the release again.
-    base.set("version", Value::from(state.live_version().unwrap_or_default()));
+    base.set(
+        "version",
+        Value::from(state.live_version().unwrap_or_default()),
+    );
     // A candidate is what the idle colour runs; report it only while the user
     // has one, and leave it be once it was promoted (it is the live version).
-    let promoted = base.get("candidate_version").as_str().is_some_and(|c| state.live_version().as_deref() == Some(c));
+    let promoted = base
+        .get("candidate_version")
+        .as_str()
+        .is_some_and(|c| state.live_version().as_deref() == Some(c));
     if !base.get("candidate_version").is_null() && !promoted {
         let idle = live.map(|c| state.color(c.other()));
-        let running = idle.filter(|c| c.phase == crate::platform::ColorPhase::Running).and_then(|c| c.version);
+        let running = idle
+            .filter(|c| c.phase == crate::platform::ColorPhase::Running)
+            .and_then(|c| c.version);
         base.set("candidate_version", Value::from(running));
     }
 }
@@ -65,7 +73,12 @@ pub fn apply_truth(base: &mut Value, state: &EnvironmentState, for_read: bool) {
 /// The `local` block as the platform holds it, keeping the user's spelling
 /// of `drain_timeout` when it means the same duration.
 pub fn local_block_value(spec: &TargetSpec, prior_local: &Value) -> Value {
-    let TargetSpec::Local { command, env, listen, drain_timeout } = spec;
+    let TargetSpec::Local {
+        command,
+        env,
+        listen,
+        drain_timeout,
+    } = spec;
     let prior_drain = prior_local.get("drain_timeout");
     let drain = match prior_drain.as_str().map(tfplugin::timeouts::parse_duration) {
         Some(Ok(d)) if d == *drain_timeout => prior_drain.clone(),
@@ -75,10 +88,17 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Value) -> Value {
     let env_value = if env.is_empty() && prior_local.get("env").is_null() {
         Value::Null
     } else {
-        Value::Map(env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect())
+        Value::Map(
+            env.iter()
+                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .collect(),
+        )
     };
     Value::object([
-        ("command", Value::List(command.iter().map(|c| Value::from(c.as_str())).collect())),
+        (
+            "command",
+            Value::List(command.iter().map(|c| Value::from(c.as_str())).collect()),
+        ),
         ("env", env_value),
         ("listen", Value::from(listen.as_str())),
         ("drain_timeout", drain),

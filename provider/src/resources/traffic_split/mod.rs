@@ -49,19 +49,46 @@ fn read_config(config: &Value, diags: &mut Diagnostics) -> SplitConfig {
         Some(w) if (0..=100).contains(&w) => w as u8,
         None if canary.get("weight").is_null() || canary.get("weight").is_unknown() => 0,
         _ => {
-            diags.error_at(cp.clone().then_attr("weight"), "Invalid weight", "weight is a percentage: a whole number from 0 to 100.");
+            diags.error_at(
+                cp.clone().then_attr("weight"),
+                "Invalid weight",
+                "weight is a percentage: a whole number from 0 to 100.",
+            );
             0
         }
     };
-    let tenants: Vec<String> = canary.get("tenants").as_seq().unwrap_or(&[]).iter().filter_map(|t| t.as_str().map(str::to_string)).collect();
+    let tenants: Vec<String> = canary
+        .get("tenants")
+        .as_seq()
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect();
     for (i, t) in tenants.iter().enumerate() {
         if t.trim().is_empty() {
-            diags.error_at(cp.clone().then_attr("tenants").then_index(i as i64), "Empty tenant id", "Remove the empty string from tenants.");
+            diags.error_at(
+                cp.clone().then_attr("tenants").then_index(i as i64),
+                "Empty tenant id",
+                "Remove the empty string from tenants.",
+            );
         }
     }
-    let tenant_header = config.get("tenant_header").as_str().unwrap_or("X-Tenant-ID").to_string();
-    if config.get("tenant_header").as_str().is_some() && (tenant_header.is_empty() || !tenant_header.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
-        diags.error_at(AttributePath::attr("tenant_header"), "Invalid tenant header", format!("{tenant_header:?} is not an HTTP header name, e.g. \"X-Tenant-ID\"."));
+    let tenant_header = config
+        .get("tenant_header")
+        .as_str()
+        .unwrap_or("X-Tenant-ID")
+        .to_string();
+    if config.get("tenant_header").as_str().is_some()
+        && (tenant_header.is_empty()
+            || !tenant_header
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    {
+        diags.error_at(
+            AttributePath::attr("tenant_header"),
+            "Invalid tenant header",
+            format!("{tenant_header:?} is not an HTTP header name, e.g. \"X-Tenant-ID\"."),
+        );
     }
     let prog = config.get("progressive");
     let progressive = if prog.is_null() {
@@ -73,17 +100,29 @@ fn read_config(config: &Value, diags: &mut Diagnostics) -> SplitConfig {
             match s.as_i64() {
                 Some(v) if (1..=100).contains(&v) => steps.push(v as u8),
                 _ if s.is_unknown() => {}
-                _ => diags.error_at(pp.clone().then_attr("steps").then_index(i as i64), "Invalid step", "Each step is a percentage from 1 to 100."),
+                _ => diags.error_at(
+                    pp.clone().then_attr("steps").then_index(i as i64),
+                    "Invalid step",
+                    "Each step is a percentage from 1 to 100.",
+                ),
             }
         }
         if steps.windows(2).any(|w| w[0] >= w[1]) {
-            diags.error_at(pp.clone().then_attr("steps"), "Steps must ascend", "List the weights in increasing order, e.g. [5, 10, 25].");
+            diags.error_at(
+                pp.clone().then_attr("steps"),
+                "Steps must ascend",
+                "List the weights in increasing order, e.g. [5, 10, 25].",
+            );
         }
         let interval = match prog.get("interval").as_str().map(parse_duration) {
             None => Duration::from_secs(60),
             Some(Ok(d)) => d,
             Some(Err(e)) => {
-                diags.error_at(pp.clone().then_attr("interval"), "Invalid duration", format!("{e}. Use e.g. \"60s\"."));
+                diags.error_at(
+                    pp.clone().then_attr("interval"),
+                    "Invalid duration",
+                    format!("{e}. Use e.g. \"60s\"."),
+                );
                 Duration::from_secs(60)
             }
         };
@@ -93,16 +132,38 @@ fn read_config(config: &Value, diags: &mut Diagnostics) -> SplitConfig {
             interval,
             rules: PostSwitch {
                 window: interval,
-                max_error_rate: prog.get("max_error_rate").as_f64().unwrap_or(d.max_error_rate),
-                max_p95_increase: prog.get("max_p95_increase").as_f64().unwrap_or(d.max_p95_increase),
-                min_requests: prog.get("min_requests").as_i64().map_or(d.min_requests, |n| n.max(0) as u64),
+                max_error_rate: prog
+                    .get("max_error_rate")
+                    .as_f64()
+                    .unwrap_or(d.max_error_rate),
+                max_p95_increase: prog
+                    .get("max_p95_increase")
+                    .as_f64()
+                    .unwrap_or(d.max_p95_increase),
+                min_requests: prog
+                    .get("min_requests")
+                    .as_i64()
+                    .map_or(d.min_requests, |n| n.max(0) as u64),
                 auto_rollback: true,
             },
         })
     };
     SplitConfig {
-        environment: config.get("environment").as_str().unwrap_or_default().to_string(),
-        canary: CanarySpec { version: canary.get("version").as_str().unwrap_or_default().to_string(), weight, tenants, tenant_header },
+        environment: config
+            .get("environment")
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        canary: CanarySpec {
+            version: canary
+                .get("version")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            weight,
+            tenants,
+            tenant_header,
+        },
         progressive,
     }
 }
@@ -111,8 +172,17 @@ fn read_config(config: &Value, diags: &mut Diagnostics) -> SplitConfig {
 fn truth_state(base: &Value, state: &EnvironmentState, for_read: bool) -> Value {
     let mut out = base.clone();
     out.set("id", base.get("environment").clone());
-    let version = base.get("canary").get("version").as_str().unwrap_or_default().to_string();
-    let environment = base.get("environment").as_str().unwrap_or_default().to_string();
+    let version = base
+        .get("canary")
+        .get("version")
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let environment = base
+        .get("environment")
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     match place(state, &environment, &version) {
         Ok(Placement::Satisfied) => {
             out.set("satisfied", Value::Bool(true));
@@ -125,12 +195,27 @@ fn truth_state(base: &Value, state: &EnvironmentState, for_read: bool) -> Value 
                 // Whatever the front door really does with that colour is the truth.
                 let route = state.routing.canary.as_ref().filter(|c| c.color == color);
                 let mut canary = base.get("canary").clone();
-                canary.set("weight", Value::int(route.map_or(0, |c| i64::from(c.weight))));
-                let tenants: Vec<Value> = route.map(|c| c.tenants.iter().map(|t| Value::from(t.as_str())).collect()).unwrap_or_default();
+                canary.set(
+                    "weight",
+                    Value::int(route.map_or(0, |c| i64::from(c.weight))),
+                );
+                let tenants: Vec<Value> = route
+                    .map(|c| c.tenants.iter().map(|t| Value::from(t.as_str())).collect())
+                    .unwrap_or_default();
                 let prior_tenants_null = base.get("canary").get("tenants").is_null();
-                canary.set("tenants", if tenants.is_empty() && prior_tenants_null { Value::Null } else { Value::List(tenants) });
+                canary.set(
+                    "tenants",
+                    if tenants.is_empty() && prior_tenants_null {
+                        Value::Null
+                    } else {
+                        Value::List(tenants)
+                    },
+                );
                 out.set("canary", canary);
-                out.set("tenant_header", Value::from(state.routing.tenant_header.as_str()));
+                out.set(
+                    "tenant_header",
+                    Value::from(state.routing.tenant_header.as_str()),
+                );
             }
         }
         Err(_) => {
@@ -166,13 +251,32 @@ impl TrafficSplitResource {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(req.prior.clone(), d.into()),
         };
-        let lease = match platform.lock(&cfg.environment, &lock_owner(), timeout + Duration::from_secs(60)).await {
+        let lease = match platform
+            .lock(
+                &cfg.environment,
+                &lock_owner(),
+                timeout + Duration::from_secs(60),
+            )
+            .await
+        {
             Ok(l) => l,
-            Err(e) => return StateResponse::with_diagnostics(req.prior.clone(), release_diagnostic(&cfg.canary.version, &ReleaseError::Platform(e)).into()),
+            Err(e) => {
+                return StateResponse::with_diagnostics(
+                    req.prior.clone(),
+                    release_diagnostic(&cfg.canary.version, &ReleaseError::Platform(e)).into(),
+                )
+            }
         };
         let result = tokio::time::timeout(
             timeout,
-            apply_canary(platform.as_ref(), ctx, &lease, &cfg.environment, &cfg.canary, cfg.progressive.as_ref()),
+            apply_canary(
+                platform.as_ref(),
+                ctx,
+                &lease,
+                &cfg.environment,
+                &cfg.canary,
+                cfg.progressive.as_ref(),
+            ),
         )
         .await;
         let _ = platform.unlock(&cfg.environment, &lease).await;
@@ -221,7 +325,12 @@ impl Resource for TrafficSplitResource {
         diags
     }
 
-    async fn plan(&self, _ctx: &Ctx, req: PlanRequest<'_>, mut planned: PlanResponse) -> PlanResponse {
+    async fn plan(
+        &self,
+        _ctx: &Ctx,
+        req: PlanRequest<'_>,
+        mut planned: PlanResponse,
+    ) -> PlanResponse {
         let env = req.config.get("environment");
         let version = req.config.get("canary").get("version");
         // The canary must already run somewhere: say so at plan time, with the fix.
@@ -258,7 +367,11 @@ impl Resource for TrafficSplitResource {
     }
 
     async fn read(&self, _ctx: &Ctx, prior: &Value, _private: &[u8]) -> StateResponse {
-        let env = prior.get("environment").as_str().unwrap_or_default().to_string();
+        let env = prior
+            .get("environment")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let platform = match self.platform().await {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
@@ -267,7 +380,10 @@ impl Resource for TrafficSplitResource {
             Ok(Some(state)) => StateResponse::ok(truth_state(prior, &state, true)),
             // The environment is gone, and so is its routing.
             Ok(None) => StateResponse::ok(Value::Null),
-            Err(e) => StateResponse::with_diagnostics(prior.clone(), Diagnostic::error("Reading the traffic split failed", e.to_string()).into()),
+            Err(e) => StateResponse::with_diagnostics(
+                prior.clone(),
+                Diagnostic::error("Reading the traffic split failed", e.to_string()).into(),
+            ),
         }
     }
 
@@ -276,7 +392,11 @@ impl Resource for TrafficSplitResource {
     }
 
     async fn delete(&self, _ctx: &Ctx, prior: &Value, _private: &[u8]) -> Diagnostics {
-        let env = prior.get("environment").as_str().unwrap_or_default().to_string();
+        let env = prior
+            .get("environment")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let platform = match self.platform().await {
             Ok(p) => p,
             Err(d) => return d.into(),
@@ -284,9 +404,13 @@ impl Resource for TrafficSplitResource {
         let state = match platform.status(&env).await {
             Ok(Some(s)) => s,
             Ok(None) => return Diagnostics::new(),
-            Err(e) => return Diagnostic::error("Reading the environment failed", e.to_string()).into(),
+            Err(e) => {
+                return Diagnostic::error("Reading the environment failed", e.to_string()).into()
+            }
         };
-        let Some(live) = state.live_color() else { return Diagnostics::new() };
+        let Some(live) = state.live_color() else {
+            return Diagnostics::new();
+        };
         if state.routing.canary.is_none() {
             return Diagnostics::new();
         }
@@ -294,11 +418,21 @@ impl Resource for TrafficSplitResource {
             Ok(l) => l,
             Err(e) => return release_diagnostic("the split", &ReleaseError::Platform(e)).into(),
         };
-        let result = platform.route(&env, RouteChange::all_to(live, state.routing.revision, RouteReason::Route), &lease).await;
+        let result = platform
+            .route(
+                &env,
+                RouteChange::all_to(live, state.routing.revision, RouteReason::Route),
+                &lease,
+            )
+            .await;
         let _ = platform.unlock(&env, &lease).await;
         match result {
             Ok(_) => Diagnostics::new(),
-            Err(e) => Diagnostic::error("Returning all traffic to the live colour failed", e.to_string()).into(),
+            Err(e) => Diagnostic::error(
+                "Returning all traffic to the live colour failed",
+                e.to_string(),
+            )
+            .into(),
         }
     }
 
@@ -310,9 +444,21 @@ impl Resource for TrafficSplitResource {
         let state = match platform.status(id).await {
             Ok(Some(s)) => s,
             Ok(None) => {
-                return StateResponse::with_diagnostics(Value::Null, Diagnostic::error("Environment not found", format!("There is no environment named {id:?}.")).into())
+                return StateResponse::with_diagnostics(
+                    Value::Null,
+                    Diagnostic::error(
+                        "Environment not found",
+                        format!("There is no environment named {id:?}."),
+                    )
+                    .into(),
+                )
             }
-            Err(e) => return StateResponse::with_diagnostics(Value::Null, Diagnostic::error("Import failed", e.to_string()).into()),
+            Err(e) => {
+                return StateResponse::with_diagnostics(
+                    Value::Null,
+                    Diagnostic::error("Import failed", e.to_string()).into(),
+                )
+            }
         };
         let Some(canary) = state.routing.canary.clone() else {
             return StateResponse::with_diagnostics(
@@ -324,10 +470,20 @@ impl Resource for TrafficSplitResource {
         let base = Value::object([
             ("id", Value::from(id)),
             ("environment", Value::from(id)),
-            ("tenant_header", Value::from(state.routing.tenant_header.as_str())),
+            (
+                "tenant_header",
+                Value::from(state.routing.tenant_header.as_str()),
+            ),
             ("canary_color", Value::Null),
             ("satisfied", Value::Null),
-            ("canary", Value::object([("version", Value::from(version)), ("weight", Value::int(0)), ("tenants", Value::Null)])),
+            (
+                "canary",
+                Value::object([
+                    ("version", Value::from(version)),
+                    ("weight", Value::int(0)),
+                    ("tenants", Value::Null),
+                ]),
+            ),
             ("progressive", Value::Null),
             ("timeouts", Value::Null),
         ]);
