@@ -11,6 +11,8 @@ tf="$(command -v terraform || true)"
 app="$root/target/release/agog-demo-app"
 load="$root/target/release/bluegreen-load"
 export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+# A CLI config variable naming a missing file only makes Terraform print warnings.
+if [ -n "${TF_CLI_CONFIG_FILE:-}" ] && [ ! -f "$TF_CLI_CONFIG_FILE" ]; then unset TF_CLI_CONFIG_FILE; fi
 front="http://127.0.0.1:8080"
 
 say()  { printf '\n==> %s\n' "$*"; }
@@ -21,26 +23,32 @@ out()  { "$tf" output -raw "$1" 2>/dev/null; }
 start_load() { "$load" "$front/api/version" --concurrency 8 --seconds 600 --json > "$1" & load_pid=$!; sleep 1; }
 stop_load()  { kill -INT "$load_pid" 2>/dev/null; wait "$load_pid" 2>/dev/null; }
 describe_load() {
-  python3 - "$1" <<'PY'
+  python3 - "$1" "${2:-release}" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
+mode = sys.argv[2]
 versions = ", ".join(f"{n:,} from {v}" for v, n in s["versions"].items())
 fails = ", ".join(f"{n} {k}" for k, n in s["failures"].items()) or "none"
 print(f"    Load: {s['sent']:,} requests through the front door in {s['seconds']:.1f}s, "
       f"{s['failed']} failed ({fails}).")
-print(f"    Answers: {versions}; after the first answer from {s['last_version']}, "
-      f"{s['old_after_new']} came from an older version.")
+if mode == "release":
+    print(f"    Answers: {versions}; once {s['last_version']} answered, "
+          f"{s['old_after_new']} answer(s) to requests sent after that came from an older version.")
+else:
+    print(f"    Answers: {versions}; the last answer came from {s['last_version']}.")
 PY
 }
 
 apply() { "$tf" apply -auto-approve -input=false -no-color -var "app_binary=$app" -var "app_version=$1" > "$2" 2>&1; }
 
 say "Terraform: $("$tf" version | head -n1)"
-if [ -f terraform.tfstate ] && "$tf" state list 2>/dev/null | grep -q bluegreen_environment; then
-  info "Cleaning up the previous quickstart run"
-  "$tf" destroy -auto-approve -input=false -no-color -var "app_binary=$app" > /dev/null 2>&1 || true
-fi
+# A rebuilt provider keeps its version but not its checksum: forget the old lock.
+rm -rf .terraform.lock.hcl .terraform/providers
 "$tf" init -input=false -no-color > init.log 2>&1 || { cat init.log; exit 1; }
+if "$tf" state list 2>/dev/null | grep -q bluegreen_environment; then
+  info "Cleaning up the previous quickstart run"
+  "$tf" destroy -auto-approve -input=false -no-color -var "app_binary=$app" > destroy.log 2>&1 || { cat destroy.log; exit 1; }
+fi
 
 say "Releasing 1.2.0 (first release: it lands on blue)"
 apply 1.2.0 apply-1.2.0.log || { cat apply-1.2.0.log; exit 1; }
@@ -68,7 +76,7 @@ info "Terraform refused 1.3.1 and rolled back by itself:"
 info "  ${reason:-see apply-1.3.1.log}"
 "$tf" refresh -input=false -no-color -var "app_binary=$app" -var "app_version=1.3.0" > /dev/null 2>&1
 info "Live now: $(out live_version) on $(out live_color). The next terraform plan proposes 1.3.1 again."
-describe_load load-1.3.1.json
+describe_load load-1.3.1.json rollback
 
 say "Done"
 info "Front door:  $front/api/orders"
