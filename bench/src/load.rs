@@ -29,7 +29,7 @@ pub struct LoadSummary {
     pub versions: BTreeMap<String, u64>,
     /// The version of the last successful answer.
     pub last_version: Option<String>,
-    /// Answers from an older version after the newest one first answered.
+    /// Answers from an older version to requests sent after the newest one first answered.
     pub old_after_new: u64,
     /// Wall time, seconds.
     pub seconds: f64,
@@ -42,29 +42,55 @@ pub struct LoadSummary {
 #[derive(Default)]
 struct Tally {
     summary: LoadSummary,
-    order: Vec<String>,
+    /// Successful answers in completion order: (sent at, answered at, version), µs since start.
+    order: Vec<(u64, u64, String)>,
     latencies_us: Vec<u64>,
 }
 
 /// Runs until `stop` is set or `duration` passes, whichever is first; at most `max_requests`.
-pub async fn run(url: &str, concurrency: usize, duration: Duration, max_requests: u64, stop: Arc<AtomicBool>) -> anyhow::Result<LoadSummary> {
+pub async fn run(
+    url: &str,
+    concurrency: usize,
+    duration: Duration,
+    max_requests: u64,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<LoadSummary> {
     let uri: hyper::Uri = url.parse()?;
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(concurrency).build(connector);
+    let client: Client<HttpConnector, Empty<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(concurrency)
+        .build(connector);
     let tally = Arc::new(Mutex::new(Tally::default()));
     let started = Instant::now();
     let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (client, uri, tally, stop, sent) = (client.clone(), uri.clone(), tally.clone(), stop.clone(), sent.clone());
+        let (client, uri, tally, stop, sent) = (
+            client.clone(),
+            uri.clone(),
+            tally.clone(),
+            stop.clone(),
+            sent.clone(),
+        );
         workers.push(tokio::spawn(async move {
-            while !stop.load(Ordering::Relaxed) && started.elapsed() < duration && sent.fetch_add(1, Ordering::Relaxed) < max_requests {
+            while !stop.load(Ordering::Relaxed)
+                && started.elapsed() < duration
+                && sent.fetch_add(1, Ordering::Relaxed) < max_requests
+            {
                 let t0 = Instant::now();
                 let outcome = tokio::time::timeout(Duration::from_secs(10), async {
-                    let resp = client.get(uri.clone()).await.map_err(|e| classify(&e.to_string()))?;
+                    let resp = client
+                        .get(uri.clone())
+                        .await
+                        .map_err(|e| classify(&e.to_string()))?;
                     let status = resp.status().as_u16();
-                    let body = resp.into_body().collect().await.map_err(|e| classify(&e.to_string()))?.to_bytes();
+                    let body = resp
+                        .into_body()
+                        .collect()
+                        .await
+                        .map_err(|e| classify(&e.to_string()))?
+                        .to_bytes();
                     Ok::<_, String>((status, body))
                 })
                 .await
@@ -78,14 +104,21 @@ pub async fn run(url: &str, concurrency: usize, duration: Duration, max_requests
                         t.latencies_us.push(elapsed);
                         let version = serde_json::from_slice::<serde_json::Value>(&body)
                             .ok()
-                            .and_then(|v| v.get("version").and_then(|v| v.as_str().map(str::to_string)))
+                            .and_then(|v| {
+                                v.get("version")
+                                    .and_then(|v| v.as_str().map(str::to_string))
+                            })
                             .unwrap_or_else(|| "unknown".into());
                         *t.summary.versions.entry(version.clone()).or_default() += 1;
-                        t.order.push(version);
+                        let sent_at = t0.duration_since(started).as_micros() as u64;
+                        t.order.push((sent_at, sent_at + elapsed, version));
                     }
                     Ok((status, _)) => {
                         t.summary.failed += 1;
-                        *t.summary.failures.entry(format!("HTTP {status}")).or_default() += 1;
+                        *t.summary
+                            .failures
+                            .entry(format!("HTTP {status}"))
+                            .or_default() += 1;
                     }
                     Err(kind) => {
                         t.summary.failed += 1;
@@ -100,10 +133,23 @@ pub async fn run(url: &str, concurrency: usize, duration: Duration, max_requests
     }
     let mut t = std::mem::take(&mut *tally.lock().unwrap_or_else(|e| e.into_inner()));
     t.summary.seconds = started.elapsed().as_secs_f64();
-    t.summary.last_version = t.order.last().cloned();
+    t.summary.last_version = t.order.last().map(|(_, _, v)| v.clone());
     if let Some(newest) = t.summary.last_version.clone() {
-        if let Some(first_new) = t.order.iter().position(|v| *v == newest) {
-            t.summary.old_after_new = t.order[first_new..].iter().filter(|v| **v != newest).count() as u64;
+        // Once the newest version has answered, a request *sent* afterwards
+        // that an older version answers means traffic went back; requests
+        // already in flight at the switch legitimately finish on the old one.
+        let first_new = t
+            .order
+            .iter()
+            .filter(|(_, _, v)| *v == newest)
+            .map(|(_, done, _)| *done)
+            .min();
+        if let Some(first_new) = first_new {
+            t.summary.old_after_new = t
+                .order
+                .iter()
+                .filter(|(sent, _, v)| *v != newest && *sent > first_new)
+                .count() as u64;
         }
     }
     t.latencies_us.sort_unstable();

@@ -80,6 +80,7 @@ describe_load load-1.3.1.json rollback
 
 say "Done"
 info "Front door:  $front/api/orders"
-info "Dashboard:   http://127.0.0.1:7480/   (audit log of every deploy, switch and rollback)"
+info "Dashboard:   http://127.0.0.1:7480/?token=TOKEN  (TOKEN is in $here/.bluegreen/token;"
+info "             it shows the audit log of every deploy, switch and rollback)"
 info "On-call:     $root/target/release/bluegreen-local status --state-dir $here/.bluegreen"
 info "Clean up:    cd examples/quickstart && terraform destroy -var app_binary=$app"
