@@ -120,13 +120,15 @@ pub fn check(migrations: &[&Migration], traffic: &Traffic) -> Vec<Refusal> {
             .map(|r| r.located(&m.script))
             .collect();
         let why = format!("It is {class} because:\n  {}", reasons.join("\n  "));
+        let article = if class.to_string().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
         let detail = match traffic {
             Traffic::Absent => continue,
             Traffic::NoEnvironment => format!(
-                "{} is a {class} migration, and no `environment` is set, so nothing shows which application versions still \
+                "{} is {} {class} migration, and no `environment` is set, so nothing shows which application versions still \
                  receive traffic. {why}\nSet `environment` to the bluegreen_environment this database serves, or set \
                  allow_breaking = true if no running version depends on what it changes.",
-                m.script
+                m.script,
+                article
             ),
             Traffic::Serving { environment, colors, live_version } => {
                 let required = m.requires.clone().or_else(|| live_version.clone());
@@ -144,10 +146,11 @@ pub fn check(migrations: &[&Migration], traffic: &Traffic) -> Vec<Refusal> {
                 let who: Vec<String> =
                     blockers.iter().map(|c| format!("{} runs {} ({})", c.color, c.version, c.role)).collect();
                 format!(
-                    "{} is a {class} migration and {source}, but in environment {environment:?} {}. {why}\n\
+                    "{} is {} {class} migration and {source}, but in environment {environment:?} {}. {why}\n\
                      Wait until no colour that can receive traffic runs an older version (release {required} and stop the \
                      previous colour, e.g. keep_previous = false, or end the canary), or set allow_breaking = true.",
                     m.script,
+                    article,
                     who.join(" and ")
                 )
             }

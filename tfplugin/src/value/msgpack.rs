@@ -581,7 +581,17 @@ impl Encoder {
                 {
                     written(rmp::encode::write_sint(&mut self.out, *f as i64))
                 } else {
-                    written(rmp::encode::write_f64(&mut self.out, *f))
+                    // A double such as 0.01 is not the decimal a user writes:
+                    // send the shortest decimal that reads back as it, as text,
+                    // so Terraform holds the same exact number the config and
+                    // the state JSON give it (Terraform 1.0 compares exactly).
+                    let text = format!("{f}");
+                    match Number::parse(&text) {
+                        Some(Number::Float(_)) | None => {
+                            written(rmp::encode::write_f64(&mut self.out, *f))
+                        }
+                        Some(_) => self.str(&text),
+                    }
                 }
             }
             Number::Big(text) => match Number::parse(text) {
@@ -734,6 +744,8 @@ mod tests {
         assert_eq!(e(Value::int(300)), hex("cd 01 2c"));
         assert_eq!(e(Value::float(2.0)), hex("02"));
         assert_eq!(e(Value::float(0.5)), hex("cb 3f e0 00 00 00 00 00 00"));
+        // 0.01 is not a double's exact value: it travels as the text a user writes.
+        assert_eq!(e(Value::float(0.01)), hex("a4 30 2e 30 31"));
         assert_eq!(e(Value::Number(Number::Big("42".into()))), hex("2a"));
         assert!(encode_msgpack(&Value::float(f64::NAN), &Type::Number).is_err());
         assert!(encode_msgpack(&Value::Number(Number::Big("1x".into())), &Type::Number).is_err());

@@ -9,13 +9,17 @@
 //! the plugin protocol itself (mTLS, Shutdown, malformed input).
 
 pub mod case;
+pub mod http;
+pub mod local_platform;
 pub mod plugin;
+pub mod postgres;
 pub mod provider;
 pub mod state;
 pub mod terraform;
 pub mod workspace;
 
 pub use case::{on_every_cli, Expect, ImportId, ImportVerify, Step, TestCase};
+pub use local_platform::{AdminApi, LocalDaemon};
 pub use provider::ProviderBinary;
 pub use state::{ResourceState, State};
 pub use terraform::Terraform;

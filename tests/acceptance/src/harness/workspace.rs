@@ -2,11 +2,13 @@
 //! filesystem mirror, a CLI config that installs from it, the configuration,
 //! and every command run with a trace log that a failure prints.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -16,6 +18,15 @@ use super::terraform::Terraform;
 
 /// How long one Terraform command may take before the harness kills it.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// How long a command's stdout and stderr may stay open after it exited.
+pub const PIPE_GRACE: Duration = Duration::from_secs(5);
+
+/// Appended to a command's stderr when its stdout or stderr stayed open after
+/// it exited: a process it started (a daemon, say) inherited them, so any
+/// pipeline reading Terraform's output (`terraform apply | tee`) would hang.
+pub const PIPES_HELD_NOTE: &str =
+    "[harness] terraform's stdout/stderr stayed open after it exited: a process it started still holds them";
 
 /// Lines of the trace log a failure report prints.
 pub const LOG_TAIL_LINES: usize = 300;
@@ -83,8 +94,8 @@ pub fn provider_log_lines<'a>(log: &'a str, plugin_name: &str) -> Vec<&'a str> {
 pub struct Running {
     args: Vec<String>,
     child: Child,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
+    stdout: Option<Drain>,
+    stderr: Option<Drain>,
     started: Instant,
     log_offset: u64,
 }
@@ -133,16 +144,20 @@ impl Running {
             }
         };
         let elapsed = self.started.elapsed();
-        let stdout = self
+        // A descendant that inherited the pipes keeps them open: never wait
+        // for it, or the test hangs instead of failing.
+        let grace = Instant::now() + PIPE_GRACE;
+        let (stdout, out_held) = self
             .stdout
             .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        let mut stderr = self
+            .map_or((String::new(), false), |d| d.collect(grace));
+        let (mut stderr, err_held) = self
             .stderr
             .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
+            .map_or((String::new(), false), |d| d.collect(grace));
+        if out_held || err_held {
+            let _ = write!(stderr, "\n{PIPES_HELD_NOTE}");
+        }
         if killed {
             let _ = write!(
                 stderr,
@@ -161,12 +176,42 @@ impl Running {
     }
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    })
+/// A pipe read to its end by a thread, into a buffer readable at any time.
+struct Drain {
+    bytes: Arc<Mutex<Vec<u8>>>,
+    thread: JoinHandle<()>,
+}
+
+impl Drain {
+    /// What was read; true when the pipe was still open at `deadline`.
+    fn collect(self, deadline: Instant) -> (String, bool) {
+        while !self.thread.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let held = !self.thread.is_finished();
+        let bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        (String::from_utf8_lossy(&bytes).into_owned(), held)
+    }
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> Drain {
+    let bytes = Arc::new(Mutex::new(Vec::new()));
+    let sink = bytes.clone();
+    let thread = std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => sink
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    });
+    Drain { bytes, thread }
 }
 
 /// One Terraform working directory.
@@ -178,6 +223,7 @@ pub struct Workspace {
     cli_config: PathBuf,
     log_path: PathBuf,
     log_offset: Cell<u64>,
+    extra_env: RefCell<Vec<(OsString, OsString)>>,
     /// Fail any command whose trace log shows [`PROTOCOL_ERRORS`].
     pub strict_plugin_logs: bool,
 }
@@ -235,6 +281,7 @@ impl Workspace {
             provider: provider.clone(),
             cli_config,
             log_offset: Cell::new(0),
+            extra_env: RefCell::new(Vec::new()),
             strict_plugin_logs: true,
         }
     }
@@ -296,7 +343,20 @@ impl Workspace {
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             .env("CHECKPOINT_DISABLE", "1");
+        for (key, value) in self.extra_env.borrow().iter() {
+            cmd.env(key, value);
+        }
         cmd
+    }
+
+    /// Sets an environment variable for every later command of this
+    /// workspace (e.g. where the provider finds a helper binary), without
+    /// touching the test process's own environment.
+    pub fn set_env(&self, key: impl Into<OsString>, value: impl Into<OsString>) {
+        let (key, value) = (key.into(), value.into());
+        let mut env = self.extra_env.borrow_mut();
+        env.retain(|(k, _)| *k != key);
+        env.push((key, value));
     }
 
     /// Starts `terraform <args>` without waiting.

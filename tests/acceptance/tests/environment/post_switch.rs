@@ -1,0 +1,100 @@
+//! A release that passes its gates but answers 5% errors under real traffic:
+//! the post-switch watch measures it, switches back by itself, and the
+//! diagnostic gives the measured error rate against the 1% threshold.
+
+use std::time::Duration;
+
+use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
+
+use crate::{
+    assert_plan_proposes, bluegreen, destroy_and_check, expect_match, first_error, now_ms,
+    wait_for_requests, Fixture, Load, ADDRESS,
+};
+
+#[test]
+fn post_switch_breach_rolls_back() {
+    on_every_cli("post_switch_breach_rolls_back", |tf| {
+        let test = "post_switch_breach_rolls_back";
+        let fx = Fixture::new("breach", tf, "shop");
+        let env = fx
+            .env("1.2.0")
+            .var("AGOG_FAULTY_VERSION", "1.3.1")
+            .var("AGOG_ERROR_RATE", "0.05");
+        let ws = Workspace::new(test, tf, &bluegreen());
+        ws.write_config(&fx.config(&env.hcl()));
+        ws.init();
+        ws.apply();
+        let front = fx.front_door();
+        front.assert_serves(5, "1.2.0", "blue");
+
+        ws.write_config(&fx.config(&env.clone().version("1.3.1").hcl()));
+        let started = now_ms();
+        let load = Load::start(&front.url("/api/version"), 4);
+        // A baseline on blue before the switch, as in production.
+        wait_for_requests(&fx, "blue", started, 200, Duration::from_secs(60));
+        let apply = ws.run(&["apply", "-auto-approve"]);
+        let summary = load.stop();
+        announce(&format!(
+            "acceptance: {test} on Terraform v{}: apply failed after {:.1}s; load: {summary}",
+            tf.version_string(),
+            apply.elapsed.as_secs_f64()
+        ));
+        if apply.code != Some(1) {
+            ws.fail(
+                Some(&apply),
+                &format!(
+                    "the apply of a faulty 1.3.1 exited {:?}, expected 1",
+                    apply.code
+                ),
+            );
+        }
+        announce(&format!(
+            "acceptance: {test} on Terraform v{}: {}",
+            tf.version_string(),
+            first_error(&apply)
+        ));
+        expect_match(&ws, &apply, r"Error: Release of 1\.3\.1 rolled back");
+        let figures = expect_match(
+            &ws,
+            &apply,
+            r"error rate (\d+\.\d+)% \((\d+) of (\d+) requests answered 5xx\) is above max_error_rate 1\.00%",
+        );
+        expect_match(
+            &ws,
+            &apply,
+            r"Traffic was switched back to blue \(1\.2\.0\) automatically",
+        );
+        let rate: f64 = figures[1].parse().expect("a rate");
+        announce(&format!(
+            "acceptance: {test} on Terraform v{}: measured error rate {rate}% ({} of {} requests) against 1.00%",
+            tf.version_string(),
+            figures[2],
+            figures[3]
+        ));
+        assert!(
+            (2.0..=10.0).contains(&rate),
+            "the measured error rate {rate}% is far from the injected 5%"
+        );
+
+        // Users reached 1.3.1 (that is how the breach was measured), and are back on 1.2.0.
+        let versions = summary.versions();
+        assert!(
+            versions.get("1.3.1").copied().unwrap_or(0) > 0,
+            "no answer came from 1.3.1, so the watch judged nothing: {summary}"
+        );
+        assert!(
+            summary.failures().keys().all(|k| k == "HTTP 500"),
+            "failures other than the injected 500s: {summary}"
+        );
+        front.assert_serves(50, "1.2.0", "blue");
+
+        let state = ws.show();
+        let api = state.resource(ADDRESS);
+        assert_eq!(api.str("version"), "1.2.0", "state after the rollback");
+        assert_eq!(api.str("live_color"), "blue");
+        assert_eq!(api.str("last_deployment.outcome"), "rolled_back");
+        assert_plan_proposes(&ws, "1.2.0", "1.3.1");
+
+        destroy_and_check(&ws, &fx);
+    });
+}
