@@ -186,6 +186,40 @@ impl Block {
         }
         Type::Object(attrs)
     }
+    /// Terraform never holds a null list, set or map of nested blocks: "no
+    /// blocks" is an empty collection (Terraform 1.0 reports null → [] as a
+    /// change). Replaces such nulls in a non-null object value, recursively.
+    pub fn normalize_blocks(&self, value: &mut Value) {
+        if !matches!(value, Value::Object(_)) {
+            return;
+        }
+        for nested in &self.blocks {
+            let Some(slot) = value.get_mut(&nested.name) else {
+                continue;
+            };
+            match nested.nesting {
+                BlockNesting::List if slot.is_null() => *slot = Value::List(Vec::new()),
+                BlockNesting::Set if slot.is_null() => *slot = Value::Set(Vec::new()),
+                BlockNesting::Map if slot.is_null() => *slot = Value::Map(BTreeMap::new()),
+                BlockNesting::Single | BlockNesting::Group => nested.block.normalize_blocks(slot),
+                BlockNesting::List | BlockNesting::Set => {
+                    if let Value::List(items) | Value::Set(items) = slot {
+                        for item in items {
+                            nested.block.normalize_blocks(item);
+                        }
+                    }
+                }
+                BlockNesting::Map => {
+                    if let Value::Map(items) = slot {
+                        for item in items.values_mut() {
+                            nested.block.normalize_blocks(item);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The protocol form.
     pub fn to_proto(&self) -> pb::schema::Block {
         pb::schema::Block {

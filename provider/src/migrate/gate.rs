@@ -120,7 +120,11 @@ pub fn check(migrations: &[&Migration], traffic: &Traffic) -> Vec<Refusal> {
             .map(|r| r.located(&m.script))
             .collect();
         let why = format!("It is {class} because:\n  {}", reasons.join("\n  "));
-        let article = if class.to_string().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        let article = if class.to_string().starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         let detail = match traffic {
             Traffic::Absent => continue,
             Traffic::NoEnvironment => format!(

@@ -118,18 +118,32 @@ fn start_daemon(config: &LocalConfig) -> Result<(), PlatformError> {
         .try_clone()
         .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
     tracing::info!(binary = %bin.display(), listen = %listen, state_dir = %config.state_dir.display(), "starting the local platform daemon");
-    std::process::Command::new(&bin)
+    let mut command = std::process::Command::new(&bin);
+    command
         .arg("serve")
         .arg("--state-dir")
         .arg(&config.state_dir)
         .arg("--listen")
         .arg(&listen)
-        // Its own process group: Terraform's Ctrl-C must not take the platform down,
-        // and stdout is Terraform's channel to us, never the daemon's.
-        .process_group(0)
         .stdin(std::process::Stdio::null())
         .stdout(log)
-        .stderr(log_err)
+        .stderr(log_err);
+    // SAFETY: between fork and exec only async-signal-safe calls are made
+    // (setsid, close), touching no memory shared with other threads.
+    unsafe {
+        command.pre_exec(|| {
+            // Its own session: Terraform's Ctrl-C must not take the platform down.
+            libc::setsid();
+            // Terraform 1.0 hands providers extra descriptors (its output pipes
+            // among them) without close-on-exec; a daemon holding them would keep
+            // `terraform apply | tee` waiting for end-of-file until it dies.
+            for fd in 3..1024 {
+                libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+    command
         .spawn()
         .map_err(|e| PlatformError::Unreachable(format!("starting {}: {e}", bin.display())))?;
     Ok(())

@@ -314,7 +314,8 @@ impl pb::provider_server::Provider for ProviderService {
             empty
         );
         tracing::debug!(tf_rpc = "ReadResource", tf_resource_type = %req.type_name, "reading");
-        let out = entry.resource.read(&self.ctx(), &state, &req.private).await;
+        let mut out = entry.resource.read(&self.ctx(), &state, &req.private).await;
+        entry.schema.block.normalize_blocks(&mut out.state);
         let new_state = try_diags!(encode(&out.state, &entry.ty, "state"), empty);
         Ok(Response::new(pb::read_resource::Response {
             new_state: Some(new_state),
@@ -422,6 +423,8 @@ impl pb::provider_server::Provider for ProviderService {
                 entry.resource.update(&ctx, apply).await
             }
         };
+        let mut out = out;
+        entry.schema.block.normalize_blocks(&mut out.state);
         let mut diagnostics = out.diagnostics;
         let new_state = match encode(&out.state, &entry.ty, "new state") {
             Ok(v) => Some(v),
@@ -446,7 +449,8 @@ impl pb::provider_server::Provider for ProviderService {
         let empty = pb::import_resource_state::Response::default();
         let entry = try_diags!(self.resource(&req.type_name), empty);
         tracing::info!(tf_rpc = "ImportResourceState", tf_resource_type = %req.type_name, id = %req.id, "importing");
-        let out = entry.resource.import(&self.ctx(), &req.id).await;
+        let mut out = entry.resource.import(&self.ctx(), &req.id).await;
+        entry.schema.block.normalize_blocks(&mut out.state);
         if out.diagnostics.has_errors() || out.state.is_null() {
             return Ok(Response::new(pb::import_resource_state::Response {
                 imported_resources: Vec::new(),

@@ -7,6 +7,8 @@
 //! output and the tail of the trace log, and keeps the work directory.
 //! [`plugin`] starts a provider binary the way Terraform does, for tests of
 //! the plugin protocol itself (mTLS, Shutdown, malformed input).
+//! [`local_platform`] gives a test its own `bluegreen-local` daemon, and
+//! [`http`] asks a loopback server what a user would get.
 
 pub mod case;
 pub mod http;

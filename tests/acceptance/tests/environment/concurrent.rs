@@ -2,6 +2,8 @@
 //! directories: one releases, the other fails with "locked by …" naming the
 //! first, and nothing is half-switched.
 
+use std::time::{Duration, Instant};
+
 use bluegreen_acceptance::harness::workspace::COMMAND_TIMEOUT;
 use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
 
@@ -31,32 +33,43 @@ fn concurrent_applies_one_is_locked() {
 
         a.write_config(&env("1.3.0"));
         b.write_config(&env("1.4.0"));
-        let (run_a, run_b) = (
+        let started = Instant::now();
+        let (mut run_a, mut run_b) = (
             a.spawn(&["apply", "-auto-approve"]),
             b.spawn(&["apply", "-auto-approve"]),
         );
+        // When each one ended (the outputs' own timings start when waited for).
+        let (mut ended_a, mut ended_b) = (None, None);
+        while (ended_a.is_none() || ended_b.is_none()) && started.elapsed() < COMMAND_TIMEOUT {
+            if ended_a.is_none() && run_a.try_wait().is_some() {
+                ended_a = Some(started.elapsed());
+            }
+            if ended_b.is_none() && run_b.try_wait().is_some() {
+                ended_b = Some(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let (out_a, out_b) = (
-            a.wait(run_a, COMMAND_TIMEOUT),
-            b.wait(run_b, COMMAND_TIMEOUT),
+            a.wait(run_a, Duration::from_secs(5)),
+            b.wait(run_b, Duration::from_secs(5)),
         );
-        let (winner, won, loser, lost, version) = match (out_a.success(), out_b.success()) {
-            (true, false) => (&a, &out_a, &b, &out_b, "1.3.0"),
-            (false, true) => (&b, &out_b, &a, &out_a, "1.4.0"),
+        let (winner, loser, lost, version) = match (out_a.success(), out_b.success()) {
+            (true, false) => (&a, &b, &out_b, "1.3.0"),
+            (false, true) => (&b, &a, &out_a, "1.4.0"),
             (true, true) => a.fail(
                 Some(&out_b),
                 "both applies succeeded: they did not overlap, or the lock did not hold",
             ),
             (false, false) => a.fail(Some(&out_a), "both applies failed"),
         };
-        let losing_version = if version == "1.3.0" { "1.4.0" } else { "1.3.0" };
+        let secs = |t: Option<Duration>| t.unwrap_or_default().as_secs_f64();
+        let (won_after, lost_after) = if version == "1.3.0" {
+            (secs(ended_a), secs(ended_b))
+        } else {
+            (secs(ended_b), secs(ended_a))
+        };
         announce(&format!(
-            "acceptance: {test} on Terraform v{}: {version} released in {:.1}s; {losing_version} refused after {:.1}s",
-            tf.version_string(),
-            won.elapsed.as_secs_f64(),
-            lost.elapsed.as_secs_f64()
-        ));
-        announce(&format!(
-            "acceptance: {test} on Terraform v{}: {}",
+            "acceptance: {test} on Terraform v{}: {version} released in {won_after:.1}s; the other apply was refused after {lost_after:.1}s: {}",
             tf.version_string(),
             first_error(lost)
         ));

@@ -13,13 +13,13 @@ use crate::{bluegreen, now_ms, wait_for_requests, Fixture, Load, ADDRESS};
 /// Requests each side of the switch must see, so that ≥ 2,000 span it.
 const PER_SIDE: u64 = 1_000;
 
-/// Attributes an import cannot know: configuration-only blocks, and the
-/// record of the last release this resource ran.
+/// Attributes an import cannot know: the configuration-only gate blocks
+/// (`timeouts` too, but no test sets it), and the record of the last release
+/// this resource ran and the version live before it.
 pub const IMPORT_IGNORES: &[&str] = &[
     "health_check",
     "smoke_test",
     "post_switch",
-    "timeouts",
     "last_deployment",
     "previous_version",
 ];
