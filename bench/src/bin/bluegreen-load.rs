@@ -33,15 +33,31 @@ async fn main() -> anyhow::Result<()> {
     let flag = stop.clone();
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else { return };
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
         tokio::select! { _ = int.recv() => {}, _ = term.recv() => {} }
         flag.store(true, Ordering::Relaxed);
     });
-    let summary = bluegreen_bench::load::run(&args.url, args.concurrency, Duration::from_secs_f64(args.seconds), args.max_requests, stop).await?;
+    let summary = bluegreen_bench::load::run(
+        &args.url,
+        args.concurrency,
+        Duration::from_secs_f64(args.seconds),
+        args.max_requests,
+        stop,
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
-        let versions: Vec<String> = summary.versions.iter().map(|(v, n)| format!("{v}: {n}")).collect();
+        let versions: Vec<String> = summary
+            .versions
+            .iter()
+            .map(|(v, n)| format!("{v}: {n}"))
+            .collect();
         println!(
             "{} requests in {:.1}s, {} failed; answers by version: {}; last answer from {}",
             summary.sent,
