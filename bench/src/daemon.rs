@@ -53,6 +53,12 @@ impl Platform {
     /// Starts `bluegreen-local serve` (from the benchmark's target directory) and waits
     /// until its admin API answers.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with_env(&[]).await
+    }
+
+    /// [`Platform::start`] with extra environment variables for the daemon (e.g.
+    /// `TOKIO_WORKER_THREADS`, to compare runtime sizes).
+    pub async fn start_with_env(env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let bin = workspace_bin("bluegreen-local")?;
         let state_dir = tempfile::Builder::new()
             .prefix("bluegreen-bench-")
@@ -68,6 +74,7 @@ impl Platform {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .env("BLUEGREEN_LOCAL_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);

@@ -42,10 +42,11 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Samples every `interval` for processes whose executable's file name starts with
-    /// `name_prefix` (e.g. `terraform-provider-bgtest`, matching the mirror's
-    /// `terraform-provider-bgtest_v0.1.0`).
-    pub fn start(name_prefix: &str, interval: Duration) -> Self {
+    /// Samples every `interval` for children of `parent` whose executable's file name
+    /// starts with `name_prefix` (e.g. `terraform-provider-bgtest`, matching the
+    /// mirror's `terraform-provider-bgtest_v0.1.0`). Other processes of the same name
+    /// (someone else's tests on a shared machine) are ignored.
+    pub fn start(name_prefix: &str, parent: u32, interval: Duration) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let prefix = name_prefix.to_owned();
@@ -56,7 +57,7 @@ impl Sampler {
             let mut other: HashSet<u32> = HashSet::new();
             loop {
                 let stopping = flag.load(Ordering::Relaxed);
-                sample(&prefix, &mut peaks, &mut other);
+                sample(&prefix, parent, &mut peaks, &mut other);
                 if stopping {
                     return peaks;
                 }
@@ -73,7 +74,7 @@ impl Sampler {
     }
 }
 
-fn sample(prefix: &str, peaks: &mut Peaks, other: &mut HashSet<u32>) {
+fn sample(prefix: &str, parent: u32, peaks: &mut Peaks, other: &mut HashSet<u32>) {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return;
     };
@@ -94,7 +95,8 @@ fn sample(prefix: &str, peaks: &mut Peaks, other: &mut HashSet<u32>) {
                 .as_ref()
                 .and_then(|p| p.file_name())
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix));
+                .is_some_and(|n| n.starts_with(prefix))
+                && parent_of(pid) == Some(parent);
             if !matches {
                 // A child Terraform just forked still shows terraform's executable
                 // until it execs the provider: never settle on those.
@@ -116,6 +118,17 @@ fn sample(prefix: &str, peaks: &mut Peaks, other: &mut HashSet<u32>) {
             peaks.cpu_by_pid.insert(pid, cpu);
         }
     }
+}
+
+/// The parent process id of `pid`.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 4, after the parenthesised command name.
+    stat[stat.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// `VmHWM` of `pid`, KiB.

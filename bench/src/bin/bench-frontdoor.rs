@@ -42,6 +42,10 @@ struct Args {
     /// Path requested.
     #[arg(long, default_value = "/api/version")]
     path: String,
+    /// Also measure a second daemon started with TOKIO_WORKER_THREADS=N (its front door
+    /// proxies to its own, identical, demo-app process).
+    #[arg(long)]
+    variant_worker_threads: Option<usize>,
 }
 
 /// Who is measured.
@@ -54,6 +58,8 @@ struct Target {
     proxy_tree: bool,
     /// The proxy must add `x-bluegreen-color`.
     expect_color_header: bool,
+    /// The demo-app process behind it.
+    upstream_pid: u32,
 }
 
 #[derive(Default)]
@@ -134,6 +140,18 @@ fn main() -> anyhow::Result<()> {
     let env = rt.block_on(platform.two_colours("frontdoor", &[]))?;
     let upstream_port = env.colour_ports[0];
     let upstream_pid = env.colour_pids[0];
+    let variant_threads = args.variant_worker_threads.map(|n| n.to_string());
+    let mut variant = match &variant_threads {
+        Some(n) => {
+            let mut p = rt.block_on(Platform::start_with_env(&[(
+                "TOKIO_WORKER_THREADS",
+                n.as_str(),
+            )]))?;
+            let e = rt.block_on(p.two_colours("frontdoor", &[]))?;
+            Some((p, e))
+        }
+        None => None,
+    };
     let mut nginx1 = Nginx::start(&nginx_bin, "1", free_port()?, upstream_port)?;
     let mut nginx_auto = Nginx::start(&nginx_bin, "auto", free_port()?, upstream_port)?;
     println!("upstream: agog-demo-app (one process, one thread) on 127.0.0.1:{upstream_port}, pid {upstream_pid}");
@@ -147,13 +165,14 @@ fn main() -> anyhow::Result<()> {
         nginx1.config
     );
 
-    let targets = [
+    let mut targets = vec![
         Target {
             label: "upstream direct (no proxy)",
             url: format!("http://127.0.0.1:{upstream_port}{}", args.path),
             proxy_pid: None,
             proxy_tree: false,
             expect_color_header: false,
+            upstream_pid,
         },
         Target {
             label: "front door (bluegreen-local)",
@@ -161,6 +180,7 @@ fn main() -> anyhow::Result<()> {
             proxy_pid: Some(platform.pid()),
             proxy_tree: false,
             expect_color_header: true,
+            upstream_pid,
         },
         Target {
             label: "nginx worker_processes 1",
@@ -168,6 +188,7 @@ fn main() -> anyhow::Result<()> {
             proxy_pid: Some(nginx_pid(&nginx1)),
             proxy_tree: true,
             expect_color_header: true,
+            upstream_pid,
         },
         Target {
             label: "nginx worker_processes auto",
@@ -175,8 +196,23 @@ fn main() -> anyhow::Result<()> {
             proxy_pid: Some(nginx_pid(&nginx_auto)),
             proxy_tree: true,
             expect_color_header: true,
+            upstream_pid,
         },
     ];
+    if let (Some((p, e)), Some(n)) = (&variant, &variant_threads) {
+        targets.push(Target {
+            label: if n == "1" {
+                "front door, 1 runtime worker"
+            } else {
+                "front door, N runtime workers"
+            },
+            url: e.url(&args.path),
+            proxy_pid: Some(p.pid()),
+            proxy_tree: false,
+            expect_color_header: true,
+            upstream_pid: e.colour_pids[0],
+        });
+    }
     for t in &targets {
         check(t, port_of(&t.url), &args.path)?;
     }
@@ -212,10 +248,10 @@ fn main() -> anyhow::Result<()> {
                     }
                 };
                 let p0 = t.proxy_pid.map(proxy_cpu);
-                let u0 = cpu_seconds(upstream_pid).unwrap_or(0.0);
+                let u0 = cpu_seconds(t.upstream_pid).unwrap_or(0.0);
                 let r = wrk::run(&wrk_bin, &settings, &t.url)
                     .with_context(|| format!("measuring {}", t.label))?;
-                let u1 = cpu_seconds(upstream_pid).unwrap_or(0.0);
+                let u1 = cpu_seconds(t.upstream_pid).unwrap_or(0.0);
                 let per_1k = |cpu: f64| cpu * 1000.0 / (r.requests.max(1) as f64 / 1000.0);
                 if let (Some(pid), Some(p0)) = (t.proxy_pid, p0) {
                     results[i].proxy_cpu.push(per_1k(proxy_cpu(pid) - p0));
@@ -235,6 +271,9 @@ fn main() -> anyhow::Result<()> {
             platform.ensure_running()?;
             nginx1.ensure_running()?;
             nginx_auto.ensure_running()?;
+            if let Some((p, _)) = variant.as_mut() {
+                p.ensure_running()?;
+            }
         }
 
         let mut table = Table::new([
@@ -269,19 +308,21 @@ fn main() -> anyhow::Result<()> {
         }
         // Ratios per round (the front door and nginx ran back to back in each round).
         let mut ratios = Table::new([
-            "front door vs",
+            "front door",
+            "vs",
             "throughput ratio median (min–max)",
             "p99 ratio median (fd / nginx)",
             "target ≥ 1.0× throughput",
         ]);
-        for j in [2usize, 3] {
-            let tp: Vec<f64> = results[1]
+        let fronts: Vec<usize> = std::iter::once(1).chain(4..targets.len()).collect();
+        for (f, j) in fronts.iter().flat_map(|f| [(*f, 2usize), (*f, 3)]) {
+            let tp: Vec<f64> = results[f]
                 .runs
                 .iter()
                 .zip(&results[j].runs)
                 .map(|(a, b)| a.rps / b.rps)
                 .collect();
-            let lat: Vec<f64> = results[1]
+            let lat: Vec<f64> = results[f]
                 .runs
                 .iter()
                 .zip(&results[j].runs)
@@ -289,6 +330,7 @@ fn main() -> anyhow::Result<()> {
                 .collect();
             let tp = summarize(&tp);
             ratios.row([
+                targets[f].label.to_owned(),
                 targets[j].label.to_owned(),
                 format!(
                     "{}× ({}–{})",

@@ -13,7 +13,7 @@ use bluegreen_acceptance::harness::ProviderBinary;
 use bluegreen_bench::cpu::waited_children_cpu_seconds;
 use bluegreen_bench::machine;
 use bluegreen_bench::process::command;
-use bluegreen_bench::rss::Sampler;
+use bluegreen_bench::rss::{Peaks, Sampler};
 use bluegreen_bench::stats::summarize;
 use bluegreen_bench::table::{ms, ratio, Table};
 use bluegreen_bench::tools::{system_tool, workspace_bin};
@@ -38,18 +38,22 @@ struct Args {
     /// builds.
     #[arg(long)]
     bgtest: Vec<PathBuf>,
+    /// Builds of `terraform-provider-bgbench` (terraform_data's schema served through our
+    /// protocol layer) to measure as well (default: the one next to this benchmark).
+    #[arg(long)]
+    bgbench: Vec<PathBuf>,
     /// Longest a single terraform command may take, seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
 }
 
-const PROVIDER_TYPE: &str = "bgtest";
-
-/// One configuration: a work directory and its CLI config.
+/// One configuration: a work directory, its CLI config, and the executable name of
+/// its provider (none for `terraform_data`).
 struct Config {
     label: String,
     dir: PathBuf,
     cli_config: PathBuf,
+    provider_exe: Option<String>,
 }
 
 fn bgtest_config(n: usize, store: &Path, provider: &ProviderBinary) -> String {
@@ -57,6 +61,13 @@ fn bgtest_config(n: usize, store: &Path, provider: &ProviderBinary) -> String {
         "{}\nprovider \"bgtest\" {{\n  store_dir = \"{}\"\n}}\n\nresource \"bgtest_thing\" \"r\" {{\n  count = {n}\n  name  = \"thing-${{count.index}}\"\n}}\n",
         provider.required_providers_block(),
         store.display()
+    )
+}
+
+fn bgbench_config(n: usize, provider: &ProviderBinary) -> String {
+    format!(
+        "{}\nresource \"bgbench_data\" \"r\" {{\n  count = {n}\n  input = \"thing-${{count.index}}\"\n}}\n",
+        provider.required_providers_block()
     )
 }
 
@@ -86,10 +97,22 @@ fn terraform(tf: &Path, dir: &Path, cli_config: &Path, args: &[&str]) -> Command
 }
 
 /// Runs to completion within `timeout`; returns the wall time.
-fn run(mut cmd: Command, what: &str, timeout: Duration) -> anyhow::Result<Duration> {
+fn run(cmd: Command, what: &str, timeout: Duration) -> anyhow::Result<Duration> {
+    run_sampled(cmd, what, timeout, None).map(|(t, _)| t)
+}
+
+/// [`run`], sampling the children of the command whose executable starts with
+/// `sample` (provider plugins) for memory and CPU.
+fn run_sampled(
+    mut cmd: Command,
+    what: &str,
+    timeout: Duration,
+    sample: Option<&str>,
+) -> anyhow::Result<(Duration, Peaks)> {
     let started = Instant::now();
     let child = cmd.spawn().with_context(|| format!("starting {what}"))?;
     let pid = child.id();
+    let sampler = sample.map(|prefix| Sampler::start(prefix, pid, Duration::from_millis(5)));
     // The watchdog kills a hung terraform; the normal path never waits for it.
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     let watchdog = std::thread::spawn(move || {
@@ -101,6 +124,7 @@ fn run(mut cmd: Command, what: &str, timeout: Duration) -> anyhow::Result<Durati
         .wait_with_output()
         .with_context(|| format!("waiting for {what}"))?;
     let elapsed = started.elapsed();
+    let peaks = sampler.map(Sampler::finish).unwrap_or_default();
     let _ = done_tx.send(());
     let _ = watchdog.join();
     if !out.status.success() {
@@ -111,7 +135,7 @@ fn run(mut cmd: Command, what: &str, timeout: Duration) -> anyhow::Result<Durati
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    Ok(elapsed)
+    Ok((elapsed, peaks))
 }
 
 struct Phase {
@@ -164,6 +188,11 @@ fn main() -> anyhow::Result<()> {
     } else {
         args.bgtest.clone()
     };
+    let bgbench = if args.bgbench.is_empty() {
+        vec![workspace_bin("terraform-provider-bgbench")?]
+    } else {
+        args.bgbench.clone()
+    };
     let timeout = Duration::from_secs(args.timeout);
 
     machine::print_header("bench-plan: terraform plan, bgtest_thing vs terraform_data");
@@ -178,30 +207,40 @@ fn main() -> anyhow::Result<()> {
         .tempdir()
         .context("creating a work directory")?;
     let mut configs = Vec::new();
-    for (k, binary) in binaries.iter().enumerate() {
-        let provider = ProviderBinary::new(PROVIDER_TYPE, env!("CARGO_PKG_VERSION"), binary);
-        let dir = work.path().join(format!("bgtest-{k}"));
+    let plugins = binaries
+        .iter()
+        .map(|b| ("bgtest", b))
+        .chain(bgbench.iter().map(|b| ("bgbench", b)));
+    for (k, (kind, binary)) in plugins.enumerate() {
+        let provider = ProviderBinary::new(kind, env!("CARGO_PKG_VERSION"), binary);
+        let dir = work.path().join(format!("{kind}-{k}"));
         let mirror = dir.join("mirror");
         provider
             .install_into_mirror(&mirror)
             .with_context(|| format!("installing {} into the mirror", binary.display()))?;
         let cli_config = dir.join("terraformrc");
         write_cli_config(&cli_config, &mirror, &provider)?;
-        let store = dir.join("store");
-        std::fs::create_dir_all(&store)?;
-        std::fs::write(
-            dir.join("main.tf"),
-            bgtest_config(args.resources, &store, &provider),
-        )?;
+        let (resource, main_tf) = if kind == "bgtest" {
+            let store = dir.join("store");
+            std::fs::create_dir_all(&store)?;
+            (
+                "bgtest_thing",
+                bgtest_config(args.resources, &store, &provider),
+            )
+        } else {
+            ("bgbench_data", bgbench_config(args.resources, &provider))
+        };
+        std::fs::write(dir.join("main.tf"), main_tf)?;
         let name = binary.file_name().map_or_else(
             || binary.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        println!("configuration {k}: bgtest_thing from {}", binary.display());
+        println!("configuration {k}: {resource} from {}", binary.display());
         configs.push(Config {
-            label: format!("bgtest_thing ({name})"),
+            label: format!("{resource} ({name})"),
             dir,
             cli_config,
+            provider_exe: Some(provider.plugin_name()),
         });
     }
     {
@@ -214,6 +253,7 @@ fn main() -> anyhow::Result<()> {
             label: "terraform_data (built in)".into(),
             dir,
             cli_config,
+            provider_exe: None,
         });
     }
     let data = configs.len() - 1;
@@ -262,16 +302,12 @@ fn main() -> anyhow::Result<()> {
                 let c = &configs[i];
                 // Every configuration carries the sampler, so its small cost favours none.
                 let cpu_before = waited_children_cpu_seconds();
-                let sampler = Sampler::start(
-                    &format!("terraform-provider-{PROVIDER_TYPE}"),
-                    Duration::from_millis(5),
-                );
-                let t = run(
+                let (t, peaks) = run_sampled(
                     terraform(&tf, &c.dir, &c.cli_config, &plan_args),
                     &format!("terraform plan ({})", c.label),
                     timeout,
+                    Some(c.provider_exe.as_deref().unwrap_or("terraform-provider-")),
                 )?;
-                let peaks = sampler.finish();
                 if round == 0 {
                     continue; // warm-up
                 }
