@@ -367,8 +367,8 @@ fn main() -> anyhow::Result<()> {
                 p.name.to_owned(),
                 c.label.clone(),
                 format!("{total:.2}"),
-                format!("{prov:.2}"),
-                format!("{:.2}", total - prov),
+                format!("{:.2}", prov.max(0.0)),
+                format!("{:.2}", total - prov.max(0.0)),
             ]);
             let a = summarize(&p.times[i]);
             if i == data {
@@ -425,7 +425,7 @@ fn main() -> anyhow::Result<()> {
     println!("{}", table.render());
     println!("CPU time per plan (getrusage of the waited-for terraform; provider from /proc):");
     println!("{}", cpu_table.render());
-    println!("provider peak RSS during the bgtest plans (VmHWM, sampled every 5 ms):");
+    println!("provider peak RSS during the plans (VmHWM of the provider processes terraform started, sampled every 5 ms):");
     println!("{}", rss_table.render());
     let applies: Vec<String> = configs
         .iter()
