@@ -3,6 +3,11 @@
 //! side in interleaved rounds: first on an empty state (500 planned creations), then after
 //! an apply (500 refreshes). While the test provider's plans run, its peak resident set
 //! (`VmHWM`) is sampled from /proc.
+//!
+//! Two test-provider resources are measured: `bgtest_data`, which has exactly
+//! `terraform_data`'s schema (so the difference is the plugin protocol path: process
+//! start-up, gRPC, TLS, msgpack), and `bgtest_thing`, the rich test schema (nested blocks,
+//! sets, a map, timeouts), whose extra cost is mostly Terraform's own per-schema work.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,7 +26,7 @@ use clap::Parser;
 
 #[derive(Parser)]
 #[command(
-    about = "terraform plan: 500 bgtest_thing vs 500 terraform_data, and the provider's peak RSS"
+    about = "terraform plan: 500 bgtest_data / bgtest_thing vs 500 terraform_data, and the provider's peak RSS"
 )]
 struct Args {
     /// Terraform CLI (1.11.x has terraform_data built in).
@@ -33,15 +38,15 @@ struct Args {
     /// Measured rounds per phase (each round plans both configurations).
     #[arg(long, default_value_t = 7)]
     rounds: usize,
-    /// Test provider binaries to measure, each as its own configuration, interleaved
-    /// (default: terraform-provider-bgtest next to this benchmark). Repeat to compare
-    /// builds.
+    /// Test provider binaries to measure, each with both resources as their own
+    /// configurations, interleaved (default: terraform-provider-bgtest next to this
+    /// benchmark). Repeat to compare builds.
     #[arg(long)]
     bgtest: Vec<PathBuf>,
-    /// Builds of `terraform-provider-bgbench` (terraform_data's schema served through our
-    /// protocol layer) to measure as well (default: the one next to this benchmark).
-    #[arg(long)]
-    bgbench: Vec<PathBuf>,
+    /// Test-provider resources to measure: `data` (terraform_data's schema) and/or
+    /// `thing` (the rich test schema).
+    #[arg(long, value_delimiter = ',', default_value = "data,thing")]
+    resource: Vec<String>,
     /// Longest a single terraform command may take, seconds.
     #[arg(long, default_value_t = 600)]
     timeout: u64,
@@ -56,18 +61,18 @@ struct Config {
     provider_exe: Option<String>,
 }
 
-fn bgtest_config(n: usize, store: &Path, provider: &ProviderBinary) -> String {
+/// The test provider's configuration with `n` of one resource: `bgtest_data` gets
+/// `input`, as `terraform_data` does; `bgtest_thing` gets `name`.
+fn bgtest_config(n: usize, store: &Path, provider: &ProviderBinary, resource: &str) -> String {
+    let attribute = if resource == "bgtest_data" {
+        "input"
+    } else {
+        "name "
+    };
     format!(
-        "{}\nprovider \"bgtest\" {{\n  store_dir = \"{}\"\n}}\n\nresource \"bgtest_thing\" \"r\" {{\n  count = {n}\n  name  = \"thing-${{count.index}}\"\n}}\n",
+        "{}\nprovider \"bgtest\" {{\n  store_dir = \"{}\"\n}}\n\nresource \"{resource}\" \"r\" {{\n  count = {n}\n  {attribute} = \"thing-${{count.index}}\"\n}}\n",
         provider.required_providers_block(),
         store.display()
-    )
-}
-
-fn bgbench_config(n: usize, provider: &ProviderBinary) -> String {
-    format!(
-        "{}\nresource \"bgbench_data\" \"r\" {{\n  count = {n}\n  input = \"thing-${{count.index}}\"\n}}\n",
-        provider.required_providers_block()
     )
 }
 
@@ -188,14 +193,19 @@ fn main() -> anyhow::Result<()> {
     } else {
         args.bgtest.clone()
     };
-    let bgbench = if args.bgbench.is_empty() {
-        vec![workspace_bin("terraform-provider-bgbench")?]
-    } else {
-        args.bgbench.clone()
-    };
+    let mut resources = Vec::new();
+    for r in &args.resource {
+        match r.as_str() {
+            "data" => resources.push("bgtest_data"),
+            "thing" => resources.push("bgtest_thing"),
+            other => anyhow::bail!("--resource {other:?}: expected data or thing"),
+        }
+    }
     let timeout = Duration::from_secs(args.timeout);
 
-    machine::print_header("bench-plan: terraform plan, bgtest_thing vs terraform_data");
+    machine::print_header(
+        "bench-plan: terraform plan, bgtest_data / bgtest_thing vs terraform_data",
+    );
     println!("terraform: {} ({version})", tf.display());
     println!(
         "{} resources per configuration (count), {} measured rounds per phase after one warm-up, order rotating",
@@ -209,28 +219,22 @@ fn main() -> anyhow::Result<()> {
     let mut configs = Vec::new();
     let plugins = binaries
         .iter()
-        .map(|b| ("bgtest", b))
-        .chain(bgbench.iter().map(|b| ("bgbench", b)));
-    for (k, (kind, binary)) in plugins.enumerate() {
-        let provider = ProviderBinary::new(kind, env!("CARGO_PKG_VERSION"), binary);
-        let dir = work.path().join(format!("{kind}-{k}"));
+        .flat_map(|b| resources.iter().map(move |r| (*r, b)));
+    for (k, (resource, binary)) in plugins.enumerate() {
+        let provider = ProviderBinary::new("bgtest", env!("CARGO_PKG_VERSION"), binary);
+        let dir = work.path().join(format!("{resource}-{k}"));
         let mirror = dir.join("mirror");
         provider
             .install_into_mirror(&mirror)
             .with_context(|| format!("installing {} into the mirror", binary.display()))?;
         let cli_config = dir.join("terraformrc");
         write_cli_config(&cli_config, &mirror, &provider)?;
-        let (resource, main_tf) = if kind == "bgtest" {
-            let store = dir.join("store");
-            std::fs::create_dir_all(&store)?;
-            (
-                "bgtest_thing",
-                bgtest_config(args.resources, &store, &provider),
-            )
-        } else {
-            ("bgbench_data", bgbench_config(args.resources, &provider))
-        };
-        std::fs::write(dir.join("main.tf"), main_tf)?;
+        let store = dir.join("store");
+        std::fs::create_dir_all(&store)?;
+        std::fs::write(
+            dir.join("main.tf"),
+            bgtest_config(args.resources, &store, &provider, resource),
+        )?;
         let name = binary.file_name().map_or_else(
             || binary.display().to_string(),
             |n| n.to_string_lossy().into_owned(),

@@ -1,12 +1,13 @@
 //! `bgtest`: a provider built only for tests, exercising plugin protocol 6
 //! end to end through `tfplugin` (unknowns across resources, nested blocks,
 //! sets, maps, sensitive values, requires-replace, import, state upgrade,
-//! diagnostics with paths, Stop).
+//! diagnostics with paths, Stop) and dynamically typed values (`bgtest_data`).
 //!
 //! Objects live in a JSON file [`store::Store`] under the provider's
 //! `store_dir`, so that Read reports the real object and a test can change it
 //! behind Terraform's back.
 
+pub mod data;
 pub mod echo;
 pub mod store;
 pub mod thing;
@@ -81,7 +82,10 @@ impl Provider for BgTestProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(thing::Thing::new(self.shared.clone()))]
+        vec![
+            Arc::new(thing::Thing::new(self.shared.clone())),
+            Arc::new(data::Data::default()),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {

@@ -5,6 +5,7 @@
 mod cross_resource;
 mod diagnostics;
 mod drift;
+mod dynamic_values;
 mod lifecycle;
 mod protocol_logs;
 mod sensitive;
