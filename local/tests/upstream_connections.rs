@@ -1,0 +1,184 @@
+//! How the front door uses connections to a colour: a client connection keeps one
+//! upstream connection for all its requests, hands it on to the next client connection
+//! when it ends, and a connection the colour closed while idle never fails a request.
+//! The upstream here is a plain hyper server that counts the connections it accepts and
+//! can drop them all at once, as an app restarting or timing out idle connections does.
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bluegreen_local::api::Color;
+use bluegreen_local::frontdoor::routing::{RoutingTable, Target};
+use bluegreen_local::frontdoor::FrontDoor;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Bytes;
+use hyper::client::conn::http1::SendRequest;
+use hyper::http::{HeaderName, HeaderValue, Request, Response};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// An upstream that answers `ok` and counts accepted connections.
+struct Upstream {
+    port: u16,
+    accepted: Arc<AtomicUsize>,
+    drop_all: Arc<Notify>,
+}
+
+async fn upstream() -> Upstream {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind the upstream");
+    let port = listener.local_addr().expect("address").port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let drop_all = Arc::new(Notify::new());
+    let (count, drop_signal) = (accepted.clone(), drop_all.clone());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let drop_signal = drop_signal.clone();
+            tokio::spawn(async move {
+                let service = service_fn(|_req| async {
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
+                // Dropping the connection closes the socket without a word, like an
+                // idle timeout or a restart.
+                tokio::select! {
+                    _ = conn => {}
+                    () = drop_signal.notified() => {}
+                }
+            });
+        }
+    });
+    Upstream {
+        port,
+        accepted,
+        drop_all,
+    }
+}
+
+async fn front_door_to(up: &Upstream) -> (FrontDoor, SocketAddr) {
+    let fd = FrontDoor::new("conns", HeaderName::from_static("x-tenant-id"));
+    let listener = FrontDoor::bind("127.0.0.1:0").await.expect("bind");
+    fd.serve(listener).await;
+    let addr = fd.local_addr().expect("listening");
+    let port = up.port;
+    fd.install(RoutingTable {
+        revision: 1,
+        primary: Some(Target {
+            color: Color::Blue,
+            port,
+            host: HeaderValue::from_str(&format!("127.0.0.1:{port}")).expect("host"),
+            header: HeaderValue::from_static("blue"),
+            stats: fd.stats(Color::Blue).clone(),
+        }),
+        canary: None,
+        tenant_header: HeaderName::from_static("x-tenant-id"),
+    });
+    (fd, addr)
+}
+
+/// One keep-alive client connection to the front door.
+async fn client(addr: SocketAddr) -> SendRequest<Empty<Bytes>> {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    sender
+}
+
+async fn get_ok(sender: &mut SendRequest<Empty<Bytes>>) {
+    sender.ready().await.expect("client connection usable");
+    let req = Request::get("/x")
+        .header("host", "front")
+        .body(Empty::new())
+        .expect("request");
+    let resp = tokio::time::timeout(Duration::from_secs(5), sender.send_request(req))
+        .await
+        .expect("answered within 5 s")
+        .expect("answered");
+    let status = resp.status();
+    let color = resp.headers().get("x-bluegreen-color").cloned();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    assert_eq!(status, 200, "body {body:?}");
+    assert_eq!(color.as_ref().and_then(|c| c.to_str().ok()), Some("blue"));
+    assert_eq!(&body[..], b"ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_connection_keeps_one_upstream_connection_and_hands_it_on() {
+    let up = upstream().await;
+    let (fd, addr) = front_door_to(&up).await;
+
+    let mut first = client(addr).await;
+    for _ in 0..20 {
+        get_ok(&mut first).await;
+    }
+    assert_eq!(
+        up.accepted.load(Ordering::SeqCst),
+        1,
+        "20 requests, 1 client connection"
+    );
+
+    // The client leaves; its idle upstream connection goes to the pool for the next one.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut second = client(addr).await;
+    for _ in 0..10 {
+        get_ok(&mut second).await;
+    }
+    assert_eq!(
+        up.accepted.load(Ordering::SeqCst),
+        1,
+        "the second client connection reused the first one's upstream connection"
+    );
+
+    // Two clients at once need two upstream connections.
+    let mut third = client(addr).await;
+    let (a, b) = tokio::join!(get_ok(&mut second), get_ok(&mut third));
+    let ((), ()) = (a, b);
+    assert_eq!(up.accepted.load(Ordering::SeqCst), 2);
+    fd.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upstream_connections_closed_while_idle_fail_no_request() {
+    let up = upstream().await;
+    let (fd, addr) = front_door_to(&up).await;
+
+    // One client connection still open (its upstream connection is driven by it) and
+    // one that has left (its upstream connection is parked in the pool).
+    let mut staying = client(addr).await;
+    get_ok(&mut staying).await;
+    let mut leaving = client(addr).await;
+    let (a, b) = tokio::join!(get_ok(&mut staying), get_ok(&mut leaving));
+    let ((), ()) = (a, b);
+    drop(leaving);
+    assert_eq!(up.accepted.load(Ordering::SeqCst), 2);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // The colour drops every connection, as a restart or an idle timeout does.
+    up.drop_all.notify_waiters();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    for _ in 0..5 {
+        get_ok(&mut staying).await;
+    }
+    let mut newcomer = client(addr).await;
+    for _ in 0..5 {
+        get_ok(&mut newcomer).await;
+    }
+    assert_eq!(
+        up.accepted.load(Ordering::SeqCst),
+        4,
+        "each client connection opened one new upstream connection"
+    );
+    fd.shutdown().await;
+}
