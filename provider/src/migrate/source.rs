@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::checksum::flyway_checksum;
 use super::classify::{analyze, Analysis};
@@ -148,6 +149,7 @@ impl MigrationSet {
         collect(dir, dir, &mut files, &mut errors);
         files.sort();
         let mut set = MigrationSet::default();
+        let mut read = Vec::new();
         for (script, path) in files {
             let name = match parse_file_name(script.rsplit('/').next().unwrap_or(&script)) {
                 Ok(Some(name)) => name,
@@ -192,13 +194,28 @@ impl MigrationSet {
                     None
                 }
             };
-            let migration = Migration {
-                checksum: flyway_checksum(&bytes),
-                analysis: analyze(&sql),
+            read.push((
+                flyway_checksum(&bytes),
                 script,
                 path,
                 kind,
-                description: name.description,
+                name.description,
+                requires,
+                sql,
+            ));
+        }
+        let texts: Vec<&str> = read.iter().map(|r| r.6.as_str()).collect();
+        let analyses = analyze_all(&texts);
+        for ((checksum, script, path, kind, description, requires, sql), analysis) in
+            read.into_iter().zip(analyses)
+        {
+            let migration = Migration {
+                checksum,
+                analysis,
+                script,
+                path,
+                kind,
+                description,
                 requires,
                 sql,
             };
@@ -254,6 +271,52 @@ impl MigrationSet {
             .iter()
             .find(|m| m.description == description)
     }
+}
+
+/// Most threads [`analyze_all`] uses.
+const MAX_ANALYSIS_THREADS: usize = 16;
+
+/// Analyses every text, in order, on up to one thread per CPU: files are
+/// independent, and parsing and linting them is nearly all of a check's time
+/// (measured in BENCHMARKS.md, issue 4). Threads take the next file as they
+/// finish one, since file sizes vary widely.
+fn analyze_all(texts: &[&str]) -> Vec<Analysis> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(MAX_ANALYSIS_THREADS)
+        .min(texts.len());
+    if threads <= 1 {
+        return texts.iter().map(|t| analyze(t)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let worker = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(text) = texts.get(i) else {
+                return done;
+            };
+            done.push((i, analyze(text)));
+        }
+    };
+    let mut results = std::thread::scope(|scope| {
+        // A helper the OS refuses to start is no error: the others do its share.
+        let helpers: Vec<_> = (1..threads)
+            .filter_map(|_| std::thread::Builder::new().spawn_scoped(scope, worker).ok())
+            .collect();
+        // This thread works too; a panic in a helper is re-raised here.
+        let mut results = worker();
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => results.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        results
+    });
+    // Every index was taken exactly once: sorting restores the files' order.
+    results.sort_unstable_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, analysis)| analysis).collect()
 }
 
 /// Files under `dir`, as (relative `/`-separated path, full path).
@@ -319,6 +382,27 @@ pub fn requires_header(sql: &str) -> Result<Option<String>, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parallel_analysis_keeps_the_files_order() {
+        let texts: Vec<String> = (0..97)
+            .map(|i| match i % 3 {
+                0 => format!("CREATE TABLE t{i} (id bigint);\n"),
+                1 => format!("ALTER TABLE t{i} DROP COLUMN c;\nSELECT {i};\n"),
+                _ => format!("DO $$ BEGIN END $$;\n{}", "SELECT 1;\n".repeat(i)),
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let parallel = analyze_all(&refs);
+        assert_eq!(parallel.len(), texts.len());
+        for (text, a) in texts.iter().zip(&parallel) {
+            let b = analyze(text);
+            assert_eq!(a.class, b.class, "{text}");
+            assert_eq!(a.reasons, b.reasons, "{text}");
+            assert_eq!(a.warnings, b.warnings, "{text}");
+            assert_eq!(a.statements, b.statements, "{text}");
+        }
+    }
 
     #[test]
     fn requires_header_is_read() {

@@ -2,6 +2,7 @@
 //! with the parser rather than by `;`: semicolons inside strings, dollar
 //! quotes, comments and function bodies do not end a statement.
 
+use squawk_syntax::syntax_error::SyntaxError;
 use squawk_syntax::{Parse, SourceFile, SyntaxKind, SyntaxNode};
 
 /// Byte offsets to 1-based line numbers.
@@ -64,9 +65,20 @@ pub fn parse(sql: &str) -> Parse<SourceFile> {
 /// parser could not read stays attached to the statement it belongs to and
 /// reaches the database exactly as written.
 pub fn split(parse: &Parse<SourceFile>, sql: &str, lines: &LineIndex) -> Vec<Statement> {
+    split_with_errors(parse, &parse.errors(), sql, lines)
+}
+
+/// [`split`] with the parse's errors already at hand: `Parse::errors` walks and
+/// validates the whole tree on every call, so a caller that needs the errors
+/// too computes them once.
+pub fn split_with_errors(
+    parse: &Parse<SourceFile>,
+    errors: &[SyntaxError],
+    sql: &str,
+    lines: &LineIndex,
+) -> Vec<Statement> {
     let root = parse.syntax_node();
-    let errors: Vec<usize> = parse
-        .errors()
+    let errors: Vec<usize> = errors
         .iter()
         .map(|e| usize::from(e.range().start()))
         .collect();

@@ -89,7 +89,9 @@ pub struct Analysis {
 pub fn analyze(text: &str) -> Analysis {
     let parse = sql::parse(text);
     let lines = LineIndex::new(text);
-    let statements = sql::split(&parse, text, &lines);
+    // `Parse::errors` validates the whole tree each time: once per file.
+    let errors = parse.errors();
+    let statements = sql::split_with_errors(&parse, &errors, text, &lines);
     let mut reasons = Vec::new();
     let mut class = Class::Expand;
     let root = parse.syntax_node();
@@ -104,7 +106,6 @@ pub fn analyze(text: &str) -> Analysis {
         }
     }
     // One parse error per statement is enough to say why it is unknown.
-    let errors = parse.errors();
     for statement in statements.iter().filter(|s| s.has_errors) {
         let end = statement.start + statement.text.len();
         if let Some(e) = errors.iter().find(|e| {
