@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bluegreen_local::api::{Color, DeployRequest, EnvironmentSpec, RoutingUpdate};
+use bluegreen_local::api::{Canary, Color, DeployRequest, EnvironmentSpec, RoutingUpdate};
 use bluegreen_local::client::Client;
 
 use crate::process::{command, free_port, signal, ProcessGuard};
@@ -191,8 +191,21 @@ impl Platform {
 
     /// Routes all of `name`'s traffic to `color`; returns the new revision.
     pub async fn route(&self, name: &str, color: Color) -> anyhow::Result<u64> {
+        self.route_split(name, color, None).await
+    }
+
+    /// Installs `name`'s routing table: `primary`, and `canary` if given (replacing any
+    /// previous one); returns the new revision.
+    pub async fn route_split(
+        &self,
+        name: &str,
+        primary: Color,
+        canary: Option<Canary>,
+    ) -> anyhow::Result<u64> {
+        let with_canary = canary.is_some();
         let update = RoutingUpdate {
-            primary: Some(color),
+            primary: Some(primary),
+            canary,
             actor: Some("bench".into()),
             ..RoutingUpdate::default()
         };
@@ -200,8 +213,34 @@ impl Platform {
             .client
             .set_routing(name, &update)
             .await
-            .with_context(|| format!("routing {name} to {color}"))?;
+            .with_context(|| {
+                format!(
+                    "routing {name} to {primary}{}",
+                    if with_canary { " with a canary" } else { "" }
+                )
+            })?;
         Ok(routing.revision)
+    }
+
+    /// Requests the front door of `name` proxied to each colour (blue, green) in the
+    /// seconds overlapping `[since_ms, until_ms]` (unix ms; the daemon keeps one-second
+    /// buckets), from its metrics endpoint.
+    pub async fn colour_requests(
+        &self,
+        name: &str,
+        since_ms: u64,
+        until_ms: u64,
+    ) -> anyhow::Result<[u64; 2]> {
+        let mut out = [0u64; 2];
+        for color in [Color::Blue, Color::Green] {
+            let m = self
+                .client
+                .metrics(name, color, Some(since_ms), Some(until_ms))
+                .await
+                .with_context(|| format!("reading {name}'s metrics of {color}"))?;
+            out[color.index()] = m.requests;
+        }
+        Ok(out)
     }
 
     /// Fails if the daemon has exited.

@@ -7,6 +7,7 @@ pub mod load;
 pub mod machine;
 pub mod nginx;
 pub mod process;
+pub mod rounds;
 pub mod rss;
 pub mod stats;
 pub mod table;

@@ -2,21 +2,17 @@
 //! upstream (one demo-app process), with the same `wrk` settings, in interleaved rounds.
 //! The upstream measured directly is included as the ceiling both proxies live under.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context;
-use bluegreen_bench::cpu::{cpu_seconds, tree_cpu_seconds};
 use bluegreen_bench::daemon::Platform;
 use bluegreen_bench::machine;
 use bluegreen_bench::nginx::Nginx;
 use bluegreen_bench::process::free_port;
-use bluegreen_bench::stats::summarize;
-use bluegreen_bench::table::{ms, ratio, Table};
+use bluegreen_bench::rounds::{self, per_round, ratio_range, Hooks, Target};
+use bluegreen_bench::table::{ratio, Table};
 use bluegreen_bench::tools::{system_tool, WRK_NGINX_HINT};
-use bluegreen_bench::wrk::{self, WrkResult, WrkSettings};
+use bluegreen_bench::wrk::{self, WrkSettings};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -48,65 +44,24 @@ struct Args {
     variant_worker_threads: Option<usize>,
 }
 
-/// Who is measured.
-struct Target {
-    label: &'static str,
-    url: String,
-    /// Process whose CPU time is the proxy's (None: no proxy).
-    proxy_pid: Option<u32>,
-    /// Whether the proxy forks workers whose CPU must be added (nginx).
-    proxy_tree: bool,
-    /// The proxy must add `x-bluegreen-color`.
-    expect_color_header: bool,
-    /// The demo-app process behind it.
-    upstream_pid: u32,
+/// Between rounds: every server must still run.
+struct Alive<'a> {
+    platform: &'a mut Platform,
+    nginx: [&'a mut Nginx; 2],
+    variant: Option<&'a mut Platform>,
 }
 
-#[derive(Default)]
-struct Results {
-    runs: Vec<WrkResult>,
-    /// Proxy CPU ms per 1,000 requests, per run.
-    proxy_cpu: Vec<f64>,
-    /// Upstream CPU ms per 1,000 requests, per run.
-    upstream_cpu: Vec<f64>,
-}
-
-/// One request with `Connection: close`, to check the target answers as expected
-/// before it is measured.
-fn check(target: &Target, port: u16, path: &str) -> anyhow::Result<()> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))
-        .with_context(|| format!("connecting to {}", target.label))?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut answer = String::new();
-    s.read_to_string(&mut answer)
-        .with_context(|| format!("reading {}'s answer", target.label))?;
-    anyhow::ensure!(
-        answer.starts_with("HTTP/1.1 200"),
-        "{} answered:\n{answer}",
-        target.label
-    );
-    if target.expect_color_header {
-        anyhow::ensure!(
-            answer
-                .to_ascii_lowercase()
-                .contains("\r\nx-bluegreen-color: blue"),
-            "{} answered without x-bluegreen-color: blue:\n{answer}",
-            target.label
-        );
+impl Hooks for Alive<'_> {
+    fn after_round(&mut self) -> anyhow::Result<()> {
+        self.platform.ensure_running()?;
+        for n in &mut self.nginx {
+            n.ensure_running()?;
+        }
+        if let Some(p) = self.variant.as_mut() {
+            p.ensure_running()?;
+        }
+        Ok(())
     }
-    Ok(())
-}
-
-fn port_of(url: &str) -> u16 {
-    url.rsplit(':')
-        .next()
-        .and_then(|p| p.split('/').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -118,17 +73,7 @@ fn main() -> anyhow::Result<()> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_owned())
         .unwrap_or_default();
-    let wrk_version = std::process::Command::new(&wrk_bin)
-        .arg("-v")
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .unwrap_or_default();
+    let wrk_version = wrk::version(&wrk_bin);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -165,56 +110,62 @@ fn main() -> anyhow::Result<()> {
         nginx1.config
     );
 
+    let target =
+        |label: &str, url: String, proxy_pid: Option<u32>, proxy_tree, upstream_pid| Target {
+            label: label.to_owned(),
+            url,
+            script: None,
+            proxy_pid,
+            proxy_tree,
+            upstream_pids: vec![upstream_pid],
+        };
     let mut targets = vec![
-        Target {
-            label: "upstream direct (no proxy)",
-            url: format!("http://127.0.0.1:{upstream_port}{}", args.path),
-            proxy_pid: None,
-            proxy_tree: false,
-            expect_color_header: false,
+        target(
+            "upstream direct (no proxy)",
+            format!("http://127.0.0.1:{upstream_port}{}", args.path),
+            None,
+            false,
             upstream_pid,
-        },
-        Target {
-            label: "front door (bluegreen-local)",
-            url: env.url(&args.path),
-            proxy_pid: Some(platform.pid()),
-            proxy_tree: false,
-            expect_color_header: true,
+        ),
+        target(
+            "front door (bluegreen-local)",
+            env.url(&args.path),
+            Some(platform.pid()),
+            false,
             upstream_pid,
-        },
-        Target {
-            label: "nginx worker_processes 1",
-            url: format!("http://127.0.0.1:{}{}", nginx1.port, args.path),
-            proxy_pid: Some(nginx_pid(&nginx1)),
-            proxy_tree: true,
-            expect_color_header: true,
+        ),
+        target(
+            "nginx worker_processes 1",
+            format!("http://127.0.0.1:{}{}", nginx1.port, args.path),
+            Some(nginx1.pid()),
+            true,
             upstream_pid,
-        },
-        Target {
-            label: "nginx worker_processes auto",
-            url: format!("http://127.0.0.1:{}{}", nginx_auto.port, args.path),
-            proxy_pid: Some(nginx_pid(&nginx_auto)),
-            proxy_tree: true,
-            expect_color_header: true,
+        ),
+        target(
+            "nginx worker_processes auto",
+            format!("http://127.0.0.1:{}{}", nginx_auto.port, args.path),
+            Some(nginx_auto.pid()),
+            true,
             upstream_pid,
-        },
+        ),
     ];
     if let (Some((p, e)), Some(n)) = (&variant, &variant_threads) {
-        targets.push(Target {
-            label: if n == "1" {
+        targets.push(target(
+            if n == "1" {
                 "front door, 1 runtime worker"
             } else {
                 "front door, N runtime workers"
             },
-            url: e.url(&args.path),
-            proxy_pid: Some(p.pid()),
-            proxy_tree: false,
-            expect_color_header: true,
-            upstream_pid: e.colour_pids[0],
-        });
+            e.url(&args.path),
+            Some(p.pid()),
+            false,
+            e.colour_pids[0],
+        ));
     }
     for t in &targets {
-        check(t, port_of(&t.url), &args.path)?;
+        // Both proxies add x-bluegreen-color; the upstream itself does not.
+        let color = t.proxy_pid.is_some().then_some("blue");
+        rounds::check(&t.label, &t.url, &[], color)?;
     }
 
     let mut report = String::new();
@@ -229,83 +180,21 @@ fn main() -> anyhow::Result<()> {
             ..settings.clone()
         };
         println!("\nwrk {}", settings.args("URL").join(" "));
-        for t in &targets {
-            if args.warmup > 0 {
-                wrk::run(&wrk_bin, &warm, &t.url)
-                    .with_context(|| format!("warming up {}", t.label))?;
-            }
-        }
-        let mut results: Vec<Results> = targets.iter().map(|_| Results::default()).collect();
-        for round in 0..args.rounds {
-            for k in 0..targets.len() {
-                let i = (k + round) % targets.len();
-                let t = &targets[i];
-                let proxy_cpu = |pid: u32| {
-                    if t.proxy_tree {
-                        tree_cpu_seconds(pid)
-                    } else {
-                        cpu_seconds(pid).unwrap_or(0.0)
-                    }
-                };
-                let p0 = t.proxy_pid.map(proxy_cpu);
-                let u0 = cpu_seconds(t.upstream_pid).unwrap_or(0.0);
-                let r = wrk::run(&wrk_bin, &settings, &t.url)
-                    .with_context(|| format!("measuring {}", t.label))?;
-                let u1 = cpu_seconds(t.upstream_pid).unwrap_or(0.0);
-                let per_1k = |cpu: f64| cpu * 1000.0 / (r.requests.max(1) as f64 / 1000.0);
-                if let (Some(pid), Some(p0)) = (t.proxy_pid, p0) {
-                    results[i].proxy_cpu.push(per_1k(proxy_cpu(pid) - p0));
-                }
-                results[i].upstream_cpu.push(per_1k(u1 - u0));
-                println!(
-                    "  c{connections} round {}: {:<30} {:>9.0} req/s  p99 {:>6.2} ms  errors {}  load {}",
-                    round + 1,
-                    t.label,
-                    r.rps,
-                    r.p99_ms,
-                    r.errors,
-                    machine::load()
-                );
-                results[i].runs.push(r);
-            }
-            platform.ensure_running()?;
-            nginx1.ensure_running()?;
-            nginx_auto.ensure_running()?;
-            if let Some((p, _)) = variant.as_mut() {
-                p.ensure_running()?;
-            }
-        }
-
-        let mut table = Table::new([
-            "target",
-            "req/s median (min–max)",
-            "p50 ms",
-            "p99 ms median (min–max)",
-            "errors",
-            "proxy CPU ms / 1k req",
-            "upstream CPU ms / 1k req",
-        ]);
-        for (t, r) in targets.iter().zip(&results) {
-            let rps = summarize(&r.runs.iter().map(|x| x.rps).collect::<Vec<_>>());
-            let p99 = summarize(&r.runs.iter().map(|x| x.p99_ms).collect::<Vec<_>>());
-            let p50 = summarize(&r.runs.iter().map(|x| x.p50_ms).collect::<Vec<_>>());
-            let errors: u64 = r.runs.iter().map(|x| x.errors).sum();
-            let pcpu = summarize(&r.proxy_cpu);
-            let ucpu = summarize(&r.upstream_cpu);
-            table.row([
-                t.label.to_owned(),
-                format!("{:.0} ({:.0}–{:.0})", rps.median, rps.min, rps.max),
-                format!("{:.2}", p50.median),
-                format!("{:.2} ({:.2}–{:.2})", p99.median, p99.min, p99.max),
-                errors.to_string(),
-                if t.proxy_pid.is_some() {
-                    ms(pcpu.median)
-                } else {
-                    "—".into()
-                },
-                ms(ucpu.median),
-            ]);
-        }
+        let mut alive = Alive {
+            platform: &mut platform,
+            nginx: [&mut nginx1, &mut nginx_auto],
+            variant: variant.as_mut().map(|(p, _)| p),
+        };
+        rounds::warm_up(&wrk_bin, &warm, &targets, &mut alive)?;
+        let results = rounds::measure(
+            &wrk_bin,
+            &settings,
+            &targets,
+            args.rounds,
+            &format!("c{connections}"),
+            &mut alive,
+        )?;
+        let table = rounds::results_table("target", &targets, &results);
         // Ratios per round (the front door and nginx ran back to back in each round).
         let mut ratios = Table::new([
             "front door",
@@ -316,29 +205,13 @@ fn main() -> anyhow::Result<()> {
         ]);
         let fronts: Vec<usize> = std::iter::once(1).chain(4..targets.len()).collect();
         for (f, j) in fronts.iter().flat_map(|f| [(*f, 2usize), (*f, 3)]) {
-            let tp: Vec<f64> = results[f]
-                .runs
-                .iter()
-                .zip(&results[j].runs)
-                .map(|(a, b)| a.rps / b.rps)
-                .collect();
-            let lat: Vec<f64> = results[f]
-                .runs
-                .iter()
-                .zip(&results[j].runs)
-                .map(|(a, b)| a.p99_ms / b.p99_ms)
-                .collect();
-            let tp = summarize(&tp);
+            let tp = per_round(&results[f], &results[j], |r| r.rps);
+            let lat = per_round(&results[f], &results[j], |r| r.p99_ms);
             ratios.row([
-                targets[f].label.to_owned(),
-                targets[j].label.to_owned(),
-                format!(
-                    "{}× ({}–{})",
-                    ratio(tp.median),
-                    ratio(tp.min),
-                    ratio(tp.max)
-                ),
-                ratio(summarize(&lat).median),
+                targets[f].label.clone(),
+                targets[j].label.clone(),
+                ratio_range(&tp),
+                ratio(lat.median),
                 if tp.median >= 1.0 {
                     "met".into()
                 } else {
@@ -363,8 +236,4 @@ fn main() -> anyhow::Result<()> {
     }
     machine::print_footer();
     Ok(())
-}
-
-fn nginx_pid(n: &Nginx) -> u32 {
-    n.pid()
 }
