@@ -1,6 +1,6 @@
-//! How the front door uses connections to a colour: a client connection keeps one
-//! upstream connection for all its requests, hands it on to the next client connection
-//! when it ends, and a connection the colour closed while idle never fails a request.
+//! How the front door uses connections to a colour: keep-alive connections are reused
+//! across requests and client connections (never one per request), and a connection the
+//! colour closed while idle never fails a request.
 //! The upstream here is a plain hyper server that counts the connections it accepts and
 //! can drop them all at once, as an app restarting or timing out idle connections does.
 
@@ -113,7 +113,7 @@ async fn get_ok(sender: &mut SendRequest<Empty<Bytes>>) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_connection_keeps_one_upstream_connection_and_hands_it_on() {
+async fn upstream_connections_are_reused() {
     let up = upstream().await;
     let (fd, addr) = front_door_to(&up).await;
 
@@ -127,7 +127,7 @@ async fn a_client_connection_keeps_one_upstream_connection_and_hands_it_on() {
         "20 requests, 1 client connection"
     );
 
-    // The client leaves; its idle upstream connection goes to the pool for the next one.
+    // The client leaves; its idle upstream connection serves the next one.
     drop(first);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut second = client(addr).await;
@@ -140,11 +140,14 @@ async fn a_client_connection_keeps_one_upstream_connection_and_hands_it_on() {
         "the second client connection reused the first one's upstream connection"
     );
 
-    // Two clients at once need two upstream connections.
+    // Two clients at once need at most two upstream connections, however many requests.
     let mut third = client(addr).await;
-    let (a, b) = tokio::join!(get_ok(&mut second), get_ok(&mut third));
-    let ((), ()) = (a, b);
-    assert_eq!(up.accepted.load(Ordering::SeqCst), 2);
+    for _ in 0..20 {
+        let (a, b) = tokio::join!(get_ok(&mut second), get_ok(&mut third));
+        let ((), ()) = (a, b);
+    }
+    let accepted = up.accepted.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&accepted), "{accepted} upstream connections");
     fd.shutdown().await;
 }
 
@@ -153,21 +156,22 @@ async fn upstream_connections_closed_while_idle_fail_no_request() {
     let up = upstream().await;
     let (fd, addr) = front_door_to(&up).await;
 
-    // One client connection still open (its upstream connection is driven by it) and
-    // one that has left (its upstream connection is parked in the pool).
+    // Two clients, so that upstream connections are both in use and idle in the pool.
     let mut staying = client(addr).await;
-    get_ok(&mut staying).await;
     let mut leaving = client(addr).await;
-    let (a, b) = tokio::join!(get_ok(&mut staying), get_ok(&mut leaving));
-    let ((), ()) = (a, b);
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(get_ok(&mut staying), get_ok(&mut leaving));
+        let ((), ()) = (a, b);
+    }
     drop(leaving);
-    assert_eq!(up.accepted.load(Ordering::SeqCst), 2);
     tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = up.accepted.load(Ordering::SeqCst);
 
     // The colour drops every connection, as a restart or an idle timeout does.
     up.drop_all.notify_waiters();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
+    // Every request still succeeds (get_ok asserts it), on new connections.
     for _ in 0..5 {
         get_ok(&mut staying).await;
     }
@@ -175,10 +179,10 @@ async fn upstream_connections_closed_while_idle_fail_no_request() {
     for _ in 0..5 {
         get_ok(&mut newcomer).await;
     }
-    assert_eq!(
-        up.accepted.load(Ordering::SeqCst),
-        4,
-        "each client connection opened one new upstream connection"
+    let after = up.accepted.load(Ordering::SeqCst);
+    assert!(
+        after > before && after <= before + 2,
+        "upstream connections: {before} before the drop, {after} after"
     );
     fd.shutdown().await;
 }

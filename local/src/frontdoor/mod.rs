@@ -1,9 +1,7 @@
 //! The front door of one environment: a reverse proxy whose routing table is replaced
 //! atomically, with per-colour in-flight counters and metrics.
 
-mod drive;
 pub mod metrics;
-mod owned;
 pub mod proxy;
 mod rng;
 pub mod routing;

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::SendRequest;
 use hyper::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::uri::PathAndQuery;
 use hyper::http::{Request, Response, StatusCode, Uri, Version};
@@ -19,8 +20,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::drive::Driven;
-use super::owned::{Lease, OwnedUpstreams};
 use super::{ColorStats, Shared};
 use crate::api::COLOR_HEADER;
 
@@ -75,23 +74,20 @@ async fn serve_connection(
 ) {
     // Computed once per connection rather than per request.
     let forwarded_for = HeaderValue::from_str(&peer.ip().to_string()).ok();
-    let owned = Arc::new(OwnedUpstreams::default());
-    let upstreams = owned.clone();
-    let service = service_fn(move |req| {
-        handle(
-            shared.clone(),
-            upstreams.clone(),
-            forwarded_for.clone(),
-            req,
-        )
-    });
+    let service = service_fn(move |req| handle(shared.clone(), forwarded_for.clone(), req));
     let conn = builder.serve_connection(TokioIo::new(stream), service);
-    let stop = Box::pin(async move { stopped(&mut shutdown).await });
-    let mut driven = Driven::new(conn, owned, stop, |conn| conn.graceful_shutdown());
-    if let Err(e) = (&mut driven).await {
-        tracing::debug!("front door connection from {peer} ended: {e}");
+    tokio::pin!(conn);
+    tokio::select! {
+        res = conn.as_mut() => {
+            if let Err(e) = res {
+                tracing::debug!("front door connection from {peer} ended: {e}");
+            }
+        }
+        _ = stopped(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
-    driven.hand_over();
 }
 
 // Holds the watch guard only inside, so callers' futures stay `Send`.
@@ -102,7 +98,6 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
 /// Forwards one request to the colour the table picks.
 async fn handle(
     shared: Arc<Shared>,
-    upstreams: Arc<OwnedUpstreams>,
     forwarded_for: Option<HeaderValue>,
     mut req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, Infallible> {
@@ -147,8 +142,8 @@ async fn handle(
         .or_insert(HeaderValue::from_static("http"));
 
     let started = Instant::now();
-    match upstreams.send(&stats, port, req).await {
-        Ok((resp, lease)) => {
+    match stats.pool.send(port, req).await {
+        Ok((resp, sender)) => {
             let status = resp.status().as_u16();
             guard.record(status, started);
             let (mut parts, body) = resp.into_parts();
@@ -161,8 +156,7 @@ async fn handle(
                 ProxyBody::Upstream(Upstream {
                     inner: body,
                     done: false,
-                    give_back: Some(lease),
-                    owner: upstreams,
+                    give_back: Some((sender, port)),
                     guard,
                 }),
             ))
@@ -265,22 +259,21 @@ impl Drop for InFlight {
 }
 
 /// A response body streamed from a colour. When it has been read to the end, its
-/// connection goes back to the client connection that used it; if the client went away
-/// midway, the connection is dropped (HTTP/1.1 cannot reuse a half-read response).
+/// connection goes back to the colour's pool; if the client went away midway, the
+/// connection is dropped (HTTP/1.1 cannot reuse a half-read response).
 #[derive(Debug)]
 pub struct Upstream {
     inner: Incoming,
     done: bool,
-    give_back: Option<Lease>,
-    owner: Arc<OwnedUpstreams>,
+    give_back: Option<(SendRequest<Incoming>, u16)>,
     guard: InFlight,
 }
 
 impl Drop for Upstream {
     fn drop(&mut self) {
-        if let Some(lease) = self.give_back.take() {
+        if let Some((sender, port)) = self.give_back.take() {
             if self.done || self.inner.is_end_stream() {
-                self.owner.put(lease, &self.guard.0);
+                self.guard.0.pool.put(port, sender);
             }
         }
     }

@@ -1,10 +1,9 @@
-//! HTTP/1.1 connections to colour processes, and the shared pool of idle ones.
+//! Pooled HTTP/1.1 connections to colour processes.
 //!
 //! A small pool per colour instead of the generic legacy client: the front door only
 //! ever talks to one loopback port per colour, so a lock-protected stack of idle
-//! connections is all that is needed. Client connections drive the upstream connections
-//! they use themselves ([`super::owned`]); the pool holds those left idle when a client
-//! connection ended, and hands each, with its driving future, to the next one.
+//! connections is all that is needed, and it saves the generic pool's bookkeeping on
+//! every request.
 
 use std::net::Ipv4Addr;
 use std::sync::Mutex;
@@ -12,11 +11,9 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
+use hyper::http::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-
-use super::owned::ConnFuture;
 
 /// Idle connections kept per colour; more than the busiest client fan-in we expect.
 const MAX_IDLE: usize = 1024;
@@ -47,17 +44,10 @@ impl UpstreamError {
     }
 }
 
-/// An idle connection in the pool. A task keeps driving it, so that a close by the
-/// colour is noticed, until a client connection recalls it to drive it itself.
-struct Parked {
-    sender: SendRequest<Incoming>,
-    recall: oneshot::Sender<oneshot::Sender<ConnFuture>>,
-}
-
 #[derive(Default)]
 struct Idle {
     port: u16,
-    parked: Vec<Parked>,
+    senders: Vec<SendRequest<Incoming>>,
 }
 
 /// Idle connections of one colour, for the port it currently runs on.
@@ -73,69 +63,62 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
-        self.idle.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// An idle connection to `port` and the future that drives it, if one is pooled
-    /// and still open.
-    pub(crate) async fn take(&self, port: u16) -> Option<(SendRequest<Incoming>, ConnFuture)> {
-        loop {
-            let parked = {
-                let mut idle = self.lock();
-                if idle.port != port {
-                    // The colour was redeployed on a new port: old connections are useless.
-                    idle.parked.clear();
-                    idle.port = port;
-                }
-                idle.parked.pop()?
-            };
-            let (reply, conn) = oneshot::channel();
-            // Either fails when the keeper task has ended: the colour closed the connection.
-            if parked.recall.send(reply).is_err() {
-                continue;
-            }
-            if let Ok(conn) = conn.await {
-                return Some((parked.sender, conn));
-            }
+    fn take(&self, port: u16) -> Option<SendRequest<Incoming>> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.port != port {
+            // The colour was redeployed on a new port: old connections are useless.
+            idle.senders.clear();
+            idle.port = port;
         }
+        idle.senders.pop()
     }
 
-    /// Parks a connection whose previous exchange is complete, with its driving future.
-    pub(crate) fn park(&self, port: u16, sender: SendRequest<Incoming>, conn: ConnFuture) {
+    /// Returns a connection whose previous exchange is complete.
+    pub fn put(&self, port: u16, sender: SendRequest<Incoming>) {
         if sender.is_closed() {
             return;
         }
-        let mut idle = self.lock();
-        if idle.parked.is_empty() {
-            idle.port = port;
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.port == port && idle.senders.len() < MAX_IDLE {
+            idle.senders.push(sender);
         }
-        if idle.port != port || idle.parked.len() >= MAX_IDLE {
-            return;
-        }
-        let (recall, asked) = oneshot::channel();
-        tokio::spawn(keep(conn, asked));
-        idle.parked.push(Parked { sender, recall });
     }
-}
 
-/// Drives a parked connection until it closes or a client connection recalls it.
-async fn keep(mut conn: ConnFuture, asked: oneshot::Receiver<oneshot::Sender<ConnFuture>>) {
-    tokio::select! {
-        () = &mut conn => {}
-        asked = asked => {
-            if let Ok(reply) = asked {
-                let _ = reply.send(conn);
+    /// Sends `req` (origin-form URI) to `127.0.0.1:port`, reusing an idle connection
+    /// when one is usable. A request that never left (the idle connection had been
+    /// closed) is retried on another connection, so a keep-alive race is not a failure.
+    pub async fn send(
+        &self,
+        port: u16,
+        mut req: Request<Incoming>,
+    ) -> Result<(Response<Incoming>, SendRequest<Incoming>), UpstreamError> {
+        let mut fresh_attempts = 0;
+        loop {
+            let mut sender = match self.take(port) {
+                Some(s) => s,
+                None => {
+                    fresh_attempts += 1;
+                    connect(port).await?
+                }
+            };
+            if sender.is_closed() {
+                continue;
+            }
+            if !sender.is_ready() && sender.ready().await.is_err() {
+                continue;
+            }
+            match sender.try_send_request(req).await {
+                Ok(resp) => return Ok((resp, sender)),
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if fresh_attempts < 2 => req = unsent,
+                    _ => return Err(UpstreamError::Http(e.into_error())),
+                },
             }
         }
     }
 }
 
-/// Opens a connection to `127.0.0.1:port`. The returned future drives it and must be
-/// polled (or spawned) for the sender to make progress.
-pub(crate) async fn connect(
-    port: u16,
-) -> Result<(SendRequest<Incoming>, ConnFuture), UpstreamError> {
+async fn connect(port: u16) -> Result<SendRequest<Incoming>, UpstreamError> {
     let connect_err = |source| UpstreamError::Connect { port, source };
     let stream = tokio::time::timeout(
         CONNECT_TIMEOUT,
@@ -148,10 +131,10 @@ pub(crate) async fn connect(
     let (sender, conn) = http1::Builder::new()
         .handshake(TokioIo::new(stream))
         .await?;
-    let conn = Box::pin(async move {
+    tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::debug!("upstream connection to port {port} ended: {e}");
         }
     });
-    Ok((sender, conn))
+    Ok(sender)
 }

@@ -106,7 +106,11 @@ impl ProviderService {
 fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
         plan_destroy: false,
-        get_provider_schema_optional: false,
+        // Schemas are fixed when the provider is built and every RPC works without a
+        // prior GetProviderSchema, so Terraform may reuse the schema it fetched from the
+        // first instance instead of asking each of the (usually three) instances of a
+        // plan again.
+        get_provider_schema_optional: true,
         move_resource_state: false,
     }
 }
