@@ -147,7 +147,10 @@ async fn upstream_connections_are_reused() {
         let ((), ()) = (a, b);
     }
     let accepted = up.accepted.load(Ordering::SeqCst);
-    assert!((1..=2).contains(&accepted), "{accepted} upstream connections");
+    assert!(
+        (1..=2).contains(&accepted),
+        "{accepted} upstream connections"
+    );
     fd.shutdown().await;
 }
 
