@@ -7,12 +7,18 @@
 //! output and the tail of the trace log, and keeps the work directory.
 //! [`plugin`] starts a provider binary the way Terraform does, for tests of
 //! the plugin protocol itself (mTLS, Shutdown, malformed input).
-//! [`local_platform`] gives a test its own `bluegreen-local` daemon, and
-//! [`http`] asks a loopback server what a user would get.
+//! [`local_platform`] gives a test its own `bluegreen-local` daemon,
+//! [`http`] asks a loopback server what a user would get, and [`load`]
+//! keeps `bluegreen-load` running through a front door meanwhile;
+//! [`front_door`] reads one answer of it.
+//! [`output`] matches what a Terraform command printed, however it wrapped.
 
 pub mod case;
+pub mod front_door;
 pub mod http;
+pub mod load;
 pub mod local_platform;
+pub mod output;
 pub mod plugin;
 pub mod postgres;
 pub mod provider;
@@ -21,7 +27,10 @@ pub mod terraform;
 pub mod workspace;
 
 pub use case::{on_every_cli, Expect, ImportId, ImportVerify, Step, TestCase};
+pub use front_door::Answer;
+pub use load::{Load, LoadBounds, LoadSummary};
 pub use local_platform::{AdminApi, LocalDaemon};
+pub use output::{expect_match, first_error, unwrapped};
 pub use provider::ProviderBinary;
 pub use state::{ResourceState, State};
 pub use terraform::Terraform;

@@ -8,7 +8,7 @@ use bluegreen_acceptance::harness::{announce, on_every_cli, Terraform, Workspace
 
 use crate::{
     assert_plan_proposes, bluegreen, destroy_and_check, expect_match, first_error, now_ms,
-    EnvConfig, Fixture, Load, ADDRESS,
+    EnvConfig, Fixture, Load, ADDRESS, LOAD_BOUNDS,
 };
 
 /// Runs one gate failure on one CLI: 1.2.0 is released cleanly, then 1.3.0,
@@ -28,7 +28,7 @@ fn gate_failure(test: &str, tf: &Terraform, faults: &[(&str, &str)], expect: &[&
     front.assert_serves(5, "1.2.0", "blue");
 
     ws.write_config(&fx.config(&env.clone().version("1.3.0").hcl()));
-    let load = Load::start(&front.url("/api/version"), 1);
+    let load = Load::start(&front.url("/api/version"), 1, LOAD_BOUNDS);
     let started = now_ms();
     let apply = ws.run(&["apply", "-auto-approve"]);
     let summary = load.stop();

@@ -8,7 +8,7 @@ use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
 
 use crate::{
     assert_plan_proposes, bluegreen, destroy_and_check, expect_match, first_error, now_ms,
-    wait_for_requests, Fixture, Load, ADDRESS,
+    wait_for_requests, Fixture, Load, ADDRESS, LOAD_BOUNDS,
 };
 
 #[test]
@@ -29,7 +29,7 @@ fn post_switch_breach_rolls_back() {
 
         ws.write_config(&fx.config(&env.clone().version("1.3.1").hcl()));
         let started = now_ms();
-        let load = Load::start(&front.url("/api/version"), 4);
+        let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
         // A baseline on blue before the switch, as in production.
         wait_for_requests(&fx, "blue", started, 200, Duration::from_secs(60));
         let apply = ws.run(&["apply", "-auto-approve"]);

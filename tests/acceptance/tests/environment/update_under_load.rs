@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bluegreen_acceptance::harness::{announce, on_every_cli, ImportVerify, Step, TestCase};
 
-use crate::{bluegreen, now_ms, wait_for_requests, Fixture, Load, ADDRESS};
+use crate::{bluegreen, now_ms, wait_for_requests, Fixture, Load, ADDRESS, LOAD_BOUNDS};
 
 /// Requests each side of the switch must see, so that ≥ 2,000 span it.
 const PER_SIDE: u64 = 1_000;
@@ -59,7 +59,7 @@ fn version_update_under_load() {
                     .before(move |_| {
                         // Load first, and enough of it on blue, so the switch lands inside the run.
                         let started = now_ms();
-                        let run = Load::start(&front_b.url("/api/version"), 8);
+                        let run = Load::start(&front_b.url("/api/version"), 8, LOAD_BOUNDS);
                         wait_for_requests(&fx_b, "blue", started, PER_SIDE, Duration::from_secs(120));
                         *load_b.borrow_mut() = Some((run, started));
                     })

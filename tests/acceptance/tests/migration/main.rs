@@ -12,9 +12,9 @@ mod seed_story;
 
 use std::path::{Path, PathBuf};
 
+use bluegreen_acceptance::harness::output::{expect_match, first_error, unwrapped};
 use bluegreen_acceptance::harness::postgres::{self, psql};
 use bluegreen_acceptance::harness::{Output, ProviderBinary, Terraform, Workspace};
-use regex::Regex;
 
 /// The resource every test manages.
 pub const ADDRESS: &str = "bluegreen_migration.db";
@@ -125,51 +125,6 @@ pub fn flyway_checksum(text: &str) -> i32 {
         }
     }
     (crc ^ 0xFFFF_FFFF) as i32
-}
-
-/// Terraform wraps long diagnostic lines; joins the lines of each paragraph
-/// so that messages can be matched whole.
-pub fn unwrapped(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let line = line.trim_end();
-        if line.is_empty() {
-            out.push('\n');
-        } else {
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push(' ');
-            }
-            out.push_str(line.trim_start());
-        }
-    }
-    out
-}
-
-/// Fails the test, with the command's output and log, unless the unwrapped
-/// output matches `pattern`; returns the captures.
-pub fn expect_match(ws: &Workspace, out: &Output, pattern: &str) -> Vec<String> {
-    let re = Regex::new(pattern).unwrap_or_else(|e| panic!("bad regex {pattern:?}: {e}"));
-    let text = unwrapped(&out.plain());
-    match re.captures(&text) {
-        Some(c) => c
-            .iter()
-            .map(|m| m.map_or(String::new(), |m| m.as_str().to_string()))
-            .collect(),
-        None => ws.fail(Some(out), &format!("the output does not match /{pattern}/")),
-    }
-}
-
-/// The first error diagnostic of a command's output, on one line.
-pub fn first_error(out: &Output) -> String {
-    let text = unwrapped(&out.plain());
-    let mut lines = text.lines().skip_while(|l| !l.starts_with("Error: "));
-    let mut error: Vec<&str> = lines.next().into_iter().collect();
-    error.extend(
-        lines
-            .take_while(|l| !l.starts_with("Error: "))
-            .filter(|l| !l.is_empty()),
-    );
-    error.join(" | ")
 }
 
 /// `plan -detailed-exitcode` must exit `code`.

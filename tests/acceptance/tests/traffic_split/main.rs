@@ -14,16 +14,16 @@ mod shares;
 mod tenants_example;
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::process::{Child, Command, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use bluegreen_acceptance::harness::http;
-use bluegreen_acceptance::harness::local_platform::{
-    free_port, now_ms, signal_pid, wait_for, workspace_binary,
-};
-use bluegreen_acceptance::harness::{LocalDaemon, Output, ProviderBinary, Terraform, Workspace};
+use bluegreen_acceptance::harness::front_door::demo_app_local_block;
+use bluegreen_acceptance::harness::local_platform::now_ms;
+use bluegreen_acceptance::harness::local_platform::{free_port, workspace_binary};
+use bluegreen_acceptance::harness::output::{expect_match, unwrapped};
+use bluegreen_acceptance::harness::{http, load};
+use bluegreen_acceptance::harness::{Answer, Load, LoadBounds};
+use bluegreen_acceptance::harness::{LocalDaemon, Output, ProviderBinary, Terraform};
 use regex::Regex;
 use serde_json::Value as Json;
 
@@ -181,7 +181,6 @@ impl EnvConfig {
 
     /// The HCL.
     pub fn hcl(&self) -> String {
-        let app = workspace_binary("agog-demo-app");
         let mut out = format!(
             "resource \"bluegreen_environment\" \"api\" {{\n  name    = \"{}\"\n  version = \"{}\"\n",
             self.name, self.version
@@ -189,20 +188,9 @@ impl EnvConfig {
         if let Some(c) = &self.candidate {
             out.push_str(&format!("  candidate_version = \"{c}\"\n"));
         }
-        out.push_str(&format!(
-            "\n  local {{\n    command       = [\"{}\", \"--port\", \"{{port}}\", \"--version\", \"{{version}}\", \"--color\", \"{{color}}\"]\n    listen        = \"{}\"\n    drain_timeout = \"1s\"\n",
-            app.display(),
-            self.listen
-        ));
-        if !self.env.is_empty() {
-            out.push_str("    env = {\n");
-            for (k, v) in &self.env {
-                out.push_str(&format!("      {k} = \"{v}\"\n"));
-            }
-            out.push_str("    }\n");
-        }
+        out.push_str(&demo_app_local_block(&self.listen, &self.env));
         out.push_str(
-            "  }\n\n  health_check {\n    interval          = \"200ms\"\n    timeout           = \"1s\"\n    healthy_threshold = 2\n    deadline          = \"10s\"\n  }\n",
+            "\n  health_check {\n    interval          = \"200ms\"\n    timeout           = \"1s\"\n    healthy_threshold = 2\n    deadline          = \"10s\"\n  }\n",
         );
         if self.smoke_test {
             out.push_str(
@@ -305,23 +293,6 @@ impl SplitConfig {
     }
 }
 
-/// What the front door answered on `/api/version`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Answer {
-    /// HTTP status.
-    pub status: u16,
-    /// `version` of the body.
-    pub version: String,
-    /// `x-bluegreen-color` of the answer.
-    pub color: String,
-}
-
-impl std::fmt::Display for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "HTTP {} {} on {}", self.status, self.version, self.color)
-    }
-}
-
 /// Answers counted by what answered (a transport error counts under its message).
 #[derive(Debug, Clone, Default)]
 pub struct Tally {
@@ -375,23 +346,7 @@ impl FrontDoor {
     /// `GET /api/version` once, with an optional `(header, tenant)`.
     pub fn answer(&self, tenant: Option<(&str, &str)>) -> Result<Answer, String> {
         let headers: Vec<(&str, &str)> = tenant.into_iter().collect();
-        let reply = http::request(
-            "GET",
-            &self.url("/api/version"),
-            &headers,
-            None,
-            Duration::from_secs(10),
-        )?;
-        let version = reply
-            .json()
-            .ok()
-            .and_then(|j| j["version"].as_str().map(str::to_string))
-            .unwrap_or_default();
-        Ok(Answer {
-            status: reply.status,
-            version,
-            color: reply.header("x-bluegreen-color").unwrap_or("").to_string(),
-        })
+        Answer::get(&self.url("/api/version"), &headers, Duration::from_secs(10))
     }
 
     /// Sends `n` requests from [`SENDERS`] threads, each with the tenant
@@ -446,217 +401,18 @@ pub fn tenant(id: &str) -> Option<(String, String)> {
     Some(("X-Tenant-ID".to_string(), id.to_string()))
 }
 
-/// What `bluegreen-load --json` reported.
-#[derive(Debug, Clone)]
-pub struct LoadSummary {
-    /// The JSON document.
-    pub json: Json,
-}
-
-impl LoadSummary {
-    /// Requests sent.
-    pub fn sent(&self) -> u64 {
-        self.json["sent"].as_u64().unwrap_or(0)
-    }
-    /// Requests not answered with 2xx.
-    pub fn failed(&self) -> u64 {
-        self.json["failed"].as_u64().unwrap_or(0)
-    }
-    /// Successful answers by version.
-    pub fn versions(&self) -> BTreeMap<String, u64> {
-        counts(&self.json["versions"])
-    }
-    /// Failures by kind.
-    pub fn failures(&self) -> BTreeMap<String, u64> {
-        counts(&self.json["failures"])
-    }
-    /// The version of the last successful answer.
-    pub fn last_version(&self) -> Option<&str> {
-        self.json["last_version"].as_str()
-    }
-    /// Wall time.
-    pub fn seconds(&self) -> f64 {
-        self.json["seconds"].as_f64().unwrap_or(0.0)
-    }
-}
-
-fn counts(v: &Json) -> BTreeMap<String, u64> {
-    v.as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-impl std::fmt::Display for LoadSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} sent, {} failed {:?}, by version {:?}, last answer from {}, {:.1}s",
-            self.sent(),
-            self.failed(),
-            self.failures(),
-            self.versions(),
-            self.last_version().unwrap_or("nobody"),
-            self.seconds()
-        )
-    }
-}
-
-/// Most requests one load run may send, whatever happens.
-pub const LOAD_MAX_REQUESTS: u64 = 600_000;
-/// Longest one load run may take, whatever happens.
-pub const LOAD_MAX_SECONDS: u64 = 300;
-
-/// `bluegreen-load` running in the background against a front door.
-pub struct Load {
-    child: Option<Child>,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-impl Load {
-    /// Starts closed-loop load with `concurrency` connections on `url`,
-    /// bounded by [`LOAD_MAX_REQUESTS`] and [`LOAD_MAX_SECONDS`].
-    pub fn start(url: &str, concurrency: usize) -> Load {
-        let mut child = Command::new(workspace_binary("bluegreen-load"))
-            .arg(url)
-            .args(["--concurrency", &concurrency.to_string()])
-            .args(["--seconds", &LOAD_MAX_SECONDS.to_string()])
-            .args(["--max-requests", &LOAD_MAX_REQUESTS.to_string()])
-            .arg("--json")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start bluegreen-load: {e}"));
-        let drain = |pipe: Option<Box<dyn Read + Send>>| {
-            pipe.map(|mut pipe| {
-                std::thread::spawn(move || {
-                    let mut s = String::new();
-                    let _ = pipe.read_to_string(&mut s);
-                    s
-                })
-            })
-        };
-        let stdout = drain(
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
-        let stderr = drain(
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
-        Load {
-            child: Some(child),
-            stdout,
-            stderr,
-        }
-    }
-
-    /// Stops the load (SIGINT) and returns what it saw.
-    pub fn stop(mut self) -> LoadSummary {
-        let mut child = self.child.take().expect("the load runs");
-        // A run that ended by itself hit its bounds and did not span what it should.
-        let ended_early = child.try_wait().ok().flatten();
-        signal_pid(child.id(), libc::SIGINT);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Ok(Some(status)) = child.try_wait() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("bluegreen-load did not stop within 30s of SIGINT");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let out = self
-            .stdout
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        let err = self
-            .stderr
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        let json: Json = serde_json::from_str(out.trim()).unwrap_or_else(|e| {
-            panic!("bluegreen-load ({status}) printed no JSON summary ({e}):\n{out}\n{err}")
-        });
-        let summary = LoadSummary { json };
-        assert!(
-            ended_early.is_none(),
-            "bluegreen-load ended ({status}) before it was stopped, at its bound of {LOAD_MAX_REQUESTS} requests or {LOAD_MAX_SECONDS}s: {summary}"
-        );
-        summary
-    }
-}
-
-impl Drop for Load {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+/// The bounds of every load run, whatever happens: at most 600,000 requests
+/// and 300 s; a run that reached them did not span what it should, and fails.
+pub const LOAD_BOUNDS: LoadBounds = LoadBounds {
+    max_requests: 600_000,
+    max_seconds: 300,
+    must_outlast: true,
+};
 
 /// Waits until the front door has sent at least `n` requests to `color`
 /// since `since_ms` (the daemon's metrics), panicking after `limit`.
 pub fn wait_for_requests(fx: &Fixture, color: &str, since_ms: u64, n: u64, limit: Duration) -> u64 {
-    let api = fx.daemon.api();
-    wait_for(
-        &format!("{n} requests through the front door to {color}"),
-        limit,
-        || {
-            let got = api.requests_to(&fx.name, color, since_ms, now_ms() + 1000);
-            if got >= n {
-                Ok(got)
-            } else {
-                Err(format!("{got} so far"))
-            }
-        },
-    )
-}
-
-/// Terraform wraps long diagnostic lines; joins the lines of each paragraph
-/// so that messages can be matched whole.
-pub fn unwrapped(text: &str) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        let line = line.trim_end();
-        if line.is_empty() {
-            out.push('\n');
-        } else {
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push(' ');
-            }
-            out.push_str(line.trim_start());
-        }
-    }
-    out
-}
-
-/// Fails the test, with the command's output and log, unless the output of
-/// `out` (paragraphs unwrapped) matches `pattern`; returns the captures.
-pub fn expect_match(ws: &Workspace, out: &Output, pattern: &str) -> Vec<String> {
-    let re = Regex::new(pattern).unwrap_or_else(|e| panic!("bad regex {pattern:?}: {e}"));
-    let text = unwrapped(&out.plain());
-    match re.captures(&text) {
-        Some(c) => c
-            .iter()
-            .map(|m| m.map_or(String::new(), |m| m.as_str().to_string()))
-            .collect(),
-        None => ws.fail(Some(out), &format!("the output does not match /{pattern}/")),
-    }
+    load::wait_for_requests(&fx.daemon.api(), &fx.name, color, since_ms, n, limit)
 }
 
 /// A regex for the sentence `text` however Terraform wrapped it: its words

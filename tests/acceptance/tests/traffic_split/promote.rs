@@ -11,8 +11,8 @@ use std::time::Duration;
 use bluegreen_acceptance::harness::{announce, on_every_cli, ImportVerify, Step, TestCase};
 
 use crate::{
-    bluegreen, now_ms, wait_for_requests, Fixture, Load, SplitConfig, ENV, PILOT, SPLIT,
-    SPLIT_IMPORT_IGNORES,
+    bluegreen, now_ms, wait_for_requests, Fixture, Load, SplitConfig, ENV, LOAD_BOUNDS, PILOT,
+    SPLIT, SPLIT_IMPORT_IGNORES,
 };
 
 /// Concurrent connections of the load.
@@ -40,7 +40,7 @@ fn promote_flow_under_load() {
                     .before(move |_| {
                         // Load from before the candidate until after the split is gone.
                         let started = now_ms();
-                        let run = Load::start(&fx1.front_door().url("/api/version"), CONCURRENCY);
+                        let run = Load::start(&fx1.front_door().url("/api/version"), CONCURRENCY, LOAD_BOUNDS);
                         wait_for_requests(&fx1, "blue", started, 200, Duration::from_secs(60));
                         *load_start.borrow_mut() = Some((run, started));
                     })
