@@ -194,31 +194,20 @@ impl MigrationSet {
                     None
                 }
             };
-            read.push((
-                flyway_checksum(&bytes),
+            read.push(ReadScript {
+                checksum: flyway_checksum(&bytes),
                 script,
                 path,
                 kind,
-                name.description,
+                description: name.description,
                 requires,
                 sql,
-            ));
+            });
         }
-        let texts: Vec<&str> = read.iter().map(|r| r.6.as_str()).collect();
+        let texts: Vec<&str> = read.iter().map(|r| r.sql.as_str()).collect();
         let analyses = analyze_all(&texts);
-        for ((checksum, script, path, kind, description, requires, sql), analysis) in
-            read.into_iter().zip(analyses)
-        {
-            let migration = Migration {
-                checksum,
-                analysis,
-                script,
-                path,
-                kind,
-                description,
-                requires,
-                sql,
-            };
+        for (script, analysis) in read.into_iter().zip(analyses) {
+            let migration = script.into_migration(analysis);
             match migration.kind {
                 Kind::Versioned(_) => set.versioned.push(migration),
                 Kind::Repeatable => set.repeatable.push(migration),
@@ -270,6 +259,32 @@ impl MigrationSet {
         self.repeatable
             .iter()
             .find(|m| m.description == description)
+    }
+}
+
+/// A migration read from disk, before its (parallel) analysis.
+struct ReadScript {
+    checksum: i32,
+    script: String,
+    path: PathBuf,
+    kind: Kind,
+    description: String,
+    requires: Option<String>,
+    sql: String,
+}
+
+impl ReadScript {
+    fn into_migration(self, analysis: Analysis) -> Migration {
+        Migration {
+            checksum: self.checksum,
+            analysis,
+            script: self.script,
+            path: self.path,
+            kind: self.kind,
+            description: self.description,
+            requires: self.requires,
+            sql: self.sql,
+        }
     }
 }
 
