@@ -2,11 +2,11 @@
 //! statements that cannot run in a transaction.
 
 use bluegreen_acceptance::harness::postgres::psql;
-use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
+use bluegreen_acceptance::harness::{announce, on_every_cli};
 
 use crate::{
-    bluegreen, expect_match, first_error, flyway_checksum, fresh_db, history, migration_config,
-    plan_exits, schema, SqlDir, ADDRESS,
+    expect_match, first_error, flyway_checksum, history, migration_config, migration_workspace,
+    plan_exits, schema, ADDRESS,
 };
 
 const V1: &str = "CREATE TABLE items (\n    id   BIGINT PRIMARY KEY,\n    name TEXT NOT NULL\n);\n";
@@ -18,9 +18,7 @@ const V1: &str = "CREATE TABLE items (\n    id   BIGINT PRIMARY KEY,\n    name T
 fn apply_then_new_file_is_pending_with_class() {
     on_every_cli("migration_pending_with_class", |tf| {
         let test = "migration_pending_with_class";
-        let url = fresh_db("pending", tf);
-        let ws = Workspace::new(test, tf, &bluegreen());
-        let sql = SqlDir::new(&ws);
+        let (url, ws, sql) = migration_workspace(test, "pending", tf);
         sql.write("V1__create_items.sql", V1);
         ws.write_config(&migration_config(&url, &sql, ""));
         ws.init();
@@ -88,9 +86,7 @@ fn apply_then_new_file_is_pending_with_class() {
 fn failing_migration_changes_nothing() {
     on_every_cli("migration_failure_changes_nothing", |tf| {
         let test = "migration_failure_changes_nothing";
-        let url = fresh_db("failure", tf);
-        let ws = Workspace::new(test, tf, &bluegreen());
-        let sql = SqlDir::new(&ws);
+        let (url, ws, sql) = migration_workspace(test, "failure", tf);
         sql.write("V1__create_items.sql", V1);
         ws.write_config(&migration_config(&url, &sql, ""));
         ws.init();
@@ -132,9 +128,7 @@ fn failing_migration_changes_nothing() {
 fn edited_applied_file_fails_plan() {
     on_every_cli("migration_edited_file", |tf| {
         let test = "migration_edited_file";
-        let url = fresh_db("edited", tf);
-        let ws = Workspace::new(test, tf, &bluegreen());
-        let sql = SqlDir::new(&ws);
+        let (url, ws, sql) = migration_workspace(test, "edited", tf);
         sql.write("V1__create_items.sql", V1);
         ws.write_config(&migration_config(&url, &sql, ""));
         ws.init();
@@ -182,9 +176,7 @@ fn edited_applied_file_fails_plan() {
 fn create_index_concurrently_applies() {
     on_every_cli("migration_index_concurrently", |tf| {
         let test = "migration_index_concurrently";
-        let url = fresh_db("concurrently", tf);
-        let ws = Workspace::new(test, tf, &bluegreen());
-        let sql = SqlDir::new(&ws);
+        let (url, ws, sql) = migration_workspace(test, "concurrently", tf);
         sql.write(
             "V1__create_items.sql",
             &format!(

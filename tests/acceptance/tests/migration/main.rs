@@ -64,6 +64,15 @@ impl SqlDir {
     }
 }
 
+/// A fresh database for `db` and a work directory for `test` with an empty SQL
+/// directory: the start of every migration case.
+pub fn migration_workspace(test: &str, db: &str, tf: &Terraform) -> (String, Workspace, SqlDir) {
+    let url = fresh_db(db, tf);
+    let ws = Workspace::new(test, tf, &bluegreen());
+    let sql = SqlDir::new(&ws);
+    (url, ws, sql)
+}
+
 /// A whole configuration: provider without platform settings, then a
 /// `bluegreen_migration.db` with `extra` lines.
 pub fn migration_config(url: &str, dir: &SqlDir, extra: &str) -> String {
