@@ -67,7 +67,7 @@ fn bgtest_config(n: usize, store: &Path, provider: &ProviderBinary, resource: &s
     let attribute = if resource == "bgtest_data" {
         "input"
     } else {
-        "name "
+        "name"
     };
     format!(
         "{}\nprovider \"bgtest\" {{\n  store_dir = \"{}\"\n}}\n\nresource \"{resource}\" \"r\" {{\n  count = {n}\n  {attribute} = \"thing-${{count.index}}\"\n}}\n",
