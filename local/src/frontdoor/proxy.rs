@@ -10,7 +10,6 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::SendRequest;
 use hyper::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::uri::PathAndQuery;
 use hyper::http::{Request, Response, StatusCode, Uri, Version};
@@ -20,6 +19,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use super::upstream::UpstreamBody;
 use super::{ColorStats, Shared};
 use crate::api::COLOR_HEADER;
 
@@ -143,23 +143,19 @@ async fn handle(
 
     let started = Instant::now();
     match stats.pool.send(port, req).await {
-        Ok((resp, sender)) => {
-            let status = resp.status().as_u16();
-            guard.record(status, started);
-            let (mut parts, body) = resp.into_parts();
-            strip_hop_by_hop(&mut parts.headers);
-            parts
-                .headers
-                .insert(X_BLUEGREEN_COLOR.clone(), color_header);
-            Ok(Response::from_parts(
-                parts,
-                ProxyBody::Upstream(Upstream {
-                    inner: body,
-                    done: false,
-                    give_back: Some((sender, port)),
-                    guard,
-                }),
-            ))
+        Ok((answer, body)) => {
+            guard.record(answer.status.as_u16(), started);
+            let mut headers = answer.headers;
+            strip_hop_by_hop(&mut headers);
+            headers.insert(X_BLUEGREEN_COLOR.clone(), color_header);
+            let mut resp = Response::new(ProxyBody::Upstream(Upstream {
+                inner: body,
+                port,
+                guard,
+            }));
+            *resp.status_mut() = answer.status;
+            *resp.headers_mut() = headers;
+            Ok(resp)
         }
         Err(e) => {
             guard.record(502, started);
@@ -263,19 +259,22 @@ impl Drop for InFlight {
 /// connection is dropped (HTTP/1.1 cannot reuse a half-read response).
 #[derive(Debug)]
 pub struct Upstream {
-    inner: Incoming,
-    done: bool,
-    give_back: Option<(SendRequest<Incoming>, u16)>,
+    inner: UpstreamBody,
+    port: u16,
     guard: InFlight,
+}
+
+impl Upstream {
+    fn release(&mut self) {
+        if let Some(conn) = self.inner.take_reusable() {
+            self.guard.0.pool.put(self.port, conn);
+        }
+    }
 }
 
 impl Drop for Upstream {
     fn drop(&mut self) {
-        if let Some((sender, port)) = self.give_back.take() {
-            if self.done || self.inner.is_end_stream() {
-                self.guard.0.pool.put(port, sender);
-            }
-        }
+        self.release();
     }
 }
 
@@ -290,17 +289,18 @@ pub enum ProxyBody {
 
 impl Body for ProxyBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = std::io::Error;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         match self.get_mut() {
             ProxyBody::Upstream(up) => {
                 let polled = Pin::new(&mut up.inner).poll_frame(cx);
                 if let Poll::Ready(None) = polled {
-                    up.done = true;
+                    // Free the connection now, not when hyper drops the body.
+                    up.release();
                 }
                 polled
             }

@@ -1,0 +1,195 @@
+//! A colour's response body, read straight from its connection by the task that
+//! serves the client: no connection task, no channel between the two legs.
+//! When the body is complete the connection is free for the next request.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+
+use super::chunked::{self, Step};
+use super::response::Framing;
+use super::Conn;
+
+#[derive(Debug)]
+enum Reading {
+    /// All of it was in the buffer with the head (the usual small answer); the
+    /// connection has already gone back to the pool.
+    Whole(Option<Bytes>),
+    /// `Content-Length` bytes still to come.
+    Length(u64),
+    Chunked(chunked::Decoder),
+    UntilClose,
+    Done,
+}
+
+/// The body of one response from a colour.
+#[derive(Debug)]
+pub struct UpstreamBody {
+    conn: Option<Conn>,
+    reading: Reading,
+    keep_alive: bool,
+}
+
+impl UpstreamBody {
+    /// A body read from `conn` per `framing`. If it is already complete in the
+    /// connection's buffer, the connection is handed back (through `release`) at once.
+    pub(super) fn new(
+        mut conn: Conn,
+        framing: Framing,
+        keep_alive: bool,
+        release: impl FnOnce(Conn),
+    ) -> Self {
+        let reading = match framing {
+            Framing::Empty => Reading::Whole(None),
+            Framing::Length(n) if (conn.buf.len() as u64) >= n => {
+                Reading::Whole(Some(conn.buf.split_to(n as usize).freeze()))
+            }
+            Framing::Length(n) => Reading::Length(n),
+            Framing::Chunked => Reading::Chunked(chunked::Decoder::default()),
+            Framing::UntilClose => Reading::UntilClose,
+        };
+        if let Reading::Whole(_) = reading {
+            // Bytes beyond the body mean the colour and we disagree on framing.
+            if keep_alive && conn.buf.is_empty() {
+                release(conn);
+            }
+            return Self {
+                conn: None,
+                reading,
+                keep_alive: false,
+            };
+        }
+        Self {
+            conn: Some(conn),
+            reading,
+            keep_alive,
+        }
+    }
+
+    /// The connection, if the body was read to its end and the connection can carry
+    /// another request. Taking it leaves the body finished.
+    pub fn take_reusable(&mut self) -> Option<Conn> {
+        if !self.keep_alive || !matches!(self.reading, Reading::Done) {
+            return None;
+        }
+        self.conn.take().filter(|c| c.buf.is_empty())
+    }
+
+    fn finish(&mut self) {
+        self.reading = Reading::Done;
+        if !self.keep_alive {
+            self.conn = None;
+        }
+    }
+}
+
+fn broken(what: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, what)
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+        let this = self.get_mut();
+        loop {
+            match &mut this.reading {
+                Reading::Whole(data) => {
+                    let data = data.take();
+                    if data.is_none() {
+                        this.reading = Reading::Done;
+                    }
+                    return Poll::Ready(data.map(|d| Ok(Frame::data(d))));
+                }
+                Reading::Done => return Poll::Ready(None),
+                Reading::Length(left) => {
+                    let Some(conn) = this.conn.as_mut() else {
+                        return Poll::Ready(None);
+                    };
+                    if !conn.buf.is_empty() {
+                        let take = usize::try_from(*left)
+                            .unwrap_or(usize::MAX)
+                            .min(conn.buf.len());
+                        let data = conn.buf.split_to(take).freeze();
+                        *left -= take as u64;
+                        if *left == 0 {
+                            this.finish();
+                        }
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    if ready!(conn.poll_fill(cx))? == 0 {
+                        this.conn = None;
+                        return Poll::Ready(Some(Err(broken(
+                            "the colour closed the connection before the end of the body",
+                        ))));
+                    }
+                }
+                Reading::Chunked(decoder) => {
+                    let Some(conn) = this.conn.as_mut() else {
+                        return Poll::Ready(None);
+                    };
+                    match decoder.step(&mut conn.buf) {
+                        Ok(Step::Data(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                        Ok(Step::End) => {
+                            this.finish();
+                            return Poll::Ready(None);
+                        }
+                        Ok(Step::NeedMore) => {
+                            if ready!(conn.poll_fill(cx))? == 0 {
+                                this.conn = None;
+                                return Poll::Ready(Some(Err(broken(
+                                    "the colour closed the connection inside a chunked body",
+                                ))));
+                            }
+                        }
+                        Err(e) => {
+                            this.conn = None;
+                            return Poll::Ready(Some(Err(io::Error::new(
+                                io::ErrorKind::InvalidData,
+                                e,
+                            ))));
+                        }
+                    }
+                }
+                Reading::UntilClose => {
+                    let Some(conn) = this.conn.as_mut() else {
+                        return Poll::Ready(None);
+                    };
+                    if !conn.buf.is_empty() {
+                        let data = conn.buf.split().freeze();
+                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                    }
+                    if ready!(conn.poll_fill(cx))? == 0 {
+                        this.finish();
+                        return Poll::Ready(None);
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.reading {
+            Reading::Whole(data) => data.is_none(),
+            Reading::Length(0) | Reading::Done => true,
+            Reading::Chunked(d) => d.is_done(),
+            Reading::Length(_) | Reading::UntilClose => false,
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.reading {
+            Reading::Whole(Some(d)) => SizeHint::with_exact(d.len() as u64),
+            Reading::Whole(None) | Reading::Done => SizeHint::with_exact(0),
+            Reading::Length(n) => SizeHint::with_exact(*n),
+            Reading::Chunked(_) | Reading::UntilClose => SizeHint::default(),
+        }
+    }
+}

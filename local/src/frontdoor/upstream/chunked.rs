@@ -1,0 +1,216 @@
+//! Decoding a `Transfer-Encoding: chunked` response body (RFC 9112 §7.1) from the
+//! connection's read buffer, without copying the data out of it.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+/// The longest chunk-size line (size, extensions) or trailer line we accept.
+const MAX_LINE: usize = 4096;
+/// The most trailer bytes we skip before calling the answer malformed.
+const MAX_TRAILERS: usize = 64 * 1024;
+
+/// What one decoding step produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Body bytes, in order.
+    Data(Bytes),
+    /// The buffer holds no complete next element: read more.
+    NeedMore,
+    /// The last chunk and the trailers have been consumed.
+    End,
+}
+
+/// A chunked body that does not follow the grammar.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("malformed chunked body from the colour: {0}")]
+pub struct ChunkedError(&'static str);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Expecting `chunk-size [; ext] CRLF`.
+    Size,
+    /// Inside a chunk's data, this many bytes left.
+    Data(u64),
+    /// Expecting the CRLF after a chunk's data.
+    DataEnd,
+    /// After the last chunk: trailer lines until an empty one; bytes skipped so far.
+    Trailers(usize),
+    Done,
+}
+
+/// Incremental decoder; the caller appends to the buffer and calls [`Decoder::step`].
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    state: State,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self { state: State::Size }
+    }
+}
+
+impl Decoder {
+    /// Whether the whole body, trailers included, has been consumed.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Consumes from `buf` as far as it can and says what came out.
+    pub fn step(&mut self, buf: &mut BytesMut) -> Result<Step, ChunkedError> {
+        loop {
+            match self.state {
+                State::Size => {
+                    let Some(line_len) = line_end(buf)? else {
+                        return Ok(Step::NeedMore);
+                    };
+                    let size = parse_size(&buf[..line_len])?;
+                    buf.advance(line_len + 2);
+                    self.state = if size == 0 {
+                        State::Trailers(0)
+                    } else {
+                        State::Data(size)
+                    };
+                }
+                State::Data(left) => {
+                    if buf.is_empty() {
+                        return Ok(Step::NeedMore);
+                    }
+                    let take = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+                    let data = buf.split_to(take).freeze();
+                    let left = left - take as u64;
+                    self.state = if left == 0 {
+                        State::DataEnd
+                    } else {
+                        State::Data(left)
+                    };
+                    return Ok(Step::Data(data));
+                }
+                State::DataEnd => {
+                    if buf.len() < 2 {
+                        return Ok(Step::NeedMore);
+                    }
+                    if &buf[..2] != b"\r\n" {
+                        return Err(ChunkedError("chunk data not followed by CRLF"));
+                    }
+                    buf.advance(2);
+                    self.state = State::Size;
+                }
+                State::Trailers(skipped) => {
+                    let Some(line_len) = line_end(buf)? else {
+                        return Ok(Step::NeedMore);
+                    };
+                    buf.advance(line_len + 2);
+                    if line_len == 0 {
+                        self.state = State::Done;
+                        return Ok(Step::End);
+                    }
+                    // Trailers are dropped, as nginx does by default: the client did not
+                    // necessarily ask for them, and none of ours depend on them.
+                    let skipped = skipped + line_len + 2;
+                    if skipped > MAX_TRAILERS {
+                        return Err(ChunkedError("trailer section too large"));
+                    }
+                    self.state = State::Trailers(skipped);
+                }
+                State::Done => return Ok(Step::End),
+            }
+        }
+    }
+}
+
+/// Length of the line at the start of `buf` (without CRLF), if it is complete.
+fn line_end(buf: &[u8]) -> Result<Option<usize>, ChunkedError> {
+    let window = &buf[..buf.len().min(MAX_LINE + 2)];
+    match window.windows(2).position(|w| w == b"\r\n") {
+        Some(at) => Ok(Some(at)),
+        None if buf.len() > MAX_LINE => Err(ChunkedError("line too long")),
+        None => Ok(None),
+    }
+}
+
+/// `1*HEXDIG [ BWS ; extensions ]`: extensions are ignored.
+fn parse_size(line: &[u8]) -> Result<u64, ChunkedError> {
+    let digits_end = line
+        .iter()
+        .position(|b| !b.is_ascii_hexdigit())
+        .unwrap_or(line.len());
+    if digits_end == 0 {
+        return Err(ChunkedError("chunk size is not hexadecimal"));
+    }
+    let rest = &line[digits_end..];
+    let rest_ok = rest.is_empty()
+        || rest
+            .iter()
+            .position(|b| *b != b' ' && *b != b'\t')
+            .is_some_and(|i| rest[i] == b';');
+    if !rest_ok {
+        return Err(ChunkedError("junk after the chunk size"));
+    }
+    if digits_end > 16 {
+        return Err(ChunkedError("chunk size too large"));
+    }
+    let mut size: u64 = 0;
+    for &b in &line[..digits_end] {
+        let digit = (b as char).to_digit(16).unwrap_or(0);
+        size = size * 16 + u64::from(digit);
+    }
+    Ok(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `input` in pieces of `piece` bytes and collects the body.
+    fn decode_in_pieces(input: &[u8], piece: usize) -> Result<(Vec<u8>, BytesMut), ChunkedError> {
+        let mut dec = Decoder::default();
+        let mut buf = BytesMut::new();
+        let mut body = Vec::new();
+        let mut fed = 0;
+        loop {
+            match dec.step(&mut buf)? {
+                Step::Data(d) => body.extend_from_slice(&d),
+                Step::End => return Ok((body, buf)),
+                Step::NeedMore => {
+                    assert!(fed < input.len(), "decoder wants more than the input has");
+                    let end = (fed + piece).min(input.len());
+                    buf.extend_from_slice(&input[fed..end]);
+                    fed = end;
+                }
+            }
+        }
+    }
+
+    const BODY: &[u8] = b"5\r\nhello\r\n7;name=\"v\"\r\n, world\r\n0\r\nx-sum: 1\r\n\r\nNEXT";
+
+    #[test]
+    fn decodes_chunks_with_extensions_and_drops_trailers_at_any_split() {
+        for piece in [1, 2, 3, 7, 64] {
+            let (body, rest) = decode_in_pieces(BODY, piece).expect("valid");
+            assert_eq!(body, b"hello, world", "piece size {piece}");
+            // Bytes after the body belong to the next answer and must stay unread.
+            assert!(b"NEXT".starts_with(&rest), "piece size {piece}: {rest:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_chunked() {
+        for bad in [
+            &b"zz\r\n"[..],
+            b"5\r\nhelloXX",
+            b"5 junk\r\nhello\r\n",
+            b"11111111111111111\r\n",
+        ] {
+            assert!(decode_in_pieces(bad, 64).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_size_line_longer_than_the_limit_is_an_error_not_a_wait() {
+        let mut line = vec![b'1'];
+        line.extend(std::iter::repeat_n(b' ', MAX_LINE + 10));
+        let mut dec = Decoder::default();
+        let mut buf = BytesMut::from(&line[..]);
+        assert!(dec.step(&mut buf).is_err());
+    }
+}

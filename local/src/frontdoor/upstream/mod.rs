@@ -1,0 +1,291 @@
+//! The front door's HTTP/1.1 leg to colour processes, with a pool of idle connections.
+//!
+//! Purpose-built rather than hyper's client: the front door only ever talks HTTP/1.1 to
+//! one loopback port per colour, one request at a time per connection, so the task that
+//! serves the client can write the request and read the answer on the upstream socket
+//! itself. hyper's client runs every connection as a task of its own, fed through a
+//! channel, with a second channel for the body; that cost 43% of the front door's
+//! instructions per request (callgrind, BENCHMARKS.md §3b). The server leg stays hyper's.
+//!
+//! What it covers (tests: here and `local/tests/upstream_protocol.rs`): `Content-Length`,
+//! chunked and close-delimited bodies, HEAD / 204 / 304, interim 1xx answers (skipped),
+//! `Connection: close`, request bodies by length or re-chunked, and idle connections the
+//! colour closed (a request that cannot have been processed is retried once, fresh).
+
+mod body;
+mod chunked;
+mod request;
+mod response;
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::sync::Mutex;
+use std::task::{ready, Context, Poll};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use hyper::body::Incoming;
+use hyper::http::{HeaderMap, Method, Request, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub use body::UpstreamBody;
+use request::BodyFraming;
+pub use response::HeadError;
+
+/// Idle connections kept per colour; more than the busiest client fan-in we expect.
+const MAX_IDLE: usize = 1024;
+/// Connecting to a loopback port either works at once or not at all.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Read buffer per connection; a typical API answer fits with its head.
+const READ_BUFFER: usize = 8 * 1024;
+/// Pooled connections tried for one request before a fresh one: several can have been
+/// closed together (a colour restarting drops them all).
+const REUSE_ATTEMPTS: usize = 4;
+
+/// Why a request could not be forwarded.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The colour's port refused or timed out.
+    #[error("connect to 127.0.0.1:{port}: {source}")]
+    Connect {
+        /// Port.
+        port: u16,
+        /// Error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the request or reading the answer failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The request body could not be passed on.
+    #[error("{0}")]
+    Body(#[from] request::BodyError),
+    /// The answer was not valid HTTP/1.1.
+    #[error("{0}")]
+    Head(#[from] HeadError),
+}
+
+impl UpstreamError {
+    /// Whether the colour could not be reached at all.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, UpstreamError::Connect { .. })
+    }
+}
+
+/// An open connection to a colour, between requests or during one.
+#[derive(Debug)]
+pub struct Conn {
+    stream: TcpStream,
+    /// Bytes read from the colour and not yet consumed.
+    buf: BytesMut,
+    /// The request head being written; kept to save an allocation per request.
+    head: Vec<u8>,
+}
+
+impl Conn {
+    /// Reads what the socket has into the buffer; `Ok(0)` at end of stream.
+    fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
+        if self.buf.capacity() - self.buf.len() < READ_BUFFER / 4 {
+            self.buf.reserve(READ_BUFFER);
+        }
+        loop {
+            ready!(self.stream.poll_read_ready(cx))?;
+            match self.stream.try_read_buf(&mut self.buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                done => return Poll::Ready(done),
+            }
+        }
+    }
+
+    async fn fill(&mut self) -> io::Result<usize> {
+        if self.buf.capacity() - self.buf.len() < READ_BUFFER / 4 {
+            self.buf.reserve(READ_BUFFER);
+        }
+        self.stream.read_buf(&mut self.buf).await
+    }
+}
+
+/// The head of a colour's final answer; the body follows separately.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers as the colour sent them (hop-by-hop ones included).
+    pub headers: HeaderMap,
+}
+
+#[derive(Default)]
+struct Idle {
+    port: u16,
+    conns: Vec<Conn>,
+}
+
+/// Idle connections of one colour, for the port it currently runs on.
+#[derive(Default)]
+pub struct Pool {
+    idle: Mutex<Idle>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool").finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    fn take(&self, port: u16) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.port != port {
+            // The colour was redeployed on a new port: old connections are useless.
+            idle.conns.clear();
+            idle.port = port;
+        }
+        idle.conns.pop()
+    }
+
+    /// Returns a connection whose previous exchange is complete.
+    pub fn put(&self, port: u16, conn: Conn) {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.port == port && idle.conns.len() < MAX_IDLE {
+            idle.conns.push(conn);
+        }
+    }
+
+    /// Sends `req` (origin-form URI, hop-by-hop headers already removed) to
+    /// `127.0.0.1:port` and reads the head of the answer. The body is read by the
+    /// returned [`UpstreamBody`]. When the body came whole with the head (the common
+    /// case) the connection is back in the pool already; otherwise the caller returns it
+    /// once the body is read ([`UpstreamBody::take_reusable`]).
+    pub async fn send(
+        &self,
+        port: u16,
+        req: Request<Incoming>,
+    ) -> Result<(Answer, UpstreamBody), UpstreamError> {
+        let (parts, body) = req.into_parts();
+        let framing = request::body_framing(&parts.headers, &body);
+        // Only a request that cannot have changed anything may be sent twice.
+        let retriable = framing == BodyFraming::None && is_idempotent(&parts.method);
+        let mut body = Some(body);
+        let mut reuse_attempts = 0;
+        loop {
+            let pooled = if reuse_attempts < REUSE_ATTEMPTS {
+                self.take(port)
+            } else {
+                None
+            };
+            let reused = pooled.is_some();
+            let mut conn = match pooled {
+                Some(c) => c,
+                None => connect(port).await?,
+            };
+            if reused && !retriable && !still_open(&mut conn) {
+                reuse_attempts += 1;
+                continue;
+            }
+            request::encode_head(&parts, framing, &mut conn.head);
+            let wrote = conn.stream.write_all(&conn.head).await;
+            if let Err(e) = wrote {
+                if reused && retriable {
+                    reuse_attempts += 1;
+                    continue;
+                }
+                return Err(e.into());
+            }
+            if let Some(b) = body.take() {
+                request::write_body(&mut conn.stream, b, framing).await?;
+            }
+            match read_head(&mut conn, &parts.method).await {
+                Ok(head) => {
+                    let answer = Answer {
+                        status: head.status,
+                        headers: head.headers,
+                    };
+                    let body = UpstreamBody::new(conn, head.framing, head.keep_alive, |c| {
+                        self.put(port, c)
+                    });
+                    return Ok((answer, body));
+                }
+                // Closed before a single byte of answer: the colour had dropped the idle
+                // connection, and never saw this request.
+                Err(ReadHeadError::ClosedBeforeAnswer(_)) if reused && retriable => {
+                    reuse_attempts += 1;
+                }
+                Err(ReadHeadError::ClosedBeforeAnswer(e)) | Err(ReadHeadError::Io(e)) => {
+                    return Err(e.into())
+                }
+                Err(ReadHeadError::Head(e)) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+enum ReadHeadError {
+    ClosedBeforeAnswer(io::Error),
+    Io(io::Error),
+    Head(HeadError),
+}
+
+async fn read_head(conn: &mut Conn, method: &Method) -> Result<response::Head, ReadHeadError> {
+    let mut received = 0usize;
+    loop {
+        if received > 0 {
+            if let Some(head) =
+                response::parse(&mut conn.buf, method).map_err(ReadHeadError::Head)?
+            {
+                return Ok(head);
+            }
+        }
+        match conn.fill().await {
+            Ok(0) if received == 0 => {
+                return Err(ReadHeadError::ClosedBeforeAnswer(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the colour closed the connection without answering",
+                )))
+            }
+            Ok(0) => {
+                return Err(ReadHeadError::Io(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the colour closed the connection in the middle of its response head",
+                )))
+            }
+            Ok(n) => received += n,
+            Err(e) if received == 0 && e.kind() == io::ErrorKind::ConnectionReset => {
+                return Err(ReadHeadError::ClosedBeforeAnswer(e))
+            }
+            Err(e) => return Err(ReadHeadError::Io(e)),
+        }
+    }
+}
+
+fn is_idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// For a request that must not be sent twice: whether a pooled connection still looks
+/// open (no end of stream or stray bytes waiting). One non-blocking read; the rare race
+/// left is the one every HTTP/1.1 client has.
+fn still_open(conn: &mut Conn) -> bool {
+    let mut probe = [0u8; 1];
+    matches!(conn.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+}
+
+async fn connect(port: u16) -> Result<Conn, UpstreamError> {
+    let connect_err = |source| UpstreamError::Connect { port, source };
+    let stream = tokio::time::timeout(
+        CONNECT_TIMEOUT,
+        TcpStream::connect((Ipv4Addr::LOCALHOST, port)),
+    )
+    .await
+    .map_err(|_| connect_err(io::ErrorKind::TimedOut.into()))?
+    .map_err(connect_err)?;
+    let _ = stream.set_nodelay(true);
+    Ok(Conn {
+        stream,
+        buf: BytesMut::with_capacity(READ_BUFFER),
+        head: Vec::with_capacity(512),
+    })
+}
