@@ -11,21 +11,18 @@ use std::time::{Duration, Instant};
 
 use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
 use hyper::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::http::uri::PathAndQuery;
-use hyper::http::{Request, Response, StatusCode, Uri, Version};
+use hyper::http::{Request, Response, StatusCode};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::upstream::UpstreamBody;
+use super::upstream::{Forwarding, UpstreamBody};
 use super::{ColorStats, Shared};
 use crate::api::COLOR_HEADER;
 
 static X_BLUEGREEN_COLOR: HeaderName = HeaderName::from_static(COLOR_HEADER);
-static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 
@@ -115,38 +112,22 @@ async fn handle(
     let color = target.color;
     let port = target.port;
     let color_header = target.header.clone();
+    let default_host = target.host.clone();
     let stats = target.stats.clone();
-    if !req.headers().contains_key(header::HOST) {
-        req.headers_mut().insert(header::HOST, target.host.clone());
-    }
     drop(table);
 
     let guard = InFlight::enter(stats.clone());
-    // Upstream connections speak origin-form HTTP/1.1 whatever the client sent.
-    if req.uri().scheme().is_some() || req.uri().authority().is_some() {
-        let pq = req
-            .uri()
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
-        *req.uri_mut() = Uri::from(pq);
-    }
-    *req.version_mut() = Version::HTTP_11;
-    let headers = req.headers_mut();
-    strip_hop_by_hop(headers);
-    if let Some(ip) = forwarded_for {
-        headers.append(X_FORWARDED_FOR.clone(), ip);
-    }
-    headers
-        .entry(X_FORWARDED_PROTO.clone())
-        .or_insert(HeaderValue::from_static("http"));
-
+    strip_hop_by_hop(req.headers_mut());
+    let fwd = Forwarding {
+        default_host: &default_host,
+        forwarded_for: forwarded_for.as_ref(),
+    };
     let started = Instant::now();
-    match stats.pool.send(port, req).await {
+    match stats.pool.send(port, req, fwd).await {
         Ok((answer, body)) => {
             guard.record(answer.status.as_u16(), started);
+            // Hop-by-hop headers were left out when the head was parsed.
             let mut headers = answer.headers;
-            strip_hop_by_hop(&mut headers);
             headers.insert(X_BLUEGREEN_COLOR.clone(), color_header);
             let mut resp = Response::new(ProxyBody::Upstream(Upstream {
                 inner: body,

@@ -31,6 +31,7 @@ use tokio::net::TcpStream;
 
 pub use body::UpstreamBody;
 use request::BodyFraming;
+pub use request::Forwarding;
 pub use response::HeadError;
 
 /// Idle connections kept per colour; more than the busiest client fan-in we expect.
@@ -152,8 +153,8 @@ impl Pool {
         }
     }
 
-    /// Sends `req` (origin-form URI, hop-by-hop headers already removed) to
-    /// `127.0.0.1:port` and reads the head of the answer. The body is read by the
+    /// Sends `req` (hop-by-hop headers already removed; any request target is sent in
+    /// origin form) with the `fwd` headers to `127.0.0.1:port` and reads the head of the answer. The body is read by the
     /// returned [`UpstreamBody`]. When the body came whole with the head (the common
     /// case) the connection is back in the pool already; otherwise the caller returns it
     /// once the body is read ([`UpstreamBody::take_reusable`]).
@@ -161,6 +162,7 @@ impl Pool {
         &self,
         port: u16,
         req: Request<Incoming>,
+        fwd: Forwarding<'_>,
     ) -> Result<(Answer, UpstreamBody), UpstreamError> {
         let (parts, body) = req.into_parts();
         let framing = request::body_framing(&parts.headers, &body);
@@ -183,7 +185,7 @@ impl Pool {
                 reuse_attempts += 1;
                 continue;
             }
-            request::encode_head(&parts, framing, &mut conn.head);
+            request::encode_head(&parts, framing, fwd, &mut conn.head);
             let wrote = conn.stream.write_all(&conn.head).await;
             if let Err(e) = wrote {
                 if reused && retriable {

@@ -45,19 +45,49 @@ pub enum HeadError {
 
 /// Parses one final response head from the front of `buf`, skipping interim (1xx)
 /// answers; `None` means more bytes are needed. Consumed bytes are removed from `buf`.
+///
+/// Hop-by-hop headers (RFC 9110 §7.6.1: the fixed set and those `Connection` lists)
+/// are left out of [`Head::headers`]; header values share the read buffer instead of
+/// being copied. One pass over the headers decides the framing too: building this map
+/// was the largest cost of the upstream leg (callgrind, BENCHMARKS.md §3b).
 pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, HeadError> {
     loop {
-        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut slots);
-        let consumed = match resp.parse(buf) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
-                return Err(HeadError::TooLarge)
+        // Offsets of each name and value in `buf`, so that the map can be built from
+        // the frozen head afterwards (httparse borrows `buf` while it parses).
+        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
+        let (consumed, code, version, count) = {
+            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut resp = httparse::Response::new(&mut slots);
+            let consumed = match resp.parse(buf) {
+                Ok(httparse::Status::Complete(n)) => n,
+                Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
+                    return Err(HeadError::TooLarge)
+                }
+                Ok(httparse::Status::Partial) => return Ok(None),
+                Err(e) => return Err(HeadError::Malformed(e.to_string())),
+            };
+            if consumed > MAX_HEAD {
+                return Err(HeadError::TooLarge);
             }
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(e) => return Err(HeadError::Malformed(e.to_string())),
+            let base = buf.as_ptr() as usize;
+            let offset = |p: *const u8| (p as usize - base) as u32;
+            for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
+                let name = offset(h.name.as_ptr());
+                let value = offset(h.value.as_ptr());
+                *span = (
+                    name,
+                    name + h.name.len() as u32,
+                    value,
+                    value + h.value.len() as u32,
+                );
+            }
+            (
+                consumed,
+                resp.code.unwrap_or(0),
+                resp.version,
+                resp.headers.len(),
+            )
         };
-        let code = resp.code.unwrap_or(0);
         let status = StatusCode::from_u16(code).map_err(|e| HeadError::Malformed(e.to_string()))?;
         if status == StatusCode::SWITCHING_PROTOCOLS {
             return Err(HeadError::Upgrade);
@@ -67,23 +97,36 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, HeadEr
             buf.advance(consumed);
             continue;
         }
-        let http11 = resp.version == Some(1);
-        let mut headers = HeaderMap::with_capacity(resp.headers.len());
-        for h in resp.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes())
-                .map_err(|_| HeadError::Malformed(format!("bad header name {:?}", h.name)))?;
-            let value = HeaderValue::from_bytes(h.value)
+        let head = buf.split_to(consumed).freeze();
+        let mut fields = Fields::default();
+        let mut headers = HeaderMap::with_capacity(count);
+        for &(n0, n1, v0, v1) in &spans[..count] {
+            let raw_name = &head[n0 as usize..n1 as usize];
+            let name = HeaderName::from_bytes(raw_name).map_err(|_| {
+                HeadError::Malformed(format!(
+                    "bad header name {:?}",
+                    String::from_utf8_lossy(raw_name)
+                ))
+            })?;
+            let value = head.slice(v0 as usize..v1 as usize);
+            if fields.note(&name, &value)? {
+                continue;
+            }
+            let value = HeaderValue::from_maybe_shared(value)
                 .map_err(|_| HeadError::Malformed(format!("bad value of header {name}")))?;
             headers.append(name, value);
         }
-        buf.advance(consumed);
-        let framing = framing(&headers, status, method)?;
-        if headers.contains_key(header::TRANSFER_ENCODING) {
+        for listed in &fields.connection_listed {
+            headers.remove(listed);
+        }
+        let framing = fields.framing(status, method);
+        if framing == Framing::Chunked || fields.transfer_encoding.is_some() {
             // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3): a stale length
             // must not reach the client beside a body of another size.
             headers.remove(header::CONTENT_LENGTH);
         }
-        let keep_alive = http11 && framing != Framing::UntilClose && !asks_close(&headers);
+        let keep_alive =
+            version == Some(1) && framing != Framing::UntilClose && !fields.connection_close;
         return Ok(Some(Head {
             status,
             headers,
@@ -93,58 +136,86 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, HeadEr
     }
 }
 
-fn framing(headers: &HeaderMap, status: StatusCode, method: &Method) -> Result<Framing, HeadError> {
-    if method == Method::HEAD
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
-        return Ok(Framing::Empty);
-    }
-    if headers.contains_key(header::TRANSFER_ENCODING) {
-        // Chunked must be the final coding; anything else is read until close (§6.3).
-        let last = headers
-            .get_all(header::TRANSFER_ENCODING)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .rfind(|c| !c.is_empty());
-        return Ok(match last {
-            Some(c) if c.eq_ignore_ascii_case("chunked") => Framing::Chunked,
-            _ => Framing::UntilClose,
-        });
-    }
-    let mut length = None;
-    for v in headers.get_all(header::CONTENT_LENGTH) {
-        for part in v.as_bytes().split(|b| *b == b',') {
-            let n = std::str::from_utf8(part)
-                .ok()
-                .map(str::trim)
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| HeadError::Malformed("invalid Content-Length".into()))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(HeadError::Malformed(
-                    "conflicting Content-Length values".into(),
-                ));
-            }
-            length = Some(n);
-        }
-    }
-    Ok(match length {
-        Some(0) => Framing::Empty,
-        Some(n) => Framing::Length(n),
-        None => Framing::UntilClose,
-    })
+/// What the framing and connection headers said.
+#[derive(Default)]
+struct Fields {
+    /// Whether the last transfer coding is chunked, if there was a Transfer-Encoding.
+    transfer_encoding: Option<bool>,
+    content_length: Option<u64>,
+    connection_close: bool,
+    /// Names `Connection` lists besides close / keep-alive: hop-by-hop too.
+    connection_listed: Vec<HeaderName>,
 }
 
-fn asks_close(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case("close"))
+impl Fields {
+    /// Notes a header; true if it is hop-by-hop and stays out of the answer.
+    fn note(&mut self, name: &HeaderName, value: &[u8]) -> Result<bool, HeadError> {
+        if name == header::CONTENT_LENGTH {
+            for part in value.split(|b| *b == b',') {
+                let n = std::str::from_utf8(part)
+                    .ok()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .ok_or_else(|| HeadError::Malformed("invalid Content-Length".into()))?;
+                if self.content_length.is_some_and(|l| l != n) {
+                    return Err(HeadError::Malformed(
+                        "conflicting Content-Length values".into(),
+                    ));
+                }
+                self.content_length = Some(n);
+            }
+            return Ok(false);
+        }
+        if name == header::TRANSFER_ENCODING {
+            // Chunked must be the final coding; anything else is read until close (§6.3).
+            if let Some(last) = tokens(value).last() {
+                self.transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
+            }
+            self.transfer_encoding.get_or_insert(false);
+            return Ok(true);
+        }
+        if name == header::CONNECTION {
+            for token in tokens(value) {
+                if token.eq_ignore_ascii_case(b"close") {
+                    self.connection_close = true;
+                } else if !token.eq_ignore_ascii_case(b"keep-alive") {
+                    if let Ok(listed) = HeaderName::from_bytes(token) {
+                        self.connection_listed.push(listed);
+                    }
+                }
+            }
+            return Ok(true);
+        }
+        Ok(name == header::TE
+            || name == header::TRAILER
+            || name == header::UPGRADE
+            || name.as_str() == "keep-alive"
+            || name.as_str() == "proxy-connection")
+    }
+
+    fn framing(&self, status: StatusCode, method: &Method) -> Framing {
+        if method == Method::HEAD
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
+            return Framing::Empty;
+        }
+        match (self.transfer_encoding, self.content_length) {
+            (Some(true), _) => Framing::Chunked,
+            (Some(false), _) | (None, None) => Framing::UntilClose,
+            (None, Some(0)) => Framing::Empty,
+            (None, Some(n)) => Framing::Length(n),
+        }
+    }
+}
+
+/// The non-empty comma-separated tokens of a list header, trimmed.
+fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|b| *b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -225,6 +296,26 @@ mod tests {
         );
         assert!(head.headers.get("link").is_none());
         assert_eq!(&buf[..], b"ok");
+    }
+
+    #[test]
+    fn hop_by_hop_headers_stay_out_and_values_are_kept_byte_for_byte() {
+        let head = parse_all(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\nX-Kept: a b\r\nx-kept: c\r\n\r\n",
+            Method::GET,
+        )
+        .expect("valid")
+        .expect("complete");
+        let names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["x-kept"]);
+        let kept: Vec<&[u8]> = head
+            .headers
+            .get_all("x-kept")
+            .iter()
+            .map(|v| v.as_bytes())
+            .collect();
+        assert_eq!(kept, [&b"a b"[..], b"c"]);
+        assert_eq!((head.framing, head.keep_alive), (Framing::Chunked, true));
     }
 
     #[test]
