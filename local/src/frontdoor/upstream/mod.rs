@@ -82,6 +82,8 @@ pub struct Conn {
     buf: BytesMut,
     /// The request head being written; kept to save an allocation per request.
     head: Vec<u8>,
+    /// Header positions while parsing an answer; kept for the same reason.
+    spans: Vec<response::Span>,
 }
 
 impl Conn {
@@ -232,8 +234,8 @@ async fn read_head(conn: &mut Conn, method: &Method) -> Result<response::Head, R
     let mut received = 0usize;
     loop {
         if received > 0 {
-            if let Some(head) =
-                response::parse(&mut conn.buf, method).map_err(ReadHeadError::Head)?
+            if let Some(head) = response::parse(&mut conn.buf, method, &mut conn.spans)
+                .map_err(ReadHeadError::Head)?
             {
                 return Ok(head);
             }
@@ -289,5 +291,6 @@ async fn connect(port: u16) -> Result<Conn, UpstreamError> {
         stream,
         buf: BytesMut::with_capacity(READ_BUFFER),
         head: Vec::with_capacity(512),
+        spans: Vec::with_capacity(32),
     })
 }

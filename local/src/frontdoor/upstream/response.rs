@@ -1,6 +1,8 @@
 //! Reading a colour's response head and deciding how its body is framed
 //! (RFC 9112 §6.3), so the body can be streamed and the connection reused safely.
 
+use std::mem::MaybeUninit;
+
 use bytes::{Buf, BytesMut};
 use hyper::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::{Method, StatusCode};
@@ -21,6 +23,10 @@ pub enum Framing {
     /// Until the colour closes the connection.
     UntilClose,
 }
+
+/// Where a header's name and value lie in the head: name start, end, value start, end.
+/// Kept per connection, so that parsing allocates nothing for them.
+pub type Span = (u32, u32, u32, u32);
 
 /// A parsed final response head.
 #[derive(Debug)]
@@ -50,15 +56,21 @@ pub enum HeadError {
 /// are left out of [`Head::headers`]; header values share the read buffer instead of
 /// being copied. One pass over the headers decides the framing too: building this map
 /// was the largest cost of the upstream leg (callgrind, BENCHMARKS.md §3b).
-pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, HeadError> {
+pub fn parse(
+    buf: &mut BytesMut,
+    method: &Method,
+    spans: &mut Vec<Span>,
+) -> Result<Option<Head>, HeadError> {
     loop {
-        // Offsets of each name and value in `buf`, so that the map can be built from
-        // the frozen head afterwards (httparse borrows `buf` while it parses).
-        let mut spans = [(0u32, 0u32, 0u32, 0u32); MAX_HEADERS];
-        let (consumed, code, version, count) = {
-            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut resp = httparse::Response::new(&mut slots);
-            let consumed = match resp.parse(buf) {
+        spans.clear();
+        let (consumed, code, version) = {
+            // Uninitialised slots: filling 128 empty headers per answer cost more than
+            // parsing the few an answer has.
+            let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
+            let mut resp = httparse::Response::new(&mut []);
+            let parsed = httparse::ParserConfig::default()
+                .parse_response_with_uninit_headers(&mut resp, buf, &mut slots);
+            let consumed = match parsed {
                 Ok(httparse::Status::Complete(n)) => n,
                 Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => {
                     return Err(HeadError::TooLarge)
@@ -71,22 +83,17 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, HeadEr
             }
             let base = buf.as_ptr() as usize;
             let offset = |p: *const u8| (p as usize - base) as u32;
-            for (span, h) in spans.iter_mut().zip(resp.headers.iter()) {
+            spans.extend(resp.headers.iter().map(|h| {
                 let name = offset(h.name.as_ptr());
                 let value = offset(h.value.as_ptr());
-                *span = (
+                (
                     name,
                     name + h.name.len() as u32,
                     value,
                     value + h.value.len() as u32,
-                );
-            }
-            (
-                consumed,
-                resp.code.unwrap_or(0),
-                resp.version,
-                resp.headers.len(),
-            )
+                )
+            }));
+            (consumed, resp.code.unwrap_or(0), resp.version)
         };
         let status = StatusCode::from_u16(code).map_err(|e| HeadError::Malformed(e.to_string()))?;
         if status == StatusCode::SWITCHING_PROTOCOLS {
@@ -99,8 +106,8 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<Head>, HeadEr
         }
         let head = buf.split_to(consumed).freeze();
         let mut fields = Fields::default();
-        let mut headers = HeaderMap::with_capacity(count);
-        for &(n0, n1, v0, v1) in &spans[..count] {
+        let mut headers = HeaderMap::with_capacity(spans.len());
+        for &(n0, n1, v0, v1) in spans.iter() {
             let raw_name = &head[n0 as usize..n1 as usize];
             let name = HeaderName::from_bytes(raw_name).map_err(|_| {
                 HeadError::Malformed(format!(
@@ -224,7 +231,7 @@ mod tests {
 
     fn parse_all(raw: &str, method: Method) -> Result<Option<Head>, HeadError> {
         let mut buf = BytesMut::from(raw.as_bytes());
-        parse(&mut buf, &method)
+        parse(&mut buf, &method, &mut Vec::new())
     }
 
     fn framing_of(raw: &str, method: Method) -> (Framing, bool) {
@@ -286,7 +293,7 @@ mod tests {
         let mut buf = BytesMut::from(
             &b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-a: 1\r\n\r\nok"[..],
         );
-        let head = parse(&mut buf, &Method::GET)
+        let head = parse(&mut buf, &Method::GET, &mut Vec::new())
             .expect("valid")
             .expect("complete");
         assert_eq!(head.status, StatusCode::OK);
