@@ -127,20 +127,23 @@ async fn upstream_connections_are_reused() {
         "20 requests, 1 client connection"
     );
 
-    // The client leaves; its idle upstream connection serves the next one.
+    // The client leaves; its idle upstream connection serves the next one on the same
+    // worker thread (each worker keeps its own idle connections), so a sequential client
+    // needs at most one per worker, however many requests.
+    let workers = bluegreen_local::frontdoor::worker_threads();
     drop(first);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut second = client(addr).await;
     for _ in 0..10 {
         get_ok(&mut second).await;
     }
-    assert_eq!(
-        up.accepted.load(Ordering::SeqCst),
-        1,
-        "the second client connection reused the first one's upstream connection"
+    let accepted = up.accepted.load(Ordering::SeqCst);
+    assert!(
+        accepted <= workers,
+        "{accepted} upstream connections for sequential clients on {workers} workers"
     );
 
-    // Two clients at once need at most two upstream connections, however many requests.
+    // Two clients at once need at most two upstream connections per worker.
     let mut third = client(addr).await;
     for _ in 0..20 {
         let (a, b) = tokio::join!(get_ok(&mut second), get_ok(&mut third));
@@ -148,8 +151,8 @@ async fn upstream_connections_are_reused() {
     }
     let accepted = up.accepted.load(Ordering::SeqCst);
     assert!(
-        (1..=2).contains(&accepted),
-        "{accepted} upstream connections"
+        (1..=2 * workers).contains(&accepted),
+        "{accepted} upstream connections for 2 clients on {workers} workers"
     );
     fd.shutdown().await;
 }

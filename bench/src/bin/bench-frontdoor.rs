@@ -38,10 +38,11 @@ struct Args {
     /// Path requested.
     #[arg(long, default_value = "/api/version")]
     path: String,
-    /// Also measure a second daemon started with TOKIO_WORKER_THREADS=N (its front door
-    /// proxies to its own, identical, demo-app process).
+    /// Also measure a second daemon whose front door runs N worker threads
+    /// (BLUEGREEN_FRONT_DOOR_THREADS=N; its front door proxies to its own, identical,
+    /// demo-app process).
     #[arg(long)]
-    variant_worker_threads: Option<usize>,
+    variant_front_door_threads: Option<usize>,
 }
 
 /// Between rounds: every server must still run.
@@ -85,11 +86,11 @@ fn main() -> anyhow::Result<()> {
     let env = rt.block_on(platform.two_colours("frontdoor", &[]))?;
     let upstream_port = env.colour_ports[0];
     let upstream_pid = env.colour_pids[0];
-    let variant_threads = args.variant_worker_threads.map(|n| n.to_string());
+    let variant_threads = args.variant_front_door_threads.map(|n| n.to_string());
     let mut variant = match &variant_threads {
         Some(n) => {
             let mut p = rt.block_on(Platform::start_with_env(&[(
-                "TOKIO_WORKER_THREADS",
+                "BLUEGREEN_FRONT_DOOR_THREADS",
                 n.as_str(),
             )]))?;
             let e = rt.block_on(p.two_colours("frontdoor", &[]))?;
@@ -152,9 +153,9 @@ fn main() -> anyhow::Result<()> {
     if let (Some((p, e)), Some(n)) = (&variant, &variant_threads) {
         targets.push(target(
             if n == "1" {
-                "front door, 1 runtime worker"
+                "front door, 1 worker thread"
             } else {
-                "front door, N runtime workers"
+                "front door, N worker threads"
             },
             e.url(&args.path),
             Some(p.pid()),

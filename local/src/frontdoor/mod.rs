@@ -6,6 +6,7 @@ pub mod proxy;
 mod rng;
 pub mod routing;
 pub mod upstream;
+mod workers;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +22,13 @@ use tokio::task::JoinHandle;
 use crate::api::Color;
 use metrics::ColorMetrics;
 use routing::RoutingTable;
+
+/// How many threads serve front door connections (one per CPU unless
+/// `BLUEGREEN_FRONT_DOOR_THREADS` says otherwise); each keeps its own idle upstream
+/// connections.
+pub fn worker_threads() -> usize {
+    workers::count()
+}
 
 /// Live counters of one colour at the front door.
 #[derive(Debug, Default)]

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::upstream::{Forwarding, UpstreamBody};
+use super::workers;
 use super::{ColorStats, Shared};
 use crate::api::COLOR_HEADER;
 
@@ -43,13 +44,23 @@ pub(crate) async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(
-                        builder.clone(),
-                        stream,
-                        peer,
-                        shared.clone(),
-                        shutdown.clone(),
-                    ));
+                    let (builder, shared, shutdown) =
+                        (builder.clone(), shared.clone(), shutdown.clone());
+                    // Handed over as a plain socket: it registers with the runtime of the
+                    // worker that will serve it.
+                    match stream.into_std() {
+                        Ok(stream) => workers::dispatch(Box::new(move || {
+                            match tokio::net::TcpStream::from_std(stream) {
+                                Ok(stream) => {
+                                    tokio::spawn(serve_connection(
+                                        builder, stream, peer, shared, shutdown,
+                                    ));
+                                }
+                                Err(e) => tracing::warn!("front door connection from {peer} dropped: {e}"),
+                            }
+                        })),
+                        Err(e) => tracing::warn!("front door connection from {peer} dropped: {e}"),
+                    }
                 }
                 Err(e) => {
                     // Usually EMFILE: back off instead of spinning.

@@ -34,6 +34,8 @@ use request::BodyFraming;
 pub use request::Forwarding;
 pub use response::HeadError;
 
+use super::workers;
+
 /// Idle connections kept per colour; more than the busiest client fan-in we expect.
 const MAX_IDLE: usize = 1024;
 /// Connecting to a loopback port either works at once or not at all.
@@ -124,10 +126,19 @@ struct Idle {
     conns: Vec<Conn>,
 }
 
-/// Idle connections of one colour, for the port it currently runs on.
-#[derive(Default)]
+/// Idle connections of one colour, for the port it currently runs on: one share per
+/// front door worker thread, so that a connection is only ever used on the thread whose
+/// runtime drives its socket (plus one share for any other thread).
 pub struct Pool {
-    idle: Mutex<Idle>,
+    shares: Box<[Mutex<Idle>]>,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self {
+            shares: (0..=workers::count()).map(|_| Mutex::default()).collect(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Pool {
@@ -137,8 +148,13 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
+    fn share(&self) -> &Mutex<Idle> {
+        let last = self.shares.len() - 1;
+        &self.shares[workers::current().map_or(last, |w| w.min(last))]
+    }
+
     fn take(&self, port: u16) -> Option<Conn> {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = self.share().lock().unwrap_or_else(|p| p.into_inner());
         if idle.port != port {
             // The colour was redeployed on a new port: old connections are useless.
             idle.conns.clear();
@@ -149,7 +165,7 @@ impl Pool {
 
     /// Returns a connection whose previous exchange is complete.
     pub fn put(&self, port: u16, conn: Conn) {
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = self.share().lock().unwrap_or_else(|p| p.into_inner());
         if idle.port == port && idle.conns.len() < MAX_IDLE {
             idle.conns.push(conn);
         }
