@@ -39,8 +39,8 @@ struct Args {
     #[arg(long, default_value = "/api/version")]
     path: String,
     /// Also measure a second daemon whose front door runs N worker threads
-    /// (BLUEGREEN_FRONT_DOOR_THREADS=N; its front door proxies to its own, identical,
-    /// demo-app process).
+    /// (BLUEGREEN_FRONT_DOOR_THREADS=N; 0 = on the daemon's own runtime; its front door
+    /// proxies to its own, identical, demo-app process).
     #[arg(long)]
     variant_front_door_threads: Option<usize>,
 }
@@ -152,10 +152,10 @@ fn main() -> anyhow::Result<()> {
     ];
     if let (Some((p, e)), Some(n)) = (&variant, &variant_threads) {
         targets.push(target(
-            if n == "1" {
-                "front door, 1 worker thread"
-            } else {
-                "front door, N worker threads"
+            match n.as_str() {
+                "0" => "front door, daemon runtime",
+                "1" => "front door, 1 worker thread",
+                _ => "front door, N worker threads",
             },
             e.url(&args.path),
             Some(p.pid()),

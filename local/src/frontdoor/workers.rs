@@ -15,7 +15,8 @@ use tokio::sync::mpsc;
 /// Work handed to a worker: runs inside the worker's runtime, so it may `tokio::spawn`.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
-/// Overrides the number of worker threads (default: one per CPU).
+/// Overrides the number of worker threads (default: one per CPU); 0 serves connections
+/// on the daemon's own multi-threaded runtime instead.
 pub const THREADS_ENV: &str = "BLUEGREEN_FRONT_DOOR_THREADS";
 /// More threads than this buys nothing for a loopback proxy of one machine.
 const MAX_WORKERS: usize = 16;
@@ -38,7 +39,7 @@ fn workers() -> &'static Workers {
             .ok()
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(cpus)
-            .clamp(1, MAX_WORKERS);
+            .min(MAX_WORKERS);
         let senders = (0..wanted).filter_map(start).collect();
         Workers {
             senders,
