@@ -42,6 +42,10 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the daemon: admin API, front doors, colour processes.
+    ///
+    /// Environment: BLUEGREEN_LOCAL_LOG sets the log level (default info);
+    /// BLUEGREEN_FRONT_DOOR_THREADS sets how many threads serve front door connections
+    /// (default one per CPU; 0 serves them on the daemon's own runtime).
     Serve {
         /// Admin API address; keep it on loopback.
         #[arg(long, default_value = "127.0.0.1:7480")]
