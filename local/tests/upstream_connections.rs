@@ -4,19 +4,20 @@
 //! The upstream here is a plain hyper server that counts the connections it accepts and
 //! can drop them all at once, as an app restarting or timing out idle connections does.
 
+#[path = "common/front_door.rs"]
+mod front_door;
+
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bluegreen_local::api::Color;
-use bluegreen_local::frontdoor::routing::{RoutingTable, Target};
 use bluegreen_local::frontdoor::FrontDoor;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
-use hyper::http::{HeaderName, HeaderValue, Request, Response};
+use hyper::http::{Request, Response};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
@@ -64,24 +65,7 @@ async fn upstream() -> Upstream {
 }
 
 async fn front_door_to(up: &Upstream) -> (FrontDoor, SocketAddr) {
-    let fd = FrontDoor::new("conns", HeaderName::from_static("x-tenant-id"));
-    let listener = FrontDoor::bind("127.0.0.1:0").await.expect("bind");
-    fd.serve(listener).await;
-    let addr = fd.local_addr().expect("listening");
-    let port = up.port;
-    fd.install(RoutingTable {
-        revision: 1,
-        primary: Some(Target {
-            color: Color::Blue,
-            port,
-            host: HeaderValue::from_str(&format!("127.0.0.1:{port}")).expect("host"),
-            header: HeaderValue::from_static("blue"),
-            stats: fd.stats(Color::Blue).clone(),
-        }),
-        canary: None,
-        tenant_header: HeaderName::from_static("x-tenant-id"),
-    });
-    (fd, addr)
+    front_door::front_door_to_port("conns", up.port).await
 }
 
 /// One keep-alive client connection to the front door.

@@ -13,6 +13,9 @@
 //! test also asserts that the follow-up request went over the same upstream connection:
 //! a follow-up on a fresh connection would prove nothing about the framing.
 
+#[path = "common/front_door.rs"]
+mod front_door;
+
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -22,13 +25,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bluegreen_local::api::Color;
-use bluegreen_local::frontdoor::routing::{RoutingTable, Target};
 use bluegreen_local::frontdoor::FrontDoor;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Bytes, Frame};
 use hyper::client::conn::http1::SendRequest;
-use hyper::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
+use hyper::http::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -306,24 +307,7 @@ impl RawUpstream {
 // The front door and its clients.
 
 async fn front_door_to(up: &RawUpstream) -> (FrontDoor, SocketAddr) {
-    let fd = FrontDoor::new("protocol", HeaderName::from_static("x-tenant-id"));
-    let listener = FrontDoor::bind("127.0.0.1:0").await.expect("bind");
-    fd.serve(listener).await;
-    let addr = fd.local_addr().expect("listening");
-    let port = up.port;
-    fd.install(RoutingTable {
-        revision: 1,
-        primary: Some(Target {
-            color: Color::Blue,
-            port,
-            host: HeaderValue::from_str(&format!("127.0.0.1:{port}")).expect("host"),
-            header: HeaderValue::from_static("blue"),
-            stats: fd.stats(Color::Blue).clone(),
-        }),
-        canary: None,
-        tenant_header: HeaderName::from_static("x-tenant-id"),
-    });
-    (fd, addr)
+    front_door::front_door_to_port("protocol", up.port).await
 }
 
 /// One keep-alive hyper client connection to the front door.
