@@ -1,6 +1,7 @@
 //! The front door of one environment: a reverse proxy whose routing table is replaced
 //! atomically, with per-colour in-flight counters and metrics.
 
+mod hop_by_hop;
 pub mod metrics;
 pub mod proxy;
 mod rng;

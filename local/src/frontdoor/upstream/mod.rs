@@ -26,7 +26,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use hyper::body::Incoming;
 use hyper::http::{HeaderMap, Method, Request, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 pub use body::UpstreamBody;
@@ -104,10 +104,7 @@ impl Conn {
     }
 
     async fn fill(&mut self) -> io::Result<usize> {
-        if self.buf.capacity() - self.buf.len() < READ_BUFFER / 4 {
-            self.buf.reserve(READ_BUFFER);
-        }
-        self.stream.read_buf(&mut self.buf).await
+        std::future::poll_fn(|cx| self.poll_fill(cx)).await
     }
 }
 

@@ -7,6 +7,8 @@ use bytes::{Buf, BytesMut};
 use hyper::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::{Method, StatusCode};
 
+use crate::frontdoor::hop_by_hop;
+
 /// The largest response head we accept (nginx's default buffer is 4–8 KiB).
 pub const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 128;
@@ -194,11 +196,7 @@ impl Fields {
             }
             return Ok(true);
         }
-        Ok(name == header::TE
-            || name == header::TRAILER
-            || name == header::UPGRADE
-            || name.as_str() == "keep-alive"
-            || name.as_str() == "proxy-connection")
+        Ok(hop_by_hop::is_hop_by_hop(name))
     }
 
     fn framing(&self, status: StatusCode, method: &Method) -> Framing {
