@@ -1,47 +1,88 @@
 //! Connection-scoped ("hop-by-hop") headers, which must not cross the proxy in either
-//! direction (RFC 9110 §7.6.1). Requests go through [`strip`]; answers from a colour
-//! are filtered while their head is parsed (`upstream/response.rs`), with the same list.
+//! direction (RFC 9110 §7.6.1): the fixed set below, and the names `Connection` lists.
+//! Requests and answers are both filtered while their heads are parsed
+//! (`downstream/request.rs`, `upstream/response.rs`), with this one list.
 
-use hyper::http::header::{self, HeaderMap, HeaderName};
+/// The fixed hop-by-hop header names, lower case.
+const FIXED: [&[u8]; 7] = [
+    b"connection",
+    b"keep-alive",
+    b"proxy-connection",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+];
 
-static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
-static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
-
-/// Removes the hop-by-hop headers of a message, and those its `Connection` lists.
-pub(crate) fn strip(headers: &mut HeaderMap) {
-    // One pass over the few names first: most messages carry none of these, and each
-    // removal is a hash lookup (measured: 5% of the proxy's instructions otherwise).
-    if !headers.keys().any(is_hop_by_hop) {
-        return;
-    }
-    // Connection-scoped headers must not cross the proxy, nor those that Connection
-    // lists (RFC 9110 §7.6.1).
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
+/// Whether the header name `name` (any case) is one of the fixed hop-by-hop headers.
+pub(crate) fn is_hop_by_hop(name: &[u8]) -> bool {
+    // Lengths first: almost every header is none of these, and most differ in length.
+    FIXED
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    headers.remove(header::CONNECTION);
-    headers.remove(&PROXY_CONNECTION);
-    headers.remove(&KEEP_ALIVE);
-    headers.remove(header::TE);
-    headers.remove(header::TRAILER);
-    headers.remove(header::TRANSFER_ENCODING);
-    headers.remove(header::UPGRADE);
+        .any(|fixed| fixed.len() == name.len() && fixed.eq_ignore_ascii_case(name))
 }
 
-/// Whether `name` is one of the fixed hop-by-hop headers.
-pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
-    name == header::CONNECTION
-        || name == header::TE
-        || name == header::TRAILER
-        || name == header::TRANSFER_ENCODING
-        || name == header::UPGRADE
-        || name == PROXY_CONNECTION
-        || name == KEEP_ALIVE
+/// The non-empty comma-separated tokens of a list header such as `Connection`, trimmed.
+pub(crate) fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|b| *b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|t| !t.is_empty())
+}
+
+/// Where a header's name and value lie in a parsed head: name start, end, value start,
+/// end. Kept per connection, so that parsing allocates nothing for them.
+pub(crate) type Span = (u32, u32, u32, u32);
+
+/// The spans of the header lines of `headers`, as offsets into `buf` (which they borrow).
+pub(crate) fn spans_of(buf: &[u8], headers: &[httparse::Header<'_>], out: &mut Vec<Span>) {
+    let base = buf.as_ptr() as usize;
+    let offset = |p: *const u8| (p as usize - base) as u32;
+    out.clear();
+    out.extend(headers.iter().map(|h| {
+        let name = offset(h.name.as_ptr());
+        let value = offset(h.value.as_ptr());
+        (
+            name,
+            name + h.name.len() as u32,
+            value,
+            value + h.value.len() as u32,
+        )
+    }));
+}
+
+/// Writes `name: value CRLF`.
+pub(crate) fn write_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fixed_names_match_in_any_case_and_nothing_else_does() {
+        for name in [
+            "Connection",
+            "TE",
+            "transfer-encoding",
+            "Keep-Alive",
+            "UPGRADE",
+        ] {
+            assert!(is_hop_by_hop(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "content-length",
+            "tee",
+            "x-connection",
+            "upgrade-insecure-requests",
+        ] {
+            assert!(!is_hop_by_hop(name.as_bytes()), "{name}");
+        }
+        let listed: Vec<&[u8]> = tokens(b" close , X-Secret,,keep-alive ").collect();
+        assert_eq!(listed, [&b"close"[..], b"X-Secret", b"keep-alive"]);
+    }
 }

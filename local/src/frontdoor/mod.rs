@@ -1,9 +1,12 @@
 //! The front door of one environment: a reverse proxy whose routing table is replaced
 //! atomically, with per-colour in-flight counters and metrics.
 
+mod chunked;
+mod downstream;
 mod hop_by_hop;
 pub mod metrics;
 pub mod proxy;
+mod read;
 mod rng;
 pub mod routing;
 pub mod upstream;

@@ -1,30 +1,38 @@
-//! The request path: pick a colour from the table, forward over a pooled connection,
-//! stream the answer back with `x-bluegreen-color`, record metrics.
+//! The request path: read a client's request, pick a colour from the table, forward
+//! over a pooled connection, stream the answer back with `x-bluegreen-color`, record
+//! metrics. Both HTTP/1.1 legs are the front door's own (`downstream/`, `upstream/`).
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use hyper::body::{Body, Bytes, Frame, Incoming, SizeHint};
-use hyper::http::header::{self, HeaderName, HeaderValue};
-use hyper::http::{Request, Response, StatusCode};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tokio::time::Sleep;
 
-use super::hop_by_hop;
-use super::upstream::{Forwarding, UpstreamBody};
+use super::chunked;
+use super::downstream::answer::{self, Persistence};
+use super::downstream::body::ClientBody;
+use super::downstream::forward::{self, Forwarding};
+use super::downstream::request::{self, BodyFraming, Parsed, RequestError};
+use super::hop_by_hop::Span;
+use super::read::{self, READ_BUFFER};
+use super::upstream::{Framing, Outgoing, UpstreamBody};
 use super::workers;
 use super::{ColorStats, Shared};
-use crate::api::COLOR_HEADER;
 
-static X_BLUEGREEN_COLOR: HeaderName = HeaderName::from_static(COLOR_HEADER);
+/// A client has this long to send a complete request head, idle time on a kept-alive
+/// connection included (hyper's `header_read_timeout` before).
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// Answer bodies up to this size go out in the same write as their head.
+const INLINE_BODY: usize = 16 * 1024;
+/// Recorded for a request whose client left before its answer (nginx logs 499 too); not
+/// a 5xx, so it does not count against the colour.
+const CLIENT_CLOSED: u16 = 499;
 
 /// Accepts connections until `shutdown` turns true.
 pub(crate) async fn accept_loop(
@@ -32,28 +40,19 @@ pub(crate) async fn accept_loop(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .keep_alive(true)
-        .header_read_timeout(Duration::from_secs(30));
-    let builder = Arc::new(builder);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let (builder, shared, shutdown) =
-                        (builder.clone(), shared.clone(), shutdown.clone());
+                    let (shared, shutdown) = (shared.clone(), shutdown.clone());
                     // Handed over as a plain socket: it registers with the runtime of the
                     // worker that will serve it.
                     match stream.into_std() {
                         Ok(stream) => workers::dispatch(Box::new(move || {
-                            match tokio::net::TcpStream::from_std(stream) {
+                            match TcpStream::from_std(stream) {
                                 Ok(stream) => {
-                                    tokio::spawn(serve_connection(
-                                        builder, stream, peer, shared, shutdown,
-                                    ));
+                                    tokio::spawn(serve_connection(stream, peer, shared, shutdown));
                                 }
                                 Err(e) => tracing::warn!("front door connection from {peer} dropped: {e}"),
                             }
@@ -72,81 +71,189 @@ pub(crate) async fn accept_loop(
     }
 }
 
-async fn serve_connection(
-    builder: Arc<http1::Builder>,
-    stream: tokio::net::TcpStream,
-    peer: SocketAddr,
-    shared: Arc<Shared>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    // Computed once per connection rather than per request.
-    let forwarded_for = HeaderValue::from_str(&peer.ip().to_string()).ok();
-    let service = service_fn(move |req| handle(shared.clone(), forwarded_for.clone(), req));
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        res = conn.as_mut() => {
-            if let Err(e) = res {
-                tracing::debug!("front door connection from {peer} ended: {e}");
-            }
-        }
-        _ = stopped(&mut shutdown) => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
-    }
-}
-
 // Holds the watch guard only inside, so callers' futures stay `Send`.
 async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|stop| *stop).await;
 }
 
-/// Forwards one request to the colour the table picks.
-async fn handle(
+/// One client connection and the buffers reused by each of its requests.
+struct Client {
+    stream: TcpStream,
+    /// Bytes read from the client and not yet consumed.
+    buf: BytesMut,
+    /// The answer's head (and small body) for the client.
+    out: Vec<u8>,
+    /// The request head for the colour.
+    up_head: Vec<u8>,
+    /// Header lines of the request being handled.
+    spans: Vec<Span>,
+    /// Chunk framing being written.
+    scratch: Vec<u8>,
+    /// `X-Forwarded-For` value: the client's address, formatted once.
+    forwarded_for: Vec<u8>,
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
     shared: Arc<Shared>,
-    forwarded_for: Option<HeaderValue>,
-    mut req: Request<Incoming>,
-) -> Result<Response<ProxyBody>, Infallible> {
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut client = Client {
+        stream,
+        buf: BytesMut::with_capacity(READ_BUFFER),
+        out: Vec::with_capacity(1024),
+        up_head: Vec::with_capacity(1024),
+        spans: Vec::with_capacity(32),
+        scratch: Vec::new(),
+        forwarded_for: peer.ip().to_string().into_bytes(),
+    };
+    let deadline = tokio::time::sleep(HEAD_TIMEOUT);
+    tokio::pin!(deadline);
+    loop {
+        let req = match read_head(&mut client, &mut shutdown, deadline.as_mut()).await {
+            Ok(Some(req)) => req,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::debug!(environment = %shared.environment, "refused a request from {peer}: {e}");
+                answer::local(
+                    &mut client.out,
+                    e.status(),
+                    None,
+                    "bad_request",
+                    &e.to_string(),
+                    Persistence::Close,
+                );
+                let _ = client.stream.write_all(&client.out).await;
+                return;
+            }
+        };
+        // A shutdown lets the request in hand finish, then closes the connection.
+        let closing = !req.keep_alive || *shutdown.borrow();
+        if !exchange(&mut client, &shared, req, closing).await {
+            return;
+        }
+    }
+}
+
+/// Waits for a complete request head; `None` when the client closed, went quiet for
+/// [`HEAD_TIMEOUT`], or the front door is shutting down.
+async fn read_head(
+    client: &mut Client,
+    shutdown: &mut watch::Receiver<bool>,
+    mut deadline: Pin<&mut Sleep>,
+) -> Result<Option<Parsed>, RequestError> {
+    let mut armed = false;
+    loop {
+        if !client.buf.is_empty() {
+            if let Some(req) = request::parse(&client.buf, &mut client.spans)? {
+                return Ok(Some(req));
+            }
+        }
+        if !armed {
+            deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + HEAD_TIMEOUT);
+            armed = true;
+        }
+        tokio::select! {
+            biased;
+            read = read::fill(&client.stream, &mut client.buf) => match read {
+                Ok(0) | Err(_) => return Ok(None),
+                Ok(_) => {}
+            },
+            _ = deadline.as_mut() => return Ok(None),
+            _ = stopped(shutdown) => return Ok(None),
+        }
+    }
+}
+
+/// Forwards one request and writes its answer; whether the connection stays open.
+async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bool) -> bool {
+    let has_body = req.body != BodyFraming::None;
     let table = shared.table.load();
-    let Some(target) = table.pick(req.headers()) else {
-        return Ok(json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
+    let tenant = client.spans.iter().find_map(|&(n0, n1, v0, v1)| {
+        table
+            .is_tenant_header(&client.buf[n0 as usize..n1 as usize])
+            .then(|| &client.buf[v0 as usize..v1 as usize])
+    });
+    let Some(target) = table.pick(tenant) else {
+        drop(table);
+        // An unread body would be taken for the next request: close instead.
+        let persistence = persistence(&req, closing || has_body);
+        answer::local(
+            &mut client.out,
+            503,
             None,
-            format!(
-                r#"{{"error":"no_live_color","message":"environment {} has no live colour: deploy a version and route traffic to it"}}"#,
+            "no_live_color",
+            &format!(
+                "environment {} has no live colour: deploy a version and route traffic to it",
                 shared.environment
             ),
-        ));
+            persistence,
+        );
+        client.buf.advance(req.consumed);
+        return client.stream.write_all(&client.out).await.is_ok()
+            && persistence != Persistence::Close;
     };
-    let color = target.color;
-    let port = target.port;
+    let (color, port) = (target.color, target.port);
     let color_header = target.header.clone();
-    let default_host = target.host.clone();
     let stats = target.stats.clone();
+    forward::encode_head(
+        &client.buf,
+        &req,
+        &client.spans,
+        Forwarding {
+            default_host: target.host.as_bytes(),
+            forwarded_for: &client.forwarded_for,
+        },
+        &mut client.up_head,
+    );
     drop(table);
+    client.buf.advance(req.consumed);
 
     let guard = InFlight::enter(stats.clone());
-    hop_by_hop::strip(req.headers_mut());
-    let fwd = Forwarding {
-        default_host: &default_host,
-        forwarded_for: forwarded_for.as_ref(),
-    };
     let started = Instant::now();
-    match stats.pool.send(port, req, fwd).await {
-        Ok((answer, body)) => {
-            guard.record(answer.status.as_u16(), started);
-            // Hop-by-hop headers were left out when the head was parsed.
-            let mut headers = answer.headers;
-            headers.insert(X_BLUEGREEN_COLOR.clone(), color_header);
-            let mut resp = Response::new(ProxyBody::Upstream(Upstream {
-                inner: body,
-                port,
-                guard,
-            }));
-            *resp.status_mut() = answer.status;
-            *resp.headers_mut() = headers;
-            Ok(resp)
+    let outgoing = Outgoing {
+        head: &client.up_head,
+        is_head: req.is_head,
+        retriable: req.idempotent && !has_body,
+    };
+    let (sent, body_done) = if has_body {
+        // Reading the body notices a client that leaves.
+        let mut body = ClientBody::new(
+            &mut client.stream,
+            &mut client.buf,
+            req.body,
+            req.expect_continue,
+            &mut client.scratch,
+        );
+        let sent = stats
+            .pool
+            .send(port, outgoing, Some(&mut body), &mut client.out)
+            .await;
+        (Some(sent), body.is_done())
+    } else {
+        // Otherwise watch the client while the colour works, as hyper's server did: a
+        // client that went away ends the exchange (and its in-flight count) at once.
+        let sent = tokio::select! {
+            biased;
+            sent = stats.pool.send::<ClientBody>(port, outgoing, None, &mut client.out) => Some(sent),
+            () = read::closed(&client.stream, &mut client.buf, request::MAX_HEAD) => None,
+        };
+        (sent, true)
+    };
+    let Some(sent) = sent else {
+        guard.record(CLIENT_CLOSED, started);
+        return false;
+    };
+    let (head, mut answer_body) = match sent {
+        Ok(answer) => answer,
+        Err(e) if e.is_client() => {
+            // The client went away or sent a broken body: nobody to answer properly.
+            guard.record(CLIENT_CLOSED, started);
+            tracing::debug!(environment = %shared.environment, %color, "client request body: {e}");
+            return false;
         }
         Err(e) => {
             guard.record(502, started);
@@ -156,36 +263,124 @@ async fn handle(
                 "failed to answer"
             };
             tracing::warn!(environment = %shared.environment, %color, "upstream error: {e}");
-            Ok(json_response(
-                StatusCode::BAD_GATEWAY,
-                Some(color_header),
-                format!(
-                    r#"{{"error":"bad_gateway","message":"colour {color} of environment {} {why}"}}"#,
-                    shared.environment
-                ),
-            ))
+            let persistence = persistence(&req, closing || !body_done);
+            answer::local(
+                &mut client.out,
+                502,
+                Some(color_header.as_bytes()),
+                "bad_gateway",
+                &format!("colour {color} of environment {} {why}", shared.environment),
+                persistence,
+            );
+            return client.stream.write_all(&client.out).await.is_ok()
+                && persistence != Persistence::Close;
+        }
+    };
+    guard.record(head.status, started);
+
+    // A body whose length the colour did not give goes on chunked to an HTTP/1.1 client,
+    // and delimited by closing the connection to an HTTP/1.0 one.
+    let unknown_length = matches!(head.framing, Framing::Chunked | Framing::UntilClose);
+    let chunked = unknown_length && !req.http10;
+    let persistence = persistence(&req, closing || (unknown_length && req.http10));
+    answer::finish_head(
+        &mut client.out,
+        color_header.as_bytes(),
+        !head.has_date,
+        chunked,
+        persistence,
+    );
+    let wrote = match answer_body.take_whole() {
+        Some(whole) if whole.len() <= INLINE_BODY => {
+            client.out.extend_from_slice(&whole);
+            client.stream.write_all(&client.out).await.is_ok()
+        }
+        Some(whole) => {
+            client.stream.write_all(&client.out).await.is_ok()
+                && client.stream.write_all(&whole).await.is_ok()
+        }
+        None if matches!(head.framing, Framing::Empty) => {
+            client.stream.write_all(&client.out).await.is_ok()
+        }
+        None => {
+            client.stream.write_all(&client.out).await.is_ok()
+                && stream_body(client, &mut answer_body, chunked, shared).await
+        }
+    };
+    if let Some(conn) = answer_body.take_reusable() {
+        stats.pool.put(port, conn);
+    }
+    // The guard leaves here: the request stops counting as in flight once its answer
+    // has been passed on whole (what a drain waits for).
+    drop(guard);
+    wrote && persistence != Persistence::Close
+}
+
+/// Passes a colour's body on as it arrives; false if either side broke off.
+async fn stream_body(
+    client: &mut Client,
+    body: &mut UpstreamBody,
+    chunked: bool,
+    shared: &Shared,
+) -> bool {
+    loop {
+        let next = tokio::select! {
+            biased;
+            next = body.data() => next,
+            // A client that left while the colour is slow to send more.
+            () = read::closed(&client.stream, &mut client.buf, request::MAX_HEAD) => return false,
+        };
+        let data: Bytes = match next {
+            Some(Ok(data)) => data,
+            Some(Err(e)) => {
+                // Too late for an error answer: the client sees the connection close
+                // before the end of the body.
+                tracing::warn!(environment = %shared.environment, "colour's answer broke off: {e}");
+                return false;
+            }
+            None => break,
+        };
+        if data.is_empty() {
+            continue;
+        }
+        let wrote = if chunked {
+            chunked::size_line(data.len(), &mut client.scratch);
+            if data.len() <= INLINE_BODY {
+                client.scratch.extend_from_slice(&data);
+                client.scratch.extend_from_slice(b"\r\n");
+                client.stream.write_all(&client.scratch).await
+            } else {
+                let mut wrote = client.stream.write_all(&client.scratch).await;
+                if wrote.is_ok() {
+                    wrote = client.stream.write_all(&data).await;
+                }
+                if wrote.is_ok() {
+                    wrote = client.stream.write_all(b"\r\n").await;
+                }
+                wrote
+            }
+        } else {
+            client.stream.write_all(&data).await
+        };
+        if wrote.is_err() {
+            return false;
         }
     }
+    !chunked || client.stream.write_all(b"0\r\n\r\n").await.is_ok()
 }
 
-fn json_response(
-    status: StatusCode,
-    color: Option<HeaderValue>,
-    body: String,
-) -> Response<ProxyBody> {
-    let mut resp = Response::new(ProxyBody::Full(Some(Bytes::from(body))));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Some(c) = color {
-        resp.headers_mut().insert(X_BLUEGREEN_COLOR.clone(), c);
+/// What the answer to `req` says about the connection.
+fn persistence(req: &Parsed, close: bool) -> Persistence {
+    if close {
+        Persistence::Close
+    } else if req.http10 {
+        Persistence::OpenHttp10
+    } else {
+        Persistence::Open
     }
-    resp
 }
 
-/// Counts a request as in flight on its colour until its response body is finished,
+/// Counts a request as in flight on its colour until its answer has been passed on,
 /// which is what a drain waits for.
 #[derive(Debug)]
 pub struct InFlight(Arc<ColorStats>);
@@ -205,75 +400,5 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A response body streamed from a colour. When it has been read to the end, its
-/// connection goes back to the colour's pool; if the client went away midway, the
-/// connection is dropped (HTTP/1.1 cannot reuse a half-read response).
-#[derive(Debug)]
-pub struct Upstream {
-    inner: UpstreamBody,
-    port: u16,
-    guard: InFlight,
-}
-
-impl Upstream {
-    fn release(&mut self) {
-        if let Some(conn) = self.inner.take_reusable() {
-            self.guard.0.pool.put(self.port, conn);
-        }
-    }
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        self.release();
-    }
-}
-
-/// Response body of the front door: the upstream stream, or a small local answer.
-#[derive(Debug)]
-pub enum ProxyBody {
-    /// Streamed from a colour.
-    Upstream(Upstream),
-    /// A local answer (503, 502); `None` once sent.
-    Full(Option<Bytes>),
-}
-
-impl Body for ProxyBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        match self.get_mut() {
-            ProxyBody::Upstream(up) => {
-                let polled = Pin::new(&mut up.inner).poll_frame(cx);
-                if let Poll::Ready(None) = polled {
-                    // Free the connection now, not when hyper drops the body.
-                    up.release();
-                }
-                polled
-            }
-            ProxyBody::Full(data) => Poll::Ready(data.take().map(|b| Ok(Frame::data(b)))),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            ProxyBody::Upstream(up) => up.inner.is_end_stream(),
-            ProxyBody::Full(data) => data.is_none(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            ProxyBody::Upstream(up) => up.inner.size_hint(),
-            ProxyBody::Full(Some(b)) => SizeHint::with_exact(b.len() as u64),
-            ProxyBody::Full(None) => SizeHint::with_exact(0),
-        }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use hyper::http::{HeaderMap, HeaderName, HeaderValue};
+use hyper::http::{HeaderName, HeaderValue};
 
 use super::rng;
 use super::ColorStats;
@@ -59,16 +59,26 @@ impl RoutingTable {
         }
     }
 
-    /// Picks the target for a request: listed tenants go to the canary, other tenants to
-    /// the primary (a tenant never sees two versions), header-less requests to the
-    /// canary with probability `weight`%.
-    pub fn pick(&self, headers: &HeaderMap) -> Option<&Target> {
+    /// Whether a request's header named `name` (any case) is the tenant header.
+    pub fn is_tenant_header(&self, name: &[u8]) -> bool {
+        // HeaderName keeps names in lower case.
+        self.tenant_header
+            .as_str()
+            .as_bytes()
+            .eq_ignore_ascii_case(name)
+    }
+
+    /// Picks the target for a request whose tenant header has the value `tenant`:
+    /// listed tenants go to the canary, other tenants to the primary (a tenant never sees
+    /// two versions), header-less requests to the canary with probability `weight`%.
+    pub fn pick(&self, tenant: Option<&[u8]>) -> Option<&Target> {
         let Some(canary) = &self.canary else {
             return self.primary.as_ref();
         };
-        match headers.get(&self.tenant_header) {
+        match tenant {
             Some(v) => {
-                let listed = v.to_str().is_ok_and(|t| canary.tenants.contains(t.trim()));
+                let listed =
+                    std::str::from_utf8(v).is_ok_and(|t| canary.tenants.contains(t.trim()));
                 if listed {
                     Some(&canary.target)
                 } else {
@@ -109,11 +119,7 @@ mod tests {
     }
 
     fn pick(t: &RoutingTable, tenant: Option<&'static str>) -> Option<Color> {
-        let mut h = HeaderMap::new();
-        if let Some(v) = tenant {
-            h.insert("x-tenant-id", HeaderValue::from_static(v));
-        }
-        t.pick(&h).map(|t| t.color)
+        t.pick(tenant.map(str::as_bytes)).map(|t| t.color)
     }
 
     #[test]
@@ -133,6 +139,13 @@ mod tests {
             .filter(|_| pick(&t, None) == Some(Color::Green))
             .count();
         assert!((2_000..3_000).contains(&green), "{green}");
+    }
+
+    #[test]
+    fn the_tenant_header_matches_in_any_case() {
+        let t = table(0);
+        assert!(t.is_tenant_header(b"X-Tenant-ID"));
+        assert!(!t.is_tenant_header(b"x-tenant"));
     }
 
     #[test]

@@ -3,15 +3,13 @@
 //! When the body is complete the connection is free for the next request.
 
 use std::io;
-use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use hyper::body::{Body, Frame, SizeHint};
 
-use super::chunked::{self, Step};
 use super::response::Framing;
 use super::Conn;
+use crate::frontdoor::chunked::{self, Step};
 
 #[derive(Debug)]
 enum Reading {
@@ -90,15 +88,28 @@ fn broken(what: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, what)
 }
 
-impl Body for UpstreamBody {
-    type Data = Bytes;
-    type Error = io::Error;
+impl UpstreamBody {
+    /// The next piece of the body; `None` at its end.
+    pub async fn data(&mut self) -> Option<io::Result<Bytes>> {
+        std::future::poll_fn(|cx| self.poll_data(cx)).await
+    }
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
-        let this = self.get_mut();
+    /// The whole body, if it came with the head (then the connection is back in the
+    /// pool already); the caller can send it with the head in one write.
+    pub fn take_whole(&mut self) -> Option<Bytes> {
+        match &mut self.reading {
+            Reading::Whole(data) => {
+                let data = data.take();
+                self.reading = Reading::Done;
+                data
+            }
+            _ => None,
+        }
+    }
+
+    /// Polls for the next piece of the body.
+    pub fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        let this = self;
         loop {
             match &mut this.reading {
                 Reading::Whole(data) => {
@@ -106,7 +117,7 @@ impl Body for UpstreamBody {
                     if data.is_none() {
                         this.reading = Reading::Done;
                     }
-                    return Poll::Ready(data.map(|d| Ok(Frame::data(d))));
+                    return Poll::Ready(data.map(Ok));
                 }
                 Reading::Done => return Poll::Ready(None),
                 Reading::Length(left) => {
@@ -122,7 +133,7 @@ impl Body for UpstreamBody {
                         if *left == 0 {
                             this.finish();
                         }
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                        return Poll::Ready(Some(Ok(data)));
                     }
                     if ready!(conn.poll_fill(cx))? == 0 {
                         this.conn = None;
@@ -136,7 +147,7 @@ impl Body for UpstreamBody {
                         return Poll::Ready(None);
                     };
                     match decoder.step(&mut conn.buf) {
-                        Ok(Step::Data(data)) => return Poll::Ready(Some(Ok(Frame::data(data)))),
+                        Ok(Step::Data(data)) => return Poll::Ready(Some(Ok(data))),
                         Ok(Step::End) => {
                             this.finish();
                             return Poll::Ready(None);
@@ -164,7 +175,7 @@ impl Body for UpstreamBody {
                     };
                     if !conn.buf.is_empty() {
                         let data = conn.buf.split().freeze();
-                        return Poll::Ready(Some(Ok(Frame::data(data))));
+                        return Poll::Ready(Some(Ok(data)));
                     }
                     if ready!(conn.poll_fill(cx))? == 0 {
                         this.finish();
@@ -172,24 +183,6 @@ impl Body for UpstreamBody {
                     }
                 }
             }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match &self.reading {
-            Reading::Whole(data) => data.is_none(),
-            Reading::Length(0) | Reading::Done => true,
-            Reading::Chunked(d) => d.is_done(),
-            Reading::Length(_) | Reading::UntilClose => false,
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match &self.reading {
-            Reading::Whole(Some(d)) => SizeHint::with_exact(d.len() as u64),
-            Reading::Whole(None) | Reading::Done => SizeHint::with_exact(0),
-            Reading::Length(n) => SizeHint::with_exact(*n),
-            Reading::Chunked(_) | Reading::UntilClose => SizeHint::default(),
         }
     }
 }

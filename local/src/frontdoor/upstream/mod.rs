@@ -5,7 +5,9 @@
 //! serves the client can write the request and read the answer on the upstream socket
 //! itself. hyper's client runs every connection as a task of its own, fed through a
 //! channel, with a second channel for the body; that cost 43% of the front door's
-//! instructions per request (callgrind, BENCHMARKS.md §3b). The server leg stays hyper's.
+//! instructions per request (callgrind, BENCHMARKS.md §3b). The client leg
+//! (`downstream/`) encodes the request head; this leg writes it, streams the body, and
+//! filters the answer's head straight into the client leg's output buffer.
 //!
 //! What it covers (tests: here and `local/tests/upstream_protocol.rs`): `Content-Length`,
 //! chunked and close-delimited bodies, HEAD / 204 / 304, interim 1xx answers (skipped),
@@ -13,35 +15,32 @@
 //! colour closed (a request that cannot have been processed is retried once, fresh).
 
 mod body;
-mod chunked;
 mod request;
 mod response;
 
 use std::io;
 use std::net::Ipv4Addr;
 use std::sync::Mutex;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use hyper::body::Incoming;
-use hyper::http::{HeaderMap, Method, Request, StatusCode};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 pub use body::UpstreamBody;
-use request::BodyFraming;
-pub use request::Forwarding;
-pub use response::HeadError;
+pub use request::{BodyError, Outgoing, RequestBody};
+pub(crate) use response::parse_content_length;
+pub use response::{Framing, Head, HeadError};
 
+use super::hop_by_hop::Span;
+use super::read::{self, READ_BUFFER};
 use super::workers;
 
 /// Idle connections kept per colour; more than the busiest client fan-in we expect.
 const MAX_IDLE: usize = 1024;
 /// Connecting to a loopback port either works at once or not at all.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Read buffer per connection; a typical API answer fits with its head.
-const READ_BUFFER: usize = 8 * 1024;
 /// Pooled connections tried for one request before a fresh one: several can have been
 /// closed together (a colour restarting drops them all).
 const REUSE_ATTEMPTS: usize = 4;
@@ -63,7 +62,7 @@ pub enum UpstreamError {
     Io(#[from] io::Error),
     /// The request body could not be passed on.
     #[error("{0}")]
-    Body(#[from] request::BodyError),
+    Body(#[from] BodyError),
     /// The answer was not valid HTTP/1.1.
     #[error("{0}")]
     Head(#[from] HeadError),
@@ -74,6 +73,12 @@ impl UpstreamError {
     pub fn is_connect(&self) -> bool {
         matches!(self, UpstreamError::Connect { .. })
     }
+
+    /// Whether the client, not the colour, broke the exchange (it went away or sent a
+    /// malformed body).
+    pub fn is_client(&self) -> bool {
+        matches!(self, UpstreamError::Body(BodyError::Client(_)))
+    }
 }
 
 /// An open connection to a colour, between requests or during one.
@@ -82,39 +87,19 @@ pub struct Conn {
     stream: TcpStream,
     /// Bytes read from the colour and not yet consumed.
     buf: BytesMut,
-    /// The request head being written; kept to save an allocation per request.
-    head: Vec<u8>,
     /// Header positions while parsing an answer; kept for the same reason.
-    spans: Vec<response::Span>,
+    spans: Vec<Span>,
 }
 
 impl Conn {
     /// Reads what the socket has into the buffer; `Ok(0)` at end of stream.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.buf.capacity() - self.buf.len() < READ_BUFFER / 4 {
-            self.buf.reserve(READ_BUFFER);
-        }
-        loop {
-            ready!(self.stream.poll_read_ready(cx))?;
-            match self.stream.try_read_buf(&mut self.buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                done => return Poll::Ready(done),
-            }
-        }
+        read::poll_fill(&self.stream, &mut self.buf, cx)
     }
 
     async fn fill(&mut self) -> io::Result<usize> {
-        std::future::poll_fn(|cx| self.poll_fill(cx)).await
+        read::fill(&self.stream, &mut self.buf).await
     }
-}
-
-/// The head of a colour's final answer; the body follows separately.
-#[derive(Debug)]
-pub struct Answer {
-    /// Status.
-    pub status: StatusCode,
-    /// Headers as the colour sent them (hop-by-hop ones included).
-    pub headers: HeaderMap,
 }
 
 #[derive(Default)]
@@ -168,22 +153,19 @@ impl Pool {
         }
     }
 
-    /// Sends `req` (hop-by-hop headers already removed; any request target is sent in
-    /// origin form) with the `fwd` headers to `127.0.0.1:port` and reads the head of the answer. The body is read by the
-    /// returned [`UpstreamBody`]. When the body came whole with the head (the common
-    /// case) the connection is back in the pool already; otherwise the caller returns it
-    /// once the body is read ([`UpstreamBody::take_reusable`]).
-    pub async fn send(
+    /// Sends `req` to `127.0.0.1:port`, then `body` if there is one, and reads the head of
+    /// the answer, writing it (filtered, without its final empty line) into `answer_head`.
+    /// The body is read by the returned [`UpstreamBody`]. When the body came whole with
+    /// the head (the common case) the connection is back in the pool already; otherwise
+    /// the caller returns it once the body is read ([`UpstreamBody::take_reusable`]).
+    pub async fn send<B: RequestBody>(
         &self,
         port: u16,
-        req: Request<Incoming>,
-        fwd: Forwarding<'_>,
-    ) -> Result<(Answer, UpstreamBody), UpstreamError> {
-        let (parts, body) = req.into_parts();
-        let framing = request::body_framing(&parts.headers, &body);
-        // Only a request that cannot have changed anything may be sent twice.
-        let retriable = framing == BodyFraming::None && is_idempotent(&parts.method);
-        let mut body = Some(body);
+        req: Outgoing<'_>,
+        mut body: Option<&mut B>,
+        answer_head: &mut Vec<u8>,
+    ) -> Result<(Head, UpstreamBody), UpstreamError> {
+        let retriable = req.retriable && body.is_none();
         let mut reuse_attempts = 0;
         loop {
             let pooled = if reuse_attempts < REUSE_ATTEMPTS {
@@ -200,8 +182,7 @@ impl Pool {
                 reuse_attempts += 1;
                 continue;
             }
-            request::encode_head(&parts, framing, fwd, &mut conn.head);
-            let wrote = conn.stream.write_all(&conn.head).await;
+            let wrote = conn.stream.write_all(req.head).await;
             if let Err(e) = wrote {
                 if reused && retriable {
                     reuse_attempts += 1;
@@ -210,18 +191,14 @@ impl Pool {
                 return Err(e.into());
             }
             if let Some(b) = body.take() {
-                request::write_body(&mut conn.stream, b, framing).await?;
+                b.write_to(&mut conn.stream).await?;
             }
-            match read_head(&mut conn, &parts.method).await {
+            match read_head(&mut conn, req.is_head, answer_head).await {
                 Ok(head) => {
-                    let answer = Answer {
-                        status: head.status,
-                        headers: head.headers,
-                    };
                     let body = UpstreamBody::new(conn, head.framing, head.keep_alive, |c| {
                         self.put(port, c)
                     });
-                    return Ok((answer, body));
+                    return Ok((head, body));
                 }
                 // Closed before a single byte of answer: the colour had dropped the idle
                 // connection, and never saw this request.
@@ -243,12 +220,17 @@ enum ReadHeadError {
     Head(HeadError),
 }
 
-async fn read_head(conn: &mut Conn, method: &Method) -> Result<response::Head, ReadHeadError> {
+async fn read_head(
+    conn: &mut Conn,
+    is_head: bool,
+    answer_head: &mut Vec<u8>,
+) -> Result<Head, ReadHeadError> {
     let mut received = 0usize;
     loop {
         if received > 0 {
-            if let Some(head) = response::parse(&mut conn.buf, method, &mut conn.spans)
-                .map_err(ReadHeadError::Head)?
+            if let Some(head) =
+                response::parse(&mut conn.buf, is_head, &mut conn.spans, answer_head)
+                    .map_err(ReadHeadError::Head)?
             {
                 return Ok(head);
             }
@@ -275,13 +257,6 @@ async fn read_head(conn: &mut Conn, method: &Method) -> Result<response::Head, R
     }
 }
 
-fn is_idempotent(method: &Method) -> bool {
-    matches!(
-        *method,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
-}
-
 /// For a request that must not be sent twice: whether a pooled connection still looks
 /// open (no end of stream or stray bytes waiting). One non-blocking read; the rare race
 /// left is the one every HTTP/1.1 client has.
@@ -303,7 +278,6 @@ async fn connect(port: u16) -> Result<Conn, UpstreamError> {
     Ok(Conn {
         stream,
         buf: BytesMut::with_capacity(READ_BUFFER),
-        head: Vec::with_capacity(512),
         spans: Vec::with_capacity(32),
     })
 }

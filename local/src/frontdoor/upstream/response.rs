@@ -4,10 +4,8 @@
 use std::mem::MaybeUninit;
 
 use bytes::{Buf, BytesMut};
-use hyper::http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::http::{Method, StatusCode};
 
-use crate::frontdoor::hop_by_hop;
+use crate::frontdoor::hop_by_hop::{self, Span};
 
 /// The largest response head we accept (nginx's default buffer is 4–8 KiB).
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -26,18 +24,18 @@ pub enum Framing {
     UntilClose,
 }
 
-/// Where a header's name and value lie in the head: name start, end, value start, end.
-/// Kept per connection, so that parsing allocates nothing for them.
-pub type Span = (u32, u32, u32, u32);
-
-/// A parsed final response head.
-#[derive(Debug)]
+/// What the front door needs to know of a final response head; the head itself, filtered
+/// for forwarding, went into the caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Head {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
+    /// Status code, 200–999 (1xx answers are skipped).
+    pub status: u16,
+    /// How the body is delimited.
     pub framing: Framing,
     /// Whether the connection can carry another request once the body is read.
     pub keep_alive: bool,
+    /// Whether the colour sent a `Date` (otherwise the front door adds one).
+    pub has_date: bool,
 }
 
 /// A response head that is not HTTP/1.x or breaks its rules.
@@ -54,17 +52,19 @@ pub enum HeadError {
 /// Parses one final response head from the front of `buf`, skipping interim (1xx)
 /// answers; `None` means more bytes are needed. Consumed bytes are removed from `buf`.
 ///
-/// Hop-by-hop headers (RFC 9110 §7.6.1: the fixed set and those `Connection` lists)
-/// are left out of [`Head::headers`]; header values share the read buffer instead of
-/// being copied. One pass over the headers decides the framing too: building this map
-/// was the largest cost of the upstream leg (callgrind, BENCHMARKS.md §3b).
+/// The head to send on is written into `out` at once: the status line (as HTTP/1.1) and
+/// the colour's header lines byte for byte, minus the hop-by-hop ones (RFC 9110 §7.6.1:
+/// the fixed set and those `Connection` lists) and minus a `Content-Length` beside a
+/// `Transfer-Encoding`; no terminating empty line, so the caller can add its own headers.
+/// Nothing is copied into a header map: building one was the largest cost of the
+/// upstream leg (callgrind, BENCHMARKS.md §3b).
 pub fn parse(
     buf: &mut BytesMut,
-    method: &Method,
+    is_head_request: bool,
     spans: &mut Vec<Span>,
+    out: &mut Vec<u8>,
 ) -> Result<Option<Head>, HeadError> {
     loop {
-        spans.clear();
         let (consumed, code, version) = {
             // Uninitialised slots: filling 128 empty headers per answer cost more than
             // parsing the few an answer has.
@@ -83,66 +83,72 @@ pub fn parse(
             if consumed > MAX_HEAD {
                 return Err(HeadError::TooLarge);
             }
-            let base = buf.as_ptr() as usize;
-            let offset = |p: *const u8| (p as usize - base) as u32;
-            spans.extend(resp.headers.iter().map(|h| {
-                let name = offset(h.name.as_ptr());
-                let value = offset(h.value.as_ptr());
-                (
-                    name,
-                    name + h.name.len() as u32,
-                    value,
-                    value + h.value.len() as u32,
-                )
-            }));
-            (consumed, resp.code.unwrap_or(0), resp.version)
+            let code = resp.code.unwrap_or(0);
+            if !(100..=999).contains(&code) {
+                return Err(HeadError::Malformed(format!("status code {code}")));
+            }
+            if code >= 200 {
+                hop_by_hop::spans_of(buf, resp.headers, spans);
+                status_line(out, code, resp.reason.unwrap_or(""));
+            }
+            (consumed, code, resp.version)
         };
-        let status = StatusCode::from_u16(code).map_err(|e| HeadError::Malformed(e.to_string()))?;
-        if status == StatusCode::SWITCHING_PROTOCOLS {
+        if code == 101 {
             return Err(HeadError::Upgrade);
         }
-        if status.is_informational() {
+        if code < 200 {
             // 100 / 103 are hints for the client of the colour, which we are: skip them.
             buf.advance(consumed);
             continue;
         }
-        let head = buf.split_to(consumed).freeze();
-        let mut fields = Fields::default();
-        let mut headers = HeaderMap::with_capacity(spans.len());
+        let fields = Fields::read(&buf[..consumed], spans)?;
         for &(n0, n1, v0, v1) in spans.iter() {
-            let raw_name = &head[n0 as usize..n1 as usize];
-            let name = HeaderName::from_bytes(raw_name).map_err(|_| {
-                HeadError::Malformed(format!(
-                    "bad header name {:?}",
-                    String::from_utf8_lossy(raw_name)
-                ))
-            })?;
-            let value = head.slice(v0 as usize..v1 as usize);
-            if fields.note(&name, &value)? {
+            let name = &buf[n0 as usize..n1 as usize];
+            if hop_by_hop::is_hop_by_hop(name)
+                || fields.lists(&buf[..consumed], name)
+                || (fields.transfer_encoding.is_some()
+                    && name.eq_ignore_ascii_case(b"content-length"))
+            {
+                // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3): a stale
+                // length must not reach the client beside a body of another size.
                 continue;
             }
-            let value = HeaderValue::from_maybe_shared(value)
-                .map_err(|_| HeadError::Malformed(format!("bad value of header {name}")))?;
-            headers.append(name, value);
+            hop_by_hop::write_line(out, name, &buf[v0 as usize..v1 as usize]);
         }
-        for listed in &fields.connection_listed {
-            headers.remove(listed);
-        }
-        let framing = fields.framing(status, method);
-        if framing == Framing::Chunked || fields.transfer_encoding.is_some() {
-            // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3): a stale length
-            // must not reach the client beside a body of another size.
-            headers.remove(header::CONTENT_LENGTH);
-        }
+        let framing = fields.framing(code, is_head_request);
         let keep_alive =
             version == Some(1) && framing != Framing::UntilClose && !fields.connection_close;
+        buf.advance(consumed);
         return Ok(Some(Head {
-            status,
-            headers,
+            status: code,
             framing,
             keep_alive,
+            has_date: fields.has_date,
         }));
     }
+}
+
+/// `HTTP/1.1 CODE REASON CRLF`, with the colour's reason phrase (the standard one if it
+/// sent none, or one that is not plain text).
+fn status_line(out: &mut Vec<u8>, code: u16, reason: &str) {
+    out.clear();
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(&[
+        b'0' + (code / 100) as u8,
+        b'0' + (code / 10 % 10) as u8,
+        b'0' + (code % 10) as u8,
+        b' ',
+    ]);
+    let reason = if reason.is_empty() {
+        hyper::http::StatusCode::from_u16(code)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("")
+    } else {
+        reason
+    };
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// What the framing and connection headers said.
@@ -152,58 +158,57 @@ struct Fields {
     transfer_encoding: Option<bool>,
     content_length: Option<u64>,
     connection_close: bool,
-    /// Names `Connection` lists besides close / keep-alive: hop-by-hop too.
-    connection_listed: Vec<HeaderName>,
+    has_date: bool,
+    /// Spans of the names `Connection` lists besides close / keep-alive: hop-by-hop too.
+    connection_listed: Vec<(u32, u32)>,
 }
 
 impl Fields {
-    /// Notes a header; true if it is hop-by-hop and stays out of the answer.
-    fn note(&mut self, name: &HeaderName, value: &[u8]) -> Result<bool, HeadError> {
-        if name == header::CONTENT_LENGTH {
-            for part in value.split(|b| *b == b',') {
-                let n = std::str::from_utf8(part)
-                    .ok()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                    .and_then(|s| s.parse::<u64>().ok())
+    fn read(head: &[u8], spans: &[Span]) -> Result<Self, HeadError> {
+        let mut fields = Fields::default();
+        for &(n0, n1, v0, v1) in spans {
+            let name = &head[n0 as usize..n1 as usize];
+            let value = &head[v0 as usize..v1 as usize];
+            if name.eq_ignore_ascii_case(b"content-length") {
+                let n = parse_content_length(value)
                     .ok_or_else(|| HeadError::Malformed("invalid Content-Length".into()))?;
-                if self.content_length.is_some_and(|l| l != n) {
+                if fields.content_length.is_some_and(|l| l != n) {
                     return Err(HeadError::Malformed(
                         "conflicting Content-Length values".into(),
                     ));
                 }
-                self.content_length = Some(n);
-            }
-            return Ok(false);
-        }
-        if name == header::TRANSFER_ENCODING {
-            // Chunked must be the final coding; anything else is read until close (§6.3).
-            if let Some(last) = tokens(value).last() {
-                self.transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
-            }
-            self.transfer_encoding.get_or_insert(false);
-            return Ok(true);
-        }
-        if name == header::CONNECTION {
-            for token in tokens(value) {
-                if token.eq_ignore_ascii_case(b"close") {
-                    self.connection_close = true;
-                } else if !token.eq_ignore_ascii_case(b"keep-alive") {
-                    if let Ok(listed) = HeaderName::from_bytes(token) {
-                        self.connection_listed.push(listed);
+                fields.content_length = Some(n);
+            } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+                // Chunked must be the final coding; anything else is read until close (§6.3).
+                if let Some(last) = hop_by_hop::tokens(value).last() {
+                    fields.transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
+                }
+                fields.transfer_encoding.get_or_insert(false);
+            } else if name.eq_ignore_ascii_case(b"connection") {
+                for token in hop_by_hop::tokens(value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        fields.connection_close = true;
+                    } else if !token.eq_ignore_ascii_case(b"keep-alive") {
+                        let at = (token.as_ptr() as usize - head.as_ptr() as usize) as u32;
+                        fields.connection_listed.push((at, at + token.len() as u32));
                     }
                 }
+            } else if name.eq_ignore_ascii_case(b"date") {
+                fields.has_date = true;
             }
-            return Ok(true);
         }
-        Ok(hop_by_hop::is_hop_by_hop(name))
+        Ok(fields)
     }
 
-    fn framing(&self, status: StatusCode, method: &Method) -> Framing {
-        if method == Method::HEAD
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED
-        {
+    /// Whether `Connection` lists `name`.
+    fn lists(&self, head: &[u8], name: &[u8]) -> bool {
+        self.connection_listed
+            .iter()
+            .any(|&(a, b)| head[a as usize..b as usize].eq_ignore_ascii_case(name))
+    }
+
+    fn framing(&self, status: u16, is_head_request: bool) -> Framing {
+        if is_head_request || status == 204 || status == 304 {
             return Framing::Empty;
         }
         match (self.transfer_encoding, self.content_length) {
@@ -215,73 +220,84 @@ impl Fields {
     }
 }
 
-/// The non-empty comma-separated tokens of a list header, trimmed.
-fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|b| *b == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|t| !t.is_empty())
+/// A `Content-Length` value: digits, or a list of equal ones (RFC 9110 §8.6).
+pub(crate) fn parse_content_length(value: &[u8]) -> Option<u64> {
+    let mut length = None;
+    for part in value.split(|b| *b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        if length.is_some_and(|l| l != n) {
+            return None;
+        }
+        length = Some(n);
+    }
+    length
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse_all(raw: &str, method: Method) -> Result<Option<Head>, HeadError> {
+    const GET: bool = false;
+    const HEAD: bool = true;
+
+    /// The parsed head and the head written for the client, as text.
+    fn parse_all(raw: &str, is_head: bool) -> Result<Option<(Head, String)>, HeadError> {
         let mut buf = BytesMut::from(raw.as_bytes());
-        parse(&mut buf, &method, &mut Vec::new())
+        let mut out = Vec::new();
+        Ok(parse(&mut buf, is_head, &mut Vec::new(), &mut out)?
+            .map(|head| (head, String::from_utf8_lossy(&out).into_owned())))
     }
 
-    fn framing_of(raw: &str, method: Method) -> (Framing, bool) {
-        let head = parse_all(raw, method).expect("valid").expect("complete");
+    fn framing_of(raw: &str, is_head: bool) -> (Framing, bool) {
+        let (head, _) = parse_all(raw, is_head).expect("valid").expect("complete");
         (head.framing, head.keep_alive)
     }
 
     #[test]
     fn frames_bodies_as_rfc_9112_says() {
-        let get = || Method::GET;
         assert_eq!(
-            framing_of("HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n", get()),
+            framing_of("HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n", GET),
             (Framing::Length(12), true)
         );
         assert_eq!(
             framing_of(
                 "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n",
-                get()
+                GET
             ),
             (Framing::Chunked, true)
         );
         assert_eq!(
             framing_of(
                 "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n",
-                get()
+                GET
             ),
             (Framing::UntilClose, false)
         );
         assert_eq!(
-            framing_of("HTTP/1.1 200 OK\r\n\r\n", get()),
+            framing_of("HTTP/1.1 200 OK\r\n\r\n", GET),
             (Framing::UntilClose, false)
         );
         assert_eq!(
-            framing_of("HTTP/1.1 204 No Content\r\n\r\n", get()),
+            framing_of("HTTP/1.1 204 No Content\r\n\r\n", GET),
             (Framing::Empty, true)
         );
         assert_eq!(
-            framing_of(
-                "HTTP/1.1 200 OK\r\ncontent-length: 99\r\n\r\n",
-                Method::HEAD
-            ),
+            framing_of("HTTP/1.1 200 OK\r\ncontent-length: 99\r\n\r\n", HEAD),
             (Framing::Empty, true)
         );
         assert_eq!(
             framing_of(
                 "HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 2\r\n\r\n",
-                get()
+                GET
             ),
             (Framing::Length(2), false)
         );
         assert_eq!(
-            framing_of("HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\n", get()),
+            framing_of("HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\n", GET),
             (Framing::Length(2), false)
         );
     }
@@ -291,58 +307,63 @@ mod tests {
         let mut buf = BytesMut::from(
             &b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-a: 1\r\n\r\nok"[..],
         );
-        let head = parse(&mut buf, &Method::GET, &mut Vec::new())
+        let mut out = Vec::new();
+        let head = parse(&mut buf, GET, &mut Vec::new(), &mut out)
             .expect("valid")
             .expect("complete");
-        assert_eq!(head.status, StatusCode::OK);
-        assert_eq!(
-            head.headers.get("x-a").map(|v| v.as_bytes()),
-            Some(&b"1"[..])
-        );
-        assert!(head.headers.get("link").is_none());
+        assert_eq!(head.status, 200);
+        assert_eq!(out, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-a: 1\r\n");
         assert_eq!(&buf[..], b"ok");
     }
 
     #[test]
-    fn hop_by_hop_headers_stay_out_and_values_are_kept_byte_for_byte() {
-        let head = parse_all(
-            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\nX-Kept: a b\r\nx-kept: c\r\n\r\n",
-            Method::GET,
+    fn hop_by_hop_headers_stay_out_and_the_rest_is_kept_byte_for_byte() {
+        let (head, out) = parse_all(
+            "HTTP/1.1 200 Fine\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\nX-Kept: a b\r\nx-kept: c\r\nDate: Sat, 28 Nov 2026 03:00:00 GMT\r\n\r\n",
+            GET,
         )
         .expect("valid")
         .expect("complete");
-        let names: Vec<&str> = head.headers.keys().map(|n| n.as_str()).collect();
-        assert_eq!(names, ["x-kept"]);
-        let kept: Vec<&[u8]> = head
-            .headers
-            .get_all("x-kept")
-            .iter()
-            .map(|v| v.as_bytes())
-            .collect();
-        assert_eq!(kept, [&b"a b"[..], b"c"]);
+        assert_eq!(
+            out,
+            "HTTP/1.1 200 Fine\r\nX-Kept: a b\r\nx-kept: c\r\nDate: Sat, 28 Nov 2026 03:00:00 GMT\r\n"
+        );
         assert_eq!((head.framing, head.keep_alive), (Framing::Chunked, true));
+        assert!(head.has_date);
+    }
+
+    #[test]
+    fn a_missing_reason_phrase_gets_the_standard_one() {
+        let (head, out) = parse_all("HTTP/1.1 404 \r\ncontent-length: 0\r\n\r\n", GET)
+            .expect("valid")
+            .expect("complete");
+        assert_eq!(out, "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n");
+        assert!(!head.has_date);
     }
 
     #[test]
     fn partial_heads_wait_and_bad_ones_fail() {
-        assert!(parse_all("HTTP/1.1 200 OK\r\ncontent-le", Method::GET)
+        assert!(parse_all("HTTP/1.1 200 OK\r\ncontent-le", GET)
             .expect("partial is fine")
             .is_none());
-        assert!(parse_all("NOT HTTP\r\n\r\n", Method::GET).is_err());
-        assert!(parse_all(
-            "HTTP/1.1 200 OK\r\ncontent-length: 1, 2\r\n\r\n",
-            Method::GET
-        )
-        .is_err());
-        assert!(parse_all("HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n", Method::GET).is_err());
+        assert!(parse_all("NOT HTTP\r\n\r\n", GET).is_err());
+        assert!(parse_all("HTTP/1.1 200 OK\r\ncontent-length: 1, 2\r\n\r\n", GET).is_err());
+        assert!(parse_all("HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n", GET).is_err());
         assert_eq!(
-            parse_all("HTTP/1.1 101 Switching Protocols\r\n\r\n", Method::GET).err(),
+            parse_all("HTTP/1.1 101 Switching Protocols\r\n\r\n", GET).err(),
             Some(HeadError::Upgrade)
         );
         let huge = format!("HTTP/1.1 200 OK\r\nx: {}", "a".repeat(MAX_HEAD + 1));
-        assert_eq!(
-            parse_all(&huge, Method::GET).err(),
-            Some(HeadError::TooLarge)
-        );
+        assert_eq!(parse_all(&huge, GET).err(), Some(HeadError::TooLarge));
+    }
+
+    #[test]
+    fn content_length_lists_must_agree() {
+        assert_eq!(parse_content_length(b"12"), Some(12));
+        assert_eq!(parse_content_length(b" 7 , 7"), Some(7));
+        assert_eq!(parse_content_length(b"7, 8"), None);
+        assert_eq!(parse_content_length(b""), None);
+        assert_eq!(parse_content_length(b"+7"), None);
+        assert_eq!(parse_content_length(b"99999999999999999999"), None);
     }
 }

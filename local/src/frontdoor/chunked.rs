@@ -1,5 +1,6 @@
-//! Decoding a `Transfer-Encoding: chunked` response body (RFC 9112 §7.1) from the
-//! connection's read buffer, without copying the data out of it.
+//! Decoding a `Transfer-Encoding: chunked` body (RFC 9112 §7.1) from a connection's read
+//! buffer without copying the data out of it: answers from a colour and requests from a
+//! client alike. The front door re-chunks what it forwards ([`size_line`]).
 
 use bytes::{Buf, Bytes, BytesMut};
 
@@ -21,7 +22,7 @@ pub enum Step {
 
 /// A chunked body that does not follow the grammar.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("malformed chunked body from the colour: {0}")]
+#[error("malformed chunked body: {0}")]
 pub struct ChunkedError(&'static str);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,11 +51,6 @@ impl Default for Decoder {
 }
 
 impl Decoder {
-    /// Whether the whole body, trailers included, has been consumed.
-    pub fn is_done(&self) -> bool {
-        self.state == State::Done
-    }
-
     /// Consumes from `buf` as far as it can and says what came out.
     pub fn step(&mut self, buf: &mut BytesMut) -> Result<Step, ChunkedError> {
         loop {
@@ -104,7 +100,7 @@ impl Decoder {
                         self.state = State::Done;
                         return Ok(Step::End);
                     }
-                    // Trailers are dropped, as nginx does by default: the client did not
+                    // Trailers are dropped, as nginx does by default: the receiver did not
                     // necessarily ask for them, and none of ours depend on them.
                     let skipped = skipped + line_len + 2;
                     if skipped > MAX_TRAILERS {
@@ -116,6 +112,17 @@ impl Decoder {
             }
         }
     }
+}
+
+/// The `SIZE CRLF` line that starts a chunk of `len` bytes, in `out` (cleared first).
+pub fn size_line(len: usize, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.clear();
+    let digits = (usize::BITS - len.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        out.push(HEX[(len >> (i * 4)) & 0xf]);
+    }
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Length of the line at the start of `buf` (without CRLF), if it is complete.
@@ -190,6 +197,21 @@ mod tests {
             assert_eq!(body, b"hello, world", "piece size {piece}");
             // Bytes after the body belong to the next answer and must stay unread.
             assert!(b"NEXT".starts_with(&rest), "piece size {piece}: {rest:?}");
+        }
+    }
+
+    #[test]
+    fn size_lines_are_lower_case_hex_without_padding() {
+        let mut out = Vec::new();
+        for (len, want) in [
+            (0, "0"),
+            (5, "5"),
+            (255, "ff"),
+            (4096, "1000"),
+            (0x1_0000_0001, "100000001"),
+        ] {
+            size_line(len, &mut out);
+            assert_eq!(out, format!("{want}\r\n").as_bytes(), "{len}");
         }
     }
 

@@ -1,0 +1,133 @@
+//! A request body on its way from the client to a colour: read from the client's
+//! connection after the head, written to the colour as it arrives.
+
+use bytes::{Buf, BytesMut};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::request::BodyFraming;
+use crate::frontdoor::chunked::{self, Step};
+use crate::frontdoor::read;
+use crate::frontdoor::upstream::{BodyError, RequestBody};
+
+/// Pieces up to this size are sent to the colour together with their chunk framing, in
+/// one write; larger ones in three.
+const COALESCE: usize = 16 * 1024;
+
+/// The body of the request being forwarded, read from the client's connection.
+pub struct ClientBody<'a> {
+    stream: &'a mut TcpStream,
+    buf: &'a mut BytesMut,
+    framing: BodyFraming,
+    expect_continue: bool,
+    scratch: &'a mut Vec<u8>,
+    done: bool,
+}
+
+impl<'a> ClientBody<'a> {
+    /// The body framed as `framing`, whose first bytes may already be in `buf`. With
+    /// `expect_continue`, the client is told to go on (`100 Continue`) when the body is
+    /// first needed, unless it has started sending already.
+    pub fn new(
+        stream: &'a mut TcpStream,
+        buf: &'a mut BytesMut,
+        framing: BodyFraming,
+        expect_continue: bool,
+        scratch: &'a mut Vec<u8>,
+    ) -> Self {
+        Self {
+            stream,
+            buf,
+            framing,
+            expect_continue,
+            scratch,
+            done: framing == BodyFraming::None,
+        }
+    }
+
+    /// Whether the body was read to its end (so the next request can follow).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    async fn more(&mut self) -> Result<(), BodyError> {
+        match read::fill(&*self.stream, self.buf).await {
+            Ok(0) => Err(BodyError::Client(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the client closed the connection before the end of its request body",
+            ))),
+            Ok(_) => Ok(()),
+            Err(e) => Err(BodyError::Client(e)),
+        }
+    }
+}
+
+impl RequestBody for ClientBody<'_> {
+    async fn write_to(&mut self, colour: &mut TcpStream) -> Result<(), BodyError> {
+        if self.expect_continue && self.buf.is_empty() {
+            self.stream
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .map_err(BodyError::Client)?;
+        }
+        self.expect_continue = false;
+        match self.framing {
+            BodyFraming::None => {}
+            BodyFraming::Length(mut left) => {
+                while left > 0 {
+                    if self.buf.is_empty() {
+                        self.more().await?;
+                    }
+                    let take = usize::try_from(left)
+                        .unwrap_or(usize::MAX)
+                        .min(self.buf.len());
+                    colour
+                        .write_all(&self.buf[..take])
+                        .await
+                        .map_err(BodyError::Colour)?;
+                    self.buf.advance(take);
+                    left -= take as u64;
+                }
+            }
+            BodyFraming::Chunked => {
+                let mut decoder = chunked::Decoder::default();
+                loop {
+                    match decoder.step(self.buf) {
+                        Ok(Step::Data(data)) => {
+                            chunked::size_line(data.len(), self.scratch);
+                            if data.len() <= COALESCE {
+                                self.scratch.extend_from_slice(&data);
+                                self.scratch.extend_from_slice(b"\r\n");
+                                colour.write_all(self.scratch).await
+                            } else {
+                                let mut wrote = colour.write_all(self.scratch).await;
+                                if wrote.is_ok() {
+                                    wrote = colour.write_all(&data).await;
+                                }
+                                if wrote.is_ok() {
+                                    wrote = colour.write_all(b"\r\n").await;
+                                }
+                                wrote
+                            }
+                            .map_err(BodyError::Colour)?;
+                        }
+                        Ok(Step::NeedMore) => self.more().await?,
+                        Ok(Step::End) => break,
+                        Err(e) => {
+                            return Err(BodyError::Client(std::io::Error::new(
+                                std::io::ErrorKind::InvalidData,
+                                e,
+                            )))
+                        }
+                    }
+                }
+                colour
+                    .write_all(b"0\r\n\r\n")
+                    .await
+                    .map_err(BodyError::Colour)?;
+            }
+        }
+        self.done = true;
+        Ok(())
+    }
+}

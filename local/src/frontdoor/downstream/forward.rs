@@ -1,0 +1,52 @@
+//! The request head as it goes to a colour: the client's request line and header lines
+//! from the read buffer, minus what [`super::request::parse`] left out, plus the
+//! forwarding headers. One buffer, one write for a body-less request.
+
+use super::request::{BodyFraming, Parsed};
+use crate::frontdoor::hop_by_hop::{write_line, Span};
+
+/// Header lines the front door adds on the way to a colour.
+#[derive(Debug, Clone, Copy)]
+pub struct Forwarding<'a> {
+    /// `Host` for a client that sent none (HTTP/1.0): the colour's address.
+    pub default_host: &'a [u8],
+    /// The client's address, appended to `X-Forwarded-For`.
+    pub forwarded_for: &'a [u8],
+}
+
+/// Encodes the head of `req` (parsed from `buf`, its forwarded lines in `kept`) into
+/// `out`: origin-form target, HTTP/1.1, the client's kept header lines byte for byte, then
+/// `Host` if missing, `X-Forwarded-For`, `X-Forwarded-Proto: http` unless the client set
+/// one, and `Transfer-Encoding: chunked` for a chunked body (which goes on re-chunked).
+/// The parser has checked every byte: names are tokens, values hold no CR or LF.
+pub fn encode_head(
+    buf: &[u8],
+    req: &Parsed,
+    kept: &[Span],
+    fwd: Forwarding<'_>,
+    out: &mut Vec<u8>,
+) {
+    let part = |(a, b): (u32, u32)| &buf[a as usize..b as usize];
+    out.clear();
+    out.extend_from_slice(part(req.method));
+    out.push(b' ');
+    if req.slash {
+        out.push(b'/');
+    }
+    out.extend_from_slice(part(req.target));
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for &(n0, n1, v0, v1) in kept {
+        write_line(out, part((n0, n1)), part((v0, v1)));
+    }
+    if !req.has_host {
+        write_line(out, b"host", fwd.default_host);
+    }
+    write_line(out, b"x-forwarded-for", fwd.forwarded_for);
+    if !req.has_forwarded_proto {
+        write_line(out, b"x-forwarded-proto", b"http");
+    }
+    if req.body == BodyFraming::Chunked {
+        write_line(out, b"transfer-encoding", b"chunked");
+    }
+    out.extend_from_slice(b"\r\n");
+}
