@@ -30,9 +30,6 @@ use super::{ColorStats, Shared};
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// Answer bodies up to this size go out in the same write as their head.
 const INLINE_BODY: usize = 16 * 1024;
-/// Recorded for a request whose client left before its answer (nginx logs 499 too); not
-/// a 5xx, so it does not count against the colour.
-const CLIENT_CLOSED: u16 = 499;
 
 /// Accepts connections until `shutdown` turns true.
 pub(crate) async fn accept_loop(
@@ -124,7 +121,9 @@ async fn serve_connection(
                     &e.to_string(),
                     Persistence::Close,
                 );
-                let _ = client.stream.write_all(&client.out).await;
+                if client.stream.write_all(&client.out).await.is_ok() {
+                    linger(&mut client).await;
+                }
                 return;
             }
         };
@@ -193,8 +192,7 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
             persistence,
         );
         client.buf.advance(req.consumed);
-        return client.stream.write_all(&client.out).await.is_ok()
-            && persistence != Persistence::Close;
+        return answer_locally(client, persistence).await;
     };
     let (color, port) = (target.color, target.port);
     let color_header = target.header.clone();
@@ -243,15 +241,15 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
         };
         (sent, true)
     };
+    // A client that left, or broke its own request, is not the colour's doing: nothing
+    // goes into the colour's metrics (which the gates judge), as with hyper's server.
     let Some(sent) = sent else {
-        guard.record(CLIENT_CLOSED, started);
         return false;
     };
     let (head, mut answer_body) = match sent {
         Ok(answer) => answer,
         Err(e) if e.is_client() => {
             // The client went away or sent a broken body: nobody to answer properly.
-            guard.record(CLIENT_CLOSED, started);
             tracing::debug!(environment = %shared.environment, %color, "client request body: {e}");
             return false;
         }
@@ -272,8 +270,7 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
                 &format!("colour {color} of environment {} {why}", shared.environment),
                 persistence,
             );
-            return client.stream.write_all(&client.out).await.is_ok()
-                && persistence != Persistence::Close;
+            return answer_locally(client, persistence).await;
         }
     };
     guard.record(head.status, started);
@@ -314,6 +311,42 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
     // has been passed on whole (what a drain waits for).
     drop(guard);
     wrote && persistence != Persistence::Close
+}
+
+/// Sends the front door's own answer in `client.out`; whether the connection stays open.
+async fn answer_locally(client: &mut Client, persistence: Persistence) -> bool {
+    if client.stream.write_all(&client.out).await.is_err() {
+        return false;
+    }
+    if persistence == Persistence::Close {
+        linger(client).await;
+        return false;
+    }
+    true
+}
+
+/// Closes a connection whose client may still be sending (a body the front door did not
+/// read, a head it refused) the way nginx's lingering close does: end our side, then
+/// read and discard until the client closes, for a bounded time and amount. Closing with
+/// unread input makes the kernel send a reset, which can destroy the answer just sent
+/// before the client reads it.
+async fn linger(client: &mut Client) {
+    const LINGER: Duration = Duration::from_secs(2);
+    const LINGER_BYTES: usize = 1 << 20;
+    if client.stream.shutdown().await.is_err() {
+        return;
+    }
+    let mut discarded = 0;
+    let _ = tokio::time::timeout(LINGER, async {
+        while discarded < LINGER_BYTES {
+            client.buf.clear();
+            match read::fill(&client.stream, &mut client.buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => discarded += n,
+            }
+        }
+    })
+    .await;
 }
 
 /// Passes a colour's body on as it arrives; false if either side broke off.
