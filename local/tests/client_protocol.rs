@@ -698,6 +698,39 @@ async fn content_length_body_written_in_pieces_reaches_the_upstream_exactly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_listing_content_length_cannot_smuggle_a_second_request() {
+    // If `Connection: content-length` removed the length on the way, the colour would
+    // take the 32 body bytes for a second request, whose answer could then reach another
+    // client on a pooled connection. The body here *is* such a request.
+    let up = RawUpstream::echo().await;
+    let (fd, addr) = front_door_to(&up).await;
+    let mut c = connect(addr).await;
+    let smuggled = b"GET /admin HTTP/1.1\r\nHost: a\r\n\r\n";
+    let mut request = format!(
+        "POST /x HTTP/1.1\r\nHost: front.test\r\nConnection: content-length\r\nContent-Length: {}\r\n\r\n",
+        smuggled.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(smuggled);
+    let r = c.ask(&request).await;
+    assert_eq!(r.status(), 200, "{r:?}");
+    assert_eq!(r.text(), format!("POST /x {}", smuggled.len()));
+    // The next request on the same connection gets its own answer.
+    let r = c.ask(&get("/after")).await;
+    assert_eq!(r.text(), "GET /after 0");
+    assert_eq!(
+        up.targets(),
+        ["/x", "/after"],
+        "the colour saw a smuggled request"
+    );
+    assert_eq!(
+        up.requests()[0].all("content-length"),
+        [smuggled.len().to_string()]
+    );
+    fd.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chunked_body_with_extensions_and_trailers_reaches_the_upstream_decoded() {
     let up = RawUpstream::echo().await;
     let (fd, addr) = front_door_to(&up).await;

@@ -22,6 +22,14 @@ pub(crate) fn is_hop_by_hop(name: &[u8]) -> bool {
         .any(|fixed| fixed.len() == name.len() && fixed.eq_ignore_ascii_case(name))
 }
 
+/// Whether `name` is a header that `Connection` must not be able to remove: the framing
+/// (`Content-Length`) and `Host`. Otherwise `Connection: content-length` would make the
+/// front door frame a body that the next hop does not know the length of: a smuggling
+/// vector between the two.
+pub(crate) fn is_end_to_end_essential(name: &[u8]) -> bool {
+    name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"host")
+}
+
 /// The non-empty comma-separated tokens of a list header such as `Connection`, trimmed.
 pub(crate) fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value
@@ -82,6 +90,8 @@ mod tests {
         ] {
             assert!(!is_hop_by_hop(name.as_bytes()), "{name}");
         }
+        assert!(is_end_to_end_essential(b"Content-Length") && is_end_to_end_essential(b"HOST"));
+        assert!(!is_end_to_end_essential(b"x-secret"));
         let listed: Vec<&[u8]> = tokens(b" close , X-Secret,,keep-alive ").collect();
         assert_eq!(listed, [&b"close"[..], b"X-Secret", b"keep-alive"]);
     }

@@ -28,6 +28,9 @@ use super::{ColorStats, Shared};
 /// A client has this long to send a complete request head, idle time on a kept-alive
 /// connection included (hyper's `header_read_timeout` before).
 const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// A client that accepts no byte of its answer for this long is given up on (nginx's
+/// `send_timeout` is 60 s), so that it cannot hold a colour "in flight" for ever.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 /// Answer bodies up to this size go out in the same write as their head.
 const INLINE_BODY: usize = 16 * 1024;
 
@@ -121,15 +124,13 @@ async fn serve_connection(
                     &e.to_string(),
                     Persistence::Close,
                 );
-                if client.stream.write_all(&client.out).await.is_ok() {
+                if write_all(&client.stream, &client.out).await.is_ok() {
                     linger(&mut client).await;
                 }
                 return;
             }
         };
-        // A shutdown lets the request in hand finish, then closes the connection.
-        let closing = !req.keep_alive || *shutdown.borrow();
-        if !exchange(&mut client, &shared, req, closing).await {
+        if !exchange(&mut client, &shared, req, &shutdown).await {
             return;
         }
     }
@@ -143,11 +144,22 @@ async fn read_head(
     mut deadline: Pin<&mut Sleep>,
 ) -> Result<Option<Parsed>, RequestError> {
     let mut armed = false;
+    // Bytes known not to complete the head: after a partial parse, parsing again is only
+    // worth it once new bytes may end the head, or a client dripping a large head byte by
+    // byte would make every read re-parse all of it (hyper guards against this too).
+    let mut scanned = None;
     loop {
-        if !client.buf.is_empty() {
+        let worth_parsing = match scanned {
+            None => !client.buf.is_empty(),
+            Some(scanned) => {
+                may_end_head(&client.buf, scanned) || client.buf.len() > request::MAX_HEAD
+            }
+        };
+        if worth_parsing {
             if let Some(req) = request::parse(&client.buf, &mut client.spans)? {
                 return Ok(Some(req));
             }
+            scanned = Some(client.buf.len());
         }
         if !armed {
             deadline
@@ -167,8 +179,27 @@ async fn read_head(
     }
 }
 
+/// Whether `buf` may hold the end of a head (an empty line) beyond its first `scanned`
+/// bytes, which did not.
+fn may_end_head(buf: &[u8], scanned: usize) -> bool {
+    let fresh = &buf[scanned.saturating_sub(2)..];
+    fresh
+        .iter()
+        .enumerate()
+        .filter(|&(_, b)| *b == b'\n')
+        .any(|(i, _)| matches!(&fresh[i + 1..], [b'\n', ..] | [b'\r', b'\n', ..]))
+}
+
 /// Forwards one request and writes its answer; whether the connection stays open.
-async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bool) -> bool {
+async fn exchange(
+    client: &mut Client,
+    shared: &Shared,
+    req: Parsed,
+    shutdown: &watch::Receiver<bool>,
+) -> bool {
+    // A shutdown lets the request in hand finish, then closes the connection; it is
+    // looked at when the answer's head is written, the latest moment it can be said.
+    let closing = || !req.keep_alive || *shutdown.borrow();
     let has_body = req.body != BodyFraming::None;
     let table = shared.table.load();
     let tenant = client.spans.iter().find_map(|&(n0, n1, v0, v1)| {
@@ -179,7 +210,7 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
     let Some(target) = table.pick(tenant) else {
         drop(table);
         // An unread body would be taken for the next request: close instead.
-        let persistence = persistence(&req, closing || has_body);
+        let persistence = persistence(&req, closing() || has_body);
         answer::local(
             &mut client.out,
             503,
@@ -261,7 +292,8 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
                 "failed to answer"
             };
             tracing::warn!(environment = %shared.environment, %color, "upstream error: {e}");
-            let persistence = persistence(&req, closing || !body_done);
+            drop(guard);
+            let persistence = persistence(&req, closing() || !body_done);
             answer::local(
                 &mut client.out,
                 502,
@@ -279,7 +311,7 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
     // and delimited by closing the connection to an HTTP/1.0 one.
     let unknown_length = matches!(head.framing, Framing::Chunked | Framing::UntilClose);
     let chunked = unknown_length && !req.http10;
-    let persistence = persistence(&req, closing || (unknown_length && req.http10));
+    let persistence = persistence(&req, closing() || (unknown_length && req.http10));
     answer::finish_head(
         &mut client.out,
         color_header.as_bytes(),
@@ -290,17 +322,17 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
     let wrote = match answer_body.take_whole() {
         Some(whole) if whole.len() <= INLINE_BODY => {
             client.out.extend_from_slice(&whole);
-            client.stream.write_all(&client.out).await.is_ok()
+            write_all(&client.stream, &client.out).await.is_ok()
         }
         Some(whole) => {
-            client.stream.write_all(&client.out).await.is_ok()
-                && client.stream.write_all(&whole).await.is_ok()
+            write_all(&client.stream, &client.out).await.is_ok()
+                && write_all(&client.stream, &whole).await.is_ok()
         }
         None if matches!(head.framing, Framing::Empty) => {
-            client.stream.write_all(&client.out).await.is_ok()
+            write_all(&client.stream, &client.out).await.is_ok()
         }
         None => {
-            client.stream.write_all(&client.out).await.is_ok()
+            write_all(&client.stream, &client.out).await.is_ok()
                 && stream_body(client, &mut answer_body, chunked, shared).await
         }
     };
@@ -310,12 +342,15 @@ async fn exchange(client: &mut Client, shared: &Shared, req: Parsed, closing: bo
     // The guard leaves here: the request stops counting as in flight once its answer
     // has been passed on whole (what a drain waits for).
     drop(guard);
+    if wrote && persistence == Persistence::Close {
+        linger(client).await;
+    }
     wrote && persistence != Persistence::Close
 }
 
 /// Sends the front door's own answer in `client.out`; whether the connection stays open.
 async fn answer_locally(client: &mut Client, persistence: Persistence) -> bool {
-    if client.stream.write_all(&client.out).await.is_err() {
+    if write_all(&client.stream, &client.out).await.is_err() {
         return false;
     }
     if persistence == Persistence::Close {
@@ -381,25 +416,43 @@ async fn stream_body(
             if data.len() <= INLINE_BODY {
                 client.scratch.extend_from_slice(&data);
                 client.scratch.extend_from_slice(b"\r\n");
-                client.stream.write_all(&client.scratch).await
+                write_all(&client.stream, &client.scratch).await
             } else {
-                let mut wrote = client.stream.write_all(&client.scratch).await;
+                let mut wrote = write_all(&client.stream, &client.scratch).await;
                 if wrote.is_ok() {
-                    wrote = client.stream.write_all(&data).await;
+                    wrote = write_all(&client.stream, &data).await;
                 }
                 if wrote.is_ok() {
-                    wrote = client.stream.write_all(b"\r\n").await;
+                    wrote = write_all(&client.stream, b"\r\n").await;
                 }
                 wrote
             }
         } else {
-            client.stream.write_all(&data).await
+            write_all(&client.stream, &data).await
         };
         if wrote.is_err() {
             return false;
         }
     }
-    !chunked || client.stream.write_all(b"0\r\n\r\n").await.is_ok()
+    !chunked || write_all(&client.stream, b"0\r\n\r\n").await.is_ok()
+}
+
+/// Writes all of `bytes` to the client, giving up after [`SEND_TIMEOUT`] without
+/// progress. Tries the write first: the timer is only armed when the client is slow.
+async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        match stream.try_write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                tokio::time::timeout(SEND_TIMEOUT, stream.writable())
+                    .await
+                    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// What the answer to `req` says about the connection.
@@ -433,5 +486,22 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_end_head;
+
+    #[test]
+    fn a_head_can_only_end_where_an_empty_line_may_be() {
+        let head = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        // Every split point: the end is found in the fresh bytes, or across the boundary.
+        for scanned in 0..head.len() {
+            assert!(may_end_head(head, scanned), "scanned {scanned}");
+        }
+        assert!(!may_end_head(b"GET / HTTP/1.1\r\nHost: h\r\n", 0));
+        assert!(!may_end_head(b"GET / HTTP/1.1\r\nHost: h\r\n\r", 20));
+        assert!(may_end_head(b"GET / HTTP/1.0\n\n", 15));
     }
 }

@@ -10,6 +10,9 @@ use crate::frontdoor::chunked::{self, Step};
 use crate::frontdoor::read;
 use crate::frontdoor::upstream::{BodyError, RequestBody};
 
+/// A client that sends no byte of its body for this long is given up on (nginx's
+/// `client_body_timeout` is 60 s), so that it cannot hold a colour "in flight" for ever.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 /// Pieces up to this size are sent to the colour together with their chunk framing, in
 /// one write; larger ones in three.
 const COALESCE: usize = 16 * 1024;
@@ -51,13 +54,17 @@ impl<'a> ClientBody<'a> {
     }
 
     async fn more(&mut self) -> Result<(), BodyError> {
-        match read::fill(&*self.stream, self.buf).await {
-            Ok(0) => Err(BodyError::Client(std::io::Error::new(
+        match tokio::time::timeout(BODY_TIMEOUT, read::fill(&*self.stream, self.buf)).await {
+            Err(_) => Err(BodyError::Client(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client sent nothing of its request body for 60 s",
+            ))),
+            Ok(Ok(0)) => Err(BodyError::Client(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,
                 "the client closed the connection before the end of its request body",
             ))),
-            Ok(_) => Ok(()),
-            Err(e) => Err(BodyError::Client(e)),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(BodyError::Client(e)),
         }
     }
 }

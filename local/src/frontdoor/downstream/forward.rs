@@ -17,7 +17,8 @@ pub struct Forwarding<'a> {
 /// Encodes the head of `req` (parsed from `buf`, its forwarded lines in `kept`) into
 /// `out`: origin-form target, HTTP/1.1, the client's kept header lines byte for byte, then
 /// `Host` if missing, `X-Forwarded-For`, `X-Forwarded-Proto: http` unless the client set
-/// one, and `Transfer-Encoding: chunked` for a chunked body (which goes on re-chunked).
+/// one, and the body's framing as the front door reads it: `Content-Length` as declared,
+/// or `Transfer-Encoding: chunked` for a chunked body (which goes on re-chunked).
 /// The parser has checked every byte: names are tokens, values hold no CR or LF.
 pub fn encode_head(
     buf: &[u8],
@@ -47,6 +48,8 @@ pub fn encode_head(
     }
     if req.body == BodyFraming::Chunked {
         write_line(out, b"transfer-encoding", b"chunked");
+    } else if let Some(length) = req.content_length {
+        write_line(out, b"content-length", length.to_string().as_bytes());
     }
     out.extend_from_slice(b"\r\n");
 }

@@ -44,6 +44,8 @@ pub struct Parsed {
     pub idempotent: bool,
     /// The body's framing.
     pub body: BodyFraming,
+    /// The length the client declared (0 included), when the body is not chunked.
+    pub content_length: Option<u64>,
     /// Whether the client may send another request on this connection.
     pub keep_alive: bool,
     /// `Expect: 100-continue` from an HTTP/1.1 client.
@@ -129,6 +131,13 @@ pub fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, Request
     for &span in kept.iter() {
         fields.note(buf, span)?;
     }
+    if http10 && fields.chunked.is_some() {
+        // Chunked did not exist in HTTP/1.0: such framing is faulty (RFC 9112 §6.1), and
+        // hyper's server refused it too.
+        return Err(RequestError::Malformed(
+            "Transfer-Encoding in an HTTP/1.0 request".into(),
+        ));
+    }
     let body = match (fields.chunked, fields.content_length) {
         (Some(_), _) => BodyFraming::Chunked,
         (None, Some(0)) | (None, None) => BodyFraming::None,
@@ -139,11 +148,13 @@ pub fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, Request
     let smuggling_risk = fields.chunked.is_some() && fields.content_length.is_some();
     let keep_alive =
         !fields.close && !smuggling_risk && (if http10 { fields.keep_alive } else { true });
+    // The framing headers are written by `forward::encode_head` from what was decided
+    // here, never copied: a colour must frame the body exactly as the front door did.
     kept.retain(|&(n0, n1, _, _)| {
         let name = &buf[n0 as usize..n1 as usize];
         !(hop_by_hop::is_hop_by_hop(name)
             || name.eq_ignore_ascii_case(b"expect")
-            || (fields.chunked.is_some() && name.eq_ignore_ascii_case(b"content-length"))
+            || name.eq_ignore_ascii_case(b"content-length")
             || fields
                 .listed
                 .iter()
@@ -161,6 +172,11 @@ pub fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, Request
             "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
         ),
         body,
+        content_length: if fields.chunked.is_some() {
+            None
+        } else {
+            fields.content_length
+        },
         keep_alive,
         expect_continue: fields.expect_continue && !http10,
         has_host: fields.host,
@@ -227,7 +243,7 @@ impl Fields {
                         self.close = true;
                     } else if token.eq_ignore_ascii_case(b"keep-alive") {
                         self.keep_alive = true;
-                    } else {
+                    } else if !hop_by_hop::is_end_to_end_essential(token) {
                         let at = (token.as_ptr() as usize - buf.as_ptr() as usize) as u32;
                         self.listed.push((at, at + token.len() as u32));
                     }
@@ -311,10 +327,27 @@ mod tests {
         );
         assert_eq!(
             head,
-            "POST /p HTTP/1.1\r\nhost: h\r\nContent-Length: 3\r\nX-Forwarded-Proto: https\r\nx-forwarded-for: 127.0.0.2\r\n\r\n"
+            "POST /p HTTP/1.1\r\nhost: h\r\nX-Forwarded-Proto: https\r\nx-forwarded-for: 127.0.0.2\r\ncontent-length: 3\r\n\r\n"
         );
         assert_eq!(req.body, BodyFraming::Length(3));
         assert!(req.expect_continue && req.keep_alive && !req.idempotent);
+    }
+
+    #[test]
+    fn connection_cannot_take_the_length_or_host_away() {
+        // Otherwise the front door would read a 32-byte body the colour knows nothing
+        // of, and the colour would take those bytes for a second request.
+        let (req, head) = forwarded(
+            "POST /x HTTP/1.1\r\nHost: a\r\nConnection: content-length, host\r\nContent-Length: 32\r\n\r\n",
+        );
+        assert_eq!(req.body, BodyFraming::Length(32));
+        assert_eq!(
+            head,
+            "POST /x HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\ncontent-length: 32\r\n\r\n"
+        );
+        let (req, head) = forwarded("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(req.body, BodyFraming::None);
+        assert!(head.ends_with("content-length: 0\r\n\r\n"), "{head}");
     }
 
     #[test]

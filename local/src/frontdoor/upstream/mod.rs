@@ -178,7 +178,10 @@ impl Pool {
                 Some(c) => c,
                 None => connect(port).await?,
             };
-            if reused && !retriable && !still_open(&mut conn) {
+            // Also for a request that may be retried: stray bytes on an idle connection
+            // mean the colour and the front door disagree on framing, and whatever is
+            // sent on it next would get someone else's answer.
+            if reused && !still_open(&mut conn) {
                 reuse_attempts += 1;
                 continue;
             }
@@ -257,9 +260,9 @@ async fn read_head(
     }
 }
 
-/// For a request that must not be sent twice: whether a pooled connection still looks
-/// open (no end of stream or stray bytes waiting). One non-blocking read; the rare race
-/// left is the one every HTTP/1.1 client has.
+/// Whether a pooled connection still looks open, with nothing waiting on it (no end of
+/// stream, no stray bytes). At most one non-blocking read, none when the socket has had
+/// no event since its last read; the rare race left is the one every HTTP/1.1 client has.
 fn still_open(conn: &mut Conn) -> bool {
     let mut probe = [0u8; 1];
     matches!(conn.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)

@@ -5,6 +5,7 @@ use std::mem::MaybeUninit;
 
 use bytes::{Buf, BytesMut};
 
+use crate::api::COLOR_HEADER;
 use crate::frontdoor::hop_by_hop::{self, Span};
 
 /// The largest response head we accept (nginx's default buffer is 4–8 KiB).
@@ -106,6 +107,8 @@ pub fn parse(
             let name = &buf[n0 as usize..n1 as usize];
             if hop_by_hop::is_hop_by_hop(name)
                 || fields.lists(&buf[..consumed], name)
+                // The front door says which colour answered; a colour cannot.
+                || name.eq_ignore_ascii_case(COLOR_HEADER.as_bytes())
                 || (fields.transfer_encoding.is_some()
                     && name.eq_ignore_ascii_case(b"content-length"))
             {
@@ -188,7 +191,9 @@ impl Fields {
                 for token in hop_by_hop::tokens(value) {
                     if token.eq_ignore_ascii_case(b"close") {
                         fields.connection_close = true;
-                    } else if !token.eq_ignore_ascii_case(b"keep-alive") {
+                    } else if !token.eq_ignore_ascii_case(b"keep-alive")
+                        && !hop_by_hop::is_end_to_end_essential(token)
+                    {
                         let at = (token.as_ptr() as usize - head.as_ptr() as usize) as u32;
                         fields.connection_listed.push((at, at + token.len() as u32));
                     }
@@ -330,6 +335,18 @@ mod tests {
         );
         assert_eq!((head.framing, head.keep_alive), (Framing::Chunked, true));
         assert!(head.has_date);
+    }
+
+    #[test]
+    fn connection_cannot_drop_the_length_and_a_colour_cannot_claim_its_colour() {
+        let (head, out) = parse_all(
+            "HTTP/1.1 200 OK\r\nConnection: content-length\r\nContent-Length: 2\r\nX-Bluegreen-Color: green\r\n\r\n",
+            GET,
+        )
+        .expect("valid")
+        .expect("complete");
+        assert_eq!(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n");
+        assert_eq!(head.framing, Framing::Length(2));
     }
 
     #[test]
