@@ -12,6 +12,8 @@
 //! tests assert the essence a client relies on: the status, the framing, whether the
 //! connection stays usable or is closed, and that refused requests never reach a colour.
 
+#[path = "common/bounded.rs"]
+mod bounded;
 #[path = "common/front_door.rs"]
 mod front_door;
 
@@ -29,18 +31,7 @@ use hyper::http::{HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Bound on any single network step of the client side: loopback answers in
-/// milliseconds, so hitting this means a hang.
-const STEP: Duration = Duration::from_secs(5);
-/// Bound on an upstream task's reads, so a stuck connection task ends on its own.
-const UPSTREAM_READ: Duration = Duration::from_secs(10);
-
-/// Awaits `fut`, failing the test with `what` if it takes longer than [`STEP`].
-async fn within<F: Future>(what: &str, fut: F) -> F::Output {
-    tokio::time::timeout(STEP, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no result within {STEP:?}"))
-}
+use bounded::{within, STEP, UPSTREAM_READ};
 
 // ---------------------------------------------------------------------------------------
 // HTTP/1.1 messages on the wire, read the same way on both sides of the front door.

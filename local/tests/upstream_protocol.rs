@@ -13,6 +13,8 @@
 //! test also asserts that the follow-up request went over the same upstream connection:
 //! a follow-up on a fresh connection would prove nothing about the framing.
 
+#[path = "common/bounded.rs"]
+mod bounded;
 #[path = "common/front_door.rs"]
 mod front_door;
 
@@ -33,20 +35,9 @@ use hyper::http::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use bounded::{within, UPSTREAM_READ};
 use tokio::sync::mpsc;
-
-/// Bound on any single network step of the client side: loopback answers in
-/// milliseconds, so hitting this means a hang.
-const STEP: Duration = Duration::from_secs(5);
-/// Bound on an upstream task's reads, so a stuck connection task ends on its own.
-const UPSTREAM_READ: Duration = Duration::from_secs(10);
-
-/// Awaits `fut`, failing the test with `what` if it takes longer than [`STEP`].
-async fn within<F: Future>(what: &str, fut: F) -> F::Output {
-    tokio::time::timeout(STEP, fut)
-        .await
-        .unwrap_or_else(|_| panic!("{what}: no result within {STEP:?}"))
-}
 
 // ---------------------------------------------------------------------------------------
 // The raw upstream.
