@@ -16,11 +16,12 @@
 mod bounded;
 #[path = "common/front_door.rs"]
 mod front_door;
+#[path = "common/listener.rs"]
+mod listener;
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -29,9 +30,10 @@ use bluegreen_local::frontdoor::routing::{CanaryTarget, RoutingTable, Target};
 use bluegreen_local::frontdoor::FrontDoor;
 use hyper::http::{HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use bounded::{within, STEP, UPSTREAM_READ};
+use listener::{listen, Listening};
 
 // ---------------------------------------------------------------------------------------
 // HTTP/1.1 messages on the wire, read the same way on both sides of the front door.
@@ -330,7 +332,7 @@ impl Conn {
 /// A raw upstream: every accepted connection is handed to the test's handler.
 struct RawUpstream {
     port: u16,
-    accepted: Arc<AtomicUsize>,
+    listening: Listening,
     log: Arc<Log>,
 }
 
@@ -340,29 +342,25 @@ impl RawUpstream {
         F: Fn(Conn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("bind the upstream");
-        let port = listener.local_addr().expect("upstream address").port();
-        let accepted = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(Log::default());
-        let (count, conn_log) = (accepted.clone(), log.clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let index = count.fetch_add(1, Ordering::SeqCst);
-                let wire = Wire {
-                    stream,
-                    buf: Vec::new(),
-                    patience: UPSTREAM_READ,
-                    pace: Duration::ZERO,
-                };
-                let log = conn_log.clone();
-                tokio::spawn(handler(Conn { index, wire, log }));
-            }
-        });
+        let conn_log = log.clone();
+        let listening = listen(move |index, stream| {
+            let wire = Wire {
+                stream,
+                buf: Vec::new(),
+                patience: UPSTREAM_READ,
+                pace: Duration::ZERO,
+            };
+            handler(Conn {
+                index,
+                wire,
+                log: conn_log.clone(),
+            })
+        })
+        .await;
         RawUpstream {
-            port,
-            accepted,
+            port: listening.port,
+            listening,
             log,
         }
     }
@@ -410,7 +408,7 @@ impl RawUpstream {
     }
 
     fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
+        self.listening.accepted()
     }
 }
 

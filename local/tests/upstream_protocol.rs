@@ -17,12 +17,13 @@
 mod bounded;
 #[path = "common/front_door.rs"]
 mod front_door;
+#[path = "common/listener.rs"]
+mod listener;
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,9 +35,10 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::http::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 use bounded::{within, UPSTREAM_READ};
+use listener::{listen, Listening};
 use tokio::sync::mpsc;
 
 // ---------------------------------------------------------------------------------------
@@ -247,7 +249,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// A raw upstream: every accepted connection is handed to the test's handler.
 struct RawUpstream {
     port: u16,
-    accepted: Arc<AtomicUsize>,
+    listening: Listening,
     log: Arc<Log>,
 }
 
@@ -257,27 +259,20 @@ impl RawUpstream {
         F: Fn(Conn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("bind the upstream");
-        let port = listener.local_addr().expect("upstream address").port();
-        let accepted = Arc::new(AtomicUsize::new(0));
         let log = Arc::new(Log::default());
-        let (count, conn_log) = (accepted.clone(), log.clone());
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let index = count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(handler(Conn {
-                    index,
-                    stream,
-                    buf: Vec::new(),
-                    log: conn_log.clone(),
-                }));
-            }
-        });
+        let conn_log = log.clone();
+        let listening = listen(move |index, stream| {
+            handler(Conn {
+                index,
+                stream,
+                buf: Vec::new(),
+                log: conn_log.clone(),
+            })
+        })
+        .await;
         RawUpstream {
-            port,
-            accepted,
+            port: listening.port,
+            listening,
             log,
         }
     }
@@ -290,7 +285,7 @@ impl RawUpstream {
     }
 
     fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
+        self.listening.accepted()
     }
 }
 
