@@ -12,6 +12,8 @@
 //! tests assert the essence a client relies on: the status, the framing, whether the
 //! connection stays usable or is closed, and that refused requests never reach a colour.
 
+#[path = "common/bodies.rs"]
+mod bodies;
 #[path = "common/bounded.rs"]
 mod bounded;
 #[path = "common/front_door.rs"]
@@ -32,6 +34,7 @@ use hyper::http::{HeaderName, HeaderValue};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use bodies::{assert_same_bytes, pattern};
 use bounded::{within, STEP, UPSTREAM_READ};
 use listener::{listen, Listening};
 
@@ -422,25 +425,6 @@ fn ok(body: &[u8]) -> Vec<u8> {
 
 async fn front_door_to(up: &RawUpstream) -> (FrontDoor, SocketAddr) {
     front_door::front_door_to_port("protocol", up.port).await
-}
-
-/// Deterministic bytes that are not a repetition of any small buffer size.
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| ((i * 31 + i / 251) as u8).wrapping_add(seed))
-        .collect()
-}
-
-/// Compares bodies without printing megabytes when they differ.
-fn assert_same_bytes(got: &[u8], want: &[u8]) {
-    if got != want {
-        let first = got.iter().zip(want).position(|(a, b)| a != b);
-        panic!(
-            "body differs: {} bytes received, {} expected, first difference at {first:?}",
-            got.len(),
-            want.len()
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -13,6 +13,8 @@
 //! test also asserts that the follow-up request went over the same upstream connection:
 //! a follow-up on a fresh connection would prove nothing about the framing.
 
+#[path = "common/bodies.rs"]
+mod bodies;
 #[path = "common/bounded.rs"]
 mod bounded;
 #[path = "common/front_door.rs"]
@@ -37,6 +39,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use bodies::{assert_same_bytes, pattern};
 use bounded::{within, UPSTREAM_READ};
 use listener::{listen, Listening};
 use tokio::sync::mpsc;
@@ -401,24 +404,6 @@ async fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> Vec<u8> {
     .await
     .expect("read");
     answer
-}
-
-/// A deterministic, non-repeating-looking byte pattern, so misplaced pieces show.
-fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| ((i * 31 + i / 251) as u8).wrapping_add(seed))
-        .collect()
-}
-
-fn assert_same_bytes(got: &[u8], want: &[u8]) {
-    if got != want {
-        let first = got.iter().zip(want).position(|(a, b)| a != b);
-        panic!(
-            "body differs: {} bytes received, {} expected, first difference at {first:?}",
-            got.len(),
-            want.len()
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------------------
