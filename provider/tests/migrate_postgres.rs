@@ -25,7 +25,7 @@ struct Fixture {
 }
 
 async fn fixture(label: &str, files: &[(&str, &str)]) -> Fixture {
-    let raw = support::postgres::server().fresh_database(label).await;
+    let raw = support::postgres::fresh_database(label).await;
     let dir = tempfile::tempdir().expect("temp dir");
     support::write_files(dir.path(), files);
     Fixture {
@@ -554,7 +554,7 @@ async fn a_deleted_applied_file_is_missing() {
 
 #[tokio::test]
 async fn wrong_password_never_shows_the_password() {
-    let raw = support::postgres::server().fresh_database("password").await;
+    let raw = support::postgres::fresh_database("password").await;
     // Trust auth accepts any password, so use a port nothing listens on.
     let url = DatabaseUrl::parse("postgres://app:Sup3rS3cret@127.0.0.1:1/app").unwrap();
     let err = migrate(&url, &table(), &MigrationSet::default(), None, LOCK)

@@ -131,7 +131,7 @@ fn versions_and_classes(list: &Value) -> Vec<String> {
 #[tokio::test]
 async fn seed_story_on_postgres_plan_apply_read_converge() {
     let r = resource();
-    let url = support::postgres::server().fresh_database("resource").await;
+    let url = support::postgres::fresh_database("resource").await;
     let dir = tempfile::tempdir().unwrap();
     for f in [
         "V1.2.0__create_customers.sql",

@@ -26,7 +26,7 @@ pub fn bluegreen() -> ProviderBinary {
 
 /// A fresh database for `test` on `tf`; panics (never skips) without PostgreSQL.
 pub fn fresh_db(test: &str, tf: &Terraform) -> String {
-    postgres::server().fresh_database(&format!("{test}_{}", tf.version_string()))
+    postgres::fresh_database(&format!("{test}_{}", tf.version_string()))
 }
 
 /// A folder of migration files inside the work directory.
