@@ -114,6 +114,24 @@ impl Decoder {
     }
 }
 
+/// Chunks up to this size go out together with their framing, in one write; larger
+/// ones in three, rather than copied.
+const COALESCE: usize = 16 * 1024;
+
+/// Frames `data` as one chunk in `scratch` (cleared first): its size line, then, for a
+/// small chunk, the data and the closing CRLF too, so it goes out in one write. Returns
+/// false for a large chunk, whose data and CRLF the caller writes after `scratch`
+/// rather than copying them.
+pub fn frame(data: &[u8], scratch: &mut Vec<u8>) -> bool {
+    size_line(data.len(), scratch);
+    if data.len() > COALESCE {
+        return false;
+    }
+    scratch.extend_from_slice(data);
+    scratch.extend_from_slice(b"\r\n");
+    true
+}
+
 /// The `SIZE CRLF` line that starts a chunk of `len` bytes, in `out` (cleared first).
 pub fn size_line(len: usize, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -213,6 +231,16 @@ mod tests {
             size_line(len, &mut out);
             assert_eq!(out, format!("{want}\r\n").as_bytes(), "{len}");
         }
+    }
+
+    #[test]
+    fn small_chunks_are_framed_whole_and_large_ones_only_get_their_size_line() {
+        let mut scratch = b"stale".to_vec();
+        assert!(frame(b"hello", &mut scratch));
+        assert_eq!(scratch, b"5\r\nhello\r\n");
+        let large = vec![b'x'; COALESCE + 1];
+        assert!(!frame(&large, &mut scratch));
+        assert_eq!(scratch, format!("{:x}\r\n", COALESCE + 1).as_bytes());
     }
 
     #[test]

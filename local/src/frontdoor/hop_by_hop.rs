@@ -30,43 +30,6 @@ pub(crate) fn is_end_to_end_essential(name: &[u8]) -> bool {
     name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"host")
 }
 
-/// The non-empty comma-separated tokens of a list header such as `Connection`, trimmed.
-pub(crate) fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|b| *b == b',')
-        .map(<[u8]>::trim_ascii)
-        .filter(|t| !t.is_empty())
-}
-
-/// Where a header's name and value lie in a parsed head: name start, end, value start,
-/// end. Kept per connection, so that parsing allocates nothing for them.
-pub(crate) type Span = (u32, u32, u32, u32);
-
-/// The spans of the header lines of `headers`, as offsets into `buf` (which they borrow).
-pub(crate) fn spans_of(buf: &[u8], headers: &[httparse::Header<'_>], out: &mut Vec<Span>) {
-    let base = buf.as_ptr() as usize;
-    let offset = |p: *const u8| (p as usize - base) as u32;
-    out.clear();
-    out.extend(headers.iter().map(|h| {
-        let name = offset(h.name.as_ptr());
-        let value = offset(h.value.as_ptr());
-        (
-            name,
-            name + h.name.len() as u32,
-            value,
-            value + h.value.len() as u32,
-        )
-    }));
-}
-
-/// Writes `name: value CRLF`.
-pub(crate) fn write_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,7 +55,5 @@ mod tests {
         }
         assert!(is_end_to_end_essential(b"Content-Length") && is_end_to_end_essential(b"HOST"));
         assert!(!is_end_to_end_essential(b"x-secret"));
-        let listed: Vec<&[u8]> = tokens(b" close , X-Secret,,keep-alive ").collect();
-        assert_eq!(listed, [&b"close"[..], b"X-Secret", b"keep-alive"]);
     }
 }

@@ -19,7 +19,7 @@ use super::downstream::answer::{self, Persistence};
 use super::downstream::body::ClientBody;
 use super::downstream::forward::{self, Forwarding};
 use super::downstream::request::{self, BodyFraming, Parsed, RequestError};
-use super::hop_by_hop::Span;
+use super::head::Span;
 use super::read::{self, READ_BUFFER};
 use super::upstream::{Framing, Outgoing, UpstreamBody};
 use super::workers;
@@ -124,9 +124,7 @@ async fn serve_connection(
                     &e.to_string(),
                     Persistence::Close,
                 );
-                if write_all(&client.stream, &client.out).await.is_ok() {
-                    linger(&mut client).await;
-                }
+                answer_locally(&mut client, Persistence::Close).await;
                 return;
             }
         };
@@ -210,7 +208,7 @@ async fn exchange(
     let Some(target) = table.pick(tenant) else {
         drop(table);
         // An unread body would be taken for the next request: close instead.
-        let persistence = persistence(&req, closing() || has_body);
+        let persistence = Persistence::of(req.http10, closing() || has_body);
         answer::local(
             &mut client.out,
             503,
@@ -246,7 +244,7 @@ async fn exchange(
     let outgoing = Outgoing {
         head: &client.up_head,
         is_head: req.is_head,
-        retriable: req.idempotent && !has_body,
+        idempotent: req.idempotent,
     };
     let (sent, body_done) = if has_body {
         // Reading the body notices a client that leaves.
@@ -293,7 +291,7 @@ async fn exchange(
             };
             tracing::warn!(environment = %shared.environment, %color, "upstream error: {e}");
             drop(guard);
-            let persistence = persistence(&req, closing() || !body_done);
+            let persistence = Persistence::of(req.http10, closing() || !body_done);
             answer::local(
                 &mut client.out,
                 502,
@@ -311,7 +309,7 @@ async fn exchange(
     // and delimited by closing the connection to an HTTP/1.0 one.
     let unknown_length = matches!(head.framing, Framing::Chunked | Framing::UntilClose);
     let chunked = unknown_length && !req.http10;
-    let persistence = persistence(&req, closing() || (unknown_length && req.http10));
+    let persistence = Persistence::of(req.http10, closing() || (unknown_length && req.http10));
     answer::finish_head(
         &mut client.out,
         color_header.as_bytes(),
@@ -412,21 +410,15 @@ async fn stream_body(
             continue;
         }
         let wrote = if chunked {
-            chunked::size_line(data.len(), &mut client.scratch);
-            if data.len() <= INLINE_BODY {
-                client.scratch.extend_from_slice(&data);
-                client.scratch.extend_from_slice(b"\r\n");
-                write_all(&client.stream, &client.scratch).await
-            } else {
-                let mut wrote = write_all(&client.stream, &client.scratch).await;
-                if wrote.is_ok() {
-                    wrote = write_all(&client.stream, &data).await;
-                }
-                if wrote.is_ok() {
-                    wrote = write_all(&client.stream, b"\r\n").await;
-                }
-                wrote
+            let whole = chunked::frame(&data, &mut client.scratch);
+            let mut wrote = write_all(&client.stream, &client.scratch).await;
+            if !whole && wrote.is_ok() {
+                wrote = write_all(&client.stream, &data).await;
             }
+            if !whole && wrote.is_ok() {
+                wrote = write_all(&client.stream, b"\r\n").await;
+            }
+            wrote
         } else {
             write_all(&client.stream, &data).await
         };
@@ -453,17 +445,6 @@ async fn write_all(stream: &TcpStream, mut bytes: &[u8]) -> std::io::Result<()> 
         }
     }
     Ok(())
-}
-
-/// What the answer to `req` says about the connection.
-fn persistence(req: &Parsed, close: bool) -> Persistence {
-    if close {
-        Persistence::Close
-    } else if req.http10 {
-        Persistence::OpenHttp10
-    } else {
-        Persistence::Open
-    }
 }
 
 /// Counts a request as in flight on its colour until its answer has been passed on,

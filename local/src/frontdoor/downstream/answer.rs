@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::frontdoor::hop_by_hop::write_line;
+use crate::frontdoor::head::{status_line, write_line};
 
 /// What the answer says about the client's connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,28 @@ pub enum Persistence {
     OpenHttp10,
     /// The front door closes the connection after this answer.
     Close,
+}
+
+impl Persistence {
+    /// For an answer to an HTTP/1.0 client or not, closing the connection or not.
+    pub fn of(http10: bool, close: bool) -> Self {
+        if close {
+            Persistence::Close
+        } else if http10 {
+            Persistence::OpenHttp10
+        } else {
+            Persistence::Open
+        }
+    }
+
+    /// The `Connection` line it takes, if any.
+    fn write_line(self, out: &mut Vec<u8>) {
+        match self {
+            Persistence::Open => {}
+            Persistence::OpenHttp10 => write_line(out, b"connection", b"keep-alive"),
+            Persistence::Close => write_line(out, b"connection", b"close"),
+        }
+    }
 }
 
 /// Completes a response head started in `out` (status line and the colour's lines):
@@ -35,11 +57,7 @@ pub fn finish_head(
     if chunked {
         write_line(out, b"transfer-encoding", b"chunked");
     }
-    match persistence {
-        Persistence::Open => {}
-        Persistence::OpenHttp10 => write_line(out, b"connection", b"keep-alive"),
-        Persistence::Close => write_line(out, b"connection", b"close"),
-    }
+    persistence.write_line(out);
     out.extend_from_slice(b"\r\n");
 }
 
@@ -53,23 +71,14 @@ pub fn local(
     persistence: Persistence,
 ) {
     let body = serde_json::json!({ "error": error, "message": message }).to_string();
-    let reason = hyper::http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    out.clear();
-    out.extend_from_slice(format!("HTTP/1.1 {status} {reason}\r\n").as_bytes());
+    status_line(out, status, "");
     write_line(out, b"content-type", b"application/json");
     write_line(out, b"content-length", body.len().to_string().as_bytes());
     if let Some(color) = color {
         write_line(out, super::COLOR_HEADER.as_bytes(), color);
     }
     date_line(out);
-    match persistence {
-        Persistence::Open => {}
-        Persistence::OpenHttp10 => write_line(out, b"connection", b"keep-alive"),
-        Persistence::Close => write_line(out, b"connection", b"close"),
-    }
+    persistence.write_line(out);
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body.as_bytes());
 }

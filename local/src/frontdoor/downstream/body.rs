@@ -13,9 +13,6 @@ use crate::frontdoor::upstream::{BodyError, RequestBody};
 /// A client that sends no byte of its body for this long is given up on (nginx's
 /// `client_body_timeout` is 60 s), so that it cannot hold a colour "in flight" for ever.
 const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-/// Pieces up to this size are sent to the colour together with their chunk framing, in
-/// one write; larger ones in three.
-const COALESCE: usize = 16 * 1024;
 
 /// The body of the request being forwarded, read from the client's connection.
 pub struct ClientBody<'a> {
@@ -101,22 +98,15 @@ impl RequestBody for ClientBody<'_> {
                 loop {
                     match decoder.step(self.buf) {
                         Ok(Step::Data(data)) => {
-                            chunked::size_line(data.len(), self.scratch);
-                            if data.len() <= COALESCE {
-                                self.scratch.extend_from_slice(&data);
-                                self.scratch.extend_from_slice(b"\r\n");
-                                colour.write_all(self.scratch).await
-                            } else {
-                                let mut wrote = colour.write_all(self.scratch).await;
-                                if wrote.is_ok() {
-                                    wrote = colour.write_all(&data).await;
-                                }
-                                if wrote.is_ok() {
-                                    wrote = colour.write_all(b"\r\n").await;
-                                }
-                                wrote
+                            let whole = chunked::frame(&data, self.scratch);
+                            let mut wrote = colour.write_all(self.scratch).await;
+                            if !whole && wrote.is_ok() {
+                                wrote = colour.write_all(&data).await;
                             }
-                            .map_err(BodyError::Colour)?;
+                            if !whole && wrote.is_ok() {
+                                wrote = colour.write_all(b"\r\n").await;
+                            }
+                            wrote.map_err(BodyError::Colour)?;
                         }
                         Ok(Step::NeedMore) => self.more().await?,
                         Ok(Step::End) => break,

@@ -3,7 +3,7 @@
 //! forwarding headers. One buffer, one write for a body-less request.
 
 use super::request::{BodyFraming, Parsed};
-use crate::frontdoor::hop_by_hop::{write_line, Span};
+use crate::frontdoor::head::{write_line, Span};
 
 /// Header lines the front door adds on the way to a colour.
 #[derive(Debug, Clone, Copy)]

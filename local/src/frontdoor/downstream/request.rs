@@ -4,7 +4,8 @@
 
 use std::mem::MaybeUninit;
 
-use crate::frontdoor::hop_by_hop::{self, Span};
+use crate::frontdoor::head::{self, Span};
+use crate::frontdoor::hop_by_hop;
 use crate::frontdoor::upstream::parse_content_length;
 
 /// The largest request head accepted (nginx: 4 buffers of 8 KiB by default).
@@ -124,7 +125,7 @@ pub fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, Request
     }
     let (target, slash) = origin_form(path.as_bytes())?;
     let target_span = (at(target), at(target) + target.len() as u32);
-    hop_by_hop::spans_of(buf, req.headers, kept);
+    head::spans_of(buf, req.headers, kept);
 
     let http10 = version == 0;
     let mut fields = Fields::default();
@@ -238,7 +239,7 @@ impl Fields {
                 self.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue")
             }
             10 if name.eq_ignore_ascii_case(b"connection") => {
-                for token in hop_by_hop::tokens(value) {
+                for token in head::tokens(value) {
                     if token.eq_ignore_ascii_case(b"close") {
                         self.close = true;
                     } else if token.eq_ignore_ascii_case(b"keep-alive") {
@@ -264,7 +265,7 @@ impl Fields {
                 self.content_length = Some(n);
             }
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                for coding in hop_by_hop::tokens(value) {
+                for coding in head::tokens(value) {
                     // Only chunked, once: any other coding (or chunked twice) would
                     // reach the colour undeclared, or not be a body we can delimit.
                     if !coding.eq_ignore_ascii_case(b"chunked") || self.chunked.is_some() {

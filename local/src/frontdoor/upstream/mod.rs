@@ -33,7 +33,7 @@ pub use request::{BodyError, Outgoing, RequestBody};
 pub(crate) use response::parse_content_length;
 pub use response::{Framing, Head, HeadError};
 
-use super::hop_by_hop::Span;
+use super::head::Span;
 use super::read::{self, READ_BUFFER};
 use super::workers;
 
@@ -165,7 +165,7 @@ impl Pool {
         mut body: Option<&mut B>,
         answer_head: &mut Vec<u8>,
     ) -> Result<(Head, UpstreamBody), UpstreamError> {
-        let retriable = req.retriable && body.is_none();
+        let retriable = req.idempotent && body.is_none();
         let mut reuse_attempts = 0;
         loop {
             let pooled = if reuse_attempts < REUSE_ATTEMPTS {

@@ -10,9 +10,9 @@ pub struct Outgoing<'a> {
     pub head: &'a [u8],
     /// Whether it is a HEAD request (its answer has no body whatever it says).
     pub is_head: bool,
-    /// Whether it may be sent twice: idempotent and body-less. Only such a request is
-    /// retried on a fresh connection when a pooled one turns out closed.
-    pub retriable: bool,
+    /// Whether its method is idempotent. Only such a request without a body may be sent
+    /// twice: retried on a fresh connection when a pooled one turns out closed.
+    pub idempotent: bool,
 }
 
 /// A request body the client is still sending: written to the colour after the head.

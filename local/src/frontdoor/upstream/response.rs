@@ -6,7 +6,8 @@ use std::mem::MaybeUninit;
 use bytes::{Buf, BytesMut};
 
 use crate::api::COLOR_HEADER;
-use crate::frontdoor::hop_by_hop::{self, Span};
+use crate::frontdoor::head::{self, status_line, Span};
+use crate::frontdoor::hop_by_hop;
 
 /// The largest response head we accept (nginx's default buffer is 4–8 KiB).
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -89,7 +90,9 @@ pub fn parse(
                 return Err(HeadError::Malformed(format!("status code {code}")));
             }
             if code >= 200 {
-                hop_by_hop::spans_of(buf, resp.headers, spans);
+                head::spans_of(buf, resp.headers, spans);
+                // The colour's reason phrase, or the standard one if it sent none (or one
+                // that is not plain text).
                 status_line(out, code, resp.reason.unwrap_or(""));
             }
             (consumed, code, resp.version)
@@ -116,7 +119,7 @@ pub fn parse(
                 // length must not reach the client beside a body of another size.
                 continue;
             }
-            hop_by_hop::write_line(out, name, &buf[v0 as usize..v1 as usize]);
+            head::write_line(out, name, &buf[v0 as usize..v1 as usize]);
         }
         let framing = fields.framing(code, is_head_request);
         let keep_alive =
@@ -129,29 +132,6 @@ pub fn parse(
             has_date: fields.has_date,
         }));
     }
-}
-
-/// `HTTP/1.1 CODE REASON CRLF`, with the colour's reason phrase (the standard one if it
-/// sent none, or one that is not plain text).
-fn status_line(out: &mut Vec<u8>, code: u16, reason: &str) {
-    out.clear();
-    out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(&[
-        b'0' + (code / 100) as u8,
-        b'0' + (code / 10 % 10) as u8,
-        b'0' + (code % 10) as u8,
-        b' ',
-    ]);
-    let reason = if reason.is_empty() {
-        hyper::http::StatusCode::from_u16(code)
-            .ok()
-            .and_then(|s| s.canonical_reason())
-            .unwrap_or("")
-    } else {
-        reason
-    };
-    out.extend_from_slice(reason.as_bytes());
-    out.extend_from_slice(b"\r\n");
 }
 
 /// What the framing and connection headers said.
@@ -183,12 +163,12 @@ impl Fields {
                 fields.content_length = Some(n);
             } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
                 // Chunked must be the final coding; anything else is read until close (§6.3).
-                if let Some(last) = hop_by_hop::tokens(value).last() {
+                if let Some(last) = head::tokens(value).last() {
                     fields.transfer_encoding = Some(last.eq_ignore_ascii_case(b"chunked"));
                 }
                 fields.transfer_encoding.get_or_insert(false);
             } else if name.eq_ignore_ascii_case(b"connection") {
-                for token in hop_by_hop::tokens(value) {
+                for token in head::tokens(value) {
                     if token.eq_ignore_ascii_case(b"close") {
                         fields.connection_close = true;
                     } else if !token.eq_ignore_ascii_case(b"keep-alive")
