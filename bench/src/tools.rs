@@ -33,6 +33,15 @@ pub fn system_tool(name: &str, install_hint: &str) -> anyhow::Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("{name} is not installed: {install_hint}"))
 }
 
+/// How a compared binary is named in tables: its folder and file name, since builds
+/// compared side by side often share the file name (`release/terraform-provider-bgtest`
+/// beside `go-reference-provider/terraform-provider-bgtest`).
+pub fn binary_label(path: &Path) -> String {
+    let mut last_two: Vec<_> = path.iter().rev().take(2).collect();
+    last_two.reverse();
+    last_two.into_iter().collect::<PathBuf>().display().to_string()
+}
+
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     p.metadata()

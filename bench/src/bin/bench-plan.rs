@@ -21,7 +21,7 @@ use bluegreen_bench::process::command;
 use bluegreen_bench::rss::{Peaks, Sampler};
 use bluegreen_bench::stats::summarize;
 use bluegreen_bench::table::{ms, ratio, Table};
-use bluegreen_bench::tools::{system_tool, workspace_bin};
+use bluegreen_bench::tools::{binary_label, system_tool, workspace_bin};
 use clap::Parser;
 
 #[derive(Parser)]
@@ -40,7 +40,8 @@ struct Args {
     rounds: usize,
     /// Test provider binaries to measure, each with both resources as their own
     /// configurations, interleaved (default: terraform-provider-bgtest next to this
-    /// benchmark). Repeat to compare builds.
+    /// benchmark). Repeat to compare builds, or to put the Go reference provider
+    /// (`bench/go-reference-provider/build.sh`, `bgtest_data` only) beside ours.
     #[arg(long)]
     bgtest: Vec<PathBuf>,
     /// Test-provider resources to measure: `data` (terraform_data's schema) and/or
@@ -235,10 +236,7 @@ fn main() -> anyhow::Result<()> {
             dir.join("main.tf"),
             bgtest_config(args.resources, &store, &provider, resource),
         )?;
-        let name = binary.file_name().map_or_else(
-            || binary.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
+        let name = binary_label(binary);
         println!("configuration {k}: {resource} from {}", binary.display());
         configs.push(Config {
             label: format!("{resource} ({name})"),
