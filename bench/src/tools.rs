@@ -39,7 +39,11 @@ pub fn system_tool(name: &str, install_hint: &str) -> anyhow::Result<PathBuf> {
 pub fn binary_label(path: &Path) -> String {
     let mut last_two: Vec<_> = path.iter().rev().take(2).collect();
     last_two.reverse();
-    last_two.into_iter().collect::<PathBuf>().display().to_string()
+    last_two
+        .into_iter()
+        .collect::<PathBuf>()
+        .display()
+        .to_string()
 }
 
 fn is_executable(p: &Path) -> bool {
