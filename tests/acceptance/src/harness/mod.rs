@@ -7,13 +7,18 @@
 //! output and the tail of the trace log, and keeps the work directory.
 //! [`plugin`] starts a provider binary the way Terraform does, for tests of
 //! the plugin protocol itself (mTLS, Shutdown, malformed input).
-//! [`local_platform`] gives a test its own `bluegreen-local` daemon,
+//! [`local_platform`] gives a test its own `bluegreen-local` daemon;
+//! [`fixture`] adds a front-door port and the provider configuration pointed
+//! at that daemon, and [`environment`] writes the `bluegreen_environment`
+//! block the suites run on it.
 //! [`http`] asks a loopback server what a user would get, and [`load`]
 //! keeps `bluegreen-load` running through a front door meanwhile;
 //! [`front_door`] reads one answer of it.
 //! [`output`] matches what a Terraform command printed, however it wrapped.
 
 pub mod case;
+pub mod environment;
+pub mod fixture;
 pub mod front_door;
 pub mod http;
 pub mod load;
@@ -27,6 +32,8 @@ pub mod terraform;
 pub mod workspace;
 
 pub use case::{on_every_cli, Expect, ImportId, ImportVerify, Step, TestCase};
+pub use environment::EnvConfig;
+pub use fixture::LocalFixture;
 pub use front_door::Answer;
 pub use load::{Load, LoadBounds, LoadSummary};
 pub use local_platform::{AdminApi, LocalDaemon};

@@ -92,6 +92,11 @@ impl ProviderBinary {
     }
 }
 
+/// `terraform-provider-bluegreen` of this workspace, from `target/<profile>/`.
+pub fn bluegreen() -> ProviderBinary {
+    ProviderBinary::workspace_bin("bluegreen", env!("CARGO_PKG_VERSION"))
+}
+
 /// Terraform's platform name, `linux_amd64`.
 pub fn platform() -> String {
     let os = std::env::consts::OS;

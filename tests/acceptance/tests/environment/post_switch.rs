@@ -7,8 +7,8 @@ use std::time::Duration;
 use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
 
 use crate::{
-    assert_plan_proposes, bluegreen, destroy_and_check, expect_match, first_error, now_ms,
-    wait_for_requests, Fixture, Load, ADDRESS, LOAD_BOUNDS,
+    assert_plan_proposes, bluegreen, destroy_and_check, expect_match, first_error, now_ms, Fixture,
+    Load, ADDRESS, LOAD_BOUNDS,
 };
 
 #[test]
@@ -31,7 +31,7 @@ fn post_switch_breach_rolls_back() {
         let started = now_ms();
         let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
         // A baseline on blue before the switch, as in production.
-        wait_for_requests(&fx, "blue", started, 200, Duration::from_secs(60));
+        fx.wait_for_requests("blue", started, 200, Duration::from_secs(60));
         let apply = ws.run(&["apply", "-auto-approve"]);
         let summary = load.stop();
         announce(&format!(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bluegreen_acceptance::harness::{announce, on_every_cli, ImportVerify, Step, TestCase};
 
-use crate::{bluegreen, now_ms, wait_for_requests, Fixture, Load, ADDRESS, LOAD_BOUNDS};
+use crate::{bluegreen, now_ms, Fixture, Load, ADDRESS, LOAD_BOUNDS};
 
 /// Requests each side of the switch must see, so that ≥ 2,000 span it.
 const PER_SIDE: u64 = 1_000;
@@ -60,13 +60,13 @@ fn version_update_under_load() {
                         // Load first, and enough of it on blue, so the switch lands inside the run.
                         let started = now_ms();
                         let run = Load::start(&front_b.url("/api/version"), 8, LOAD_BOUNDS);
-                        wait_for_requests(&fx_b, "blue", started, PER_SIDE, Duration::from_secs(120));
+                        fx_b.wait_for_requests("blue", started, PER_SIDE, Duration::from_secs(120));
                         *load_b.borrow_mut() = Some((run, started));
                     })
                     .check(move |state| {
                         let (run, started) = load_c.borrow_mut().take().expect("load started");
                         // The post-switch side of the run: as many answers from green.
-                        wait_for_requests(&fx_c, "green", started, PER_SIDE, Duration::from_secs(120));
+                        fx_c.wait_for_requests("green", started, PER_SIDE, Duration::from_secs(120));
                         let summary = run.stop();
                         announce(&format!(
                             "acceptance: version_update_under_load on Terraform v{version}: load: {summary}"

@@ -14,15 +14,11 @@ use std::path::{Path, PathBuf};
 
 use bluegreen_acceptance::harness::output::{expect_match, first_error, unwrapped};
 use bluegreen_acceptance::harness::postgres::{self, psql};
-use bluegreen_acceptance::harness::{Output, ProviderBinary, Terraform, Workspace};
+pub use bluegreen_acceptance::harness::provider::bluegreen;
+use bluegreen_acceptance::harness::{Output, Terraform, Workspace};
 
 /// The resource every test manages.
 pub const ADDRESS: &str = "bluegreen_migration.db";
-
-/// The provider under test, from `target/<profile>/`.
-pub fn bluegreen() -> ProviderBinary {
-    ProviderBinary::workspace_bin("bluegreen", env!("CARGO_PKG_VERSION"))
-}
 
 /// A fresh database for `test` on `tf`; panics (never skips) without PostgreSQL.
 pub fn fresh_db(test: &str, tf: &Terraform) -> String {

@@ -4,10 +4,10 @@
 //! still runs 1.2.0, kept for rollback → release 1.4.0 lands on blue, no
 //! colour runs 1.2.0 → V1.3.1 applies.
 
-use bluegreen_acceptance::harness::local_platform::{free_port, workspace_binary};
+use bluegreen_acceptance::harness::local_platform::workspace_binary;
 use bluegreen_acceptance::harness::postgres::psql;
 use bluegreen_acceptance::harness::terraform::repo_root;
-use bluegreen_acceptance::harness::{announce, on_every_cli, LocalDaemon, Workspace};
+use bluegreen_acceptance::harness::{announce, on_every_cli, LocalFixture, Workspace};
 
 use crate::{
     bluegreen, expect_match, first_error, fresh_db, history, migration_block, plan_exits, SqlDir,
@@ -17,30 +17,23 @@ use crate::{
 // The watch keeps its default thresholds (max_error_rate 0.01): on Terraform
 // 1.0.3 that once showed a perpetual `0.01 -> 0.01` diff, so the final empty
 // plan of this story also guards the number encoding.
-fn config(
-    daemon: &LocalDaemon,
-    url: &str,
-    sql: &SqlDir,
-    port: u16,
-    release: &str,
-    schema: &str,
-) -> String {
+fn config(fx: &LocalFixture, url: &str, sql: &SqlDir, release: &str, schema: &str) -> String {
     let app = workspace_binary("agog-demo-app");
-    format!(
-        "{}\n{}\n{}\nresource \"bluegreen_environment\" \"api\" {{\n  name    = \"api\"\n  version = \"{release}\"\n\n  local {{\n    command       = [\"{}\", \"--port\", \"{{port}}\", \"--version\", \"{{version}}\", \"--color\", \"{{color}}\"]\n    listen        = \"127.0.0.1:{port}\"\n    drain_timeout = \"1s\"\n  }}\n\n  health_check {{\n    interval          = \"200ms\"\n    timeout           = \"1s\"\n    healthy_threshold = 2\n    deadline          = \"5s\"\n  }}\n\n  post_switch {{\n    window = \"1s\"\n  }}\n\n  depends_on = [bluegreen_migration.db]\n}}\n",
-        bluegreen().required_providers_block(),
-        daemon.provider_block(),
+    fx.config(&format!(
+        "{}\nresource \"bluegreen_environment\" \"api\" {{\n  name    = \"{}\"\n  version = \"{release}\"\n\n  local {{\n    command       = [\"{}\", \"--port\", \"{{port}}\", \"--version\", \"{{version}}\", \"--color\", \"{{color}}\"]\n    listen        = \"127.0.0.1:{}\"\n    drain_timeout = \"1s\"\n  }}\n\n  health_check {{\n    interval          = \"200ms\"\n    timeout           = \"1s\"\n    healthy_threshold = 2\n    deadline          = \"5s\"\n  }}\n\n  post_switch {{\n    window = \"1s\"\n  }}\n\n  depends_on = [bluegreen_migration.db]\n}}\n",
         migration_block(
             url,
             sql,
-            &format!("  environment    = \"api\"\n  target_version = \"{schema}\"\n"),
+            &format!("  environment    = \"{}\"\n  target_version = \"{schema}\"\n", fx.name),
         ),
+        fx.name,
         app.display(),
-    )
+        fx.front_port,
+    ))
 }
 
-fn colours(daemon: &LocalDaemon) -> String {
-    let s = daemon.api().environment("api");
+fn colours(fx: &LocalFixture) -> String {
+    let s = fx.status();
     format!(
         "live {} (blue {}, green {})",
         s["routing"]["primary"].as_str().unwrap_or("?"),
@@ -61,19 +54,18 @@ fn seed_story_end_to_end() {
     on_every_cli("migration_seed_story", |tf| {
         let test = "migration_seed_story";
         let url = fresh_db("seed", tf);
-        let daemon = LocalDaemon::start(&format!("{test}-tf{}", tf.version_string()));
-        let port = free_port();
+        let fx = LocalFixture::new(test, tf, "api");
         let ws = Workspace::new(test, tf, &bluegreen());
         let sql = SqlDir::new(&ws);
         sql.copy_from(&repo_root().join("examples/migrations/sql"));
         let step = |release: &str, schema: &str| {
-            ws.write_config(&config(&daemon, &url, &sql, port, release, schema));
+            ws.write_config(&config(&fx, &url, &sql, release, schema));
         };
         let say = |what: &str| {
             announce(&format!(
                 "acceptance: {test} on Terraform v{}: {what}: {}",
                 tf.version_string(),
-                colours(&daemon)
+                colours(&fx)
             ));
         };
 

@@ -14,16 +14,16 @@ mod shares;
 mod tenants_example;
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::process::Command;
 use std::time::Duration;
 
-use bluegreen_acceptance::harness::front_door::demo_app_local_block;
-use bluegreen_acceptance::harness::local_platform::now_ms;
-use bluegreen_acceptance::harness::local_platform::{free_port, workspace_binary};
+use bluegreen_acceptance::harness::http;
+use bluegreen_acceptance::harness::local_platform::{now_ms, workspace_binary};
 use bluegreen_acceptance::harness::output::{expect_match, unwrapped};
-use bluegreen_acceptance::harness::{http, load};
-use bluegreen_acceptance::harness::{Answer, Load, LoadBounds};
-use bluegreen_acceptance::harness::{LocalDaemon, Output, ProviderBinary, Terraform};
+pub use bluegreen_acceptance::harness::provider::bluegreen;
+use bluegreen_acceptance::harness::{Answer, EnvConfig, Load, LoadBounds, LocalFixture};
+use bluegreen_acceptance::harness::{Output, Terraform};
 use regex::Regex;
 use serde_json::Value as Json;
 
@@ -37,60 +37,40 @@ pub const PILOT: &str = "pilot-tenant-id";
 /// Attributes an import of a split cannot know: configuration-only blocks.
 pub const SPLIT_IMPORT_IGNORES: &[&str] = &["progressive", "timeouts"];
 
-/// The provider under test, from `target/<profile>/`.
-pub fn bluegreen() -> ProviderBinary {
-    ProviderBinary::workspace_bin("bluegreen", env!("CARGO_PKG_VERSION"))
-}
-
-/// One test on one CLI: its own daemon, front-door port and environment name.
-pub struct Fixture {
-    /// The daemon (stopped when the fixture drops).
-    pub daemon: LocalDaemon,
-    /// Environment name.
-    pub name: String,
-    /// Front-door port.
-    pub front_port: u16,
-}
+/// One test on one CLI: the harness's [`LocalFixture`] (its own daemon,
+/// front-door port and environment name), with this suite's front door,
+/// environment block and routing table.
+pub struct Fixture(LocalFixture);
 
 impl Fixture {
     /// A fresh daemon for `test` on `tf`; the environment is called `name`.
     pub fn new(test: &str, tf: &Terraform, name: &str) -> Fixture {
-        let daemon = LocalDaemon::start(&format!("split-{test}-tf{}", tf.version_string()));
-        Fixture {
-            daemon,
-            name: name.to_string(),
-            front_port: free_port(),
-        }
+        Fixture(LocalFixture::new(&format!("split-{test}"), tf, name))
     }
 
     /// The front door, as a user reaches it.
     pub fn front_door(&self) -> FrontDoor {
         FrontDoor {
-            base: format!("http://127.0.0.1:{}", self.front_port),
+            base: self.front_door_base(),
         }
     }
 
-    /// The environment `bluegreen_environment.api` with `version` live.
+    /// The environment `bluegreen_environment.api` with `version` live:
+    /// a 10 s health deadline, a 2 s post-switch window and the provider's
+    /// default error rate.
     pub fn env(&self, version: &str) -> EnvConfig {
         EnvConfig {
-            name: self.name.clone(),
-            version: version.to_string(),
-            candidate: None,
-            listen: format!("127.0.0.1:{}", self.front_port),
-            env: BTreeMap::new(),
-            smoke_test: true,
+            health_deadline: "10s".into(),
+            window: "2s".into(),
+            max_error_rate: None,
+            ..EnvConfig::new(&self.name, version, self.front_port)
         }
     }
 
     /// The whole configuration: the provider pointed at this fixture's
     /// daemon, then each block.
     pub fn config(&self, blocks: &[&str]) -> String {
-        format!(
-            "{}\n{}\n{}",
-            bluegreen().required_providers_block(),
-            self.daemon.provider_block(),
-            blocks.join("\n")
-        )
+        self.0.config(&blocks.join("\n"))
     }
 
     /// The front door's routing table, as the daemon reports it.
@@ -140,67 +120,13 @@ impl Fixture {
     }
 }
 
-/// A `bluegreen_environment.api` block.
-#[derive(Debug, Clone)]
-pub struct EnvConfig {
-    /// `name`.
-    pub name: String,
-    /// `version`.
-    pub version: String,
-    /// `candidate_version`.
-    pub candidate: Option<String>,
-    /// `local.listen`.
-    pub listen: String,
-    /// `local.env` (omitted when empty).
-    pub env: BTreeMap<String, String>,
-    /// Write a smoke test against `/api/orders`.
-    pub smoke_test: bool,
-}
+// The shared part (daemon, name, port) reads as the fixture's own, so the
+// tests need not say `fx.0`; `config` above takes this suite's list of blocks.
+impl Deref for Fixture {
+    type Target = LocalFixture;
 
-impl EnvConfig {
-    /// With a `candidate_version`.
-    #[must_use]
-    pub fn candidate(mut self, version: &str) -> Self {
-        self.candidate = Some(version.to_string());
-        self
-    }
-
-    /// With one more `local.env` variable.
-    #[must_use]
-    pub fn var(mut self, key: &str, value: &str) -> Self {
-        self.env.insert(key.to_string(), value.to_string());
-        self
-    }
-
-    /// Without the smoke test (when a fault makes the demo app fail some requests).
-    #[must_use]
-    pub fn without_smoke_test(mut self) -> Self {
-        self.smoke_test = false;
-        self
-    }
-
-    /// The HCL.
-    pub fn hcl(&self) -> String {
-        let mut out = format!(
-            "resource \"bluegreen_environment\" \"api\" {{\n  name    = \"{}\"\n  version = \"{}\"\n",
-            self.name, self.version
-        );
-        if let Some(c) = &self.candidate {
-            out.push_str(&format!("  candidate_version = \"{c}\"\n"));
-        }
-        out.push_str(&demo_app_local_block(&self.listen, &self.env));
-        out.push_str(
-            "\n  health_check {\n    interval          = \"200ms\"\n    timeout           = \"1s\"\n    healthy_threshold = 2\n    deadline          = \"10s\"\n  }\n",
-        );
-        if self.smoke_test {
-            out.push_str(
-                "\n  smoke_test {\n    name          = \"orders\"\n    path          = \"/api/orders\"\n    body_contains = \"orders\"\n  }\n",
-            );
-        }
-        out.push_str(
-            "\n  post_switch {\n    window       = \"2s\"\n    min_requests = 20\n  }\n}\n",
-        );
-        out
+    fn deref(&self) -> &LocalFixture {
+        &self.0
     }
 }
 
@@ -408,12 +334,6 @@ pub const LOAD_BOUNDS: LoadBounds = LoadBounds {
     max_seconds: 300,
     must_outlast: true,
 };
-
-/// Waits until the front door has sent at least `n` requests to `color`
-/// since `since_ms` (the daemon's metrics), panicking after `limit`.
-pub fn wait_for_requests(fx: &Fixture, color: &str, since_ms: u64, n: u64, limit: Duration) -> u64 {
-    load::wait_for_requests(&fx.daemon.api(), &fx.name, color, since_ms, n, limit)
-}
 
 /// A regex for the sentence `text` however Terraform wrapped it: its words
 /// in order, separated by any whitespace.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
 
 use crate::{
-    bluegreen, expect_match, now_ms, wait_for_requests, Fixture, Load, Ramp, SplitConfig, ENV,
-    LOAD_BOUNDS, PILOT, SPLIT,
+    bluegreen, expect_match, now_ms, Fixture, Load, Ramp, SplitConfig, ENV, LOAD_BOUNDS, PILOT,
+    SPLIT,
 };
 
 /// The gate's `max_error_rate`: 1%, as the documentation's example writes it.
@@ -48,7 +48,7 @@ fn progressive_ramp_stops_on_error_rate() {
         let front = fx.front_door();
         let started = now_ms();
         let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
-        wait_for_requests(&fx, "blue", started, 200, Duration::from_secs(60));
+        fx.wait_for_requests("blue", started, 200, Duration::from_secs(60));
         let apply = ws.run(&["apply", "-auto-approve"]);
         let summary = load.stop();
         announce(&format!(

@@ -11,8 +11,8 @@ use std::time::Duration;
 use bluegreen_acceptance::harness::{announce, on_every_cli, ImportVerify, Step, TestCase};
 
 use crate::{
-    bluegreen, now_ms, wait_for_requests, Fixture, Load, SplitConfig, ENV, LOAD_BOUNDS, PILOT,
-    SPLIT, SPLIT_IMPORT_IGNORES,
+    bluegreen, now_ms, Fixture, Load, SplitConfig, ENV, LOAD_BOUNDS, PILOT, SPLIT,
+    SPLIT_IMPORT_IGNORES,
 };
 
 /// Concurrent connections of the load.
@@ -41,7 +41,7 @@ fn promote_flow_under_load() {
                         // Load from before the candidate until after the split is gone.
                         let started = now_ms();
                         let run = Load::start(&fx1.front_door().url("/api/version"), CONCURRENCY, LOAD_BOUNDS);
-                        wait_for_requests(&fx1, "blue", started, 200, Duration::from_secs(60));
+                        fx1.wait_for_requests("blue", started, 200, Duration::from_secs(60));
                         *load_start.borrow_mut() = Some((run, started));
                     })
                     .check(|state| {
@@ -63,7 +63,7 @@ fn promote_flow_under_load() {
                         front.assert_all(50, Some(("X-Tenant-ID", PILOT)), "1.3.0", "green");
                         front.assert_all(50, Some(("X-Tenant-ID", "tenant-7")), "1.2.0", "blue");
                         // The load (no tenant header) reaches the canary too.
-                        wait_for_requests(&fx2, "green", now_ms(), 50, Duration::from_secs(60));
+                        fx2.wait_for_requests("green", now_ms(), 50, Duration::from_secs(60));
                     })
                     .import_verify(
                         ImportVerify::new(SPLIT)
@@ -121,7 +121,7 @@ fn promote_flow_under_load() {
                     .after(move |_| {
                         let (run, started) = load_stop.borrow_mut().take().expect("load started");
                         // Some answers after the last apply, then stop.
-                        wait_for_requests(&fx4, "green", now_ms(), 200, Duration::from_secs(60));
+                        fx4.wait_for_requests("green", now_ms(), 200, Duration::from_secs(60));
                         let summary = run.stop();
                         let green = fx4.daemon.api().requests_to(&fx4.name, "green", started, now_ms());
                         announce(&format!(
