@@ -1,6 +1,8 @@
-//! RFC 3339 timestamps without pulling in a date library.
+//! RFC 3339 timestamps to the second, for the log lines and answers.
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::{Duration, OffsetDateTime};
 
 /// Formats the current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn now_rfc3339() -> String {
@@ -13,29 +15,18 @@ pub fn now_rfc3339() -> String {
 
 /// Formats seconds since the Unix epoch as an RFC 3339 UTC timestamp.
 pub fn format_rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
+    // Saturates at 9999-12-31T23:59:59Z, the last instant `time` represents.
+    let secs = Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX));
+    let t = OffsetDateTime::UNIX_EPOCH.saturating_add(secs);
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
-}
-
-// Howard Hinnant's days-to-civil algorithm: exact for the proleptic Gregorian calendar.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
