@@ -8,6 +8,7 @@
 //! (aws-lc-rs verifies P-521/SHA-512; ring cannot).
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{aws_lc_rs, CryptoProvider, WebPkiSupportedAlgorithms};
@@ -40,15 +41,35 @@ pub struct ServerIdentity {
 /// Generates a self-signed ECDSA P-256 certificate for `localhost`, valid for a
 /// day, usable as its own CA, as go-plugin's client expects.
 pub fn generate_identity() -> Result<ServerIdentity, TlsError> {
+    let (cert, key) = auto_mtls_certificate(
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+        "terraform-provider-bluegreen",
+        Duration::from_secs(24 * 3600),
+    )?;
+    Ok(ServerIdentity {
+        cert_der: cert.der().clone(),
+        key_der: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    })
+}
+
+/// A certificate the way go-plugin's AutoMTLS makes one for either end of the
+/// connection: a fresh `algorithm` key, self-signed for `localhost`, its own
+/// CA, good for server and client authentication, valid from 30 s ago for
+/// `lifetime`.
+pub fn auto_mtls_certificate(
+    algorithm: &'static rcgen::SignatureAlgorithm,
+    organization: &str,
+    lifetime: Duration,
+) -> Result<(rcgen::Certificate, rcgen::KeyPair), rcgen::Error> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
         KeyUsagePurpose,
     };
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let key = KeyPair::generate_for(algorithm)?;
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
     params
         .distinguished_name
-        .push(DnType::OrganizationName, "terraform-provider-bluegreen");
+        .push(DnType::OrganizationName, organization);
     params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
@@ -62,14 +83,12 @@ pub fn generate_identity() -> Result<ServerIdentity, TlsError> {
         ExtendedKeyUsagePurpose::ServerAuth,
         ExtendedKeyUsagePurpose::ClientAuth,
     ];
-    let now = std::time::SystemTime::now();
-    params.not_before = (now - std::time::Duration::from_secs(30)).into();
-    params.not_after = (now + std::time::Duration::from_secs(24 * 3600)).into();
+    // Slack for a peer whose clock is a little behind.
+    let now = SystemTime::now();
+    params.not_before = (now - Duration::from_secs(30)).into();
+    params.not_after = (now + lifetime).into();
     let cert = params.self_signed(&key)?;
-    Ok(ServerIdentity {
-        cert_der: cert.der().clone(),
-        key_der: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    })
+    Ok((cert, key))
 }
 
 /// Parses the PEM client certificate Terraform passes in `PLUGIN_CLIENT_CERT`.

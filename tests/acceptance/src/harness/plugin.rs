@@ -18,6 +18,7 @@ use tonic::transport::{Channel, Endpoint, Uri};
 
 use tfplugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use tfplugin::proto::plugin::Empty;
+use tfplugin::server::tls::auto_mtls_certificate;
 
 /// The cookie every Terraform plugin expects.
 pub const MAGIC_COOKIE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
@@ -68,32 +69,11 @@ pub struct ClientIdentity {
 impl ClientIdentity {
     /// A fresh identity.
     pub fn generate() -> Result<Self, PluginError> {
-        use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-            KeyUsagePurpose,
-        };
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512)?;
-        let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "HashiCorp");
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "localhost");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-            KeyUsagePurpose::KeyCertSign,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ClientAuth,
-            ExtendedKeyUsagePurpose::ServerAuth,
-        ];
-        let now = std::time::SystemTime::now();
-        params.not_before = (now - Duration::from_secs(30)).into();
-        params.not_after = (now + Duration::from_secs(3600)).into();
-        let cert = params.self_signed(&key)?;
+        let (cert, key) = auto_mtls_certificate(
+            &rcgen::PKCS_ECDSA_P521_SHA512,
+            "HashiCorp",
+            Duration::from_secs(3600),
+        )?;
         Ok(Self {
             cert_pem: cert.pem(),
             cert_der: cert.der().clone(),
