@@ -184,15 +184,22 @@ async fn one_run(
     }
     // Older go-plugin servers (the Go reference provider's) exit before their reply
     // arrives, so the call fails with a broken pipe; Terraform's client ignores the
-    // reply too. What counts is the exit below.
-    let _ = GrpcControllerClient::new(channel)
+    // reply too. What counts is the exit below; the error is only told if that fails.
+    let shutdown = GrpcControllerClient::new(channel)
         .shutdown(tfplugin::proto::plugin::Empty {})
         .await;
     let replied = Instant::now();
     tokio::time::timeout(Duration::from_secs(5), provider.child.wait())
         .await
         .map_err(|_| {
-            anyhow::anyhow!("{} did not exit within 5 s of Shutdown", binary.display())
+            let reply = match &shutdown {
+                Ok(_) => "it replied".to_owned(),
+                Err(e) => format!("the call failed: {e}"),
+            };
+            anyhow::anyhow!(
+                "{} did not exit within 5 s of Shutdown ({reply})",
+                binary.display()
+            )
         })??;
     let exited = replied.elapsed();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
