@@ -486,6 +486,34 @@ pub struct DaemonHealth {
     pub started_at: String,
 }
 
+/// `POST /v1/daemon/stop` body: stop every colour, then the daemon (`bluegreen-local stop`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStopRequest {
+    /// Who asks, for the audit log.
+    #[serde(default)]
+    pub actor: Option<String>,
+}
+
+/// `POST /v1/daemon/stop` answer, sent once every colour has stopped; the daemon exits next.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonStopped {
+    /// Pid of the daemon that is exiting.
+    pub pid: u32,
+    /// The colour processes stopped.
+    pub stopped: Vec<StoppedColor>,
+}
+
+/// One colour process stopped by `POST /v1/daemon/stop`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoppedColor {
+    /// Environment name.
+    pub environment: String,
+    /// Which colour.
+    pub color: Color,
+    /// Version it ran.
+    pub version: Option<String>,
+}
+
 /// Error body of every non-2xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::api::{
-    AuditEntry, AuditList, Color, ColorStatus, DaemonHealth, DeployRequest, EnvironmentList,
+    AuditEntry, AuditList, Color, ColorStatus, DaemonHealth, DaemonStopRequest, DaemonStopped,
+    DeployRequest, EnvironmentList,
     EnvironmentSpec, EnvironmentStatus, ErrorBody, LockInfo, LockRequest, LockState,
     MetricsSummary, ProcessStatus, Routing, RoutingUpdate, StopRequest,
 };
@@ -298,6 +299,12 @@ impl Client {
     /// `GET /v1/health` (no token needed): is a daemon there, and which state dir?
     pub async fn health(&self) -> Result<DaemonHealth, ClientError> {
         self.call(Method::GET, "/v1/health", None).await
+    }
+
+    /// `POST /v1/daemon/stop`: stops every colour, then the daemon exits.
+    pub async fn stop_daemon(&self, req: &DaemonStopRequest) -> Result<DaemonStopped, ClientError> {
+        self.call(Method::POST, "/v1/daemon/stop", Self::json(req))
+            .await
     }
 
     /// `GET /v1/environments`.

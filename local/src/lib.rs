@@ -11,6 +11,7 @@ pub mod client;
 pub mod daemon;
 pub mod dashboard;
 pub mod frontdoor;
+pub mod handover;
 pub mod lock;
 pub mod process;
 pub mod server;

@@ -63,42 +63,6 @@ async fn kill_9_of_the_daemon_then_restart_restores_routing_and_colours() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn graceful_restart_respawns_recorded_colours() {
-    let mut d = Daemon::start().await;
-    let port = d.define("api", &[]).await;
-    d.deploy("api", Color::Blue, "2.0.0").await;
-    d.route("api", Color::Blue).await;
-    let old_pid = d
-        .client()
-        .get_environment("api")
-        .await
-        .expect("status")
-        .colors
-        .blue
-        .pid;
-    d.terminate();
-    assert!(!bluegreen_local::process::procfs::is_alive(
-        old_pid.expect("pid")
-    ));
-    d.spawn().await;
-    let c = d
-        .client()
-        .wait_running("api", Color::Blue, Duration::from_secs(20))
-        .await
-        .expect("respawned");
-    d.track(c.pid);
-    assert_ne!(c.pid, old_pid);
-    let s = get(
-        &http(),
-        &format!("http://127.0.0.1:{port}/api/version"),
-        &[],
-    )
-    .await;
-    assert_eq!(s.status, 200);
-    assert!(s.body.contains("2.0.0"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashing_colour_is_restarted_with_growing_backoff() {
     let d = Daemon::start().await;
     d.define("crashy", &["--crash-after", "0.2"]).await;

@@ -1,7 +1,8 @@
-//! Command-line interface: `serve`, `status`, `switch`.
+//! Command-line interface: `serve`, `status`, `switch`, `stop`.
 
 mod serve;
 mod status;
+mod stop;
 mod switch;
 
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ pub struct Cli {
     #[command(subcommand)]
     command: Command,
 
-    /// Admin API of the daemon (for status/switch).
+    /// Admin API of the daemon (for status, switch and stop).
     #[arg(long, global = true, env = "BLUEGREEN_LOCAL_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
     endpoint: String,
 
@@ -43,6 +44,10 @@ pub struct Cli {
 enum Command {
     /// Run the daemon: admin API, front doors, colour processes.
     ///
+    /// SIGTERM or SIGINT restarts cheaply: the daemon stops accepting, finishes the
+    /// requests in hand and exits, leaving the colour processes running; the next `serve`
+    /// on the same state directory adopts them. `bluegreen-local stop` stops everything.
+    ///
     /// Environment: BLUEGREEN_LOCAL_LOG sets the log level (default info);
     /// BLUEGREEN_FRONT_DOOR_THREADS sets how many threads serve front door connections
     /// (default one per CPU; 0 serves them on the daemon's own runtime).
@@ -50,7 +55,15 @@ enum Command {
         /// Admin API address; keep it on loopback.
         #[arg(long, default_value = "127.0.0.1:7480")]
         listen: String,
+        /// Upgrade in place: take over the listening sockets of the daemon running on the
+        /// same state directory, which then finishes its requests and exits. No request
+        /// fails and colours keep running. Without a running daemon, starts normally.
+        #[arg(long)]
+        takeover: bool,
     },
+    /// Stop every colour process, then the daemon (audited). Deployments stay recorded:
+    /// the next `serve` (or `terraform apply`) starts them again.
+    Stop,
     /// Show environments: colours, versions, processes, routing.
     Status {
         /// Only this environment.
@@ -77,12 +90,24 @@ enum Command {
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { ref listen } => {
+        Command::Serve {
+            ref listen,
+            takeover,
+        } => {
             let dir = cli
                 .state_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
-            serve::run(dir, listen).await
+            serve::run(dir, listen, takeover).await
+        }
+        Command::Stop => {
+            let anonymous = Client::new(&cli.endpoint, None)?;
+            if let Err(ClientError::Unreachable { .. }) = anonymous.health().await {
+                println!("nothing answers at {}: no daemon to stop", cli.endpoint);
+                return Ok(());
+            }
+            let client = client(&cli).await?;
+            stop::run(&client, &cli.endpoint).await
         }
         Command::Status {
             ref environment,

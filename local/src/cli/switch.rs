@@ -5,7 +5,7 @@ use bluegreen_local::api::{Color, ProcessStatus, RoutingUpdate};
 use bluegreen_local::client::Client;
 
 /// The audit actor: `cli:<user>`, from $USER, $LOGNAME, or the password database.
-fn operator() -> String {
+pub(super) fn operator() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .ok()

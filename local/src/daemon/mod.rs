@@ -2,12 +2,13 @@
 
 mod environment;
 mod error;
+mod lifecycle;
 mod ops;
 mod restore;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ pub use error::DaemonError;
 use crate::api::{AuditAction, AuditEntry, Color, DaemonHealth, EnvironmentStatus, Outcome};
 use crate::audit::AuditLog;
 use crate::process::ports::PortAllocator;
+use crate::process::procfs;
 use crate::process::supervisor::{EventSink, Launch, ProcEvent};
 use crate::state::store::Store;
 use crate::state::{PersistedColor, PersistedEnvironment, PersistedState, FORMAT};
@@ -55,12 +57,26 @@ struct Inner {
     next_revision: AtomicU64,
     ports: PortAllocator,
     notices: mpsc::UnboundedSender<Notice>,
+    /// Set once the state belongs to a successor daemon: this one no longer writes it.
+    handed_over: AtomicBool,
+    /// Woken when `bluegreen-local stop` has stopped everything and the daemon should exit.
+    exit: tokio::sync::Notify,
 }
 
 impl Daemon {
     /// Opens the state directory, restores environments (adopting or respawning their
     /// colour processes, installing their routing) and starts their front doors.
     pub async fn open(state_dir: &Path, token: String) -> Result<Self, DaemonError> {
+        Self::open_with(state_dir, token, BTreeMap::new()).await
+    }
+
+    /// [`Daemon::open`] serving front doors on the listening sockets handed over by the
+    /// daemon this one replaces (by environment name) where their addresses still match.
+    pub async fn open_with(
+        state_dir: &Path,
+        token: String,
+        inherited: BTreeMap<String, std::net::TcpListener>,
+    ) -> Result<Self, DaemonError> {
         let store = Store::new(state_dir);
         let persisted = store.load()?;
         let audit = AuditLog::open(&state_dir.join("audit.log"))?;
@@ -78,10 +94,12 @@ impl Daemon {
                 next_revision: AtomicU64::new(persisted.next_revision.max(1)),
                 ports: PortAllocator::default(),
                 notices: tx,
+                handed_over: AtomicBool::new(false),
+                exit: tokio::sync::Notify::new(),
             }),
         };
         tokio::spawn(handle_notices(Arc::downgrade(&daemon.inner), rx));
-        daemon.restore(persisted).await;
+        daemon.restore(persisted, inherited).await;
         daemon.save().await?;
         Ok(daemon)
     }
@@ -135,45 +153,6 @@ impl Daemon {
             ));
         }
         Ok(self.inner.audit.append(entry)?)
-    }
-
-    /// Stops front doors and colour processes, keeping their deployments recorded so
-    /// the next start brings them back.
-    pub async fn shutdown(&self) {
-        let envs = self.envs();
-        for env in &envs {
-            env.frontdoor.shutdown().await;
-        }
-        for env in &envs {
-            let _op = env.ops.lock().await;
-            let (sups, drain) = {
-                let mut data = env.data();
-                let drain = Duration::from_millis(data.spec.drain_timeout_ms);
-                let sups: Vec<_> = data
-                    .colors
-                    .iter_mut()
-                    .enumerate()
-                    .filter_map(|(i, slot)| slot.supervisor.take().map(|s| (i, s)))
-                    .collect();
-                (sups, drain)
-            };
-            for (i, sup) in sups {
-                let color = Color::ALL[i];
-                sup.mark_stopping();
-                // Connections were closed after their current request; give those a moment.
-                env.frontdoor
-                    .wait_drained(color, drain.min(Duration::from_secs(5)))
-                    .await;
-                let launch = sup.launch().clone();
-                sup.stop(STOP_GRACE).await;
-                tracing::info!(environment = %env.name, %color, "stopped {}", launch.label);
-                // The slot keeps its `launch`, so the saved state respawns it at next start.
-                self.inner.ports.release(launch.port);
-            }
-        }
-        if let Err(e) = self.save().await {
-            tracing::error!("saving state at shutdown: {e}");
-        }
     }
 
     fn envs(&self) -> Vec<Arc<Env>> {
@@ -246,6 +225,9 @@ impl Daemon {
     /// Persists the current state atomically.
     async fn save(&self) -> Result<(), DaemonError> {
         let _guard = self.inner.save_lock.lock().await;
+        if self.inner.handed_over.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         // Taken under the save lock so a later snapshot is never overwritten by an older one.
         let snapshot = self.snapshot();
         self.write(snapshot).await
@@ -271,6 +253,7 @@ fn persisted_color(slot: &ColorSlot) -> PersistedColor {
         env: l.env.clone(),
         port: Some(l.port),
         pid: s.as_ref().and_then(|s| s.pid),
+        pid_start_time: s.as_ref().and_then(|s| s.pid).and_then(procfs::start_time),
         log_path: Some(l.log_path.clone()),
         deployed_at_ms: slot.deployed_at_ms,
         restarts: s.map(|s| s.restarts).unwrap_or(0),

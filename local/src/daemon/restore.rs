@@ -1,6 +1,7 @@
 //! Start-up: rebuild environments from the state file, adopting colour processes that
 //! survived a daemon crash, and install routing before any front door accepts.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,11 @@ use crate::state::{PersistedColor, PersistedState};
 const READY_WAIT: Duration = Duration::from_secs(10);
 
 impl Daemon {
-    pub(super) async fn restore(&self, state: PersistedState) {
+    pub(super) async fn restore(
+        &self,
+        state: PersistedState,
+        mut inherited: BTreeMap<String, std::net::TcpListener>,
+    ) {
         let mut restored = Vec::new();
         for (name, p) in state.environments {
             let tenant_header = header_name(&p.routing.tenant_header)
@@ -55,7 +60,14 @@ impl Daemon {
         self.wait_routed_ready(&restored).await;
         for env in restored {
             let listen = env.data().spec.listen.clone();
-            match FrontDoor::bind(&listen).await {
+            let handed_over = inherited
+                .remove(&env.name)
+                .and_then(|l| FrontDoor::inherit(l, &listen));
+            let bound = match handed_over {
+                Some(listener) => Ok(listener),
+                None => FrontDoor::bind(&listen).await,
+            };
+            match bound {
                 Ok(listener) => env.frontdoor.serve(listener).await,
                 Err(e) => {
                     tracing::error!(environment = %env.name, "{e}: the environment is restored without a front door; fix `listen` with PUT /v1/environments/{}", env.name)
@@ -83,7 +95,9 @@ impl Daemon {
             }),
         };
         let sink = self.sink(env, color, version);
-        let adopt = p.pid.filter(|pid| procfs::runs_command(*pid, &p.argv));
+        let adopt = p
+            .pid
+            .filter(|pid| procfs::is_same_process(*pid, p.pid_start_time, &p.argv));
         let start = match adopt {
             Some(pid) => {
                 tracing::info!(environment = env, %color, pid, "adopting running {}", launch.label);

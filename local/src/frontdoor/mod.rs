@@ -14,6 +14,7 @@ pub mod upstream;
 mod workers;
 
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -72,11 +73,32 @@ pub struct Shared {
     pub table: ArcSwap<RoutingTable>,
     /// Blue then green.
     pub stats: [Arc<ColorStats>; 2],
+    /// Client connections open, so a daemon that hands over or stops knows when the last
+    /// one is done.
+    pub connections: AtomicU64,
+}
+
+/// Counts one client connection as open until dropped.
+pub(crate) struct OpenConnection(Arc<Shared>);
+
+impl OpenConnection {
+    pub(crate) fn enter(shared: &Arc<Shared>) -> Self {
+        shared.connections.fetch_add(1, Ordering::AcqRel);
+        Self(shared.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 #[derive(Debug)]
 struct Listening {
     addr: SocketAddr,
+    /// A duplicate of the listening socket, to hand to the next daemon.
+    socket: Option<OwnedFd>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -96,6 +118,7 @@ impl FrontDoor {
                 environment: environment.to_owned(),
                 table: ArcSwap::from_pointee(RoutingTable::empty(tenant_header)),
                 stats: [Arc::default(), Arc::default()],
+                connections: AtomicU64::new(0),
             }),
             listening: Mutex::new(None),
         }
@@ -129,6 +152,17 @@ impl FrontDoor {
             })
     }
 
+    /// A listening socket handed over by the daemon this one replaces, if it listens on
+    /// `addr` (the definition may have changed meanwhile).
+    pub fn inherit(listener: std::net::TcpListener, addr: &str) -> Option<TcpListener> {
+        let wanted: SocketAddr = addr.parse().ok()?;
+        if listener.local_addr().ok()? != wanted {
+            return None;
+        }
+        listener.set_nonblocking(true).ok()?;
+        TcpListener::from_std(listener).ok()
+    }
+
     /// Starts serving on `listener`, replacing (and gracefully closing) a previous one.
     pub async fn serve(&self, listener: TcpListener) {
         let addr = match listener.local_addr() {
@@ -136,6 +170,13 @@ impl FrontDoor {
             Err(e) => {
                 tracing::error!(environment = %self.shared.environment, "front door listener has no address: {e}");
                 return;
+            }
+        };
+        let socket = match listener.as_fd().try_clone_to_owned() {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                tracing::warn!(environment = %self.shared.environment, "cannot keep a copy of the front door socket for an upgrade: {e}");
+                None
             }
         };
         let (tx, rx) = watch::channel(false);
@@ -147,6 +188,7 @@ impl FrontDoor {
             .unwrap_or_else(|p| p.into_inner())
             .replace(Listening {
                 addr,
+                socket,
                 shutdown: tx,
                 task,
             });
@@ -162,6 +204,31 @@ impl FrontDoor {
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
             .map(|l| l.addr)
+    }
+
+    /// A duplicate of the listening socket, for `serve --takeover` (see [`crate::handover`]).
+    pub fn listening_socket(&self) -> Option<OwnedFd> {
+        let listening = self.listening.lock().unwrap_or_else(|p| p.into_inner());
+        let socket = listening.as_ref()?.socket.as_ref()?;
+        match socket.try_clone() {
+            Ok(fd) => Some(fd),
+            Err(e) => {
+                tracing::warn!(environment = %self.shared.environment, "cannot pass on the front door socket: {e}");
+                None
+            }
+        }
+    }
+
+    /// Waits until no client connection is open or `timeout` passes; true if none is.
+    pub async fn wait_closed(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.shared.connections.load(Ordering::Acquire) > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
     }
 
     /// Stops accepting and closes connections after their current request.

@@ -23,7 +23,7 @@ use super::head::Span;
 use super::read::{self, READ_BUFFER};
 use super::upstream::{Framing, Outgoing, UpstreamBody};
 use super::workers;
-use super::{ColorStats, Shared};
+use super::{ColorStats, OpenConnection, Shared};
 
 /// A client has this long to send a complete request head, idle time on a kept-alive
 /// connection included (hyper's `header_read_timeout` before).
@@ -31,6 +31,10 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 /// A client that accepts no byte of its answer for this long is given up on (nginx's
 /// `send_timeout` is 60 s), so that it cannot hold a colour "in flight" for ever.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// After a shutdown (the daemon stops or hands over), a connection with no request in
+/// hand gets this long to send one, answered with `Connection: close`, before it is
+/// closed: a busy keep-alive client is not cut off as it sends its next request.
+const LAME_DUCK_GRACE: Duration = Duration::from_secs(1);
 /// Answer bodies up to this size go out in the same write as their head.
 const INLINE_BODY: usize = 16 * 1024;
 
@@ -99,6 +103,7 @@ async fn serve_connection(
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let _open = OpenConnection::enter(&shared);
     let mut client = Client {
         stream,
         buf: BytesMut::with_capacity(READ_BUFFER),
@@ -142,6 +147,7 @@ async fn read_head(
     mut deadline: Pin<&mut Sleep>,
 ) -> Result<Option<Parsed>, RequestError> {
     let mut armed = false;
+    let mut stopping = false;
     // Bytes known not to complete the head: after a partial parse, parsing again is only
     // worth it once new bytes may end the head, or a client dripping a large head byte by
     // byte would make every read re-parse all of it (hyper guards against this too).
@@ -172,7 +178,17 @@ async fn read_head(
                 Ok(_) => {}
             },
             _ = deadline.as_mut() => return Ok(None),
-            _ = stopped(shutdown) => return Ok(None),
+            _ = stopped(shutdown), if !stopping => {
+                // A head begun is finished and answered; an idle connection gets a short
+                // grace instead of the head timeout.
+                stopping = true;
+                if client.buf.is_empty() {
+                    let grace = tokio::time::Instant::now() + LAME_DUCK_GRACE;
+                    if grace < deadline.deadline() {
+                        deadline.as_mut().reset(grace);
+                    }
+                }
+            }
         }
     }
 }

@@ -22,6 +22,21 @@ pub fn runs_command(pid: u32, argv: &[String]) -> bool {
     }
 }
 
+/// When `pid` started, in clock ticks after boot (field 22 of `/proc/PID/stat`): with the
+/// pid it names one process for good, since a recycled pid starts later.
+pub fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count after its end.
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether `pid` is alive and is the process that started at `start_time` (when known)
+/// running exactly `argv`: the test before adopting a colour recorded by another daemon.
+pub fn is_same_process(pid: u32, start: Option<u64>, argv: &[String]) -> bool {
+    runs_command(pid, argv) && start.is_none_or(|t| start_time(pid) == Some(t))
+}
+
 /// Whether `pid` exists and is not a zombie.
 pub fn is_alive(pid: u32) -> bool {
     let Ok(pid_t) = libc::pid_t::try_from(pid) else {
@@ -69,5 +84,12 @@ mod tests {
         assert!(runs_command(me, &argv));
         assert!(!runs_command(me, &["something-else".to_owned()]));
         assert!(!is_alive(u32::MAX));
+        let started = start_time(me).expect("own start time");
+        assert!(is_same_process(me, Some(started), &argv));
+        assert!(
+            !is_same_process(me, Some(started + 1), &argv),
+            "a pid that started at another time is another process"
+        );
+        assert!(is_same_process(me, None, &argv));
     }
 }

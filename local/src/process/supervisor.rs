@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -22,6 +23,16 @@ const BACKOFF_START: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A process that ran this long before crashing resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
+
+/// Set while this daemon hands its colours to a successor (restart or upgrade): a colour
+/// that exits then is left for the successor to restart, or the two daemons would both
+/// start one. Process-wide because a handover is.
+static RESTARTS_HELD: AtomicBool = AtomicBool::new(false);
+
+/// Holds (or releases) crash restarts of every colour of this daemon.
+pub fn hold_restarts(held: bool) {
+    RESTARTS_HELD.store(held, Ordering::SeqCst);
+}
 
 /// Everything needed to start (or recognise) the process of one deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,6 +206,12 @@ impl Supervisor {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).status = ProcessStatus::Stopping;
     }
 
+    /// Ends supervision and leaves the process running, for the next daemon to adopt;
+    /// the last state stays readable.
+    pub fn detach(&self) {
+        self.task.abort();
+    }
+
     /// Terminates the process (SIGTERM, then SIGKILL after `grace`) and ends supervision.
     pub async fn stop(self, grace: Duration) -> ProcState {
         let Supervisor {
@@ -242,6 +259,15 @@ async fn run(
                 _ = stop_requested(&mut stop_rx) => {
                     finish(&launch, &state, &sink);
                     return;
+                }
+            }
+            while RESTARTS_HELD.load(Ordering::SeqCst) {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                    _ = stop_requested(&mut stop_rx) => {
+                        finish(&launch, &state, &sink);
+                        return;
+                    }
                 }
             }
             match spawn(&launch) {

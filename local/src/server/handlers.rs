@@ -13,7 +13,8 @@ use serde_json::json;
 use super::auth;
 use super::error::ApiError;
 use crate::api::{
-    AuditEntry, AuditList, Color, ColorStatus, DaemonHealth, DeployRequest, EnvironmentList,
+    AuditEntry, AuditList, Color, ColorStatus, DaemonHealth, DaemonStopRequest, DaemonStopped,
+    DeployRequest, EnvironmentList,
     EnvironmentSpec, EnvironmentStatus, LockInfo, LockRequest, LockState, MetricsQuery,
     MetricsSummary, Routing, RoutingUpdate, StopRequest,
 };
@@ -159,6 +160,14 @@ pub async fn stop(
     OptJsonBody(req): OptJsonBody<StopRequest>,
 ) -> Result<Json<ColorStatus>, ApiError> {
     Ok(Json(d.stop(&env, color(&c)?, req).await?))
+}
+
+/// `POST /v1/daemon/stop`: stops every colour, answers, then the daemon exits.
+pub async fn stop_daemon(
+    State(d): State<Daemon>,
+    OptJsonBody(req): OptJsonBody<DaemonStopRequest>,
+) -> Json<DaemonStopped> {
+    Json(d.stop_everything(req.actor).await)
 }
 
 /// `GET /v1/environments/{env}/routing`.

@@ -41,6 +41,7 @@ pub fn router(daemon: Daemon) -> Router {
                 .delete(release_lock),
         )
         .route("/v1/audit", get(read_audit).post(write_audit))
+        .route("/v1/daemon/stop", post(stop_daemon))
         .route_layer(middleware::from_fn_with_state(
             daemon.clone(),
             auth::require_token,

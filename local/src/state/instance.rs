@@ -2,14 +2,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Errors taking the instance lock.
 #[derive(Debug, thiserror::Error)]
 pub enum InstanceError {
     /// Another daemon serves the directory.
-    #[error("another bluegreen-local (pid {pid}) already serves state directory {dir}: stop it first or use another --state-dir")]
+    #[error("another bluegreen-local (pid {pid}) already serves state directory {dir}: upgrade it in place with `bluegreen-local serve --takeover` (no request fails, colours keep running), stop it with `bluegreen-local stop`, or use another --state-dir")]
     Busy {
         /// The state directory.
         dir: PathBuf,
@@ -30,7 +30,7 @@ pub enum InstanceError {
 /// Held while the daemon runs; the kernel releases it when the process dies, even by `kill -9`.
 #[derive(Debug)]
 pub struct InstanceLock {
-    _file: File,
+    file: File,
 }
 
 impl InstanceLock {
@@ -58,9 +58,29 @@ impl InstanceLock {
                 pid: pid.trim().to_owned(),
             });
         }
+        Self::record_pid(file, &path)
+    }
+
+    /// Takes over the lock handed over by the daemon this one replaces (`serve
+    /// --takeover`): the same open file, so the kernel's lock holds without a gap.
+    pub fn inherit(state_dir: &Path, fd: OwnedFd) -> Result<Self, InstanceError> {
+        Self::record_pid(File::from(fd), &state_dir.join("daemon.lock"))
+    }
+
+    fn record_pid(mut file: File, path: &Path) -> Result<Self, InstanceError> {
+        let io = |source| InstanceError::Io {
+            path: path.to_owned(),
+            source,
+        };
         file.set_len(0).map_err(io)?;
         file.rewind().map_err(io)?;
         write!(file, "{}", std::process::id()).map_err(io)?;
-        Ok(Self { _file: file })
+        Ok(Self { file })
+    }
+}
+
+impl AsFd for InstanceLock {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
     }
 }

@@ -53,8 +53,11 @@ pub struct PersistedColor {
     pub env: BTreeMap<String, String>,
     /// Allocated port.
     pub port: Option<u16>,
-    /// Last known pid, for adoption after a daemon crash.
+    /// Last known pid, for adoption by the next daemon (restart, upgrade or crash).
     pub pid: Option<u32>,
+    /// Start time of that pid (clock ticks after boot), so a recycled pid is not adopted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start_time: Option<u64>,
     /// Log file.
     pub log_path: Option<PathBuf>,
     /// Deployment time, unix ms.

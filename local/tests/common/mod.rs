@@ -84,14 +84,15 @@ impl Daemon {
         format!("http://127.0.0.1:{}", self.admin_port)
     }
 
-    /// (Re)starts the daemon process on the same state dir and admin port.
-    pub async fn spawn(&mut self) {
+    /// `bluegreen-local serve` on this state dir and admin port, logging to daemon.log.
+    pub fn serve_command(&self) -> Command {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.path().join("daemon.log"))
             .expect("daemon log");
-        let child = Command::new(env!("CARGO_BIN_EXE_bluegreen-local"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bluegreen-local"));
+        command
             .arg("serve")
             .arg("--state-dir")
             .arg(self.state_dir())
@@ -99,7 +100,14 @@ impl Daemon {
             .arg(format!("127.0.0.1:{}", self.admin_port))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(log);
+        command
+    }
+
+    /// (Re)starts the daemon process on the same state dir and admin port.
+    pub async fn spawn(&mut self) {
+        let child = self
+            .serve_command()
             .spawn()
             .expect("spawning bluegreen-local");
         self.child = Some(child);
@@ -226,7 +234,18 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        // SIGTERM leaves the colours running for the next daemon: stop those it recorded.
         self.terminate();
+        let store = bluegreen_local::state::store::Store::new(&self.state_dir());
+        for env in store.load().map(|s| s.environments).unwrap_or_default().values() {
+            for c in &env.colors {
+                if let Some(pid) = c.pid {
+                    if bluegreen_local::process::procfs::runs_command(pid, &c.argv) {
+                        self.track(Some(pid));
+                    }
+                }
+            }
+        }
         for pid in self
             .seen_pids
             .lock()
