@@ -14,9 +14,8 @@ use serde::Serialize;
 
 use crate::api::{
     AuditEntry, AuditList, Color, ColorStatus, DaemonHealth, DaemonStopRequest, DaemonStopped,
-    DeployRequest, EnvironmentList,
-    EnvironmentSpec, EnvironmentStatus, ErrorBody, LockInfo, LockRequest, LockState,
-    MetricsSummary, ProcessStatus, Routing, RoutingUpdate, StopRequest,
+    DeployRequest, EnvironmentList, EnvironmentSpec, EnvironmentStatus, ErrorBody, LockInfo,
+    LockRequest, LockState, MetricsSummary, ProcessStatus, Routing, RoutingUpdate, StopRequest,
 };
 
 /// Default endpoint of the daemon.

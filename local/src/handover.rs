@@ -279,10 +279,7 @@ fn request_blocking(path: PathBuf) -> Result<(Sockets, Ready), HandoverError> {
     if fds.len() != expected {
         return Err(HandoverError::Protocol {
             path,
-            message: format!(
-                "expected {expected} descriptors, received {}",
-                fds.len()
-            ),
+            message: format!("expected {expected} descriptors, received {}", fds.len()),
         });
     }
     let mut fds = fds.into_iter();
@@ -341,12 +338,10 @@ fn write_line<T: Serialize>(
         message: e.to_string(),
     })?;
     line.push(b'\n');
-    stream
-        .write_all(&line)
-        .map_err(|source| HandoverError::Io {
-            path: path.to_owned(),
-            source,
-        })
+    stream.write_all(&line).map_err(|source| HandoverError::Io {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn read_line<T: for<'de> Deserialize<'de>>(
@@ -399,8 +394,13 @@ fn send_with_fds<T: Serialize>(
         path: path.to_owned(),
         source,
     };
-    let sent = sendmsg(stream, &[IoSlice::new(&line)], &mut control, SendFlags::empty())
-        .map_err(|e| io(e.into()))?;
+    let sent = sendmsg(
+        stream,
+        &[IoSlice::new(&line)],
+        &mut control,
+        SendFlags::empty(),
+    )
+    .map_err(|e| io(e.into()))?;
     // The descriptors went with the first byte; the rest of a long line follows plainly.
     let rest = &line[sent..];
     let mut writer = stream;

@@ -103,6 +103,18 @@ fn pids(env: &EnvironmentStatus) -> [Option<u32>; 2] {
     [env.colors.blue.pid, env.colors.green.pid]
 }
 
+/// A daemon taken out of the harness's hands, killed if the test fails before it exits.
+struct Leaving(std::process::Child);
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 async fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Duration {
     let started = Instant::now();
     loop {
@@ -140,11 +152,19 @@ async fn sigterm_leaves_colours_running_and_the_next_daemon_adopts_them() {
     d.spawn().await;
     let gap = restart.elapsed();
     let after = d.client().get_environment("api").await.expect("status");
-    assert_eq!(pids(&after), pids(&before), "colours adopted, not restarted");
+    assert_eq!(
+        pids(&after),
+        pids(&before),
+        "colours adopted, not restarted"
+    );
     assert_eq!(after.routing.revision, before.routing.revision);
     assert_eq!(after.live_version.as_deref(), Some("1.3.0"));
     let s = get(&http(), &url, &[]).await;
-    assert_eq!((s.status, s.color.as_deref()), (200, Some("green")), "{s:?}");
+    assert_eq!(
+        (s.status, s.color.as_deref()),
+        (200, Some("green")),
+        "{s:?}"
+    );
     assert!(s.body.contains("1.3.0"), "{s:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let tally = load.finish().await;
@@ -155,7 +175,10 @@ async fn sigterm_leaves_colours_running_and_the_next_daemon_adopts_them() {
         tally.failed.iter().take(5).collect::<Vec<_>>()
     );
     assert!(
-        tally.failed.iter().all(|(_, why)| !why.starts_with("HTTP 5")),
+        tally
+            .failed
+            .iter()
+            .all(|(_, why)| !why.starts_with("HTTP 5")),
         "the gap refuses connections; no request is answered with an error: {:?}",
         tally.failed
     );
@@ -167,12 +190,20 @@ async fn sigterm_leaves_colours_running_and_the_next_daemon_adopts_them() {
     let client = d.client();
     let deadline = Instant::now() + Duration::from_secs(20);
     let restarted = loop {
-        let c = client.get_environment("api").await.expect("status").colors.blue;
+        let c = client
+            .get_environment("api")
+            .await
+            .expect("status")
+            .colors
+            .blue;
         d.track(c.pid);
         if c.status == ProcessStatus::Running && c.pid.is_some() && c.pid != Some(blue) {
             break c;
         }
-        assert!(Instant::now() < deadline, "adopted blue not restarted: {c:?}");
+        assert!(
+            Instant::now() < deadline,
+            "adopted blue not restarted: {c:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(restarted.restarts, before.colors.blue.restarts + 1);
@@ -190,7 +221,7 @@ async fn takeover_upgrades_the_daemon_under_load_without_a_failed_request() {
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let upgrade = Instant::now();
-    let mut old = d.child.take().expect("old daemon");
+    let mut old = Leaving(d.child.take().expect("old daemon"));
     let new = d
         .serve_command()
         .arg("--takeover")
@@ -208,7 +239,7 @@ async fn takeover_upgrades_the_daemon_under_load_without_a_failed_request() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let serving = upgrade.elapsed();
-    let old_exit = wait_exit(&mut old, Duration::from_secs(30)).await;
+    let old_exit = wait_exit(&mut old.0, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let tally = load.finish().await;
     eprintln!(
@@ -230,14 +261,19 @@ async fn takeover_upgrades_the_daemon_under_load_without_a_failed_request() {
     );
 
     let after = d.client().get_environment("api").await.expect("status");
-    assert_eq!(pids(&after), pids(&before), "colours adopted, not restarted");
+    assert_eq!(
+        pids(&after),
+        pids(&before),
+        "colours adopted, not restarted"
+    );
     assert_eq!(after.routing.revision, before.routing.revision);
     // The new daemon is in charge: it changes routing, and upgrades again.
     d.route("api", Color::Blue).await;
     let s = get(&http(), &url, &[]).await;
     assert!(s.body.contains("1.2.0"), "{s:?}");
     assert!(
-        d.log().contains(&format!("handing the sockets over to pid {new_pid}")),
+        d.log()
+            .contains(&format!("handing the sockets over to pid {new_pid}")),
         "{}",
         d.log()
     );
@@ -271,8 +307,8 @@ async fn stop_command_stops_every_colour_and_the_daemon() {
     );
     assert!(stdout.contains("stopped api/blue (1.2.0)"), "{stdout}");
     assert!(stdout.contains("stopped api/green (1.3.0)"), "{stdout}");
-    let mut child = d.child.take().expect("daemon");
-    wait_exit(&mut child, Duration::from_secs(30)).await;
+    let mut child = Leaving(d.child.take().expect("daemon"));
+    wait_exit(&mut child.0, Duration::from_secs(30)).await;
     for pid in pids(&before).into_iter().flatten() {
         assert!(!procfs::is_alive(pid), "colour {pid} was stopped");
     }
@@ -304,7 +340,12 @@ async fn stop_command_stops_every_colour_and_the_daemon() {
         .expect("green started again");
     d.track(c.pid);
     assert_ne!(c.pid, before.colors.green.pid);
-    let s = get(&http(), &format!("http://127.0.0.1:{port}/api/version"), &[]).await;
+    let s = get(
+        &http(),
+        &format!("http://127.0.0.1:{port}/api/version"),
+        &[],
+    )
+    .await;
     assert_eq!(s.status, 200, "{s:?}");
     assert!(s.body.contains("1.3.0"), "{s:?}");
 }

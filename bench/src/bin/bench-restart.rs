@@ -50,7 +50,7 @@ struct Args {
     #[arg(long, default_value_t = 1000)]
     settle_ms: u64,
     /// Modes to run.
-    #[arg(long, value_delimiter = ',', default_values_t = [Mode::Restart, Mode::Kill9, Mode::Upgrade])]
+    #[arg(long, value_delimiter = ',', default_value = "restart,kill9,upgrade")]
     modes: Vec<Mode>,
 }
 
@@ -140,11 +140,9 @@ async fn probe_once(url: &str) -> bool {
     let Ok(uri) = url.parse::<hyper::Uri>() else {
         return false;
     };
-    let client = hyper_util::client::legacy::Client::builder(
-        hyper_util::rt::TokioExecutor::new(),
-    )
-    .pool_max_idle_per_host(0)
-    .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .pool_max_idle_per_host(0)
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
     matches!(
         tokio::time::timeout(Duration::from_secs(2), client.get(uri)).await,
         Ok(Ok(resp)) if resp.status().is_success()
@@ -160,11 +158,7 @@ struct Round {
     adopted: bool,
 }
 
-async fn environments(
-    daemon: &Daemon,
-    count: usize,
-    app: &Path,
-) -> anyhow::Result<Vec<String>> {
+async fn environments(daemon: &Daemon, count: usize, app: &Path) -> anyhow::Result<Vec<String>> {
     let client = daemon.client()?;
     let mut urls = Vec::new();
     for i in 0..count {
@@ -220,7 +214,12 @@ async fn colour_pids(daemon: &Daemon) -> anyhow::Result<Vec<Option<u32>>> {
         .collect())
 }
 
-async fn round(daemon: &mut Daemon, mode: Mode, urls: &[String], args: &Args) -> anyhow::Result<Round> {
+async fn round(
+    daemon: &mut Daemon,
+    mode: Mode,
+    urls: &[String],
+    args: &Args,
+) -> anyhow::Result<Round> {
     let before = colour_pids(daemon).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let budget = Duration::from_secs(120);
@@ -284,7 +283,9 @@ async fn round(daemon: &mut Daemon, mode: Mode, urls: &[String], args: &Args) ->
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    machine::print_header("bench-restart: replacing the daemon under load; the upgrade must fail 0 requests");
+    machine::print_header(
+        "bench-restart: replacing the daemon under load; the upgrade must fail 0 requests",
+    );
     let app = workspace_bin("agog-demo-app")?;
     let state = tempfile::Builder::new()
         .prefix("bluegreen-bench-restart-")

@@ -125,7 +125,9 @@ pub async fn run(state_dir: PathBuf, listen: &str, takeover: bool) -> anyhow::Re
         if let Some(ready) = ready.take() {
             // Serving now: the old daemon may stop accepting.
             match tokio::task::spawn_blocking(move || ready.confirm()).await {
-                Ok(Ok(())) => tracing::info!("took over; the previous daemon finishes its requests in hand and exits"),
+                Ok(Ok(())) => tracing::info!(
+                    "took over; the previous daemon finishes its requests in hand and exits"
+                ),
                 Ok(Err(e)) => tracing::warn!("telling the previous daemon to exit: {e}"),
                 Err(e) => tracing::warn!("telling the previous daemon to exit: {e}"),
             }
@@ -237,7 +239,9 @@ async fn signals(endings: mpsc::Sender<Ending>) {
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
     ) else {
-        tracing::error!("cannot install signal handlers; stop the daemon with `bluegreen-local stop`");
+        tracing::error!(
+            "cannot install signal handlers; stop the daemon with `bluegreen-local stop`"
+        );
         return;
     };
     loop {

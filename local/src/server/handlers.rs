@@ -14,9 +14,8 @@ use super::auth;
 use super::error::ApiError;
 use crate::api::{
     AuditEntry, AuditList, Color, ColorStatus, DaemonHealth, DaemonStopRequest, DaemonStopped,
-    DeployRequest, EnvironmentList,
-    EnvironmentSpec, EnvironmentStatus, LockInfo, LockRequest, LockState, MetricsQuery,
-    MetricsSummary, Routing, RoutingUpdate, StopRequest,
+    DeployRequest, EnvironmentList, EnvironmentSpec, EnvironmentStatus, LockInfo, LockRequest,
+    LockState, MetricsQuery, MetricsSummary, Routing, RoutingUpdate, StopRequest,
 };
 use crate::daemon::Daemon;
 use crate::state::token::tokens_equal;

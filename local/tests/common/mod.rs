@@ -237,7 +237,12 @@ impl Drop for Daemon {
         // SIGTERM leaves the colours running for the next daemon: stop those it recorded.
         self.terminate();
         let store = bluegreen_local::state::store::Store::new(&self.state_dir());
-        for env in store.load().map(|s| s.environments).unwrap_or_default().values() {
+        for env in store
+            .load()
+            .map(|s| s.environments)
+            .unwrap_or_default()
+            .values()
+        {
             for c in &env.colors {
                 if let Some(pid) = c.pid {
                     if bluegreen_local::process::procfs::runs_command(pid, &c.argv) {
