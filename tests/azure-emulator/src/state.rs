@@ -1,0 +1,180 @@
+//! Everything the emulator remembers: resources, operations, tokens, the
+//! journal, fault scripts, throttling counters and metric samples.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::faults::Fault;
+use crate::metrics::MetricSample;
+
+/// Tunables a test can change through the admin API.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Emulated milliseconds an ARM write takes before its operation completes.
+    pub lro_ms: u64,
+    /// Lifetime of issued access tokens, in real seconds.
+    pub token_lifetime_s: u64,
+    /// ARM reads per subscription per emulated hour before 429 (ARM's budget is 12,000).
+    pub reads_per_hour: u32,
+    /// ARM writes per subscription per emulated hour before 429 (ARM's budget is 1,200).
+    pub writes_per_hour: u32,
+    /// Emulated milliseconds between a request at the edge and its metrics being queryable.
+    pub metrics_ingestion_delay_ms: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            lro_ms: 1_000,
+            token_lifetime_s: 3_600,
+            reads_per_hour: 12_000,
+            writes_per_hour: 1_200,
+            metrics_ingestion_delay_ms: 60_000,
+        }
+    }
+}
+
+/// The identity the emulator's AAD accepts and the subscription its ARM serves.
+#[derive(Debug, Clone, Serialize)]
+pub struct Credentials {
+    /// AAD tenant id.
+    pub tenant_id: String,
+    /// Service principal (application) id.
+    pub client_id: String,
+    /// Client secret for the client-credentials grant.
+    pub client_secret: String,
+    /// The one subscription ARM serves.
+    pub subscription_id: String,
+    /// Secret header value of the App Service managed-identity endpoint (`IDENTITY_HEADER`).
+    pub identity_header: String,
+}
+
+/// Status of an ARM asynchronous operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum OpStatus {
+    /// Still running.
+    InProgress,
+    /// Completed.
+    Succeeded,
+    /// Ended with an error.
+    Failed,
+}
+
+impl OpStatus {
+    /// ARM's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpStatus::InProgress => "InProgress",
+            OpStatus::Succeeded => "Succeeded",
+            OpStatus::Failed => "Failed",
+        }
+    }
+}
+
+/// An ARM long-running operation behind `Azure-AsyncOperation` / `Location`.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// Operation id (last path segment of its status URL).
+    pub id: String,
+    /// Key of the resource it writes.
+    pub resource_key: String,
+    /// Document to restore if the operation fails (None for a create).
+    pub previous: Option<Value>,
+    /// Key of the Container Apps revision it provisions, if any.
+    pub revision_key: Option<String>,
+    /// Emulated start time.
+    pub started_ms: u64,
+    /// Emulated time at which it completes.
+    pub completes_ms: u64,
+    /// Emulated end time once completed.
+    pub ended_ms: Option<u64>,
+    /// Current status.
+    pub status: OpStatus,
+    /// Scripted failure `(code, message)`.
+    pub failure: Option<(String, String)>,
+    /// Canonical path of the azure-async-operation status resource.
+    pub status_path: String,
+}
+
+/// One request in the journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    /// Position in the journal, from 1.
+    pub seq: u64,
+    /// Emulated time, RFC 3339.
+    pub time: String,
+    /// HTTP method.
+    pub method: String,
+    /// Request path, as sent.
+    pub path: String,
+    /// The `api-version` query parameter, if any.
+    pub api_version: Option<String>,
+    /// Every query parameter.
+    pub query: BTreeMap<String, String>,
+    /// The request body as JSON (null when empty; a string when not JSON; never
+    /// recorded for token requests, which carry secrets).
+    pub body: Value,
+    /// Status code answered.
+    pub status: u16,
+    /// The `x-ms-request-id` answered.
+    pub request_id: String,
+}
+
+/// ARM request counters for the current emulated hour.
+#[derive(Debug, Clone, Default)]
+pub struct Throttle {
+    /// Start of the current window (emulated ms).
+    pub window_start_ms: u64,
+    /// Reads counted in the window.
+    pub reads: u32,
+    /// Writes counted in the window.
+    pub writes: u32,
+}
+
+/// The emulator's whole mutable state, behind one mutex.
+#[derive(Debug, Default)]
+pub struct State {
+    /// ARM resources keyed by lower-cased id.
+    pub resources: BTreeMap<String, Value>,
+    /// Resource groups that exist: lower-cased `/subscriptions/{s}/resourcegroups/{rg}`
+    /// to the group's name as created.
+    pub resource_groups: BTreeMap<String, String>,
+    /// Long-running operations by id.
+    pub operations: HashMap<String, Operation>,
+    /// Issued access tokens and their real expiry (unix ms).
+    pub tokens: HashMap<String, u64>,
+    /// Requests seen.
+    pub journal: Vec<JournalEntry>,
+    /// Active fault scripts.
+    pub faults: Vec<Fault>,
+    /// Next fault id.
+    pub next_fault_id: u64,
+    /// Tunables.
+    pub settings: Settings,
+    /// Throttling counters.
+    pub throttle: Throttle,
+    /// Metric samples for Azure Monitor.
+    pub metrics: Vec<MetricSample>,
+}
+
+impl State {
+    /// Forgets everything but the settings.
+    pub fn reset(&mut self) {
+        let settings = self.settings.clone();
+        *self = State {
+            settings,
+            ..State::default()
+        };
+    }
+
+    /// Appends to the journal and returns the entry's sequence number.
+    pub fn record(&mut self, mut entry: JournalEntry) -> u64 {
+        let seq = self.journal.last().map(|e| e.seq + 1).unwrap_or(1);
+        entry.seq = seq;
+        self.journal.push(entry);
+        seq
+    }
+}
