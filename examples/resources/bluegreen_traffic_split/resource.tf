@@ -1,4 +1,16 @@
-# 1.3.0 runs on the idle colour (candidate_version = "1.3.0" on the environment).
+# The canary's version must run on the idle colour: candidate_version deploys
+# and gates it there without moving traffic.
+resource "bluegreen_environment" "api" {
+  name              = "api"
+  version           = "1.2.0"
+  candidate_version = "1.3.0"
+
+  local {
+    command = ["agog-demo-app", "--port", "{port}", "--version", "{version}", "--color", "{color}"]
+    listen  = "127.0.0.1:8080"
+  }
+}
+
 resource "bluegreen_traffic_split" "api" {
   environment   = bluegreen_environment.api.name
   tenant_header = "X-Tenant-ID"

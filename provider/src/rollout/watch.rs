@@ -41,6 +41,10 @@ pub async fn watch_after_switch(
     ));
     let started = Instant::now();
     let poll = (rules.window / 10).clamp(Duration::from_millis(250), Duration::from_secs(2));
+    // Terraform shows only "Still modifying…" meanwhile: a progress line in
+    // the log (`TF_LOG=info`) says what the apply is waiting for.
+    let progress_every = progress_interval(rules.window);
+    let mut last_progress = Instant::now();
     loop {
         let done = started.elapsed() >= rules.window;
         if !done {
@@ -83,6 +87,15 @@ pub async fn watch_after_switch(
                 restored_version: previous_version(engine, &spec.environment, previous).await,
             });
         }
+        if !done && last_progress.elapsed() >= progress_every {
+            last_progress = Instant::now();
+            tracing::info!(
+                environment = %spec.environment,
+                color = %new,
+                "{}",
+                progress_line(&spec.environment, started.elapsed(), &m, &baseline, rules)
+            );
+        }
         if done {
             let note = if m.requests < rules.min_requests {
                 format!(
@@ -113,6 +126,47 @@ async fn previous_version(engine: &Engine<'_>, environment: &str, color: Color) 
             .unwrap_or_else(|| "the previous version".into()),
         _ => "the previous version".into(),
     }
+}
+
+/// How often the watch logs its progress: ten lines per window at most, one
+/// every 10 s at least.
+pub fn progress_interval(window: Duration) -> Duration {
+    (window / 10).clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// "post-switch watch of shop: 35s of 5m, 1234 requests, error rate 0.10%
+/// (limit 1.00%), p95 12.0 ms (limit 18.0 ms)": where the watch stands.
+pub fn progress_line(
+    environment: &str,
+    elapsed: Duration,
+    m: &Metrics,
+    baseline: &Metrics,
+    rules: &super::PostSwitch,
+) -> String {
+    let p95 = match (m.p95_ms, baseline.p95_ms) {
+        (Some(p), Some(base)) if baseline.requests >= rules.min_requests => format!(
+            "p95 {p:.1} ms (limit {:.1} ms)",
+            base * (1.0 + rules.max_p95_increase)
+        ),
+        (Some(p), _) => format!("p95 {p:.1} ms (no baseline)"),
+        (None, _) => "p95 n/a".into(),
+    };
+    let judged = if m.requests < rules.min_requests {
+        format!(
+            "; fewer than min_requests = {}, not judged yet",
+            rules.min_requests
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "post-switch watch of {environment}: {}s of {}, {} requests, error rate {:.2}% (limit {:.2}%), {p95}{judged}",
+        elapsed.as_secs(),
+        format_duration(rules.window),
+        m.requests,
+        m.error_rate * 100.0,
+        rules.max_error_rate * 100.0
+    )
 }
 
 /// p95 differences smaller than this are noise, whatever the ratio: a
@@ -184,6 +238,41 @@ mod tests {
         // 0.2 ms → 0.3 ms is +50% but only noise.
         assert!(breach(&m(1000, 0, 0.3), &m(1000, 0, 0.2), &rules).is_none());
         assert!(breach(&m(100, 0, 100.0), &m(3, 0, 10.0), &rules).is_none());
+    }
+
+    #[test]
+    fn progress_says_where_the_watch_stands() {
+        let rules = PostSwitch {
+            window: Duration::from_secs(300),
+            ..PostSwitch::default()
+        };
+        let line = progress_line(
+            "shop",
+            Duration::from_millis(35_400),
+            &m(1234, 1, 12.0),
+            &m(500, 0, 10.0),
+            &rules,
+        );
+        assert_eq!(
+            line,
+            "post-switch watch of shop: 35s of 5m, 1234 requests, error rate 0.08% (limit 1.00%), p95 12.0 ms (limit 15.0 ms)"
+        );
+        let early = progress_line(
+            "shop",
+            Duration::from_secs(1),
+            &m(3, 0, 1.0),
+            &m(0, 0, 0.0),
+            &rules,
+        );
+        assert!(early.ends_with("not judged yet"), "{early}");
+        assert_eq!(
+            progress_interval(Duration::from_secs(300)),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            progress_interval(Duration::from_secs(3)),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod post_switch;
 mod restart;
 mod rollback;
 mod update_under_load;
+mod watch_progress;
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
