@@ -9,7 +9,7 @@ use crate::fences::fences;
 use crate::read_doc;
 
 /// The paragraph of `text` that starts with `start`, its lines joined.
-fn paragraph<'a>(text: &'a str, start: &str) -> Option<String> {
+fn paragraph(text: &str, start: &str) -> Option<String> {
     let mut lines = text.lines().skip_while(|l| !l.starts_with(start));
     let first = lines.next()?;
     let rest = lines.take_while(|l| !l.trim().is_empty());
