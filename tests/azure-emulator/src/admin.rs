@@ -36,6 +36,7 @@ pub fn router(shared: Arc<Shared>, info: EmulatorInfo) -> Router {
         .route("/admin/settings", get(get_settings).patch(patch_settings))
         .route("/admin/clock", get(get_clock).post(set_clock))
         .route("/admin/metrics", post(add_metrics))
+        .route("/admin/addresses", get(addresses))
         .with_state((shared, Arc::new(info)))
 }
 
@@ -218,4 +219,42 @@ async fn add_metrics(State((shared, _)): Ctx, body: axum::body::Bytes) -> Respon
         }
     }
     (StatusCode::CREATED, Json(json!({"added": count}))).into_response()
+}
+
+/// Where the running revisions, label and app host names, and edge locations listen.
+async fn addresses(State((shared, _)): Ctx) -> Response {
+    let st = shared.lock();
+    let url = |port: u16| format!("http://127.0.0.1:{port}");
+    let edge: Vec<Value> = st
+        .runtime
+        .edge
+        .iter()
+        .map(|(name, port)| json!({"name": name, "url": url(*port)}))
+        .collect();
+    let hosts: serde_json::Map<String, Value> = st
+        .runtime
+        .hosts
+        .iter()
+        .map(|(h, port)| (h.clone(), json!(url(*port))))
+        .collect();
+    let revisions: serde_json::Map<String, Value> = st
+        .runtime
+        .revisions
+        .values()
+        .map(|p| {
+            (
+                p.name.clone(),
+                json!({
+                    "fqdn": p.fqdn,
+                    "url": url(p.port),
+                    "version": p.version,
+                    "color": p.color,
+                    "healthy": p.healthy,
+                    "exited": p.exited,
+                }),
+            )
+        })
+        .collect();
+    Json(json!({"enabled": st.runtime.enabled, "edge": edge, "hosts": hosts, "revisions": revisions}))
+        .into_response()
 }

@@ -12,6 +12,7 @@ mod front;
 pub mod ids;
 pub mod metrics;
 pub mod reply;
+pub mod runtime;
 pub mod seed;
 mod server;
 pub mod state;
@@ -50,6 +51,12 @@ pub enum EmulatorError {
     /// TLS material could not be made.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The process runner could not start.
+    #[error("starting revisions and edge listeners: {source}")]
+    Runtime {
+        /// The underlying error.
+        source: std::io::Error,
+    },
     /// The OS gave no randomness for the credentials.
     #[error("the operating system's random source failed; cannot make credentials")]
     Random,
@@ -68,6 +75,8 @@ pub struct EmulatorConfig {
     pub clock_scale: f64,
     /// Initial tunables.
     pub settings: Settings,
+    /// Run revisions as processes behind label addresses and edge locations.
+    pub runtime: Option<runtime::RuntimeConfig>,
 }
 
 impl EmulatorConfig {
@@ -79,6 +88,7 @@ impl EmulatorConfig {
             state_dir: state_dir.into(),
             clock_scale: 1.0,
             settings: Settings::default(),
+            runtime: None,
         }
     }
 }
@@ -128,6 +138,8 @@ pub struct EmulatorInfo {
     pub identity_endpoint: String,
     /// Managed identity, App Service shape: `IDENTITY_HEADER`.
     pub identity_header: String,
+    /// Front Door edge locations (`http://127.0.0.1:PORT`), when revisions run.
+    pub edge_urls: Vec<String>,
 }
 
 /// A running emulator; dropping it stops the listeners.
@@ -176,12 +188,9 @@ impl Emulator {
             imds_endpoint: base_url.clone(),
             identity_endpoint: format!("{base_url}/msi/token"),
             identity_header: credentials.identity_header.clone(),
+            edge_urls: Vec::new(),
         };
         let info_file = config.state_dir.join("emulator.json");
-        let _ = std::fs::write(
-            &info_file,
-            serde_json::to_vec_pretty(&info).unwrap_or_default(),
-        );
 
         let state = State {
             settings: config.settings.clone(),
@@ -195,7 +204,27 @@ impl Emulator {
         });
         let (stop, stopped) = watch::channel(false);
         let tls_config = tls.server_config()?;
-        let tasks = vec![
+        let mut info = info;
+        let mut tasks = Vec::new();
+        if let Some(runtime) = config.runtime.clone() {
+            tasks.extend(
+                runtime::start(shared.clone(), runtime, stopped.clone())
+                    .await
+                    .map_err(|source| EmulatorError::Runtime { source })?,
+            );
+            info.edge_urls = shared
+                .lock()
+                .runtime
+                .edge
+                .iter()
+                .map(|(_, port)| format!("http://127.0.0.1:{port}"))
+                .collect();
+        }
+        let _ = std::fs::write(
+            &info_file,
+            serde_json::to_vec_pretty(&info).unwrap_or_default(),
+        );
+        tasks.extend([
             tokio::spawn(server::serve_tls(
                 listener,
                 tls_config,
@@ -207,7 +236,7 @@ impl Emulator {
                 admin::router(shared.clone(), info.clone()),
                 stopped,
             )),
-        ];
+        ]);
         Ok(Emulator {
             info,
             shared,

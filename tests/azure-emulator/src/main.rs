@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use bluegreen_azure_emulator::runtime::RuntimeConfig;
 use bluegreen_azure_emulator::state::Settings;
 use bluegreen_azure_emulator::{Emulator, EmulatorConfig};
 use clap::Parser;
@@ -31,6 +32,16 @@ struct Args {
     /// Seed the default blue-green infrastructure at start (ids in the output line).
     #[arg(long)]
     seed: bool,
+    /// Run each active revision as this command ({port}, {version} = image tag,
+    /// {color} = label filled in), e.g. "agog-demo-app --port {port} --version {version} --color {color}".
+    #[arg(long)]
+    app_command: Option<String>,
+    /// Health path of the app command.
+    #[arg(long, default_value = "/api/health")]
+    health_path: String,
+    /// Number of Front Door edge locations (with --app-command; at least 2).
+    #[arg(long, default_value_t = 2)]
+    edge_locations: usize,
 }
 
 #[tokio::main]
@@ -39,12 +50,18 @@ async fn main() -> anyhow::Result<()> {
     let config = EmulatorConfig {
         listen: args.listen,
         admin_listen: args.admin_listen,
-        state_dir: args.state_dir,
+        state_dir: args.state_dir.clone(),
         clock_scale: args.clock_scale,
         settings: Settings {
             lro_ms: args.lro_ms,
             ..Settings::default()
         },
+        runtime: args.app_command.as_ref().map(|command| RuntimeConfig {
+            command: command.split_whitespace().map(str::to_string).collect(),
+            health_path: args.health_path.clone(),
+            edge_locations: args.edge_locations,
+            log_dir: args.state_dir.join("revisions"),
+        }),
     };
     let emulator = Emulator::start(config)
         .await

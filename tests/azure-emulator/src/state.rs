@@ -2,6 +2,7 @@
 //! journal, fault scripts, throttling counters and metric samples.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -23,6 +24,9 @@ pub struct Settings {
     pub writes_per_hour: u32,
     /// Emulated milliseconds between a request at the edge and its metrics being queryable.
     pub metrics_ingestion_delay_ms: u64,
+    /// Emulated milliseconds each edge location takes to apply a Front Door
+    /// change (location i uses entry i, or the last one).
+    pub edge_propagation_ms: Vec<u64>,
 }
 
 impl Default for Settings {
@@ -33,6 +37,7 @@ impl Default for Settings {
             reads_per_hour: 12_000,
             writes_per_hour: 1_200,
             metrics_ingestion_delay_ms: 60_000,
+            edge_propagation_ms: vec![5_000, 15_000],
         }
     }
 }
@@ -158,16 +163,85 @@ pub struct State {
     pub throttle: Throttle,
     /// Metric samples for Azure Monitor.
     pub metrics: Vec<MetricSample>,
+    /// Front Door configurations as published, oldest first (the edge follows them).
+    pub edge_snapshots: Vec<EdgeSnapshot>,
+    /// Running revisions and label addresses, when revisions run as processes.
+    pub runtime: RuntimeState,
+}
+
+/// The Front Door resources at one moment, as the edge applies them.
+#[derive(Debug, Clone)]
+pub struct EdgeSnapshot {
+    /// Emulated time of publication (ms).
+    pub published_ms: u64,
+    /// Every Microsoft.Cdn document by key.
+    pub cdn: Arc<BTreeMap<String, Value>>,
+}
+
+/// What the process runner knows about revisions.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeState {
+    /// Whether revisions run as processes at all.
+    pub enabled: bool,
+    /// Revision key to its process.
+    pub revisions: HashMap<String, RevisionProcess>,
+    /// Host name (label or app FQDN) to its loopback listener port.
+    pub hosts: BTreeMap<String, u16>,
+    /// Edge locations: name and loopback port.
+    pub edge: Vec<(String, u16)>,
+}
+
+/// A revision's process.
+#[derive(Debug, Clone)]
+pub struct RevisionProcess {
+    /// Revision name.
+    pub name: String,
+    /// Its FQDN.
+    pub fqdn: String,
+    /// Loopback port it listens on.
+    pub port: u16,
+    /// Version passed to the command (the image tag).
+    pub version: String,
+    /// Colour passed to the command (its label when started).
+    pub color: String,
+    /// Last health answer: None before the first, Some(true) for 200.
+    pub healthy: Option<bool>,
+    /// The process has exited.
+    pub exited: bool,
 }
 
 impl State {
     /// Forgets everything but the settings.
     pub fn reset(&mut self) {
         let settings = self.settings.clone();
+        let runtime = RuntimeState {
+            enabled: self.runtime.enabled,
+            edge: self.runtime.edge.clone(),
+            ..RuntimeState::default()
+        };
         *self = State {
             settings,
+            runtime,
             ..State::default()
         };
+    }
+
+    /// Publishes the current Front Door configuration for the edge to follow.
+    pub fn publish_edge(&mut self, now: u64) {
+        let cdn: BTreeMap<String, Value> = self
+            .resources
+            .iter()
+            .filter(|(k, _)| k.contains("/providers/microsoft.cdn/"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.edge_snapshots.push(EdgeSnapshot {
+            published_ms: now,
+            cdn: Arc::new(cdn),
+        });
+        // The edge only needs the newest configuration each location may still show.
+        if self.edge_snapshots.len() > 200 {
+            self.edge_snapshots.remove(0);
+        }
     }
 
     /// Appends to the journal and returns the entry's sequence number.

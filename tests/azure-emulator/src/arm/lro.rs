@@ -127,6 +127,7 @@ pub fn advance(st: &mut State, now: u64) {
 
 fn finish(st: &mut State, op: &Operation) {
     let failed = op.status == OpStatus::Failed;
+    let runtime = st.runtime.enabled;
     if failed {
         if let Some(previous) = &op.previous {
             st.resources
@@ -153,6 +154,9 @@ fn finish(st: &mut State, op: &Operation) {
                 props["runningState"] = json!("Failed");
                 props["healthState"] = json!("Unhealthy");
                 props["replicas"] = json!(0);
+            } else if runtime {
+                // The process runner reports Running/Healthy once the app answers.
+                props["provisioningState"] = json!("Provisioned");
             } else {
                 props["provisioningState"] = json!("Provisioned");
                 props["runningState"] = json!("Running");
@@ -160,6 +164,9 @@ fn finish(st: &mut State, op: &Operation) {
                 props["replicas"] = json!(1);
             }
         }
+    }
+    if !failed && op.resource_key.contains("/providers/microsoft.cdn/") {
+        st.publish_edge(op.completes_ms);
     }
 }
 

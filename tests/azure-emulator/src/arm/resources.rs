@@ -74,7 +74,7 @@ pub fn handle(ctx: &Ctx, st: &mut State, req: &Incoming, p: &ResourcePath) -> Re
                 _ => cdn::patch(ctx, st, req, p, spec),
             }
         }
-        "DELETE" => delete(st, p),
+        "DELETE" => delete(st, p, ctx.now),
         _ => Reply::arm_error(
             405,
             "MethodNotAllowed",
@@ -120,11 +120,14 @@ fn list(st: &State, p: &ResourcePath, spec: &TypeSpec) -> Reply {
     Reply::json(200, body)
 }
 
-fn delete(st: &mut State, p: &ResourcePath) -> Reply {
+fn delete(st: &mut State, p: &ResourcePath, now: u64) -> Reply {
     let key = p.key();
     let children = format!("{key}/");
     let existed = st.resources.remove(&key).is_some();
     st.resources.retain(|k, _| !k.starts_with(&children));
+    if existed && key.contains("/providers/microsoft.cdn/") {
+        st.publish_edge(now);
+    }
     Reply::empty(if existed { 200 } else { 204 })
 }
 

@@ -224,3 +224,86 @@ pub async fn wait_operation(info: &EmulatorInfo, url: &str, token: &str) -> Valu
     }
     panic!("operation {url} still InProgress after 10 s");
 }
+
+/// Starts an emulator whose revisions run `agog-demo-app` (built by
+/// `make build` / `cargo build -p agog-demo-app`), with edge delays `edge_ms`.
+pub async fn start_with_runtime(edge_ms: Vec<u64>) -> TestEmulator {
+    let exe = std::env::current_exe().expect("test binary path");
+    let app = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|debug| debug.join("agog-demo-app"))
+        .expect("target dir");
+    assert!(
+        app.exists(),
+        "{} is missing: run `cargo build -p agog-demo-app` (or `make build`) first",
+        app.display()
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = EmulatorConfig::loopback(dir.path());
+    config.settings.lro_ms = 200;
+    config.settings.edge_propagation_ms = edge_ms;
+    config.runtime = Some(bluegreen_azure_emulator::runtime::RuntimeConfig {
+        command: [
+            app.display().to_string(),
+            "--port".into(),
+            "{port}".into(),
+            "--version".into(),
+            "{version}".into(),
+            "--color".into(),
+            "{color}".into(),
+        ]
+        .to_vec(),
+        health_path: "/api/health".into(),
+        edge_locations: 2,
+        log_dir: dir.path().join("revisions"),
+    });
+    let emulator = Emulator::start(config).await.expect("emulator starts");
+    let info = emulator.info().clone();
+    TestEmulator {
+        emulator,
+        info,
+        _dir: dir,
+    }
+}
+
+/// A plain HTTP GET of `url` with extra headers; `(status, JSON body or Null)`.
+pub async fn get(url: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let host = url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let path = url
+        .trim_start_matches("http://")
+        .find('/')
+        .map(|i| url.trim_start_matches("http://")[i..].to_string())
+        .unwrap_or_else(|| "/".to_string());
+    let Ok(tcp) = tokio::net::TcpStream::connect(&host).await else {
+        return (0, Value::Null);
+    };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+        .await
+        .expect("http1");
+    tokio::spawn(conn);
+    let mut req = hyper::Request::builder()
+        .method("GET")
+        .uri(path)
+        .header("host", &host);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = sender
+        .send_request(req.body(Full::new(Bytes::new())).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status().as_u16();
+    let raw = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, serde_json::from_slice(&raw).unwrap_or(Value::Null))
+}
