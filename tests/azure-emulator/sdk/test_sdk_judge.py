@@ -15,7 +15,13 @@ import urllib.request
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
-from azure.identity import ClientAssertionCredential, ClientSecretCredential, ManagedIdentityCredential
+from azure.identity import (
+    AzureCliCredential,
+    ClientAssertionCredential,
+    ClientSecretCredential,
+    CredentialUnavailableError,
+    ManagedIdentityCredential,
+)
 from azure.mgmt.appcontainers import ContainerAppsAPIClient
 from azure.mgmt.appcontainers import models as app_models
 from azure.mgmt.cdn import CdnManagementClient
@@ -315,3 +321,22 @@ def test_managed_identity_endpoints(info, monkeypatch, shape):
     client = CdnManagementClient(credential, info["subscription_id"], **client_kwargs(info, CDN_API))
     endpoint = client.afd_endpoints.get(info["seeded"]["resource_group"], "fd-bluegreen", "orders")
     assert endpoint.host_name == info["seeded"]["endpoint_host_name"]
+
+
+def test_azure_cli_credential_with_the_az_stand_in(info, monkeypatch, tmp_path):
+    """AzureCliCredential runs `az account get-access-token`; the stand-in answers."""
+    (tmp_path / "az").symlink_to(os.environ["AZ_STANDIN"])
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("BLUEGREEN_AZURE_EMULATOR_ADMIN_URL", info["admin_url"])
+    credential = AzureCliCredential()
+    client = CdnManagementClient(credential, info["subscription_id"], **client_kwargs(info, CDN_API))
+    route = client.routes.get(info["seeded"]["resource_group"], "fd-bluegreen", "orders", "default")
+    assert route.name == "default"
+
+    admin(info, "PATCH", "/admin/settings", {"cli_logged_in": False})
+    try:
+        with pytest.raises(CredentialUnavailableError) as logged_out:
+            AzureCliCredential().get_token(info["arm_scope"])
+        assert "az login" in str(logged_out.value)
+    finally:
+        admin(info, "PATCH", "/admin/settings", {"cli_logged_in": True})

@@ -272,7 +272,7 @@ fn check_assertion(assertion: &str, client_id: &str) -> Result<(), String> {
 }
 
 /// Issues a JWT-shaped access token for `audience`, valid for the configured lifetime.
-fn issue(st: &mut State, shared: &Shared, audience: &str) -> Option<String> {
+pub fn issue(st: &mut State, shared: &Shared, audience: &str) -> Option<String> {
     let now_s = clock::real_now_ms() / 1000;
     let exp = now_s + st.settings.token_lifetime_s;
     let header = json!({"typ": "JWT", "alg": "RS256", "kid": "bluegreen-azure-emulator"});

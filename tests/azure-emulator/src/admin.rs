@@ -37,6 +37,7 @@ pub fn router(shared: Arc<Shared>, info: EmulatorInfo) -> Router {
         .route("/admin/clock", get(get_clock).post(set_clock))
         .route("/admin/metrics", post(add_metrics))
         .route("/admin/addresses", get(addresses))
+        .route("/admin/cli-token", post(cli_token))
         .with_state((shared, Arc::new(info)))
 }
 
@@ -257,4 +258,51 @@ async fn addresses(State((shared, _)): Ctx) -> Response {
         .collect();
     Json(json!({"enabled": st.runtime.enabled, "edge": edge, "hosts": hosts, "revisions": revisions}))
         .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CliTokenSpec {
+    resource: Option<String>,
+    scope: Option<String>,
+}
+
+/// The `az` stand-in's `account get-access-token`, in the Azure CLI's output shape.
+async fn cli_token(State((shared, _)): Ctx, body: axum::body::Bytes) -> Response {
+    let spec: CliTokenSpec = match parse(&body, None) {
+        Ok(s) => s,
+        Err(r) => return *r,
+    };
+    let audience = spec
+        .resource
+        .or(spec.scope)
+        .map(|r| r.trim_end_matches("/.default").to_string())
+        .unwrap_or_else(|| shared.base_url.clone());
+    let mut st = shared.lock();
+    if !st.settings.cli_logged_in {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "Please run 'az login' to setup account.",
+        );
+    }
+    let Some(token) = crate::aad::issue(&mut st, &shared, &audience) else {
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "no randomness for a token",
+        );
+    };
+    let expires_s = crate::clock::real_now_ms() / 1000 + st.settings.token_lifetime_s;
+    // The CLI prints a naive local time; the machines here run on UTC.
+    let expires_on = crate::clock::rfc3339_seconds(expires_s * 1000)
+        .replace('T', " ")
+        .replace('Z', ".000000");
+    Json(json!({
+        "accessToken": token,
+        "expiresOn": expires_on,
+        "expires_on": expires_s,
+        "subscription": shared.credentials.subscription_id,
+        "tenant": shared.credentials.tenant_id,
+        "tokenType": "Bearer",
+    }))
+    .into_response()
 }

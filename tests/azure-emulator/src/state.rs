@@ -27,6 +27,8 @@ pub struct Settings {
     /// Emulated milliseconds each edge location takes to apply a Front Door
     /// change (location i uses entry i, or the last one).
     pub edge_propagation_ms: Vec<u64>,
+    /// Whether the `az` stand-in is logged in (false: "Please run 'az login'").
+    pub cli_logged_in: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +40,7 @@ impl Default for Settings {
             writes_per_hour: 1_200,
             metrics_ingestion_delay_ms: 60_000,
             edge_propagation_ms: vec![5_000, 15_000],
+            cli_logged_in: true,
         }
     }
 }

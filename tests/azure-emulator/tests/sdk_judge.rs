@@ -49,6 +49,11 @@ async fn microsofts_python_sdk_accepts_the_emulator() {
         .env("AZURE_EMULATOR_INFO", &info_file)
         .env("REQUESTS_CA_BUNDLE", &emu.info.ca_file)
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env(
+            "AZ_STANDIN",
+            env!("CARGO_BIN_EXE_bluegreen-azure-emulator-az"),
+        )
+        .env("BLUEGREEN_AZURE_EMULATOR_ADMIN_URL", &emu.info.admin_url)
         // Keep a developer's Azure settings out of the judge's credentials.
         .env_remove("AZURE_CLIENT_ID")
         .env_remove("AZURE_TENANT_ID")
