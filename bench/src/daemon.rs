@@ -78,7 +78,7 @@ impl Platform {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        // Graceful stop drains (short, see below) and stops the colours.
+        // SIGTERM drains (short, see below) and leaves the colours running: Drop stops them.
         let mut daemon = ProcessGuard::spawn("bluegreen-local", &mut cmd, Duration::from_secs(20))?;
         let endpoint = format!("http://127.0.0.1:{port}");
         let probe = Client::new(&endpoint, None)?.with_timeout(Duration::from_secs(2));
@@ -252,7 +252,7 @@ impl Platform {
 impl Drop for Platform {
     fn drop(&mut self) {
         self.daemon.stop();
-        // A daemon that had to be killed leaves its colours running: stop them by
+        // SIGTERM (or a kill) leaves the colours running for a next daemon: stop them by
         // process group, but only if the pid still is the demo app we saw.
         for pid in &self.colour_pids {
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();

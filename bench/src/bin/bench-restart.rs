@@ -49,6 +49,10 @@ struct Args {
     /// Load before and after each replacement, ms.
     #[arg(long, default_value_t = 1000)]
     settle_ms: u64,
+    /// The daemon binary (default: `bluegreen-local` beside this program), e.g. an older
+    /// build to compare with.
+    #[arg(long)]
+    daemon: Option<PathBuf>,
     /// Modes to run.
     #[arg(long, value_delimiter = ',', default_value = "restart,kill9,upgrade")]
     modes: Vec<Mode>,
@@ -292,7 +296,10 @@ async fn main() -> anyhow::Result<()> {
         .tempdir()
         .context("creating the state directory")?;
     let mut daemon = Daemon {
-        bin: workspace_bin("bluegreen-local")?,
+        bin: match &args.daemon {
+            Some(path) => path.clone(),
+            None => workspace_bin("bluegreen-local")?,
+        },
         state_dir: state.path().to_path_buf(),
         port: free_port()?,
         process: None,

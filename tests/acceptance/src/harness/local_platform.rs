@@ -16,7 +16,8 @@ use super::provider::{target_dir, target_profile_dir};
 /// How long a daemon may take to answer its health endpoint after starting.
 pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How long a daemon may take to stop its colours after SIGTERM.
+/// How long a daemon may take to exit after SIGTERM (it drains its front doors and leaves
+/// its colours running for the next daemon).
 pub const STOP_GRACE: Duration = Duration::from_secs(20);
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the caller).
@@ -378,8 +379,8 @@ impl LocalDaemon {
         self.spawn();
     }
 
-    /// Stops the daemon (SIGTERM, it stops its colours; SIGKILL after
-    /// [`STOP_GRACE`]), then any colour process it left behind.
+    /// Stops the daemon (SIGTERM; SIGKILL after [`STOP_GRACE`]), then the colour
+    /// processes it recorded, which a SIGTERM leaves running for the next daemon.
     pub fn stop(&mut self) {
         let leftovers = self.api.recorded_colour_processes();
         if let Some(mut child) = self.child.take() {
