@@ -84,3 +84,5 @@ info "Dashboard:   http://127.0.0.1:7480/?token=TOKEN  (TOKEN is in $here/.blueg
 info "             it shows the audit log of every deploy, switch and rollback)"
 info "On-call:     $root/target/release/bluegreen-local status --state-dir $here/.bluegreen"
 info "Clean up:    cd examples/quickstart && terraform destroy -var app_binary=$app"
+info "Stop:        $root/target/release/bluegreen-local stop --state-dir $here/.bluegreen"
+info "             (the daemon keeps running, holding port 7480, after this run and after destroy)"

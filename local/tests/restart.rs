@@ -327,7 +327,7 @@ async fn stop_command_stops_every_colour_and_the_daemon() {
     let again = stop().await.expect("running bluegreen-local stop");
     assert!(again.status.success());
     assert!(
-        String::from_utf8_lossy(&again.stdout).contains("no daemon to stop"),
+        String::from_utf8_lossy(&again.stdout).contains("nothing to stop"),
         "{again:?}"
     );
 
@@ -348,4 +348,44 @@ async fn stop_command_stops_every_colour_and_the_daemon() {
     .await;
     assert_eq!(s.status, 200, "{s:?}");
     assert!(s.body.contains("1.3.0"), "{s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_without_a_daemon_stops_the_colours_a_sigterm_left_running() {
+    let mut d = Daemon::start().await;
+    two_colours(&d).await;
+    let before = d.client().get_environment("api").await.expect("status");
+    d.terminate();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_bluegreen-local"))
+        .arg("stop")
+        .arg("--state-dir")
+        .arg(d.state_dir())
+        .arg("--endpoint")
+        .arg(d.endpoint())
+        .env("USER", "oncall")
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), out)
+        .await
+        .expect("stop finishes")
+        .expect("running bluegreen-local stop");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("stopped api/blue (1.2.0)"), "{stdout}");
+    assert!(stdout.contains("stopped api/green (1.3.0)"), "{stdout}");
+    for pid in pids(&before).into_iter().flatten() {
+        assert!(!procfs::is_alive(pid), "colour {pid} was stopped");
+    }
+    let audit = std::fs::read_to_string(d.state_dir().join("audit.log")).expect("audit log");
+    assert_eq!(
+        audit
+            .lines()
+            .filter(|l| l.contains("\"action\":\"stop\"") && l.contains("cli:oncall"))
+            .count(),
+        2,
+        "{audit}"
+    );
 }

@@ -62,7 +62,8 @@ enum Command {
         takeover: bool,
     },
     /// Stop every colour process, then the daemon (audited). Deployments stay recorded:
-    /// the next `serve` (or `terraform apply`) starts them again.
+    /// the next `serve` (or `terraform apply`) starts them again. With no daemon
+    /// answering, stops the colours recorded in --state-dir that it left running.
     Stop,
     /// Show environments: colours, versions, processes, routing.
     Status {
@@ -103,8 +104,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stop => {
             let anonymous = Client::new(&cli.endpoint, None)?;
             if let Err(ClientError::Unreachable { .. }) = anonymous.health().await {
-                println!("nothing answers at {}: no daemon to stop", cli.endpoint);
-                return Ok(());
+                let dir = cli
+                    .state_dir
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
+                return stop::run_without_daemon(&cli.endpoint, &dir);
             }
             let client = client(&cli).await?;
             stop::run(&client, &cli.endpoint).await
