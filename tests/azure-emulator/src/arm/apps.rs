@@ -167,9 +167,12 @@ fn new_app(id: &str, location: &str, body: &Value) -> Value {
         "tags": body.get("tags").cloned().unwrap_or(json!({})),
         "properties": properties,
     });
-    if let Some(identity) = body.get("identity").filter(|v| !v.is_null()) {
-        doc["identity"] = identity.clone();
-    }
+    // Azure answers `{"type": "None"}` for an app without managed identity.
+    doc["identity"] = body
+        .get("identity")
+        .filter(|v| !v.is_null())
+        .cloned()
+        .unwrap_or_else(|| json!({"type": "None"}));
     doc
 }
 
