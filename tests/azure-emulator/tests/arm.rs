@@ -527,3 +527,68 @@ async fn delayed_metrics_appear_after_the_ingestion_delay() {
     .await;
     assert_eq!(unknown.status, 400);
 }
+
+#[tokio::test]
+async fn zero_weight_labels_vanish_unless_the_patch_reasserts_traffic() {
+    let emu = start().await;
+    let ids = seeded(&emu.info).await;
+    let t = token(&emu.info).await;
+    let app = ids["container_app_id"].as_str().unwrap_or("").to_string();
+    let url = format!("{app}?{APP}");
+    let template = |suffix: &str| json!({"revisionSuffix": suffix, "containers": [{"name": "orders", "image": format!("agog/orders:{suffix}")}]});
+    let labelled = json!([
+        {"revisionName": "orders--seed", "weight": 100, "label": "blue"},
+        {"revisionName": "orders--v2", "weight": 0, "label": "green"},
+    ]);
+    let first = arm(
+        &emu.info,
+        "PATCH",
+        &url,
+        &t,
+        Some(json!({"properties": {
+            "configuration": {"ingress": {"traffic": labelled}}, "template": template("v2"),
+        }})),
+    )
+    .await;
+    assert_eq!(first.status, 202, "{:?}", first.body);
+    let labels = |body: &Value| -> Vec<String> {
+        body["properties"]["configuration"]["ingress"]["traffic"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["label"].as_str().map(str::to_string))
+            .collect()
+    };
+
+    // Template only: the 0% label "green" is dropped, as Azure does.
+    let bare = arm(
+        &emu.info,
+        "PATCH",
+        &url,
+        &t,
+        Some(json!({"properties": {"template": template("v3")}})),
+    )
+    .await;
+    assert_eq!(bare.status, 202, "{:?}", bare.body);
+    let after = arm(&emu.info, "GET", &url, &t, None).await;
+    assert_eq!(labels(&after.body), vec!["blue"]);
+
+    // Re-asserting both labels keeps them.
+    let kept = arm(
+        &emu.info,
+        "PATCH",
+        &url,
+        &t,
+        Some(json!({"properties": {
+            "configuration": {"ingress": {"traffic": [
+                {"revisionName": "orders--seed", "weight": 100, "label": "blue"},
+                {"revisionName": "orders--v4", "weight": 0, "label": "green"},
+            ]}},
+            "template": template("v4"),
+        }})),
+    )
+    .await;
+    assert_eq!(kept.status, 202, "{:?}", kept.body);
+    let after = arm(&emu.info, "GET", &url, &t, None).await;
+    assert_eq!(labels(&after.body), vec!["blue", "green"]);
+}

@@ -68,7 +68,7 @@ pub fn put(ctx: &Ctx, st: &mut State, req: &Incoming, p: &ResourcePath) -> Reply
         }
     }
     let status_of_create = if existing.is_none() { 201 } else { 200 };
-    match settle(ctx, st, p, existing, doc) {
+    match settle(ctx, st, p, existing, doc, true) {
         Ok((key_written, urls)) => {
             let body = st
                 .resources
@@ -105,7 +105,8 @@ pub fn patch(ctx: &Ctx, st: &mut State, req: &Incoming, p: &ResourcePath) -> Rep
     if let Some(tags) = body.get("tags").filter(|t| !t.is_null()) {
         doc["tags"] = tags.clone();
     }
-    match settle(ctx, st, p, Some(existing), doc) {
+    let traffic_given = !body["properties"]["configuration"]["ingress"]["traffic"].is_null();
+    match settle(ctx, st, p, Some(existing), doc, traffic_given) {
         // The spec declares only `Location` on this 202, and no body.
         Ok((_, urls)) => Reply::empty(202)
             .header("Location", urls.location)
@@ -219,13 +220,15 @@ fn revision_names(st: &State, app_key: &str) -> Vec<String> {
 
 /// Applies the Container Apps rules to `doc` (the app as it would become),
 /// creates a revision if the template changed, stores the app and starts its
-/// operation. Returns the app's key and the operation URLs.
+/// operation. Returns the app's key and the operation URLs. `traffic_given`
+/// says whether the request itself set the ingress traffic.
 fn settle(
     ctx: &Ctx,
     st: &mut State,
     p: &ResourcePath,
     existing: Option<Value>,
     mut doc: Value,
+    traffic_given: bool,
 ) -> Result<(String, lro::OperationUrls), Reply> {
     let app_key = p.key();
     let app_name = doc["name"].as_str().unwrap_or_default().to_string();
@@ -266,6 +269,16 @@ fn settle(
     } else {
         None
     };
+    if new_revision.is_some() && !traffic_given {
+        // Azure drops labels from 0%-traffic revisions when a new revision is
+        // deployed without re-asserting the traffic (azure-container-apps#1078, #254).
+        if let Some(entries) =
+            doc["properties"]["configuration"]["ingress"]["traffic"].as_array_mut()
+        {
+            entries.retain(|e| e["weight"].as_i64().unwrap_or(0) > 0);
+        }
+    }
+    let props = &doc["properties"];
     let latest = new_revision
         .clone()
         .or_else(|| props["latestRevisionName"].as_str().map(str::to_string))
