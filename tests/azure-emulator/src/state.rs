@@ -175,6 +175,8 @@ pub struct State {
 /// The Front Door resources at one moment, as the edge applies them.
 #[derive(Debug, Clone)]
 pub struct EdgeSnapshot {
+    /// Publication number, from 1.
+    pub seq: u64,
     /// Emulated time of publication (ms).
     pub published_ms: u64,
     /// Every Microsoft.Cdn document by key.
@@ -192,6 +194,9 @@ pub struct RuntimeState {
     pub hosts: BTreeMap<String, u16>,
     /// Edge locations: name and loopback port.
     pub edge: Vec<(String, u16)>,
+    /// Per edge location, the publication it serves (never goes back, even
+    /// when its propagation delay is raised).
+    pub edge_applied: HashMap<usize, u64>,
 }
 
 /// A revision's process.
@@ -237,7 +242,9 @@ impl State {
             .filter(|(k, _)| k.contains("/providers/microsoft.cdn/"))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let seq = self.edge_snapshots.last().map(|s| s.seq + 1).unwrap_or(1);
         self.edge_snapshots.push(EdgeSnapshot {
+            seq,
             published_ms: now,
             cdn: Arc::new(cdn),
         });

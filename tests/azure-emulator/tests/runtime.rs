@@ -35,8 +35,8 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn labels_edge_propagation_rules_and_metrics() {
-    // Location a applies changes 300 ms after publication, location b 4 s after.
-    let emu = start_with_runtime(vec![300, 4_000]).await;
+    // Both locations apply changes 300 ms after publication until the switch.
+    let emu = start_with_runtime(vec![300, 300]).await;
     let info = &emu.info;
     let (_, ids) = admin(
         info,
@@ -143,7 +143,21 @@ async fn labels_edge_propagation_rules_and_metrics() {
         assert_eq!(version_at(&a, &[]).await, "1.0.0");
     }
 
-    // The switch: location a follows within its delay, b later.
+    // The switch: location a follows within its delay, b (slow propagation:
+    // 20 s, sped up below once the test has seen it lag) later.
+    let (status, _) = admin(
+        info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"edge_propagation_ms": [300, 20_000]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        version_at(&edges[1], &[]).await,
+        "1.0.0",
+        "b keeps what it serves"
+    );
     let switch = arm(
         info,
         "PATCH",
@@ -160,12 +174,14 @@ async fn labels_edge_propagation_rules_and_metrics() {
     let b_still_blue = version_at(&edges[1], &[]).await == "1.0.0";
     assert!(
         b_still_blue,
-        "location b (4 s delay) still serves blue when a has switched"
+        "location b (20 s delay) still serves blue when a has switched"
     );
+    admin(info, "POST", "/admin/clock", Some(json!({"scale": 100.0}))).await;
     eventually("location b serves green", || async {
         version_at(&edges[1], &[]).await == "2.0.0"
     })
     .await;
+    admin(info, "POST", "/admin/clock", Some(json!({"scale": 1.0}))).await;
 
     // Metrics: edge traffic appears per origin after the ingestion delay.
     admin(info, "POST", "/admin/clock", Some(json!({"scale": 1000.0}))).await;

@@ -43,15 +43,24 @@ pub fn router(shared: Arc<Shared>, client: HttpClient, index: usize, name: Strin
 }
 
 /// The configuration location `index` shows at `now`: the newest one published
-/// at least its propagation delay ago.
-pub fn effective(st: &EmuState, index: usize, now: u64) -> Option<EdgeSnapshot> {
+/// at least its propagation delay ago, or the one it already serves if newer
+/// (a location never goes back to an older configuration).
+pub fn effective(st: &mut EmuState, index: usize, now: u64) -> Option<EdgeSnapshot> {
     let delays = &st.settings.edge_propagation_ms;
     let delay = delays.get(index).or(delays.last()).copied().unwrap_or(0);
-    st.edge_snapshots
+    let due = st
+        .edge_snapshots
         .iter()
         .rev()
         .find(|s| s.published_ms + delay <= now)
-        .cloned()
+        .map(|s| s.seq);
+    let applied = st.runtime.edge_applied.get(&index).copied();
+    let seq = match (due, applied) {
+        (Some(d), Some(a)) => d.max(a),
+        (d, a) => d.or(a)?,
+    };
+    st.runtime.edge_applied.insert(index, seq);
+    st.edge_snapshots.iter().find(|s| s.seq >= seq).cloned()
 }
 
 /// Where the edge sends a request.
@@ -67,8 +76,8 @@ async fn handle(State(loc): State<Location>, req: Request) -> Response<Body> {
     let started = Instant::now();
     let decision = {
         let now = loc.shared.clock.now_ms();
-        let st = loc.shared.lock();
-        decide(&st, loc.index, now, &req)
+        let mut st = loc.shared.lock();
+        decide(&mut st, loc.index, now, &req)
     };
     let decision = match decision {
         Ok(d) => d,
@@ -112,7 +121,7 @@ fn random_unit() -> f64 {
 }
 
 fn decide(
-    st: &EmuState,
+    st: &mut EmuState,
     index: usize,
     now: u64,
     req: &Request,
