@@ -163,6 +163,10 @@ pub struct ColorStatus {
     pub log_tail: Vec<String>,
     /// Requests being proxied to it right now.
     pub in_flight: u64,
+    /// The process runs an older `command`/`env` than the current definition:
+    /// the next deploy to this colour starts it afresh even at the same version.
+    #[serde(default)]
+    pub outdated: bool,
 }
 
 /// Both colours of an environment.

@@ -449,3 +449,67 @@ async fn delete_stops_everything_and_frees_the_front_door() {
     // The same name and address can be defined again.
     d.define("gone", &[]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_definition_starts_the_idle_colour_afresh() {
+    let d = Daemon::start().await;
+    d.define("api", &[]).await;
+    d.deploy("api", Color::Blue, "1.0.0").await;
+    d.route("api", Color::Blue).await;
+    d.deploy("api", Color::Green, "1.1.0").await;
+    let c = d.client();
+    let before = c.get_environment("api").await.expect("status");
+    assert!(!before.colors.green.outdated && !before.colors.blue.outdated);
+
+    // The user corrects the env: both running colours now run an older definition.
+    let mut spec = before.spec.clone();
+    spec.env.insert("AGOG_ACCESS_LOG".into(), "true".into());
+    c.put_environment("api", &spec, Some("test"))
+        .await
+        .expect("redefine");
+    let redefined = c.get_environment("api").await.expect("status");
+    assert!(
+        redefined.colors.green.outdated,
+        "{:?}",
+        redefined.colors.green
+    );
+    assert!(
+        redefined.colors.blue.outdated,
+        "{:?}",
+        redefined.colors.blue
+    );
+    assert_eq!(
+        redefined.colors.blue.pid, before.colors.blue.pid,
+        "the live colour was restarted by a define"
+    );
+
+    // Deploying the same version to the idle colour starts it from the new definition.
+    let same_version = DeployRequest {
+        version: "1.1.0".into(),
+        ..Default::default()
+    };
+    c.deploy("api", Color::Green, &same_version)
+        .await
+        .expect("deploy");
+    let green = c
+        .wait_running("api", Color::Green, std::time::Duration::from_secs(20))
+        .await
+        .expect("green running");
+    d.track(green.pid);
+    assert_ne!(
+        green.pid, before.colors.green.pid,
+        "the outdated process was reused"
+    );
+    assert!(!green.outdated);
+    // Now current, it is reused as before.
+    let again = c
+        .deploy("api", Color::Green, &same_version)
+        .await
+        .expect("deploy");
+    assert_eq!(again.pid, green.pid);
+    let after = c.get_environment("api").await.expect("status");
+    assert_eq!(
+        after.colors.blue.pid, before.colors.blue.pid,
+        "the live colour was restarted"
+    );
+}

@@ -16,7 +16,7 @@ variable "candidate_version" {
 
 variable "canary" {
   description = <<-EOT
-    Canary routing for the candidate, once it is deployed (set candidate_version in an earlier apply):
+    Canary routing for the candidate (in the same apply as candidate_version, or a later one):
     `weight` is the percent of requests without a tenant header, `tenants` always reach the canary
     (the group's pilot tenants). Null for no canary.
   EOT

@@ -15,6 +15,7 @@ use crate::platform::local::LocalPlatform;
 use crate::platform::Platform;
 use crate::resources::environment::EnvironmentResource;
 use crate::resources::migration::MigrationResource;
+use crate::resources::planned_versions::PlannedVersions;
 use crate::resources::traffic_split::TrafficSplitResource;
 
 /// State shared by the provider and its resources once configured.
@@ -23,6 +24,8 @@ pub struct Shared {
     config: RwLock<Option<Arc<ProviderConfig>>>,
     platform: tokio::sync::OnceCell<Arc<dyn Platform>>,
     http: Http,
+    /// Versions the environments planned in this run will run.
+    pub planned: PlannedVersions,
 }
 
 impl Shared {

@@ -486,6 +486,7 @@ mod gate {
             restarts: 0,
             last_exit: None,
             log_tail: Vec::new(),
+            outdated: false,
         }
     }
 

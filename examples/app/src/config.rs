@@ -34,6 +34,11 @@ pub struct Config {
     #[arg(long, env = "AGOG_UNHEALTHY", default_value_t = false)]
     pub unhealthy: bool,
 
+    /// Health endpoint answers 200 but `"status": "degraded"` with a failed
+    /// database check: an unhealthy application only the body gives away.
+    #[arg(long, env = "AGOG_DEGRADED", default_value_t = false)]
+    pub degraded: bool,
+
     /// Version reported by the health endpoint instead of the real one.
     #[arg(long, env = "AGOG_REPORT_VERSION")]
     pub report_version: Option<String>,

@@ -33,7 +33,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     let local = listener.local_addr().context("reading the bound address")?;
     let faults = config.faults_enabled();
     println!(
-        "{} agog-demo-app version={} color={} listening on http://{local} (faults {}: error_rate={} latency_ms={} unhealthy={} report_version={:?} crash_after={:?})",
+        "{} agog-demo-app version={} color={} listening on http://{local} (faults {}: error_rate={} latency_ms={} unhealthy={} degraded={} report_version={:?} crash_after={:?})",
         clock::now_rfc3339(),
         config.version,
         config.color,
@@ -41,6 +41,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         config.error_rate,
         config.latency_ms,
         config.unhealthy,
+        config.degraded,
         config.report_version,
         config.crash_after,
     );

@@ -95,9 +95,10 @@ async fn fault_layer(State(app): State<Arc<App>>, req: Request, next: Next) -> R
 }
 
 async fn health(State(app): State<Arc<App>>) -> Response {
-    let unhealthy = app.faults && app.config.unhealthy;
-    let (status, word, db) = if unhealthy {
+    let (status, word, db) = if app.faults && app.config.unhealthy {
         (StatusCode::SERVICE_UNAVAILABLE, "unhealthy", "failing")
+    } else if app.faults && app.config.degraded {
+        (StatusCode::OK, "degraded", "failed: connection refused")
     } else {
         (StatusCode::OK, "healthy", "ok")
     };

@@ -13,6 +13,7 @@ use crate::api::{
 use crate::frontdoor::routing::{CanaryTarget, RoutingTable, Target};
 use crate::frontdoor::FrontDoor;
 use crate::lock::LeaseSlot;
+use crate::process::command::{expand_argv, expand_env};
 use crate::process::logs;
 use crate::process::supervisor::{Launch, Supervisor};
 use crate::time::{now_ms, rfc3339};
@@ -31,6 +32,20 @@ pub struct ColorSlot {
     pub launch: Option<Launch>,
     /// Its process, while supervised.
     pub supervisor: Option<Supervisor>,
+}
+
+impl ColorSlot {
+    /// Whether the colour's process was started from an older definition
+    /// (`command` or `env`) than `spec`: reusing it would keep running what
+    /// the user has since corrected.
+    pub fn outdated(&self, spec: &EnvironmentSpec, color: Color) -> bool {
+        let (Some(sup), Some(version)) = (&self.supervisor, &self.version) else {
+            return false;
+        };
+        let launch = sup.launch();
+        launch.argv != expand_argv(&spec.command, launch.port, version, color)
+            || launch.env != expand_env(&spec.env, launch.port, version, color)
+    }
 }
 
 /// Mutable data of an environment, guarded by one mutex held only briefly.
@@ -133,6 +148,7 @@ impl Env {
             log_path: None,
             log_tail: Vec::new(),
             in_flight,
+            outdated: slot.outdated(&data.spec, color),
         };
         if let Some(sup) = &slot.supervisor {
             let s = sup.snapshot();

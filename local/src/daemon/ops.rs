@@ -276,6 +276,7 @@ impl Daemon {
                     color.other()
                 )));
             }
+            let outdated = data.colors[color.index()].outdated(&data.spec, color);
             let slot = &mut data.colors[color.index()];
             let running = slot.supervisor.as_ref().is_some_and(|s| {
                 matches!(
@@ -283,7 +284,11 @@ impl Daemon {
                     ProcessStatus::Starting | ProcessStatus::Running
                 )
             });
-            if !req.restart && running && slot.version.as_deref() == Some(req.version.as_str()) {
+            if !req.restart
+                && !outdated
+                && running
+                && slot.version.as_deref() == Some(req.version.as_str())
+            {
                 let status = env.color_status(&data, color);
                 return Ok(status);
             }

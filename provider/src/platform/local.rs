@@ -218,6 +218,7 @@ fn color_state(c: &api::ColorStatus) -> ColorState {
         restarts: c.restarts,
         last_exit: c.last_exit.clone(),
         log_tail: c.log_tail.clone(),
+        outdated: c.outdated,
     }
 }
 

@@ -96,6 +96,8 @@ pub struct ColorState {
     pub last_exit: Option<String>,
     /// Last log lines, when the platform has them.
     pub log_tail: Vec<String>,
+    /// Runs an older target definition (command, env) than the current one.
+    pub outdated: bool,
 }
 
 /// Canary routing by colour.
@@ -148,6 +150,7 @@ impl EnvironmentState {
             restarts: 0,
             last_exit: None,
             log_tail: Vec::new(),
+            outdated: false,
         })
     }
     /// The live (primary) colour.
@@ -174,6 +177,26 @@ pub enum TargetSpec {
         /// Drain time for a retired colour.
         drain_timeout: Duration,
     },
+}
+
+impl TargetSpec {
+    /// Whether both start the same program the same way (command and env):
+    /// what decides if a running colour is still what the user declared.
+    pub fn same_program(&self, other: &TargetSpec) -> bool {
+        let (
+            TargetSpec::Local {
+                command: a_command,
+                env: a_env,
+                ..
+            },
+            TargetSpec::Local {
+                command: b_command,
+                env: b_env,
+                ..
+            },
+        ) = (self, other);
+        a_command == b_command && a_env == b_env
+    }
 }
 
 /// Front-door metrics of a colour over a window.

@@ -2,4 +2,5 @@
 
 pub mod environment;
 pub mod migration;
+pub mod planned_versions;
 pub mod traffic_split;

@@ -65,7 +65,7 @@ pub fn place(
         }
     }
     Err(format!(
-        "version {version} does not run on any colour of environment {environment:?}. Deploy it first with candidate_version = \"{version}\" on the bluegreen_environment, apply, then add the split"
+        "version {version} does not run on any colour of environment {environment:?}. Deploy it with candidate_version = \"{version}\" on the bluegreen_environment, in this apply or an earlier one (with environment set to the environment's name attribute, Terraform deploys it before the split)"
     ))
 }
 
@@ -219,6 +219,7 @@ mod tests {
             restarts: 0,
             last_exit: None,
             log_tail: vec![],
+            outdated: false,
         };
         EnvironmentState {
             endpoint: String::new(),

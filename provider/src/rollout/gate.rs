@@ -114,13 +114,15 @@ pub fn judge(status: &u16, body: &str, check: &HealthCheck, version: &str) -> Re
     if *status != check.expect_status {
         return Err(format!("HTTP {status}, expected {}", check.expect_status));
     }
+    let json = serde_json::from_str::<serde_json::Value>(body).ok();
+    if let Some(json) = &json {
+        judge_health_body(json)?;
+    }
     if check.expect_version {
-        let reported = serde_json::from_str::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| {
-                v.get("version")
-                    .and_then(|v| v.as_str().map(str::to_string))
-            });
+        let reported = json.as_ref().and_then(|v| {
+            v.get("version")
+                .and_then(|v| v.as_str().map(str::to_string))
+        });
         match reported {
             Some(v) if v == version => {}
             Some(v) => return Err(format!("reports version {v:?}, expected {version:?}")),
@@ -128,6 +130,50 @@ pub fn judge(status: &u16, body: &str, check: &HealthCheck, version: &str) -> Re
         }
     }
     Ok(())
+}
+
+/// The release process's health body (DESIGN §3): a `status` other than
+/// `healthy`/`ok`, or a `checks` entry not starting with `ok`, is unhealthy.
+/// A body without those fields says nothing about them and passes.
+fn judge_health_body(json: &serde_json::Value) -> Result<(), String> {
+    let failing: Vec<String> = json
+        .get("checks")
+        .and_then(|c| c.as_object())
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, value)| check_failure(value).map(|text| format!("{name}: {text}")))
+        .collect();
+    let status = json.get("status").and_then(|s| s.as_str());
+    let status_ok =
+        status.is_none_or(|s| s.eq_ignore_ascii_case("healthy") || s.eq_ignore_ascii_case("ok"));
+    match (status_ok, failing.is_empty()) {
+        (true, true) => Ok(()),
+        (true, false) => Err(format!("failing check {}", failing.join("; "))),
+        (false, true) => Err(format!(
+            "reports status {:?}, expected \"healthy\" or \"ok\"",
+            status.unwrap_or_default()
+        )),
+        (false, false) => Err(format!(
+            "reports status {:?}; failing check {}",
+            status.unwrap_or_default(),
+            failing.join("; ")
+        )),
+    }
+}
+
+/// The text of a failing `checks` entry, quoted; `None` when it passes or
+/// has a shape the contract does not speak of. The seed's entries are
+/// strings ("ok", "ok (23/23 connected)"); objects carry a `status`.
+fn check_failure(value: &serde_json::Value) -> Option<String> {
+    let text = match value {
+        serde_json::Value::String(s) => s.as_str(),
+        serde_json::Value::Object(o) => o.get("status")?.as_str()?,
+        serde_json::Value::Bool(false) => return Some("false".into()),
+        _ => return None,
+    };
+    let passes = text.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("ok"))
+        || text.eq_ignore_ascii_case("healthy");
+    (!passes).then(|| format!("{text:?}"))
 }
 
 #[cfg(test)]
@@ -159,5 +205,73 @@ mod tests {
             ..HealthCheck::default()
         };
         assert!(judge(&200, "ok", &lax, "1.3.0").is_ok());
+    }
+
+    #[test]
+    fn judges_the_seed_health_body() {
+        let check = HealthCheck::default();
+        let seed = r#"{"status":"healthy","environment":"green","version":"1.3.0",
+            "checks":{"database":"ok","cache":"ok","storage":"ok","equipment":"ok (23/23 connected)"}}"#;
+        assert_eq!(judge(&200, seed, &check, "1.3.0"), Ok(()));
+        assert_eq!(
+            judge(
+                &200,
+                r#"{"status":"degraded","version":"1.3.0","checks":{"database":"failed: connection refused","cache":"ok"}}"#,
+                &check,
+                "1.3.0"
+            ),
+            Err(r#"reports status "degraded"; failing check database: "failed: connection refused""#.into())
+        );
+        // A failing check alone is enough, whatever the status says.
+        assert_eq!(
+            judge(
+                &200,
+                r#"{"status":"ok","version":"1.3.0","checks":{"equipment":"degraded (20/23 connected)"}}"#,
+                &check,
+                "1.3.0"
+            ),
+            Err(r#"failing check equipment: "degraded (20/23 connected)""#.into())
+        );
+        assert_eq!(
+            judge(
+                &200,
+                r#"{"status":"starting","version":"1.3.0"}"#,
+                &check,
+                "1.3.0"
+            ),
+            Err(r#"reports status "starting", expected "healthy" or "ok""#.into())
+        );
+    }
+
+    #[test]
+    fn judges_checks_given_as_objects() {
+        let check = HealthCheck::default();
+        let body = r#"{"status":"OK","version":"1.3.0","checks":{
+            "database":{"status":"ok","latency_ms":3},
+            "cache":{"status":"down","error":"timeout"}}}"#;
+        assert_eq!(
+            judge(&200, body, &check, "1.3.0"),
+            Err(r#"failing check cache: "down""#.into())
+        );
+    }
+
+    #[test]
+    fn bodies_without_the_contract_fields_keep_passing() {
+        let lax = HealthCheck {
+            expect_version: false,
+            ..HealthCheck::default()
+        };
+        assert_eq!(judge(&200, r#"{"uptime":12}"#, &lax, "1.3.0"), Ok(()));
+        assert_eq!(judge(&200, "[1,2]", &lax, "1.3.0"), Ok(()));
+        assert_eq!(judge(&200, "up", &lax, "1.3.0"), Ok(()));
+        assert_eq!(
+            judge(
+                &200,
+                r#"{"version":"1.3.0","checks":{"disk":42}}"#,
+                &HealthCheck::default(),
+                "1.3.0"
+            ),
+            Ok(())
+        );
     }
 }

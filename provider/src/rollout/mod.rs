@@ -15,7 +15,9 @@ use std::time::Duration;
 use tfplugin::provider::Ctx;
 
 use crate::http::Http;
-use crate::platform::{Color, EnvironmentState, Lease, Platform, PlatformError};
+use crate::platform::{
+    Color, ColorPhase, ColorState, EnvironmentState, Lease, Platform, PlatformError,
+};
 pub use report::{Outcome, ReleaseError, ReleaseReport};
 
 /// The pre-switch health gate.
@@ -109,6 +111,21 @@ pub struct ReleaseSpec {
     pub post_switch: PostSwitch,
     /// Keep the previous colour running for instant rollback.
     pub keep_previous: bool,
+    /// This apply changed the target definition (command, env): a colour
+    /// started from the older one is redeployed rather than reused.
+    pub definition_changed: bool,
+}
+
+impl ReleaseSpec {
+    /// Whether `color` already runs `version` as this release wants it, so
+    /// that using it needs no redeploy. A colour kept from an older definition
+    /// stays reusable (instant rollback) unless this apply changed the
+    /// definition: then the change may be what fixes the release.
+    pub fn reusable(&self, color: &ColorState) -> bool {
+        color.version.as_deref() == Some(self.version.as_str())
+            && color.phase == ColorPhase::Running
+            && !(self.definition_changed && color.outdated)
+    }
 }
 
 /// The engine with its collaborators.
@@ -142,18 +159,22 @@ impl Engine<'_> {
             if live_state.version.as_deref() == Some(spec.version.as_str())
                 && live_state.phase == crate::platform::ColorPhase::Running
             {
+                // The live colour is only ever replaced through a release.
+                let note = if live_state.outdated {
+                    "; a changed command or env applies from the next release"
+                } else {
+                    ""
+                };
                 report.finish(
                     Outcome::NoChange,
-                    format!("{} is already live on {live}", spec.version),
+                    format!("{} is already live on {live}{note}", spec.version),
                 );
                 return Ok(report);
             }
         }
         let target = live.map_or(Color::Blue, Color::other);
         let target_state = state.color(target);
-        let instant = live.is_some()
-            && target_state.version.as_deref() == Some(spec.version.as_str())
-            && target_state.phase == crate::platform::ColorPhase::Running;
+        let instant = live.is_some() && spec.reusable(&target_state);
 
         if instant {
             // Instant rollback (or roll-forward): the idle colour already runs
@@ -253,9 +274,7 @@ impl Engine<'_> {
         };
         let idle = live.other();
         let idle_state = state.color(idle);
-        if idle_state.version.as_deref() == Some(spec.version.as_str())
-            && idle_state.phase == crate::platform::ColorPhase::Running
-        {
+        if spec.reusable(&idle_state) {
             report.finish(
                 Outcome::NoChange,
                 format!("candidate {} already runs on {idle}", spec.version),

@@ -109,12 +109,24 @@ impl EnvironmentResource {
         redefine: bool,
     ) -> Result<Option<ReleaseReport>, ReleaseError> {
         let name = &cfg.release.environment;
-        if redefine {
+        // Compared with what the platform holds, not with prior state: a failed
+        // apply may have defined a command that state never recorded.
+        let held = engine.platform.status(name).await?.and_then(|s| s.spec);
+        let definition_changed = held.is_some_and(|h| !h.same_program(&cfg.target));
+        if redefine || definition_changed {
             engine
                 .platform
                 .define(name, &cfg.target, engine.lease)
                 .await?;
         }
+        let release = crate::rollout::ReleaseSpec {
+            definition_changed,
+            ..cfg.release.clone()
+        };
+        let cfg = &EnvironmentConfig {
+            release,
+            ..cfg.clone()
+        };
         let status = engine.platform.status(name).await?;
         let live = status.as_ref().and_then(|s| s.live_color());
         let mut last = match cfg.live_color {
@@ -235,7 +247,10 @@ impl EnvironmentResource {
                     }
                     _ => req.prior.get("previous_version").clone(),
                 };
-                state.set("previous_version", previous);
+                state.set(
+                    "previous_version",
+                    state::rollback_target(&previous, &truth),
+                );
                 let deployment = match &report {
                     Some(r) => state::deployment_value(r, None),
                     None => req.prior.get("last_deployment").clone(),
@@ -319,6 +334,8 @@ impl Resource for EnvironmentResource {
         req: PlanRequest<'_>,
         mut planned: PlanResponse,
     ) -> PlanResponse {
+        // A split planned in this run checks its canary against this.
+        self.shared.planned.record(&planned.planned);
         if req.prior.is_null() {
             return planned;
         }

@@ -182,6 +182,13 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
             diags,
         ),
     };
+    if health.deadline.is_zero() {
+        diags.error_at(
+            hp.clone().then_attr("deadline"),
+            "Invalid deadline",
+            "A 0s deadline fails every release before its first probe: set how long the new colour has to start and become healthy, e.g. \"2m\", or remove deadline for the default.",
+        );
+    }
     if health.interval.is_zero() {
         diags.error_at(
             hp.clone().then_attr("interval"),
@@ -333,6 +340,7 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
             smoke,
             post_switch,
             keep_previous: config.get("keep_previous").as_bool().unwrap_or(true),
+            definition_changed: false,
         },
         candidate_version,
         live_color,

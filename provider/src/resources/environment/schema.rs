@@ -116,7 +116,9 @@ pub fn schema() -> Schema {
         .attr(Attribute::string("live_color").optional().computed().description(
             "The colour receiving traffic. Set it to pin a colour (manual rollback): it must run `version`, or be the idle colour (then `version` is deployed there first).",
         ))
-        .attr(Attribute::string("previous_version").computed().description("The version that was live before the last release: where an instant rollback goes."))
+        .attr(Attribute::string("previous_version").computed().description(
+            "Where an instant rollback goes: the version that was live before the last release, while the idle colour still runs it, so that setting `version` to it only switches the front door. Null when no colour keeps it: nothing was live before, `keep_previous = false` stopped it, or a candidate or a failed or rolled-back release was deployed over it (the idle colour's version is then in `colors`).",
+        ))
         .attr(Attribute::new("last_deployment", deployment_type()).computed().description(
             "The last release this resource ran: `id`, `outcome` (`released`, `switched`, `candidate_ready`, `no_change`, `gate_failed`, `rolled_back`, `failed`), `started_at`, `finished_at`, `message`.",
         ))

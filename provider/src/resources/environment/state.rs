@@ -46,6 +46,8 @@ pub fn apply_truth(base: &mut Value, state: &EnvironmentState, for_read: bool) {
     base.set("idle_color", Value::from(live.map(|c| c.other().as_str())));
     base.set("endpoint", Value::from(state.endpoint.as_str()));
     base.set("colors", colors_value(state));
+    let previous = rollback_target(base.get("previous_version"), state);
+    base.set("previous_version", previous);
     if !for_read {
         return;
     }
@@ -67,6 +69,24 @@ pub fn apply_truth(base: &mut Value, state: &EnvironmentState, for_read: bool) {
             .filter(|c| c.phase == crate::platform::ColorPhase::Running)
             .and_then(|c| c.version);
         base.set("candidate_version", Value::from(running));
+    }
+}
+
+/// `previous` while the idle colour still runs it, so that setting `version`
+/// to it is a pure front-door switch; null once a candidate, a failed or
+/// rolled-back release, or a stop took its place.
+pub fn rollback_target(previous: &Value, state: &EnvironmentState) -> Value {
+    let Some(previous) = previous.as_str() else {
+        return previous.clone();
+    };
+    let idle = state.live_color().map(|live| state.color(live.other()));
+    // By version alone: a stopped colour reports none, and a crash the
+    // platform is restarting must not forget the rollback target for good.
+    let kept = idle.is_some_and(|c| c.version.as_deref() == Some(previous));
+    if kept {
+        Value::from(previous)
+    } else {
+        Value::Null
     }
 }
 

@@ -17,6 +17,7 @@ use tfplugin::{AttributePath, Value};
 use crate::platform::{EnvironmentState, Platform, RouteChange, RouteReason};
 use crate::provider::Shared;
 use crate::resources::environment::{lock_owner, release_diagnostic};
+use crate::resources::planned_versions::PlannedRun;
 use crate::rollout::canary::{apply_canary, place, CanarySpec, Placement, Progressive};
 use crate::rollout::{PostSwitch, ReleaseError};
 
@@ -64,12 +65,25 @@ fn read_config(config: &Value, diags: &mut Diagnostics) -> SplitConfig {
         .iter()
         .filter_map(|t| t.as_str().map(str::to_string))
         .collect();
-    for (i, t) in tenants.iter().enumerate() {
+    // Indexed over the list as written, so a path stays right beside unknown elements.
+    let written = canary.get("tenants").as_seq().unwrap_or(&[]);
+    for (i, t) in written.iter().enumerate() {
+        let Some(t) = t.as_str() else { continue };
+        let at = cp.clone().then_attr("tenants").then_index(i as i64);
         if t.trim().is_empty() {
             diags.error_at(
-                cp.clone().then_attr("tenants").then_index(i as i64),
+                at,
                 "Empty tenant id",
                 "Remove the empty string from tenants.",
+            );
+        } else if let Some(first) = written[..i].iter().position(|o| o.as_str() == Some(t)) {
+            // The daemon would route it once anyway; a repeat is a typo or a merge slip.
+            diags.error_at(
+                at,
+                "Duplicate tenant",
+                format!(
+                    "{t:?} is listed twice in tenants (first at index {first}): remove the repeat."
+                ),
             );
         }
     }
@@ -309,6 +323,12 @@ impl TrafficSplitResource {
     }
 }
 
+/// Leaves where the canary lands to the apply: known once the environment's
+/// apply has deployed it.
+fn defer_placement(planned: &mut PlanResponse) {
+    mark_unknown(&mut planned.planned, &["canary_color", "satisfied"]);
+}
+
 #[async_trait]
 impl Resource for TrafficSplitResource {
     fn type_name(&self) -> &str {
@@ -333,9 +353,11 @@ impl Resource for TrafficSplitResource {
     ) -> PlanResponse {
         let env = req.config.get("environment");
         let version = req.config.get("canary").get("version");
-        // The canary must already run somewhere: say so at plan time, with the fix.
+        // The canary must run somewhere by the time the split is applied: say
+        // so at plan time, with the fix, unless this run deploys it.
         if let (Some(env), Some(version)) = (env.as_str(), version.as_str()) {
             if let Ok(platform) = self.platform().await {
+                let planned_run = self.shared.planned.runs(env, version);
                 match platform.status(env).await {
                     Ok(Some(state)) => match place(&state, env, version) {
                         Ok(Placement::Satisfied) => {
@@ -346,13 +368,24 @@ impl Resource for TrafficSplitResource {
                             planned.planned.set("satisfied", Value::Bool(false));
                             planned.planned.set("canary_color", Value::from(color.as_str()));
                         }
+                        // The environment's apply, which Terraform runs first, deploys it.
+                        Err(_) if planned_run == PlannedRun::Deploys => defer_placement(&mut planned),
                         Err(e) => planned.diagnostics.error_at(AttributePath::attr("canary").then_attr("version"), "Canary version is not deployed", e),
                     },
-                    Ok(None) => planned.diagnostics.error_at(
-                        AttributePath::attr("environment"),
-                        "Environment not found",
-                        format!("There is no environment {env:?} yet: create the bluegreen_environment first (reference its name attribute so Terraform orders them)."),
-                    ),
+                    Ok(None) => match planned_run {
+                        // Created in this run: Terraform applies it before the split.
+                        PlannedRun::Deploys => defer_placement(&mut planned),
+                        PlannedRun::DoesNotDeploy => planned.diagnostics.error_at(
+                            AttributePath::attr("canary").then_attr("version"),
+                            "Canary version is not deployed",
+                            format!("environment {env:?} is created in this run, but neither its version nor its candidate_version is {version}. Set candidate_version = \"{version}\" on the bluegreen_environment."),
+                        ),
+                        PlannedRun::NotPlanned => planned.diagnostics.error_at(
+                            AttributePath::attr("environment"),
+                            "Environment not found",
+                            format!("There is no environment {env:?} yet, and this configuration does not create one: declare the bluegreen_environment and set environment to its name attribute (bluegreen_environment.NAME.name) so Terraform creates it first."),
+                        ),
+                    },
                     Err(e) => planned.diagnostics.warning_at(AttributePath::attr("environment"), "Could not check the canary placement", e.to_string()),
                 }
             }

@@ -11,7 +11,7 @@ pub fn schema() -> Schema {
     let canary = Block::new()
         .description("The canary, by version: it survives a switch, and is satisfied once its version is live.")
         .attr(Attribute::string("version").required().description(
-            "Version receiving canary traffic. It must already run on a colour: deploy it with `candidate_version` on the environment first.",
+            "Version receiving canary traffic. It must run on a colour when the split is applied: deploy it with `candidate_version` on the environment, in the same apply or an earlier one (set `environment` to the environment's `name` attribute so Terraform applies the environment first).",
         ))
         .attr(Attribute::number("weight").default(Value::int(0)).description(
             "Percent (0-100) of requests **without** a tenant header sent to the canary.",

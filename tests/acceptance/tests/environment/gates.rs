@@ -1,5 +1,6 @@
 //! Failed pre-switch gates: a wrong version, an unhealthy (503) answer, a
-//! health probe that times out, and a crash loop. Each fails the apply with
+//! degraded one (200 with a failed check in the body), a health probe that
+//! times out, and a crash loop. Each fails the apply with
 //! a diagnostic naming the check and its figures; no request through the
 //! front door reaches the bad colour; the state keeps the live version; the
 //! next plan proposes the update again.
@@ -119,6 +120,22 @@ fn gate_unhealthy() {
             &[
                 r"health check failed on green \(1\.3\.0\): 0 of \d+ probes of http://127\.0\.0\.1:\d+/api/health were healthy",
                 r"last: HTTP 503, expected 200",
+            ],
+        );
+    });
+}
+
+#[test]
+fn gate_degraded() {
+    on_every_cli("gate_degraded", |tf| {
+        // HTTP 200 and the right version, but the body says the database is down.
+        gate_failure(
+            "gate_degraded",
+            tf,
+            &[("AGOG_DEGRADED", "true")],
+            &[
+                r"health check failed on green \(1\.3\.0\): 0 of \d+ probes of http://127\.0\.0\.1:\d+/api/health were healthy",
+                r#"last: reports status "degraded"; failing check database: "failed: connection refused""#,
             ],
         );
     });

@@ -98,3 +98,72 @@ fn post_switch_breach_rolls_back() {
         destroy_and_check(&ws, &fx);
     });
 }
+
+/// After an automatic rollback the idle colour runs the rolled-back release,
+/// not the version live before: `previous_version` must not offer that one
+/// as an instant rollback, before or after a refresh.
+#[test]
+fn previous_version_after_a_rollback() {
+    on_every_cli("previous_version_after_a_rollback", |tf| {
+        let test = "previous_version_after_a_rollback";
+        let fx = Fixture::new("previous", tf, "shop");
+        let env = fx
+            .env("1.2.0")
+            .var("AGOG_FAULTY_VERSION", "1.3.1")
+            .var("AGOG_ERROR_RATE", "0.05");
+        let ws = Workspace::new(test, tf, &bluegreen());
+        ws.write_config(&fx.config(&env.hcl()));
+        ws.init();
+        ws.apply();
+        ws.write_config(&fx.config(&env.clone().version("1.3.0").hcl()));
+        ws.apply();
+        let state = ws.show();
+        let api = state.resource(ADDRESS);
+        assert_eq!(api.str("live_color"), "green");
+        assert_eq!(
+            api.str("previous_version"),
+            "1.2.0",
+            "blue keeps 1.2.0 for instant rollback"
+        );
+
+        ws.write_config(&fx.config(&env.clone().version("1.3.1").hcl()));
+        let front = fx.front_door();
+        let started = now_ms();
+        let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
+        fx.wait_for_requests("green", started, 200, Duration::from_secs(60));
+        let apply = ws.run(&["apply", "-auto-approve"]);
+        let summary = load.stop();
+        announce(&format!(
+            "acceptance: {test} on Terraform v{}: apply exit {:?} after {:.1}s; load: {summary}",
+            tf.version_string(),
+            apply.code,
+            apply.elapsed.as_secs_f64()
+        ));
+        if apply.code != Some(1) {
+            ws.fail(
+                Some(&apply),
+                &format!(
+                    "the apply of a faulty 1.3.1 exited {:?}, expected 1",
+                    apply.code
+                ),
+            );
+        }
+        expect_match(&ws, &apply, r"Error: Release of 1\.3\.1 rolled back");
+        front.assert_serves(20, "1.3.0", "green");
+
+        for when in ["after the rollback", "after a refresh"] {
+            let state = ws.show();
+            let api = state.resource(ADDRESS);
+            assert_eq!(api.str("version"), "1.3.0", "{when}");
+            assert_eq!(api.str("colors.blue.version"), "1.3.1", "{when}");
+            assert!(
+                api.is_null("previous_version"),
+                "{when}: previous_version is {:?}, but blue runs the rolled-back 1.3.1: no version is kept for an instant rollback",
+                api.attr("previous_version")
+            );
+            ws.refresh();
+        }
+        assert_plan_proposes(&ws, "1.3.0", "1.3.1");
+        destroy_and_check(&ws, &fx);
+    });
+}

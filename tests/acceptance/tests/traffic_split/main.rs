@@ -8,8 +8,10 @@
 mod destroy;
 mod drift;
 mod not_deployed;
+mod plan_errors;
 mod progressive;
 mod promote;
+mod same_run;
 mod shares;
 mod tenants_example;
 

@@ -22,7 +22,7 @@ fn split_of_an_undeployed_version_fails_at_plan() {
                 Step::new(fx.config(&[&env, &split])).expect_error(Expect::regex(&format!(
                     r#"(?s){}.*in resource "bluegreen_traffic_split" "api":\n\s*\d+:\s+version\s+=\s+"1\.3\.0"\n.*{}"#,
                     wrapped("Error: Canary version is not deployed"),
-                    wrapped(r#"version 1.3.0 does not run on any colour of environment "undeployed". Deploy it first with candidate_version = "1.3.0" on the bluegreen_environment, apply, then add the split"#),
+                    wrapped(r#"version 1.3.0 does not run on any colour of environment "undeployed". Deploy it with candidate_version = "1.3.0" on the bluegreen_environment"#),
                 ))),
             )
             .step(Step::new(fx.config(&[&candidate])))

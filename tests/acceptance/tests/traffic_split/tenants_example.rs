@@ -1,6 +1,7 @@
 //! `examples/tenants` as shipped, with `modules/tenant-release` beside it at
-//! the same relative path: init, apply, an empty plan, and a clean destroy,
-//! on the local platform. Only the provider block (an `override.tf` pointing
+//! the same relative path: init, one apply that also creates apac's
+//! candidate and its canary, an empty plan, and a clean destroy, on the
+//! local platform. Only the provider block (an `override.tf` pointing
 //! at this test's daemon) and the front-door ports (free ones, in
 //! `terraform.tfvars.json`) differ from what a user runs.
 
@@ -14,6 +15,10 @@ use bluegreen_acceptance::harness::{announce, http, on_every_cli, LocalDaemon, O
 use serde_json::{json, Value as Json};
 
 use crate::bluegreen;
+
+/// The pilot tenant of apac's canary, and a tenant without one.
+const PILOT: &str = "pilot-tenant-id";
+const OTHER: &str = "regular-tenant-id";
 
 /// Where the example sits relative to the work directory, as in the repository.
 const EXAMPLE: &str = "examples/tenants";
@@ -85,9 +90,10 @@ fn tenants_example_applies_plans_empty_and_destroys() {
         let vars = json!({
             "app_binary": workspace_binary("agog-demo-app").display().to_string(),
             "groups": {
-                "eu":   {"listen": format!("127.0.0.1:{eu}"),   "app_version": "1.3.0", "candidate_version": null},
-                "us":   {"listen": format!("127.0.0.1:{us}"),   "app_version": "1.3.0", "candidate_version": null},
-                "apac": {"listen": format!("127.0.0.1:{apac}"), "app_version": "1.2.0", "candidate_version": "1.3.0"},
+                "eu":   {"listen": format!("127.0.0.1:{eu}"),   "app_version": "1.3.0", "candidate_version": null, "canary": null},
+                "us":   {"listen": format!("127.0.0.1:{us}"),   "app_version": "1.3.0", "candidate_version": null, "canary": null},
+                "apac": {"listen": format!("127.0.0.1:{apac}"), "app_version": "1.2.0", "candidate_version": "1.3.0",
+                         "canary": {"weight": 10, "tenants": [PILOT]}},
             }
         });
         std::fs::write(
@@ -120,6 +126,14 @@ fn tenants_example_applies_plans_empty_and_destroys() {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
         assert_eq!(groups, want, "output groups");
+        let out = run(&ws, "output", &["-json", "canaries"], &[0]);
+        let canaries: Json = serde_json::from_str(out.stdout.trim())
+            .unwrap_or_else(|e| ws.fail(Some(&out), &format!("canaries is not JSON: {e}")));
+        assert_eq!(
+            canaries,
+            json!({"apac": "green", "eu": null, "us": null}),
+            "output canaries"
+        );
 
         // Three environments live on the daemon, each answering at its front door.
         let listed = api.get("/v1/environments").expect("list environments");
@@ -145,10 +159,19 @@ fn tenants_example_applies_plans_empty_and_destroys() {
             live, expect,
             "environments on the daemon (live version, candidate on green): {listed}"
         );
-        for (port, version) in [(eu, "1.3.0"), (us, "1.3.0"), (apac, "1.2.0")] {
+        // apac's pilot tenant reaches its canary; every other tenant the live version.
+        for (port, tenant, version) in [
+            (eu, OTHER, "1.3.0"),
+            (us, PILOT, "1.3.0"),
+            (apac, OTHER, "1.2.0"),
+            (apac, PILOT, "1.3.0"),
+        ] {
             for _ in 0..20 {
-                let reply = http::get(
+                let reply = http::request(
+                    "GET",
                     &format!("http://127.0.0.1:{port}/api/version"),
+                    &[("X-Tenant-ID", tenant)],
+                    None,
                     Duration::from_secs(5),
                 )
                 .unwrap_or_else(|e| panic!("front door {port}: {e}"));
@@ -156,7 +179,7 @@ fn tenants_example_applies_plans_empty_and_destroys() {
                 assert_eq!(
                     (reply.status, body["version"].as_str()),
                     (200, Some(version)),
-                    "front door {port}: {}",
+                    "front door {port}, tenant {tenant}: {}",
                     reply.body
                 );
             }
