@@ -190,7 +190,8 @@ pub fn query(ctx: &Ctx, st: &State, req: &Incoming) -> Reply {
             ))
             }
         },
-        None => (ctx.now.saturating_sub(3_600_000), ctx.now),
+        // The last hour, including samples taken this very millisecond.
+        None => (ctx.now.saturating_sub(3_600_000), ctx.now + 1),
     };
     let interval = match req.query("interval") {
         None => 60_000,
