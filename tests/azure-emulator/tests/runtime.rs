@@ -184,8 +184,9 @@ async fn labels_edge_propagation_rules_and_metrics() {
     admin(info, "POST", "/admin/clock", Some(json!({"scale": 1.0}))).await;
 
     // Metrics: edge traffic appears per origin after the ingestion delay.
-    admin(info, "POST", "/admin/clock", Some(json!({"scale": 1000.0}))).await;
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    // About 100 emulated seconds (ingestion delay 60 s), well inside the hour queried.
+    admin(info, "POST", "/admin/clock", Some(json!({"scale": 200.0}))).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     admin(info, "POST", "/admin/clock", Some(json!({"scale": 1.0}))).await;
     let query = format!(
         "{profile}/providers/Microsoft.Insights/metrics?api-version=2024-02-01&metricnames=OriginRequestCount,Percentage5XX&aggregation=Total,Average&interval=PT1H&$filter=Origin%20eq%20%27*%27"
