@@ -253,6 +253,27 @@ pub struct EnvironmentStatus {
     pub colors: Colors,
     /// Current lock, if held.
     pub lock: Option<LockInfo>,
+    /// Whether the front door listens; absent from daemons that predate it.
+    #[serde(default)]
+    pub front_door: Option<FrontDoorStatus>,
+}
+
+/// Whether an environment's front door accepts connections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrontDoorStatus {
+    /// True while it accepts connections on `address`.
+    pub listening: bool,
+    /// The `listen` address it serves (or keeps trying to bind).
+    pub address: String,
+    /// Why it is not listening (the last bind error).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// When it went down (RFC 3339).
+    #[serde(default)]
+    pub down_since: Option<String>,
+    /// Failed bind attempts since it went down; the daemon keeps retrying with backoff.
+    #[serde(default)]
+    pub bind_attempts: u32,
 }
 
 /// `GET /v1/environments` answer.
@@ -427,6 +448,10 @@ pub enum AuditAction {
     Delete,
     /// A rollout gate result recorded by a client.
     Gate,
+    /// A front door could not listen, or listens again.
+    Listen,
+    /// A request to the admin API without a valid token was refused.
+    Unauthorized,
     /// Anything else recorded by a client.
     #[serde(other)]
     Other,

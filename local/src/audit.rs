@@ -2,6 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -30,16 +31,19 @@ pub struct AuditLog {
 }
 
 impl AuditLog {
-    /// Opens (creating) `path` for appending.
+    /// Opens (creating) `path` for appending, owner-only (tightened when looser).
     pub fn open(path: &Path) -> Result<Self, AuditError> {
+        let io = |source| AuditError::Io {
+            path: path.to_owned(),
+            source,
+        };
         let file = OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(crate::state::private::FILE_MODE)
             .open(path)
-            .map_err(|source| AuditError::Io {
-                path: path.to_owned(),
-                source,
-            })?;
+            .map_err(io)?;
+        crate::state::private::tighten(path).map_err(io)?;
         Ok(Self {
             path: path.to_owned(),
             file: Mutex::new(file),

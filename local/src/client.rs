@@ -64,6 +64,12 @@ pub enum ClientError {
         /// Daemon message.
         message: String,
     },
+    /// A front door could not bind its `listen` address.
+    #[error("{message}")]
+    ListenFailed {
+        /// Daemon message, naming the address and the reason.
+        message: String,
+    },
     /// The request was invalid (400) or could not be carried out (422).
     #[error("{message}")]
     Invalid {
@@ -265,6 +271,9 @@ impl Client {
                 owner: body.locked_by.unwrap_or_default(),
                 since: body.since.unwrap_or_default(),
                 expires_at: body.expires_at.unwrap_or_default(),
+                message: body.message,
+            },
+            (_, "listen_failed") => ClientError::ListenFailed {
                 message: body.message,
             },
             (StatusCode::NOT_FOUND, _) => ClientError::NotFound {

@@ -506,6 +506,7 @@ mod gate {
             },
             colors: BTreeMap::from([(Color::Blue, blue), (Color::Green, green)]),
             spec: None,
+            front_door_down: None,
         };
         Traffic::from_state("api", &state)
     }

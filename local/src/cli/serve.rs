@@ -70,6 +70,9 @@ pub async fn run(state_dir: PathBuf, listen: &str, takeover: bool) -> anyhow::Re
     // Bind the admin port before touching any colour, so a second daemon fails cleanly.
     let admin = admin_listener(listen, inherited_admin)?;
     let addr = admin.local_addr().context("reading the admin address")?;
+    if let Some(warning) = bluegreen_local::server::plain_http_warning(addr) {
+        tracing::warn!("{warning}");
+    }
     let daemon = Daemon::open_with(&state_dir, token, inherited_front_doors).await?;
     let control = match ControlSocket::bind(&state_dir) {
         Ok(c) => Some(c),

@@ -53,6 +53,15 @@ pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
                 .map(|by| format!(" by {by}"))
                 .unwrap_or_default()
         ));
+        if let Some(f) = env.front_door.as_ref().filter(|f| !f.listening) {
+            out.push_str(&format!(
+                "  FRONT DOOR DOWN: not listening on {}: {} (since {}, {} failed binds; retrying with backoff)\n",
+                f.address,
+                f.error.as_deref().unwrap_or("not bound"),
+                f.down_since.as_deref().unwrap_or("-"),
+                f.bind_attempts
+            ));
+        }
         if let Some(l) = &env.lock {
             out.push_str(&format!(
                 "  locked by {} since {} (expires {})\n",

@@ -121,6 +121,11 @@ impl Env {
     pub fn reinstall(&self) {
         let table = {
             let data = self.data();
+            for color in Color::ALL {
+                if let Some(sup) = &data.colors[color.index()].supervisor {
+                    sup.set_routed(data.routing.routes_to(color));
+                }
+            }
             self.compile(&data)
         };
         self.frontdoor.install(table);
@@ -187,6 +192,7 @@ impl Env {
             live_version,
             colors,
             lock: data.lock.current(now_ms()).map(|l| l.info()),
+            front_door: Some(super::listen::front_door_status(self, &data.spec.listen)),
         }
     }
 }

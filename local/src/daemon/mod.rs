@@ -3,7 +3,9 @@
 mod environment;
 mod error;
 mod lifecycle;
+mod listen;
 mod ops;
+mod refusals;
 mod restore;
 
 use std::collections::BTreeMap;
@@ -16,6 +18,7 @@ use tokio::sync::mpsc;
 
 pub use environment::{header_name, ColorSlot, Env, EnvData};
 pub use error::DaemonError;
+pub use refusals::Refusal;
 
 use crate::api::{AuditAction, AuditEntry, Color, DaemonHealth, EnvironmentStatus, Outcome};
 use crate::audit::AuditLog;
@@ -61,6 +64,7 @@ struct Inner {
     handed_over: AtomicBool,
     /// Woken when `bluegreen-local stop` has stopped everything and the daemon should exit.
     exit: tokio::sync::Notify,
+    refusals: std::sync::Mutex<refusals::RefusalLimiter>,
 }
 
 impl Daemon {
@@ -78,6 +82,7 @@ impl Daemon {
         inherited: BTreeMap<String, std::net::TcpListener>,
     ) -> Result<Self, DaemonError> {
         let store = Store::new(state_dir);
+        store.secure()?;
         let persisted = store.load()?;
         let audit = AuditLog::open(&state_dir.join("audit.log"))?;
         let (tx, rx) = mpsc::unbounded_channel();
@@ -96,6 +101,7 @@ impl Daemon {
                 notices: tx,
                 handed_over: AtomicBool::new(false),
                 exit: tokio::sync::Notify::new(),
+                refusals: Default::default(),
             }),
         };
         tokio::spawn(handle_notices(Arc::downgrade(&daemon.inner), rx));
@@ -260,6 +266,22 @@ fn persisted_color(slot: &ColorSlot) -> PersistedColor {
     }
 }
 
+fn crash_entry(n: &Notice, message: String) -> AuditEntry {
+    AuditEntry {
+        time: String::new(),
+        actor: "daemon".into(),
+        environment: n.environment.clone(),
+        action: AuditAction::Crash,
+        from_version: Some(n.version.clone()),
+        to_version: None,
+        from_color: Some(n.color),
+        to_color: None,
+        revision: None,
+        outcome: Outcome::Failed,
+        message,
+    }
+}
+
 /// Persists pid changes and audits crashes reported by supervisors.
 async fn handle_notices(inner: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Notice>) {
     while let Some(first) = rx.recv().await {
@@ -274,26 +296,35 @@ async fn handle_notices(inner: Weak<Inner>, mut rx: mpsc::UnboundedReceiver<Noti
         for n in batch {
             match &n.event {
                 ProcEvent::Spawned { .. } => dirty = true,
-                ProcEvent::Crashed { exit, restart_in } => {
+                ProcEvent::Crashed {
+                    exit,
+                    restart_in,
+                    in_a_row,
+                } => {
                     dirty = true;
-                    daemon.audit(AuditEntry {
-                        time: String::new(),
-                        actor: "daemon".into(),
-                        environment: n.environment.clone(),
-                        action: AuditAction::Crash,
-                        from_version: Some(n.version.clone()),
-                        to_version: None,
-                        from_color: Some(n.color),
-                        to_color: None,
-                        revision: None,
-                        outcome: Outcome::Failed,
-                        message: format!(
-                            "colour {} ({}) {exit}; restarting in {:.1}s",
-                            n.color,
-                            n.version,
-                            restart_in.as_secs_f64()
+                    // A crash loop is audited at 1, 2, 4, 8… crashes in a row, not at
+                    // every restart: the log stays readable through a long outage.
+                    if in_a_row.is_power_of_two() {
+                        daemon.audit(crash_entry(
+                            &n,
+                            format!(
+                                "colour {} ({}) {exit}; crash {in_a_row} in a row, restarting in {:.1}s",
+                                n.color,
+                                n.version,
+                                restart_in.as_secs_f64()
+                            ),
+                        ));
+                    }
+                }
+                ProcEvent::GaveUp { exit, in_a_row } => {
+                    dirty = true;
+                    daemon.audit(crash_entry(
+                        &n,
+                        format!(
+                            "colour {} ({}) {exit}; not restarted after {in_a_row} crashes in a row because it receives no traffic: fix it and deploy again",
+                            n.color, n.version
                         ),
-                    });
+                    ));
                 }
                 ProcEvent::Ready | ProcEvent::Stopped => {}
             }

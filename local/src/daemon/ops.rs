@@ -158,12 +158,30 @@ impl Daemon {
         if let Ok(env) = self.env(name) {
             let _op = env.ops.lock().await;
             let old = env.data().spec.clone();
-            if old == spec {
+            let listening = env.frontdoor.local_addr().is_some();
+            if old == spec && listening {
                 return Ok(env.status());
             }
-            if old.listen != spec.listen {
-                let listener = FrontDoor::bind(&spec.listen).await?;
+            if old.listen != spec.listen || !listening {
+                // A front door that is down is bound again here, so an apply repairs it.
+                let outage = env.frontdoor.outage();
+                let listener = match FrontDoor::bind(&spec.listen).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        if old.listen == spec.listen {
+                            self.front_door_down(&env, &spec.listen, &e);
+                        }
+                        return Err(e.into());
+                    }
+                };
+                env.frontdoor.stop_retrying().await;
                 env.frontdoor.serve(listener).await;
+                if let Some(outage) = outage.filter(|o| o.address == spec.listen) {
+                    self.front_door_back(&env, &outage);
+                }
+                if old == spec {
+                    return Ok(env.status());
+                }
             }
             {
                 let mut data = env.data();

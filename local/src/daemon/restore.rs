@@ -63,15 +63,9 @@ impl Daemon {
             let handed_over = inherited
                 .remove(&env.name)
                 .and_then(|l| FrontDoor::inherit(l, &listen));
-            let bound = match handed_over {
-                Some(listener) => Ok(listener),
-                None => FrontDoor::bind(&listen).await,
-            };
-            match bound {
-                Ok(listener) => env.frontdoor.serve(listener).await,
-                Err(e) => {
-                    tracing::error!(environment = %env.name, "{e}: the environment is restored without a front door; fix `listen` with PUT /v1/environments/{}", env.name)
-                }
+            match handed_over {
+                Some(listener) => env.frontdoor.serve(listener).await,
+                None => self.open_front_door(&env).await,
             }
         }
     }

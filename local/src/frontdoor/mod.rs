@@ -94,6 +94,19 @@ impl Drop for OpenConnection {
     }
 }
 
+/// Why a front door is not listening: kept from the first failed bind until one succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outage {
+    /// The address it tries to bind.
+    pub address: String,
+    /// The last bind error.
+    pub error: String,
+    /// When the first bind failed, unix ms.
+    pub since_ms: u64,
+    /// Failed binds so far.
+    pub attempts: u32,
+}
+
 #[derive(Debug)]
 struct Listening {
     addr: SocketAddr,
@@ -108,6 +121,8 @@ struct Listening {
 pub struct FrontDoor {
     shared: Arc<Shared>,
     listening: Mutex<Option<Listening>>,
+    outage: Mutex<Option<Outage>>,
+    retry: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl FrontDoor {
@@ -121,6 +136,8 @@ impl FrontDoor {
                 connections: AtomicU64::new(0),
             }),
             listening: Mutex::new(None),
+            outage: Mutex::new(None),
+            retry: Mutex::new(None),
         }
     }
 
@@ -182,6 +199,7 @@ impl FrontDoor {
         let (tx, rx) = watch::channel(false);
         let task = tokio::spawn(proxy::accept_loop(listener, self.shared.clone(), rx));
         tracing::info!(environment = %self.shared.environment, %addr, "front door listening");
+        *lock(&self.outage) = None;
         let old = self
             .listening
             .lock()
@@ -231,8 +249,56 @@ impl FrontDoor {
         true
     }
 
+    /// Records a failed bind of `address`; returns the outage with its attempt count.
+    pub fn record_bind_failure(&self, address: &str, error: &FrontDoorError) -> Outage {
+        let mut outage = lock(&self.outage);
+        let next = match outage.take() {
+            Some(o) if o.address == address => Outage {
+                error: error.to_string(),
+                attempts: o.attempts.saturating_add(1),
+                ..o
+            },
+            _ => Outage {
+                address: address.to_owned(),
+                error: error.to_string(),
+                since_ms: crate::time::now_ms(),
+                attempts: 1,
+            },
+        };
+        *outage = Some(next.clone());
+        next
+    }
+
+    /// Why the front door is not listening, while a bind keeps failing.
+    pub fn outage(&self) -> Option<Outage> {
+        lock(&self.outage).clone()
+    }
+
+    /// Whether a background task is retrying the bind.
+    pub fn retrying(&self) -> bool {
+        lock(&self.retry).as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Hands over the task that retries the bind; it ends with [`FrontDoor::stop_retrying`].
+    pub fn set_retry(&self, task: JoinHandle<()>) {
+        if let Some(old) = lock(&self.retry).replace(task) {
+            old.abort();
+        }
+    }
+
+    /// Ends the bind retries (the caller bound the address itself, or everything stops).
+    pub async fn stop_retrying(&self) {
+        let task = lock(&self.retry).take();
+        if let Some(task) = task {
+            task.abort();
+            // Awaited so a retry caught mid-bind cannot install a listener afterwards.
+            let _ = task.await;
+        }
+    }
+
     /// Stops accepting and closes connections after their current request.
     pub async fn shutdown(&self) {
+        self.stop_retrying().await;
         let old = self
             .listening
             .lock()
@@ -258,6 +324,10 @@ impl FrontDoor {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 async fn close(l: Listening) {

@@ -23,6 +23,9 @@ const BACKOFF_START: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 /// A process that ran this long before crashing resets the backoff.
 const STABLE_AFTER: Duration = Duration::from_secs(30);
+/// Crashes in a row after which a colour that receives no traffic is no longer
+/// restarted: a failed release's idle colour would otherwise crash every 30 s forever.
+pub const GIVE_UP_AFTER: u32 = 5;
 
 /// Set while this daemon hands its colours to a successor (restart or upgrade): a colour
 /// that exits then is left for the successor to restart, or the two daemons would both
@@ -80,6 +83,16 @@ pub enum ProcEvent {
         exit: String,
         /// Delay before the restart.
         restart_in: Duration,
+        /// Crashes in a row, this one included.
+        in_a_row: u32,
+    },
+    /// It crashed [`GIVE_UP_AFTER`] times in a row while receiving no traffic and is
+    /// no longer restarted.
+    GaveUp {
+        /// How it exited last.
+        exit: String,
+        /// Crashes in a row.
+        in_a_row: u32,
     },
     /// It was stopped on request.
     Stopped,
@@ -129,6 +142,7 @@ pub enum SpawnError {
 pub struct Supervisor {
     launch: Arc<Launch>,
     state: Arc<Mutex<ProcState>>,
+    routed: Arc<AtomicBool>,
     stop: watch::Sender<Option<Duration>>,
     task: JoinHandle<()>,
 }
@@ -181,11 +195,22 @@ impl Supervisor {
             }
         };
         let state = Arc::new(Mutex::new(state));
+        // Routed until told otherwise: a colour is never given up before the daemon
+        // says it receives no traffic.
+        let routed = Arc::new(AtomicBool::new(true));
         let (stop, stop_rx) = watch::channel(None);
-        let task = tokio::spawn(run(launch.clone(), state.clone(), stop_rx, sink, proc));
+        let task = tokio::spawn(run(
+            launch.clone(),
+            state.clone(),
+            routed.clone(),
+            stop_rx,
+            sink,
+            proc,
+        ));
         Ok(Self {
             launch,
             state,
+            routed,
             stop,
             task,
         })
@@ -199,6 +224,12 @@ impl Supervisor {
     /// Current state.
     pub fn snapshot(&self) -> ProcState {
         self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Tells the supervisor whether its colour receives traffic: only a colour that
+    /// does not is given up after [`GIVE_UP_AFTER`] crashes in a row.
+    pub fn set_routed(&self, routed: bool) {
+        self.routed.store(routed, Ordering::Relaxed);
     }
 
     /// Marks the process as stopping (visible in status while a drain runs).
@@ -219,6 +250,7 @@ impl Supervisor {
             state,
             stop,
             task,
+            ..
         } = self;
         let _ = stop.send(Some(grace));
         if let Err(e) = task.await {
@@ -243,14 +275,40 @@ enum Outcome {
     Stop(Duration),
 }
 
+/// Ends supervision of a crash-looping colour that receives no traffic: it stays
+/// `crashed`, with its last exit and log, until it is deployed again or stopped.
+async fn give_up(
+    launch: &Launch,
+    state: &Mutex<ProcState>,
+    stop_rx: &mut watch::Receiver<Option<Duration>>,
+    sink: &EventSink,
+    exit: String,
+    in_a_row: u32,
+) {
+    let note = format!(
+        "{exit}; not restarted after {in_a_row} crashes in a row (the colour receives no traffic): fix its command or version and deploy it again"
+    );
+    logs::mark(&launch.log_path, &note);
+    set(state, |s| {
+        s.status = ProcessStatus::Crashed;
+        s.pid = None;
+        s.last_exit = Some(note);
+    });
+    sink(launch, &ProcEvent::GaveUp { exit, in_a_row });
+    stop_requested(stop_rx).await;
+    finish(launch, state, sink);
+}
+
 async fn run(
     launch: Arc<Launch>,
     state: Arc<Mutex<ProcState>>,
+    routed: Arc<AtomicBool>,
     mut stop_rx: watch::Receiver<Option<Duration>>,
     sink: EventSink,
     mut proc: Proc,
 ) {
     let mut consecutive = 0u32;
+    let gives_up = |in_a_row: u32| in_a_row >= GIVE_UP_AFTER && !routed.load(Ordering::Relaxed);
     loop {
         if matches!(proc, Proc::Gone) {
             consecutive += 1;
@@ -292,11 +350,17 @@ async fn run(
                         s.last_exit = Some(exit.clone());
                         s.restarts += 1;
                     });
+                    let in_a_row = consecutive + 1;
+                    if gives_up(in_a_row) {
+                        give_up(&launch, &state, &mut stop_rx, &sink, exit, in_a_row).await;
+                        return;
+                    }
                     sink(
                         &launch,
                         &ProcEvent::Crashed {
                             exit,
                             restart_in: backoff(consecutive + 1),
+                            in_a_row,
                         },
                     );
                     continue;
@@ -320,11 +384,17 @@ async fn run(
                     s.pid = None;
                     s.last_exit = Some(exit.clone());
                 });
+                let in_a_row = consecutive + 1;
+                if gives_up(in_a_row) {
+                    give_up(&launch, &state, &mut stop_rx, &sink, exit, in_a_row).await;
+                    return;
+                }
                 sink(
                     &launch,
                     &ProcEvent::Crashed {
                         exit,
                         restart_in: backoff(consecutive + 1),
+                        in_a_row,
                     },
                 );
                 proc = Proc::Gone;

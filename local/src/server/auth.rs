@@ -1,12 +1,14 @@
 //! Bearer-token authentication of the admin API.
 
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use crate::daemon::Daemon;
+use crate::daemon::{Daemon, Refusal};
 use crate::state::token::tokens_equal;
 
 /// Name of the cookie the dashboard sets after `/?token=…`.
@@ -32,23 +34,34 @@ pub fn cookie(headers: &HeaderMap) -> Option<&str> {
         .find_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-/// Rejects requests without the right bearer token.
+/// Rejects requests without the right bearer token, auditing the refusal.
 pub async fn require_token(State(daemon): State<Daemon>, req: Request, next: Next) -> Response {
     match bearer(req.headers()) {
         Some(t) if tokens_equal(t, daemon.token()) => next.run(req).await,
-        presented => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            format!(
-                "{} bearer token: send `Authorization: Bearer <token>` with the token from {}",
-                if presented.is_some() {
-                    "wrong"
-                } else {
-                    "missing"
-                },
-                crate::state::token::token_path(daemon.state_dir()).display()
-            ),
-        )
-        .into_response(),
+        presented => {
+            let reason = if presented.is_some() {
+                "wrong"
+            } else {
+                "missing"
+            };
+            daemon.audit_refused(&Refusal {
+                peer: req
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0),
+                method: req.method().as_str(),
+                path: req.uri().path(),
+                reason,
+            });
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                format!(
+                    "{reason} bearer token: send `Authorization: Bearer <token>` with the token from {}",
+                    crate::state::token::token_path(daemon.state_dir()).display()
+                ),
+            )
+            .into_response()
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod error;
+mod exposure;
 mod handlers;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
+pub use exposure::plain_http_warning;
 
 use crate::daemon::Daemon;
 
@@ -60,7 +62,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(daemon))
+    // The peer address names who was refused in the audit log.
+    let app = router(daemon).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -1,6 +1,7 @@
 //! What the daemon keeps on disk in its state directory.
 
 pub mod instance;
+pub mod private;
 pub mod store;
 pub mod token;
 

@@ -2,6 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{PersistedState, FORMAT};
@@ -60,6 +61,20 @@ impl Store {
         &self.path
     }
 
+    /// Makes the state directory and the state file owner-only when they are not:
+    /// the file holds commands and plaintext `env` values that run at every start.
+    pub fn secure(&self) -> Result<(), StoreError> {
+        let targets = self.path.parent().into_iter().chain([self.path.as_path()]);
+        for path in targets {
+            super::private::tighten(path).map_err(|source| StoreError::Io {
+                action: "restricting to its owner",
+                path: path.to_owned(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Loads the state; a missing file is an empty state.
     pub fn load(&self) -> Result<PersistedState, StoreError> {
         let bytes = match fs::read(&self.path) {
@@ -114,8 +129,12 @@ impl Store {
             .write(true)
             .create(true)
             .truncate(true)
+            .mode(super::private::FILE_MODE)
             .open(&tmp)
             .map_err(io("creating", &tmp))?;
+        // A temp file left over from an older daemon keeps its mode through `create`.
+        file.set_permissions(fs::Permissions::from_mode(super::private::FILE_MODE))
+            .map_err(io("restricting to its owner", &tmp))?;
         file.write_all(&bytes).map_err(io("writing", &tmp))?;
         file.sync_all().map_err(io("syncing", &tmp))?;
         drop(file);

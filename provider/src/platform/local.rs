@@ -247,6 +247,17 @@ fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
             listen: s.spec.listen.clone(),
             drain_timeout: Duration::from_millis(s.spec.drain_timeout_ms),
         }),
+        front_door_down: s
+            .front_door
+            .as_ref()
+            .filter(|f| !f.listening)
+            .map(|f| match &f.error {
+                Some(e) => format!(
+                    "{e} (the daemon retries with backoff; {} failed binds so far)",
+                    f.bind_attempts
+                ),
+                None => format!("the front door does not listen on {}", f.address),
+            }),
     }
 }
 
@@ -279,7 +290,13 @@ impl Platform for LocalPlatform {
         self.client
             .put_environment(environment, &spec, Some(ACTOR))
             .await
-            .map_err(|e| map_err(environment, e))?;
+            .map_err(|e| match e {
+                ClientError::ListenFailed { message } => PlatformError::Listen {
+                    address: listen.clone(),
+                    reason: message,
+                },
+                other => map_err(environment, other),
+            })?;
         Ok(())
     }
 

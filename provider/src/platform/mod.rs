@@ -137,6 +137,8 @@ pub struct EnvironmentState {
     pub colors: BTreeMap<Color, ColorState>,
     /// The definition the platform holds (for import and drift).
     pub spec: Option<TargetSpec>,
+    /// Why the front door accepts no connections; `None` while it serves.
+    pub front_door_down: Option<String>,
 }
 
 impl EnvironmentState {
@@ -241,6 +243,14 @@ pub enum PlatformError {
     /// The platform refused or failed the request.
     #[error("{0}")]
     Api(String),
+    /// The front door cannot listen on its address.
+    #[error("{reason}")]
+    Listen {
+        /// The `listen` address.
+        address: String,
+        /// The platform's explanation (address in use, not an address of this host…).
+        reason: String,
+    },
 }
 
 /// A platform that runs blue-green environments.

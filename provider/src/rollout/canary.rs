@@ -232,6 +232,7 @@ mod tests {
             },
             colors: BTreeMap::from([(Color::Blue, c(blue)), (Color::Green, c(green))]),
             spec: None,
+            front_door_down: None,
         }
     }
 

@@ -63,7 +63,29 @@ pub fn lock_owner() -> String {
     format!("terraform (pid {terraform_pid}) on {host} in {dir}")
 }
 
+/// The front door cannot bind: titled as such (not as a failed release), with the fix.
+fn listen_diagnostic(address: &str, reason: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("Front door could not listen on {address}"),
+        format!(
+            "{reason}. Another process holds this address (`ss -ltnp` shows which), or it is not an address of this machine. Stop that process or set local.listen to a free address, then run terraform apply again; nothing was released."
+        ),
+    )
+    .at(AttributePath::attr("local").then_attr("listen"))
+}
+
+/// A definition the platform refused, with the front door's own title when it could not listen.
+fn define_diagnostic(name: &str, err: &PlatformError) -> Diagnostic {
+    match err {
+        PlatformError::Listen { address, reason } => listen_diagnostic(address, reason),
+        other => platform_diagnostic(&format!("Defining environment {name:?} failed"), other),
+    }
+}
+
 pub(crate) fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
+    if let ReleaseError::Platform(PlatformError::Listen { address, reason }) = err {
+        return listen_diagnostic(address, reason);
+    }
     let summary = match err {
         ReleaseError::GateFailed { check, .. } => {
             format!("Release of {version} refused: {check} failed")
@@ -194,8 +216,7 @@ impl EnvironmentResource {
             {
                 return StateResponse::with_diagnostics(
                     Value::Null,
-                    platform_diagnostic(&format!("Defining environment {name:?} failed"), &e)
-                        .into(),
+                    define_diagnostic(&name, &e).into(),
                 );
             }
         }
@@ -373,7 +394,23 @@ impl Resource for EnvironmentResource {
                 if let Some(spec) = &truth.spec {
                     state.set("local", state::local_block_value(spec, prior.get("local")));
                 }
-                let mut out = StateResponse::ok(state);
+                let mut diags = Diagnostics::new();
+                if let Some(why) = &truth.front_door_down {
+                    // Not listening on anything: the plan then proposes `listen` again,
+                    // and the apply binds it.
+                    let mut local = state.get("local").clone();
+                    let address = local.get("listen").as_str().unwrap_or_default().to_string();
+                    local.set("listen", Value::Null);
+                    state.set("local", local);
+                    diags.push(
+                        Diagnostic::warning(
+                            format!("Front door of environment {name:?} is down"),
+                            format!("It does not listen on {address}: {why}. Nothing reaches the application; terraform apply binds the address again once it is free."),
+                        )
+                        .at(AttributePath::attr("local").then_attr("listen")),
+                    );
+                }
+                let mut out = StateResponse::with_diagnostics(state, diags);
                 out.private = private.to_vec();
                 out
             }
