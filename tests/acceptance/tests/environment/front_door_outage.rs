@@ -29,27 +29,7 @@ fn busy_listen_port_after_restart_is_drift_and_apply_repairs_it() {
         let squatter = TcpListener::bind(("127.0.0.1", fx.front_port))
             .expect("another process takes the front door port");
         fx.daemon.restart();
-        let down = wait_for(
-            "the daemon to report the front door down",
-            Duration::from_secs(30),
-            || {
-                let s = fx.status();
-                if s["front_door"]["listening"] == false {
-                    Ok(s)
-                } else {
-                    Err(s["front_door"].to_string())
-                }
-            },
-        );
-        assert!(
-            down["front_door"]["error"]
-                .as_str()
-                .is_some_and(|e| e.contains("in use")),
-            "the API says why: {}",
-            down["front_door"]
-        );
-        assert!(front.answer().is_err(), "nothing else answers there");
-
+        // The daemon restores before it answers: the outage is visible at once.
         let address = format!("127.0.0.1:{}", fx.front_port);
         let plan = ws.plan();
         if plan.code != Some(2) {
@@ -71,6 +51,27 @@ fn busy_listen_port_after_restart_is_drift_and_apply_repairs_it() {
             &plan,
             r#"Warning: Front door of environment "shop" is down"#,
         );
+
+        let down = wait_for(
+            "the daemon to report the front door down",
+            Duration::from_secs(30),
+            || {
+                let s = fx.status();
+                if s["front_door"]["listening"] == false {
+                    Ok(s)
+                } else {
+                    Err(s["front_door"].to_string())
+                }
+            },
+        );
+        assert!(
+            down["front_door"]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("in use")),
+            "the API says why: {}",
+            down["front_door"]
+        );
+        assert!(front.answer().is_err(), "nothing else answers there");
 
         let busy = ws.run(&["apply", "-auto-approve"]);
         assert!(!busy.success(), "apply succeeded with the port still busy");
