@@ -134,11 +134,17 @@ async fn redefining_an_environment_whose_front_door_is_down_binds_it_again() {
     .await;
     drop(squatter);
     // The same definition again (what `terraform apply` sends) repairs it at once.
-    let repaired = d
+    let repaired = match d
         .client()
         .put_environment("api", &down.spec, Some("test"))
         .await
-        .expect("redefine binds the free port");
+    {
+        Ok(r) => r,
+        Err(e) => panic!(
+            "redefining did not bind the freed port 127.0.0.1:{port}: {e}\n{}",
+            d.log()
+        ),
+    };
     assert!(
         repaired.front_door.as_ref().is_some_and(|f| f.listening),
         "{:?}",
