@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_TENANT_HEADER: &str = "X-Tenant-ID";
 /// Default time to wait for a retired colour's in-flight requests.
 pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 30_000;
-/// Default lease duration of an environment lock.
-pub const DEFAULT_LOCK_TTL_SECS: u64 = 300;
+/// Default lease duration of an environment lock: short, because holders renew it
+/// while they work and a holder that died must not block the environment for long.
+pub const DEFAULT_LOCK_TTL_SECS: u64 = 60;
 /// Response header naming the colour that served a proxied request.
 pub const COLOR_HEADER: &str = "x-bluegreen-color";
 
@@ -234,6 +235,9 @@ pub struct LockInfo {
     pub since: String,
     /// When it lapses unless renewed (RFC 3339).
     pub expires_at: String,
+    /// The holder's process id, when it named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
 }
 
 /// Full view of one environment.
@@ -361,6 +365,34 @@ pub struct LockRequest {
     /// Lease duration in seconds.
     #[serde(default = "default_lock_ttl")]
     pub ttl_secs: u64,
+    /// The holder's process id: with `pid_space`, lets the daemon free the lock as soon
+    /// as that process is gone, instead of at expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// The holder's pid space (`bluegreen_local::process::procfs::pid_space`); the
+    /// daemon judges `pid` only when it equals its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_space: Option<String>,
+}
+
+impl LockRequest {
+    /// A request for `owner` for `ttl_secs`, naming no process.
+    pub fn new(owner: impl Into<String>, ttl_secs: u64) -> Self {
+        Self {
+            owner: owner.into(),
+            ttl_secs,
+            pid: None,
+            pid_space: None,
+        }
+    }
+
+    /// Names the calling process as the holder, so its death frees the lock at once.
+    #[must_use]
+    pub fn held_by_this_process(mut self) -> Self {
+        self.pid = Some(std::process::id());
+        self.pid_space = crate::process::procfs::pid_space();
+        self
+    }
 }
 
 fn default_lock_ttl() -> u64 {
@@ -372,6 +404,21 @@ fn default_lock_ttl() -> u64 {
 pub struct LockState {
     /// The live lock, or null when the environment is not locked.
     pub lock: Option<LockInfo>,
+}
+
+/// Body of `POST /v1/environments/{env}/lock/break`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BreakLockRequest {
+    /// Who breaks it, for the audit log (e.g. `cli:alice`).
+    #[serde(default)]
+    pub actor: Option<String>,
+}
+
+/// `POST /v1/environments/{env}/lock/break` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenLock {
+    /// The lock that was broken, or null when there was none.
+    pub broken: Option<LockInfo>,
 }
 
 /// Query of `GET /v1/environments/{env}/metrics`.
@@ -559,6 +606,9 @@ pub struct ErrorBody {
     /// When the lease lapses, for `locked`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// Seconds until the lease lapses unless renewed, for `locked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in_secs: Option<u64>,
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::api::{
-    AuditEntry, AuditList, Color, ColorStatus, DaemonHealth, DaemonStopRequest, DaemonStopped,
+    AuditEntry, AuditList, BreakLockRequest, BrokenLock, Color, ColorStatus, DaemonHealth,
+    DaemonStopRequest, DaemonStopped,
     DeployRequest, EnvironmentList, EnvironmentSpec, EnvironmentStatus, ErrorBody, LockInfo,
     LockRequest, LockState, MetricsSummary, ProcessStatus, Routing, RoutingUpdate, StopRequest,
 };
@@ -49,6 +50,8 @@ pub enum ClientError {
         since: String,
         /// Lapses at (RFC 3339).
         expires_at: String,
+        /// Seconds until it lapses unless renewed (absent from older daemons).
+        expires_in_secs: Option<u64>,
         /// Daemon message.
         message: String,
     },
@@ -271,6 +274,7 @@ impl Client {
                 owner: body.locked_by.unwrap_or_default(),
                 since: body.since.unwrap_or_default(),
                 expires_at: body.expires_at.unwrap_or_default(),
+                expires_in_secs: body.expires_in_secs,
                 message: body.message,
             },
             (_, "listen_failed") => ClientError::ListenFailed {
@@ -445,6 +449,17 @@ impl Client {
         let path = format!("{}/lock?owner={}", Self::env_path(name), encode(owner));
         let _: LockState = self.call(Method::DELETE, &path, None).await?;
         Ok(())
+    }
+
+    /// `POST …/lock/break`: breaks the lock whoever holds it; returns what was broken.
+    pub async fn break_lock(
+        &self,
+        name: &str,
+        req: &BreakLockRequest,
+    ) -> Result<Option<LockInfo>, ClientError> {
+        let path = format!("{}/lock/break", Self::env_path(name));
+        let answer: BrokenLock = self.call(Method::POST, &path, Self::json(req)).await?;
+        Ok(answer.broken)
     }
 
     /// `GET /v1/audit`, oldest first.

@@ -50,10 +50,7 @@ async fn second_lock_holder_is_told_who_holds_it() {
     let d = Daemon::start().await;
     d.define("api", &[]).await;
     let c = d.client();
-    let lock = |owner: &str| LockRequest {
-        owner: owner.into(),
-        ttl_secs: 60,
-    };
+    let lock = |owner: &str| LockRequest::new(owner, 60);
     let held = c
         .acquire_lock("api", &lock("terraform:ci-1"))
         .await
@@ -68,6 +65,20 @@ async fn second_lock_holder_is_told_who_holds_it() {
             assert_eq!(owner, "terraform:ci-1");
             assert_eq!(since, held.since);
             assert!(message.contains("locked by terraform:ci-1"), "{message}");
+            // When it lapses, absolute and relative, and how to break it.
+            assert!(
+                message.contains(&format!("the lock expires at {} (in ", held.expires_at)),
+                "{message}"
+            );
+            let unlock = format!(
+                "`bluegreen-local unlock api --state-dir {}`",
+                d.state_dir().canonicalize().expect("state dir").display()
+            );
+            assert!(message.contains(&unlock), "{message}");
+            assert!(
+                message.contains("unsafe while that run is still going"),
+                "{message}"
+            );
         }
         other => panic!("expected Locked, got {other:?}"),
     }
@@ -100,6 +111,8 @@ async fn second_lock_holder_is_told_who_holds_it() {
     assert_eq!(body["error"], "locked");
     assert_eq!(body["locked_by"], "terraform:ci-1");
     assert!(body["since"].is_string() && body["expires_at"].is_string());
+    let left = body["expires_in_secs"].as_u64().expect("expires_in_secs");
+    assert!((1..=60).contains(&left), "{body}");
 
     c.renew_lock("api", &lock("terraform:ci-1"))
         .await
@@ -111,6 +124,109 @@ async fn second_lock_holder_is_told_who_holds_it() {
     c.acquire_lock("api", &lock("terraform:ci-2"))
         .await
         .expect("free again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_of_a_process_that_is_gone_is_taken_over_at_once() {
+    let d = Daemon::start().await;
+    d.define("api", &[]).await;
+    let c = d.client();
+    // A holder that named its process, which then died (a `terraform` killed with -9).
+    let mut holder = Command::new("true").spawn().expect("spawn true");
+    let pid = holder.id();
+    holder.wait().expect("wait");
+    let dead = LockRequest {
+        pid: Some(pid),
+        pid_space: bluegreen_local::process::procfs::pid_space(),
+        ..LockRequest::new("terraform (pid 1) on ci in /gone", 60)
+    };
+    c.acquire_lock("api", &dead).await.expect("acquire");
+    assert!(
+        c.lock_info("api").await.expect("lock state").is_none(),
+        "a lock whose holder is gone is not reported as held"
+    );
+    let next = LockRequest::new("terraform:next", 60).held_by_this_process();
+    let held = c
+        .acquire_lock("api", &next)
+        .await
+        .expect("taken over without waiting for expiry");
+    assert_eq!(held.pid, Some(std::process::id()));
+    let audit = c.audit(Some("api"), Some(5)).await.expect("audit");
+    assert!(
+        audit.iter().any(|e| e.action == AuditAction::Unlock
+            && e.message.contains("terraform (pid 1) on ci in /gone")
+            && e.message
+                .contains(&format!("its process {pid} on this machine is gone"))),
+        "{audit:?}"
+    );
+    // A live holder keeps its lock.
+    let other = LockRequest::new("terraform:other", 60).held_by_this_process();
+    assert!(matches!(
+        c.acquire_lock("api", &other).await,
+        Err(ClientError::Locked { ref owner, .. }) if owner == "terraform:next"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_unlock_breaks_the_lock_under_the_operators_name() {
+    let d = Daemon::start().await;
+    d.define("web", &[]).await;
+    d.client()
+        .acquire_lock(
+            "web",
+            &LockRequest::new("terraform (pid 4242) on ci in /w", 60).held_by_this_process(),
+        )
+        .await
+        .expect("lock");
+    let out = cli(&d, &["unlock", "web"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.starts_with("web: broke the lock of terraform (pid 4242) on ci in /w (held since "),
+        "{text}"
+    );
+    assert!(d
+        .client()
+        .lock_info("web")
+        .await
+        .expect("lock state")
+        .is_none());
+    let audit = d.client().audit(Some("web"), Some(1)).await.expect("audit");
+    assert_eq!(audit[0].actor, "cli:oncall");
+    assert_eq!(audit[0].action, AuditAction::Unlock);
+    assert!(
+        audit[0]
+            .message
+            .contains("lock of terraform (pid 4242) on ci in /w"),
+        "{:?}",
+        audit[0]
+    );
+    // Another run can take it now; a second unlock has nothing to break.
+    d.client()
+        .acquire_lock("web", &LockRequest::new("terraform:next", 60))
+        .await
+        .expect("free after unlock");
+    d.client()
+        .release_lock("web", "terraform:next")
+        .await
+        .expect("release");
+    let out = cli(&d, &["unlock", "web"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "web: not locked; nothing changed"
+    );
+    let out = cli(&d, &["unlock", "nosuch"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("environment \"nosuch\" does not exist"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 async fn raw_request(d: &Daemon, method: &str, path: &str, body: &str) -> (u16, String) {
@@ -351,13 +467,7 @@ async fn cli_status_and_emergency_switch() {
 
     // A lock held by a Terraform run blocks the CLI unless forced.
     d.client()
-        .acquire_lock(
-            "web",
-            &LockRequest {
-                owner: "terraform:ci".into(),
-                ttl_secs: 60,
-            },
-        )
+        .acquire_lock("web", &LockRequest::new("terraform:ci", 60))
         .await
         .expect("lock");
     let out = cli(&d, &["switch", "web", "green"]);

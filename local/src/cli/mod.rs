@@ -1,9 +1,10 @@
-//! Command-line interface: `serve`, `status`, `switch`, `stop`.
+//! Command-line interface: `serve`, `status`, `switch`, `stop`, `unlock`.
 
 mod serve;
 mod status;
 mod stop;
 mod switch;
+mod unlock;
 
 use std::path::PathBuf;
 
@@ -86,6 +87,12 @@ enum Command {
         #[arg(long, short)]
         message: Option<String>,
     },
+    /// Break ENV's lock, whoever holds it: for a Terraform run that died (a live run's
+    /// lock is freed when it ends). Audited under your name.
+    Unlock {
+        /// Environment name.
+        environment: String,
+    },
 }
 
 /// Runs the parsed command.
@@ -128,6 +135,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let client = client(&cli).await?;
             switch::run(&client, environment, color, force, message.clone()).await
+        }
+        Command::Unlock { ref environment } => {
+            let client = client(&cli).await?;
+            unlock::run(&client, environment).await
         }
     }
 }

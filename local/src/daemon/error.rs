@@ -20,12 +20,16 @@ pub enum DaemonError {
     #[error("{0}")]
     Conflict(String),
     /// Someone else holds the environment's lock.
-    #[error("environment {environment} is locked by {} since {} (expires {}): wait for that run to finish, or release the lock", .lease.owner, rfc3339(.lease.since_ms), rfc3339(.lease.expires_ms))]
+    #[error("{}", locked_message(.environment, .lease, .unlock_command, .at_ms))]
     Locked {
         /// Environment.
         environment: String,
         /// The lease held.
         lease: Lease,
+        /// The command that breaks it, e.g. `bluegreen-local unlock api --state-dir DIR`.
+        unlock_command: String,
+        /// When the refusal happened, unix ms.
+        at_ms: u64,
     },
     /// A colour process could not be started.
     #[error("{0}")]
@@ -42,4 +46,15 @@ pub enum DaemonError {
     /// Anything else.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// One line: who holds the lock and since when, when it lapses, and how to break it.
+fn locked_message(environment: &str, lease: &Lease, unlock_command: &str, at_ms: &u64) -> String {
+    format!(
+        "environment {environment} is locked by {} since {}; the lock expires at {} (in {} s) unless that run renews it. Wait for that run to finish; if it is dead, break the lock with `{unlock_command}` (unsafe while that run is still going: two releases would interleave)",
+        lease.owner,
+        rfc3339(lease.since_ms),
+        rfc3339(lease.expires_ms),
+        lease.expires_in_secs(*at_ms),
+    )
 }

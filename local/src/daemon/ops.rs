@@ -12,7 +12,7 @@ use crate::api::{
     RoutingAction, RoutingUpdate, StopRequest,
 };
 use crate::frontdoor::FrontDoor;
-use crate::lock::{LeaseError, LeaseSlot};
+use crate::lock::{HolderProcess, LeaseError, LeaseSlot};
 use crate::process::command::{expand_argv, expand_env};
 use crate::process::supervisor::{Launch, Start, Supervisor};
 use crate::time::{now_ms, rfc3339};
@@ -89,19 +89,24 @@ fn traffic_role(routing: &Routing, color: Color) -> &'static str {
     }
 }
 
-fn lease_error(environment: &str, e: LeaseError) -> DaemonError {
-    match e {
-        LeaseError::Held(lease) => DaemonError::Locked {
-            environment: environment.to_owned(),
-            lease,
-        },
-        LeaseError::NotHeld(owner) => DaemonError::Conflict(format!(
-            "environment {environment} has no lock held by {owner}: acquire it with POST /v1/environments/{environment}/lock"
-        )),
-    }
-}
-
 impl Daemon {
+    fn lease_error(&self, environment: &str, e: LeaseError) -> DaemonError {
+        match e {
+            LeaseError::Held(lease) => DaemonError::Locked {
+                environment: environment.to_owned(),
+                lease,
+                unlock_command: format!(
+                    "bluegreen-local unlock {environment} --state-dir {}",
+                    self.state_dir().display()
+                ),
+                at_ms: now_ms(),
+            },
+            LeaseError::NotHeld(owner) => DaemonError::Conflict(format!(
+                "environment {environment} has no lock held by {owner}: acquire it with POST /v1/environments/{environment}/lock"
+            )),
+        }
+    }
+
     fn check_lock(
         &self,
         env: &Env,
@@ -114,7 +119,7 @@ impl Daemon {
         }
         data.lock
             .check(owner, now_ms())
-            .map_err(|e| lease_error(&env.name, e))
+            .map_err(|e| self.lease_error(&env.name, e))
     }
 
     fn audit_refusal(
@@ -682,10 +687,11 @@ impl Daemon {
         name: &str,
         req: LockRequest,
     ) -> Result<LockInfo, DaemonError> {
+        let process = holder_process(&req);
         self.lease_op(
             name,
             &req.owner,
-            |slot, now| slot.acquire(&req.owner, req.ttl_secs.saturating_mul(1000), now),
+            |slot, now| slot.acquire(&req.owner, process, req.ttl_secs.saturating_mul(1000), now),
             Some(AuditAction::Lock),
         )
         .await
@@ -693,13 +699,40 @@ impl Daemon {
 
     /// Renews a lock held by `req.owner`.
     pub async fn renew_lock(&self, name: &str, req: LockRequest) -> Result<LockInfo, DaemonError> {
+        let process = holder_process(&req);
         self.lease_op(
             name,
             &req.owner,
-            |slot, now| slot.renew(&req.owner, req.ttl_secs.saturating_mul(1000), now),
+            |slot, now| slot.renew(&req.owner, process, req.ttl_secs.saturating_mul(1000), now),
             None,
         )
         .await
+    }
+
+    /// Breaks the lock whoever holds it: the operator's way out when a run died on
+    /// another machine. Audited under `actor`; returns the lease broken, if any.
+    pub async fn break_lock(
+        &self,
+        name: &str,
+        actor: &str,
+    ) -> Result<Option<LockInfo>, DaemonError> {
+        let env = self.env(name)?;
+        let broken = env.data().lock.break_lease(now_ms());
+        if let Some(lease) = &broken {
+            self.save().await?;
+            self.audit(lock_entry(
+                name,
+                actor,
+                AuditAction::Unlock,
+                format!(
+                    "lock of {} (held since {}, expiring {}) broken by an operator",
+                    lease.owner,
+                    rfc3339(lease.since_ms),
+                    rfc3339(lease.expires_ms)
+                ),
+            ));
+        }
+        Ok(broken.map(|l| l.info()))
     }
 
     /// Releases a lock held by `owner`.
@@ -709,7 +742,7 @@ impl Daemon {
             let mut data = env.data();
             data.lock
                 .release(owner, now_ms())
-                .map_err(|e| lease_error(name, e))?
+                .map_err(|e| self.lease_error(name, e))?
         };
         if released.is_some() {
             self.save().await?;
@@ -736,13 +769,27 @@ impl Daemon {
             ));
         }
         let env = self.env(name)?;
-        let (lease, fresh) = {
+        let (lease, fresh, dead) = {
             let mut data = env.data();
             let now = now_ms();
+            let dead = data.lock.clear_dead_holder(now);
             let held_before = data.lock.current(now).is_some_and(|l| l.owner == owner);
-            let lease = op(&mut data.lock, now).map_err(|e| lease_error(name, e));
-            (lease, !held_before)
+            let lease = op(&mut data.lock, now).map_err(|e| self.lease_error(name, e));
+            (lease, !held_before, dead)
         };
+        if let Some(dead) = dead {
+            let pid = dead.process.as_ref().map_or(0, |p| p.pid);
+            self.audit(lock_entry(
+                name,
+                "bluegreen-local",
+                AuditAction::Unlock,
+                format!(
+                    "lock of {} (held since {}) freed: its process {pid} on this machine is gone",
+                    dead.owner,
+                    rfc3339(dead.since_ms)
+                ),
+            ));
+        }
         let lease = match lease {
             Ok(l) => l,
             Err(e) => {
@@ -765,6 +812,14 @@ impl Daemon {
         }
         Ok(lease.info())
     }
+}
+
+/// The holder's process named in `req`, when it gave both its pid and its pid space.
+fn holder_process(req: &LockRequest) -> Option<HolderProcess> {
+    Some(HolderProcess {
+        pid: req.pid?,
+        pid_space: req.pid_space.clone()?,
+    })
 }
 
 fn lock_entry(name: &str, owner: &str, action: AuditAction, message: String) -> AuditEntry {

@@ -56,6 +56,34 @@ pub fn is_alive(pid: u32) -> bool {
     }
 }
 
+/// Whether `pid` has certainly exited: no such process, or a zombie.
+///
+/// Unlike [`is_alive`], a process of another user (`EPERM`) counts as running: a lock
+/// must never be taken from a holder that may still act.
+pub fn is_gone(pid: u32) -> bool {
+    let Ok(pid_t) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 performs only the existence and permission check.
+    if unsafe { libc::kill(pid_t, 0) } != 0 {
+        return std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next())
+            .is_some_and(|state| state == 'Z' || state == 'X')
+    })
+}
+
+/// This process's pid space: the kernel's boot id and the pid namespace, e.g.
+/// `6c3f…/pid:[4026531836]`. Two processes see each other's pids only when these
+/// are equal (a host name is not enough: containers may share it); `None` off Linux.
+pub fn pid_space() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{}/{}", boot.trim(), ns.display()))
+}
+
 /// Sends `signal` to the process group led by `pid` (colours run in their own group,
 /// so wrappers such as `sh -c` and their children are signalled too).
 pub fn signal_group(pid: u32, signal: libc::c_int) {
@@ -91,5 +119,19 @@ mod tests {
             "a pid that started at another time is another process"
         );
         assert!(is_same_process(me, None, &argv));
+        assert!(!is_gone(me));
+    }
+
+    #[test]
+    fn an_exited_child_is_gone_and_the_pid_space_is_stable() {
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("spawn true");
+        let pid = child.id();
+        child.wait().expect("wait");
+        assert!(is_gone(pid), "pid {pid} exited and was reaped");
+        let space = pid_space().expect("Linux has /proc");
+        assert!(space.contains("pid:["), "{space}");
+        assert_eq!(pid_space(), Some(space));
     }
 }

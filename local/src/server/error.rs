@@ -28,6 +28,7 @@ impl ApiError {
                 locked_by: None,
                 since: None,
                 expires_at: None,
+                expires_in_secs: None,
             }),
         }
     }
@@ -45,11 +46,12 @@ impl From<DaemonError> for ApiError {
             DaemonError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
             DaemonError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid", message),
             DaemonError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
-            DaemonError::Locked { lease, .. } => {
+            DaemonError::Locked { lease, at_ms, .. } => {
                 let mut err = Self::new(StatusCode::CONFLICT, "locked", message);
                 err.body.locked_by = Some(lease.owner.clone());
                 err.body.since = Some(rfc3339(lease.since_ms));
                 err.body.expires_at = Some(rfc3339(lease.expires_ms));
+                err.body.expires_in_secs = Some(lease.expires_in_secs(at_ms));
                 err
             }
             DaemonError::Spawn(_) => {

@@ -13,7 +13,8 @@ use serde_json::json;
 use super::auth;
 use super::error::ApiError;
 use crate::api::{
-    AuditEntry, AuditList, Color, ColorStatus, DaemonHealth, DaemonStopRequest, DaemonStopped,
+    AuditEntry, AuditList, BreakLockRequest, BrokenLock, Color, ColorStatus, DaemonHealth,
+    DaemonStopRequest, DaemonStopped,
     DeployRequest, EnvironmentList, EnvironmentSpec, EnvironmentStatus, LockInfo, LockRequest,
     LockState, MetricsQuery, MetricsSummary, Routing, RoutingUpdate, StopRequest,
 };
@@ -237,6 +238,18 @@ pub async fn release_lock(
 ) -> Result<Json<LockState>, ApiError> {
     d.release_lock(&env, &q.owner).await?;
     Ok(Json(LockState { lock: None }))
+}
+
+/// `POST /v1/environments/{env}/lock/break`: whoever holds it.
+pub async fn break_lock(
+    State(d): State<Daemon>,
+    P(env): P<String>,
+    JsonBody(req): JsonBody<BreakLockRequest>,
+) -> Result<Json<BrokenLock>, ApiError> {
+    let actor = req.actor.unwrap_or_else(|| "api".into());
+    Ok(Json(BrokenLock {
+        broken: d.break_lock(&env, &actor).await?,
+    }))
 }
 
 /// Filter of `GET /v1/audit`.

@@ -42,6 +42,7 @@ pub fn router(daemon: Daemon) -> Router {
                 .put(renew_lock)
                 .delete(release_lock),
         )
+        .route("/v1/environments/{env}/lock/break", post(break_lock))
         .route("/v1/audit", get(read_audit).post(write_audit))
         .route("/v1/daemon/stop", post(stop_daemon))
         .route_layer(middleware::from_fn_with_state(

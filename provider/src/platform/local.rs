@@ -19,6 +19,8 @@ use crate::config::LocalConfig;
 /// The local platform.
 pub struct LocalPlatform {
     client: Client,
+    /// `--endpoint … --state-dir …` of this daemon, for the unlock command a lock error names.
+    cli_target: String,
 }
 
 const ACTOR: &str = "terraform";
@@ -54,7 +56,14 @@ impl LocalPlatform {
             None => Some(read_token(&config.state_dir, daemon_state_dir.as_deref())?),
         };
         let client = Client::new(&config.endpoint, token).map_err(unreachable)?;
-        Ok(Self { client })
+        let state_dir = daemon_state_dir.unwrap_or_else(|| {
+            std::path::absolute(&config.state_dir)
+                .unwrap_or_else(|_| config.state_dir.clone())
+                .display()
+                .to_string()
+        });
+        let cli_target = format!("--endpoint {} --state-dir {state_dir}", config.endpoint);
+        Ok(Self { client, cli_target })
     }
 }
 
@@ -170,10 +179,19 @@ fn unreachable(e: ClientError) -> PlatformError {
 
 fn map_err(environment: &str, e: ClientError) -> PlatformError {
     match e {
-        ClientError::Locked { owner, since, .. } => PlatformError::Locked {
+        ClientError::Locked {
+            owner,
+            since,
+            expires_at,
+            expires_in_secs,
+            ..
+        } => PlatformError::Locked {
             environment: environment.to_string(),
             owner,
             since,
+            expires_at,
+            expires_in_secs,
+            unlock_command: None,
         },
         ClientError::Conflict { message } if message.contains("revision") => {
             PlatformError::Conflict(environment.to_string())
@@ -404,16 +422,48 @@ impl Platform for LocalPlatform {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, PlatformError> {
-        let req = LockRequest {
-            owner: owner.to_string(),
-            ttl_secs: ttl.as_secs().max(1),
-        };
+        // This process renews the lease and acts under it: when it is gone, so is the lock.
+        let req = LockRequest::new(owner, ttl.as_secs().max(1)).held_by_this_process();
         match self.client.acquire_lock(environment, &req).await {
             Ok(_) => Ok(Lease {
                 owner: owner.to_string(),
             }),
-            Err(e) => Err(map_err(environment, e)),
+            Err(e) => Err(match map_err(environment, e) {
+                PlatformError::Locked {
+                    environment,
+                    owner,
+                    since,
+                    expires_at,
+                    expires_in_secs,
+                    unlock_command: _,
+                } => PlatformError::Locked {
+                    unlock_command: Some(format!(
+                        "bluegreen-local unlock {environment} {}",
+                        self.cli_target
+                    )),
+                    environment,
+                    owner,
+                    since,
+                    expires_at,
+                    expires_in_secs,
+                },
+                other => other,
+            }),
         }
+    }
+
+    async fn renew(
+        &self,
+        environment: &str,
+        lease: &Lease,
+        ttl: Duration,
+    ) -> Result<(), PlatformError> {
+        let req = LockRequest::new(&lease.owner, ttl.as_secs().max(1)).held_by_this_process();
+        self.client
+            .renew_lock(environment, &req)
+            .await
+            .map(|_| ())
+            .map_err(|e| map_err(environment, e))
     }
 
     async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {

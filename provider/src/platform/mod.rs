@@ -2,6 +2,7 @@
 //! platform and Azure implement this trait; the engine, the gates and the
 //! resources are written once against it.
 
+pub mod lease;
 pub mod local;
 
 use std::collections::BTreeMap;
@@ -225,7 +226,7 @@ pub struct Lease {
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
     /// Someone else holds the environment lock.
-    #[error("environment {environment:?} is locked by {owner} since {since}")]
+    #[error("environment {environment:?} is locked by {owner} since {since}; the lock expires at {expires_at}{} unless that run renews it", .expires_in_secs.map(|s| format!(" (in {s} s)")).unwrap_or_default())]
     Locked {
         /// Environment.
         environment: String,
@@ -233,6 +234,12 @@ pub enum PlatformError {
         owner: String,
         /// Since when.
         since: String,
+        /// When the lease lapses unless renewed.
+        expires_at: String,
+        /// Seconds until then, when the platform says.
+        expires_in_secs: Option<u64>,
+        /// The command that breaks the lock, when the platform has one.
+        unlock_command: Option<String>,
     },
     /// The routing changed under us (compare-and-swap failed).
     #[error("routing of {0:?} changed while this apply was running; run terraform plan again")]
@@ -303,6 +310,13 @@ pub trait Platform: Send + Sync {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, PlatformError>;
+    /// Extends a lock this run holds for another `ttl`.
+    async fn renew(
+        &self,
+        environment: &str,
+        lease: &Lease,
+        ttl: Duration,
+    ) -> Result<(), PlatformError>;
     /// Releases the lock.
     async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError>;
     /// Routes nothing, stops what the platform owns, forgets the environment.

@@ -15,12 +15,17 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::server::Connected;
 
 use super::handshake::ListenAddr;
+use super::lifeline::{ConnectionGuard, Connections};
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
-/// One accepted (and, with TLS, handshaken) connection.
-pub struct Conn(Box<dyn Io>);
+/// One accepted (and, with TLS, handshaken) connection, counted while open.
+pub struct Conn {
+    io: Box<dyn Io>,
+    // Held, not read: dropping it counts the connection closed.
+    _open: ConnectionGuard,
+}
 
 impl Connected for Conn {
     type ConnectInfo = ();
@@ -33,7 +38,7 @@ impl AsyncRead for Conn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_read(cx, buf)
+        Pin::new(&mut *self.io).poll_read(cx, buf)
     }
 }
 
@@ -43,23 +48,23 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_write(cx, buf)
+        Pin::new(&mut *self.io).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_flush(cx)
+        Pin::new(&mut *self.io).poll_flush(cx)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.0).poll_shutdown(cx)
+        Pin::new(&mut *self.io).poll_shutdown(cx)
     }
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut *self.0).poll_write_vectored(cx, bufs)
+        Pin::new(&mut *self.io).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
+        self.io.is_write_vectored()
     }
 }
 
@@ -142,11 +147,13 @@ impl Listener {
     }
 
     /// Starts accepting; connections arrive on the returned stream, after the
-    /// TLS handshake when `tls` is given. Connections that fail the handshake
-    /// (e.g. a client without Terraform's certificate) are dropped and logged.
+    /// TLS handshake when `tls` is given, and are counted in `connections` while
+    /// open. Connections that fail the handshake (e.g. a client without
+    /// Terraform's certificate) are dropped and logged.
     pub fn incoming(
         self,
         tls: Option<Arc<rustls::ServerConfig>>,
+        connections: Connections,
     ) -> ReceiverStream<io::Result<Conn>> {
         let (tx, rx) = mpsc::channel(16);
         let acceptor = tls.map(TlsAcceptor::from);
@@ -168,11 +175,18 @@ impl Listener {
                 };
                 let tx = tx.clone();
                 let acceptor = acceptor.clone();
+                let connections = connections.clone();
                 tokio::spawn(async move {
                     let conn = match acceptor {
-                        None => Conn(stream),
+                        None => Conn {
+                            io: stream,
+                            _open: connections.open(),
+                        },
                         Some(acceptor) => match acceptor.accept(stream).await {
-                            Ok(tls) => Conn(Box::new(tls)),
+                            Ok(tls) => Conn {
+                                io: Box::new(tls),
+                                _open: connections.open(),
+                            },
                             Err(e) => {
                                 tracing::warn!(error = %e, "rejected a plugin connection: TLS handshake failed");
                                 return;

@@ -2,6 +2,7 @@
 
 pub mod goplugin;
 pub mod handshake;
+pub mod lifeline;
 pub mod listener;
 pub mod service;
 pub mod tls;
@@ -52,6 +53,8 @@ pub enum ServeError {
 
 /// Serves `provider` until Terraform shuts it down.
 pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<(), ServeError> {
+    // Terraform started us: when this changes, Terraform is gone.
+    let terraform_pid = std::os::unix::process::parent_id();
     if !opts.debug {
         handshake::check_environment()?;
     }
@@ -89,6 +92,18 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
     spawn_signal_handler(opts.debug, shutdown_tx.clone());
 
     let provider_service = service::ProviderService::new(provider);
+    let connections = lifeline::Connections::default();
+    if !opts.debug {
+        // In debug mode a person runs the provider and Terraform attaches and detaches
+        // at will: only a signal ends it.
+        tokio::spawn(lifeline::exit_when_terraform_is_gone(
+            terraform_pid,
+            connections.clone(),
+            provider_service.stopper(),
+            provider_service.in_flight(),
+            shutdown_tx.clone(),
+        ));
+    }
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
@@ -112,7 +127,7 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
         ))
         .add_service(health_service);
 
-    let incoming = listener.incoming(tls_config);
+    let incoming = listener.incoming(tls_config, connections);
     if opts.debug {
         print_reattach(&opts.address, &addr)?;
     } else {

@@ -12,6 +12,7 @@ use crate::plan::base_plan;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::{ApplyRequest, Ctx, DataSource, PlanRequest, Provider, Resource};
 use crate::schema::Schema;
+use crate::server::lifeline::{InFlight, InFlightGuard};
 use crate::value::{decode_json, decode_msgpack, encode_msgpack, Type, Value};
 
 struct ResourceEntry {
@@ -34,6 +35,7 @@ pub struct ProviderService {
     schema_response: pb::get_provider_schema::Response,
     stop_tx: watch::Sender<bool>,
     stop_rx: watch::Receiver<bool>,
+    in_flight: InFlight,
 }
 
 impl ProviderService {
@@ -83,11 +85,22 @@ impl ProviderService {
             schema_response,
             stop_tx,
             stop_rx,
+            in_flight: InFlight::default(),
         }
     }
 
     fn ctx(&self) -> Ctx {
         Ctx::new(self.stop_rx.clone())
+    }
+
+    /// Stops in-flight operations when set, as Terraform's StopProvider call does.
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop_tx.clone()
+    }
+
+    /// The applies still running, including those whose caller is gone.
+    pub fn in_flight(&self) -> InFlight {
+        self.in_flight.clone()
     }
 
     fn resource(&self, type_name: &str) -> Result<&ResourceEntry, Diagnostics> {
@@ -164,6 +177,49 @@ macro_rules! try_diags {
             }
         }
     };
+}
+
+/// Create, update or delete (a null `planned`), as one task that owns its inputs.
+#[allow(clippy::too_many_arguments)]
+async fn run_apply(
+    resource: Arc<dyn Resource>,
+    ctx: Ctx,
+    type_name: String,
+    prior: Value,
+    planned: Value,
+    config: Value,
+    private: Vec<u8>,
+    _running: InFlightGuard,
+) -> crate::provider::StateResponse {
+    if planned.is_null() {
+        // Destroy: Terraform 1.0 sends it as an apply with a null planned state.
+        tracing::info!(tf_rpc = "ApplyResourceChange", tf_resource_type = %type_name, "deleting");
+        let diagnostics = resource.delete(&ctx, &prior, &private).await;
+        // A failed delete keeps the object in state so it is retried.
+        let state = if diagnostics.has_errors() {
+            prior
+        } else {
+            Value::Null
+        };
+        return crate::provider::StateResponse {
+            state,
+            private,
+            diagnostics,
+        };
+    }
+    let apply = ApplyRequest {
+        prior: &prior,
+        planned: &planned,
+        config: &config,
+        private: &private,
+    };
+    if prior.is_null() {
+        tracing::info!(tf_rpc = "ApplyResourceChange", tf_resource_type = %type_name, "creating");
+        resource.create(&ctx, apply).await
+    } else {
+        tracing::info!(tf_rpc = "ApplyResourceChange", tf_resource_type = %type_name, "updating");
+        resource.update(&ctx, apply).await
+    }
 }
 
 #[tonic::async_trait]
@@ -393,40 +449,22 @@ impl pb::provider_server::Provider for ProviderService {
             decode(req.config.as_ref(), &entry.ty, "configuration"),
             empty
         );
-        let ctx = self.ctx();
-        let out = if planned.is_null() {
-            // Destroy: Terraform 1.0 sends it as an apply with a null planned state.
-            tracing::info!(tf_rpc = "ApplyResourceChange", tf_resource_type = %req.type_name, "deleting");
-            let diagnostics = entry
-                .resource
-                .delete(&ctx, &prior, &req.planned_private)
-                .await;
-            // A failed delete keeps the object in state so it is retried.
-            let state = if diagnostics.has_errors() {
-                prior.clone()
-            } else {
-                Value::Null
-            };
-            crate::provider::StateResponse {
-                state,
-                private: req.planned_private.clone(),
-                diagnostics,
-            }
-        } else {
-            let apply = ApplyRequest {
-                prior: &prior,
-                planned: &planned,
-                config: &config,
-                private: &req.planned_private,
-            };
-            if prior.is_null() {
-                tracing::info!(tf_rpc = "ApplyResourceChange", tf_resource_type = %req.type_name, "creating");
-                entry.resource.create(&ctx, apply).await
-            } else {
-                tracing::info!(tf_rpc = "ApplyResourceChange", tf_resource_type = %req.type_name, "updating");
-                entry.resource.update(&ctx, apply).await
-            }
-        };
+        // Run apart from this call: if Terraform dies mid-apply its connection drops and
+        // the server drops this future; the apply must still reach a consistent end
+        // (stop where safe, release its lock), and the process waits for it before exiting.
+        let work = run_apply(
+            Arc::clone(&entry.resource),
+            self.ctx(),
+            req.type_name.clone(),
+            prior,
+            planned,
+            config,
+            req.planned_private.clone(),
+            self.in_flight.enter(),
+        );
+        let out = tokio::spawn(work)
+            .await
+            .map_err(|e| Status::internal(format!("the apply of {} failed: {e}", req.type_name)))?;
         let mut out = out;
         entry.schema.block.normalize_blocks(&mut out.state);
         let mut diagnostics = out.diagnostics;

@@ -6,7 +6,6 @@ pub mod schema;
 pub mod state;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
@@ -16,6 +15,7 @@ use tfplugin::schema::Schema;
 use tfplugin::timeouts::{format_duration, timeout_for};
 use tfplugin::{AttributePath, Value};
 
+use crate::platform::lease::HeldLock;
 use crate::platform::{Lease, Platform, PlatformError};
 use crate::provider::Shared;
 use crate::rollout::{Engine, Outcome, ReleaseError, ReleaseReport};
@@ -103,12 +103,21 @@ pub(crate) fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnosti
     };
     let mut detail = err.to_string();
     match err {
-        ReleaseError::GateFailed { .. } | ReleaseError::RolledBack { .. } | ReleaseError::CanaryRolledBack { .. } => {
+        ReleaseError::GateFailed { .. }
+        | ReleaseError::RolledBack { .. }
+        | ReleaseError::CanaryRolledBack { .. } => {
             detail.push_str(" Fix the release and apply again: the next plan proposes it again.")
         }
-        ReleaseError::Platform(PlatformError::Locked { .. }) => detail.push_str(
-            ": another release of this environment is in progress. Wait for it to finish, then run terraform plan again.",
-        ),
+        ReleaseError::Platform(PlatformError::Locked { unlock_command, .. }) => {
+            detail.push_str(
+                ". Another run is changing this environment: wait for it to finish, then run terraform plan again.",
+            );
+            if let Some(command) = unlock_command {
+                detail.push_str(&format!(
+                    " If that run is dead (killed, or its machine is gone), break the lock with `{command}`; breaking the lock of a run that is still going is unsafe: two releases would interleave."
+                ));
+            }
+        }
         _ => {}
     }
     Diagnostic::error(summary, detail).at(AttributePath::attr("version"))
@@ -220,10 +229,7 @@ impl EnvironmentResource {
                 );
             }
         }
-        let lease = match platform
-            .lock(&name, &owner, timeout + Duration::from_secs(60))
-            .await
-        {
+        let lock = match HeldLock::acquire(&platform, &name, &owner).await {
             Ok(l) => l,
             Err(e) => {
                 let d = release_diagnostic(&cfg.release.version, &ReleaseError::Platform(e));
@@ -239,10 +245,10 @@ impl EnvironmentResource {
             platform: platform.as_ref(),
             http: self.shared.http(),
             ctx,
-            lease: &lease,
+            lease: lock.lease(),
         };
         let outcome = tokio::time::timeout(timeout, self.converge(&engine, &cfg, redefine)).await;
-        if let Err(e) = platform.unlock(&name, &lease).await {
+        if let Err(e) = lock.release(platform.as_ref()).await {
             tracing::warn!(environment = %name, error = %e, "releasing the environment lock failed; it lapses by itself");
         }
         let truth = platform.status(&name).await;
@@ -438,10 +444,7 @@ impl Resource for EnvironmentResource {
             Ok(p) => p,
             Err(d) => return d.into(),
         };
-        let lease = match platform
-            .lock(&name, &lock_owner(), schema::DEFAULT_DELETE_TIMEOUT)
-            .await
-        {
+        let lock = match HeldLock::acquire(&platform, &name, &lock_owner()).await {
             Ok(l) => l,
             Err(e) => {
                 return release_diagnostic(
@@ -451,9 +454,9 @@ impl Resource for EnvironmentResource {
                 .into()
             }
         };
-        let result = platform.delete(&name, &lease).await;
+        let result = platform.delete(&name, lock.lease()).await;
         // The environment (and its lock) are gone on success; a failed unlock is harmless.
-        let _ = platform.unlock(&name, &lease).await;
+        let _ = lock.release(platform.as_ref()).await;
         match result {
             Ok(()) => Diagnostics::new(),
             Err(e) => {

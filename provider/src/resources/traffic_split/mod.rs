@@ -14,6 +14,7 @@ use tfplugin::schema::Schema;
 use tfplugin::timeouts::{parse_duration, timeout_for};
 use tfplugin::{AttributePath, Value};
 
+use crate::platform::lease::HeldLock;
 use crate::platform::{EnvironmentState, Platform, RouteChange, RouteReason};
 use crate::provider::Shared;
 use crate::resources::environment::{lock_owner, release_diagnostic};
@@ -265,14 +266,7 @@ impl TrafficSplitResource {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(req.prior.clone(), d.into()),
         };
-        let lease = match platform
-            .lock(
-                &cfg.environment,
-                &lock_owner(),
-                timeout + Duration::from_secs(60),
-            )
-            .await
-        {
+        let lock = match HeldLock::acquire(&platform, &cfg.environment, &lock_owner()).await {
             Ok(l) => l,
             Err(e) => {
                 return StateResponse::with_diagnostics(
@@ -286,14 +280,14 @@ impl TrafficSplitResource {
             apply_canary(
                 platform.as_ref(),
                 ctx,
-                &lease,
+                lock.lease(),
                 &cfg.environment,
                 &cfg.canary,
                 cfg.progressive.as_ref(),
             ),
         )
         .await;
-        let _ = platform.unlock(&cfg.environment, &lease).await;
+        let _ = lock.release(platform.as_ref()).await;
         let truth = platform.status(&cfg.environment).await.ok().flatten();
         match (result, truth) {
             (Ok(Ok(steps)), Some(truth)) => {
@@ -447,7 +441,7 @@ impl Resource for TrafficSplitResource {
         if state.routing.canary.is_none() {
             return Diagnostics::new();
         }
-        let lease = match platform.lock(&env, &lock_owner(), DEFAULT_TIMEOUT).await {
+        let lock = match HeldLock::acquire(&platform, &env, &lock_owner()).await {
             Ok(l) => l,
             Err(e) => return release_diagnostic("the split", &ReleaseError::Platform(e)).into(),
         };
@@ -455,10 +449,10 @@ impl Resource for TrafficSplitResource {
             .route(
                 &env,
                 RouteChange::all_to(live, state.routing.revision, RouteReason::Route),
-                &lease,
+                lock.lease(),
             )
             .await;
-        let _ = platform.unlock(&env, &lease).await;
+        let _ = lock.release(platform.as_ref()).await;
         match result {
             Ok(_) => Diagnostics::new(),
             Err(e) => Diagnostic::error(

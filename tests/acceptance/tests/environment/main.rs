@@ -12,6 +12,7 @@ mod drift;
 mod front_door_outage;
 mod gates;
 mod import;
+mod killed_apply;
 mod plan_errors;
 mod post_switch;
 mod redefine;
