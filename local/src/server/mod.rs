@@ -1,6 +1,7 @@
 //! The admin API: JSON over HTTP, bearer-token protected (except `/v1/health`).
 
 mod auth;
+mod completion;
 mod error;
 mod exposure;
 mod handlers;
@@ -45,6 +46,7 @@ pub fn router(daemon: Daemon) -> Router {
         .route("/v1/environments/{env}/lock/break", post(break_lock))
         .route("/v1/audit", get(read_audit).post(write_audit))
         .route("/v1/daemon/stop", post(stop_daemon))
+        .route_layer(middleware::from_fn(completion::run_to_completion))
         .route_layer(middleware::from_fn_with_state(
             daemon.clone(),
             auth::require_token,

@@ -29,6 +29,28 @@ fn lock_of(fx: &Fixture) -> Json {
         .clone()
 }
 
+/// The daemon's audit entries of the environment, oldest first.
+fn audit_of(fx: &Fixture) -> Vec<Json> {
+    let audit = fx
+        .daemon
+        .api()
+        .get(&format!("/v1/audit?environment={ENV}"))
+        .unwrap_or_else(|e| panic!("reading the audit log: {e}"));
+    audit["entries"].as_array().cloned().unwrap_or_default()
+}
+
+/// The killed release switched (the watch had begun): the switch the daemon made
+/// is in its audit log, even though the client that asked for it is gone.
+fn assert_switch_audited(fx: &Fixture, version: &str) {
+    let audit = audit_of(fx);
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "switch" && e["to_version"] == version),
+        "the switch to {version} is live but not in the audit log: {audit:?}"
+    );
+}
+
 /// Unix ms of the daemon's `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 fn rfc3339_ms(s: &str) -> u64 {
     let n = |range: std::ops::Range<usize>| -> i64 {
@@ -171,19 +193,21 @@ fn killed_terraform_frees_the_lock_and_its_provider_exits() {
                 .unwrap_or_default()
                 .to_string();
             fx.front_door().assert_serves(20, "1.3.0", &live);
+            assert_switch_audited(&fx, "1.3.0");
 
-            // The next apply does not wait for anything.
-            ws.write_config(&fx.config(&fx.env("1.3.0").hcl()));
-            let next = Instant::now();
-            ws.apply();
+            // The next release takes the lock without waiting for anything.
+            ws.write_config(&fx.config(&fx.env("1.4.0").hcl()));
+            let next = ws.apply();
+            let completed = expect_match(&ws, &next, r"Modifications complete after (\S+)");
             announce(&format!(
-            "acceptance: {test} on Terraform v{}: lease renewed to {}; provider exited {:.1}s after kill -9 of terraform ({terraform:?}); the next apply took {:.1}s",
-            tf.version_string(),
-            renewed["expires_at"],
-            exited_after.as_secs_f64(),
-            next.elapsed().as_secs_f64()
-        ));
-            assert_eq!(ws.show().resource(ADDRESS).str("version"), "1.3.0");
+                "acceptance: {test} on Terraform v{}: lease renewed to {}; provider exited {:.1}s after kill -9 of terraform ({terraform:?}); the next release took {:.1}s (resource: {})",
+                tf.version_string(),
+                renewed["expires_at"],
+                exited_after.as_secs_f64(),
+                next.elapsed.as_secs_f64(),
+                completed[1]
+            ));
+            assert_eq!(ws.show().resource(ADDRESS).str("version"), "1.4.0");
             ws.assert_plan_empty("after the apply that followed the killed one");
             destroy_and_check(&ws, &fx);
         },
@@ -219,22 +243,18 @@ fn lock_of_a_killed_provider_is_freed_at_once() {
             lock_after.is_null(),
             "a lock whose process is gone still shows as held: {lock_after}"
         );
-        ws.write_config(&fx.config(&fx.env("1.3.0").hcl()));
+        assert_switch_audited(&fx, "1.3.0");
+        // The next release takes the lock at once.
+        ws.write_config(&fx.config(&fx.env("1.4.0").hcl()));
         ws.apply();
-        let audit = fx
-            .daemon
-            .api()
-            .get(&format!("/v1/audit?environment={ENV}"))
-            .unwrap_or_else(|e| panic!("reading the audit log: {e}"));
+        assert_eq!(ws.show().resource(ADDRESS).str("version"), "1.4.0");
         let freed = format!("its process {provider} on this machine is gone");
+        let audit = audit_of(&fx);
         assert!(
-            audit["entries"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|e| e["action"] == "unlock"
-                    && e["message"].as_str().is_some_and(|m| m.contains(&freed))),
-            "no audit entry says the dead holder's lock was freed: {audit}"
+            audit.iter().any(|e| e["action"] == "unlock"
+                && e["actor"] == "bluegreen-local"
+                && e["message"].as_str().is_some_and(|m| m.contains(&freed))),
+            "no audit entry says the dead holder's lock was freed: {audit:?}"
         );
         ws.assert_plan_empty("after the apply that followed the killed one");
         destroy_and_check(&ws, &fx);
