@@ -113,19 +113,19 @@ fn release_into_a_long_watch(fx: &Fixture, ws: &Workspace, version: &str) -> (Ru
     (run, lock)
 }
 
-/// The provider process holding `lock`, checked to be this provider.
-fn provider_pid(lock: &Json) -> u32 {
-    let pid = lock["pid"]
-        .as_u64()
-        .and_then(|p| u32::try_from(p).ok())
-        .unwrap_or_else(|| panic!("the lock names no process: {lock}"));
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    assert!(
-        String::from_utf8_lossy(&cmdline).contains("terraform-provider-bluegreen"),
-        "the lock's pid {pid} is not the provider: {:?}",
-        String::from_utf8_lossy(&cmdline)
-    );
-    pid
+/// The provider process of the apply led by `group`.
+fn provider_pid(group: u32) -> u32 {
+    let providers: Vec<u32> = processes_in_group(group)
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("terraform-provider-bluegreen"))
+        })
+        .collect();
+    match providers[..] {
+        [pid] => pid,
+        _ => panic!("expected one provider process in group {group}, found {providers:?}"),
+    }
 }
 
 #[test]
@@ -140,26 +140,12 @@ fn killed_terraform_frees_the_lock_and_its_provider_exits() {
             ws.init();
             ws.apply();
 
-            let (run, lock) = release_into_a_long_watch(&fx, &ws, "1.3.0");
-            let provider = provider_pid(&lock);
-            // A short lease: one minute from now at most, not the apply's timeout.
-            let left_ms = rfc3339_ms(lock["expires_at"].as_str().unwrap_or_default())
-                .saturating_sub(now_ms());
-            assert!(
-                left_ms <= 61_000,
-                "the lease runs {left_ms} ms more: {lock}"
+            let (run, _) = release_into_a_long_watch(&fx, &ws, "1.3.0");
+            let provider = provider_pid(run.pid());
+            assert_eq!(
+                lock["pid"], provider,
+                "the lock names the provider's process"
             );
-            // ... renewed while the release runs.
-            let renewed = wait_for("the lease to be renewed", Duration::from_secs(60), || {
-                let now = lock_of(&fx);
-                if now["since"] == lock["since"]
-                    && now["expires_at"].as_str() > lock["expires_at"].as_str()
-                {
-                    Ok(now)
-                } else {
-                    Err(now.to_string())
-                }
-            });
 
             // kill -9 Terraform (with Terraform 1.0, its panicwrap child too), not the provider.
             let terraform: Vec<u32> = processes_in_group(run.pid())
@@ -200,9 +186,8 @@ fn killed_terraform_frees_the_lock_and_its_provider_exits() {
             let next = ws.apply();
             let completed = expect_match(&ws, &next, r"Modifications complete after (\S+)");
             announce(&format!(
-                "acceptance: {test} on Terraform v{}: lease renewed to {}; provider exited {:.1}s after kill -9 of terraform ({terraform:?}); the next release took {:.1}s (resource: {})",
+                "acceptance: {test} on Terraform v{}: provider exited {:.1}s after kill -9 of terraform ({terraform:?}); the next release took {:.1}s (resource: {})",
                 tf.version_string(),
-                renewed["expires_at"],
                 exited_after.as_secs_f64(),
                 next.elapsed.as_secs_f64(),
                 completed[1]
@@ -224,8 +209,8 @@ fn lock_of_a_killed_provider_is_freed_at_once() {
         ws.init();
         ws.apply();
 
-        let (run, lock) = release_into_a_long_watch(&fx, &ws, "1.3.0");
-        let provider = provider_pid(&lock);
+        let (run, _) = release_into_a_long_watch(&fx, &ws, "1.3.0");
+        let provider = provider_pid(run.pid());
         // kill -9 the whole apply, provider included: nothing releases the lock.
         run.signal_group(libc::SIGKILL)
             .unwrap_or_else(|e| panic!("kill -9 the apply: {e}"));
@@ -334,4 +319,57 @@ fn lock_error_says_when_it_expires_and_unlock_breaks_it() {
             destroy_and_check(&ws, &fx);
         },
     );
+}
+
+#[test]
+fn lease_is_short_and_renewed_while_the_release_runs() {
+    on_every_cli("lease_is_short_and_renewed_while_the_release_runs", |tf| {
+        let test = "lease_is_short_and_renewed_while_the_release_runs";
+        let fx = Fixture::new("lease", tf, ENV);
+        let ws = Workspace::new(test, tf, &bluegreen());
+        ws.write_config(&fx.config(&fx.env("1.2.0").hcl()));
+        ws.init();
+        ws.apply();
+
+        let (run, lock) = release_into_a_long_watch(&fx, &ws, "1.3.0");
+        // One minute from now at most, not the apply's timeout (30 min) plus one.
+        let left_ms =
+            rfc3339_ms(lock["expires_at"].as_str().unwrap_or_default()).saturating_sub(now_ms());
+        assert!(
+            left_ms <= 61_000,
+            "the lease runs {left_ms} ms more: {lock}"
+        );
+        let renewed = wait_for("the lease to be renewed", Duration::from_secs(60), || {
+            let now = lock_of(&fx);
+            if now["since"] == lock["since"]
+                && now["expires_at"].as_str() > lock["expires_at"].as_str()
+            {
+                Ok(now)
+            } else {
+                Err(now.to_string())
+            }
+        });
+        assert_eq!(
+            lock["pid"],
+            provider_pid(run.pid()),
+            "the lock names the provider's process, whose end frees it"
+        );
+        announce(&format!(
+            "acceptance: {test} on Terraform v{}: lease taken at {} until {}, renewed until {}",
+            tf.version_string(),
+            lock["since"],
+            lock["expires_at"],
+            renewed["expires_at"]
+        ));
+        // Ctrl-C: Terraform stops the release and the provider releases the lock.
+        run.signal_group(libc::SIGINT)
+            .unwrap_or_else(|e| panic!("Ctrl-C: {e}"));
+        let out = ws.wait(run, Duration::from_secs(60));
+        assert!(!out.success(), "the interrupted apply succeeded");
+        let lock_after = lock_of(&fx);
+        assert!(
+            lock_after.is_null(),
+            "the interrupted apply left the lock: {lock_after}"
+        );
+    });
 }
