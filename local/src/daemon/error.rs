@@ -24,8 +24,8 @@ pub enum DaemonError {
     Locked {
         /// Environment.
         environment: String,
-        /// The lease held.
-        lease: Lease,
+        /// The lease held (boxed: keeps every `Result<_, DaemonError>` small).
+        lease: Box<Lease>,
         /// The command that breaks it, e.g. `bluegreen-local unlock api --state-dir DIR`.
         unlock_command: String,
         /// When the refusal happened, unix ms.

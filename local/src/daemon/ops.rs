@@ -94,7 +94,7 @@ impl Daemon {
         match e {
             LeaseError::Held(lease) => DaemonError::Locked {
                 environment: environment.to_owned(),
-                lease,
+                lease: Box::new(lease),
                 unlock_command: format!(
                     "bluegreen-local unlock {environment} --state-dir {}",
                     self.state_dir().display()

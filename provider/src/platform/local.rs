@@ -11,8 +11,8 @@ use bluegreen_local::api::{
 use bluegreen_local::client::{Client, ClientError};
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, Metrics, Platform,
-    PlatformError, RouteChange, RouteReason, RoutingTable, TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, LockHeld, Metrics,
+    Platform, PlatformError, RouteChange, RouteReason, RoutingTable, TargetSpec,
 };
 use crate::config::LocalConfig;
 
@@ -185,14 +185,14 @@ fn map_err(environment: &str, e: ClientError) -> PlatformError {
             expires_at,
             expires_in_secs,
             ..
-        } => PlatformError::Locked {
+        } => PlatformError::Locked(Box::new(LockHeld {
             environment: environment.to_string(),
             owner,
             since,
             expires_at,
             expires_in_secs,
             unlock_command: None,
-        },
+        })),
         ClientError::Conflict { message } if message.contains("revision") => {
             PlatformError::Conflict(environment.to_string())
         }
@@ -429,24 +429,13 @@ impl Platform for LocalPlatform {
                 owner: owner.to_string(),
             }),
             Err(e) => Err(match map_err(environment, e) {
-                PlatformError::Locked {
-                    environment,
-                    owner,
-                    since,
-                    expires_at,
-                    expires_in_secs,
-                    unlock_command: _,
-                } => PlatformError::Locked {
-                    unlock_command: Some(format!(
+                PlatformError::Locked(mut held) => {
+                    held.unlock_command = Some(format!(
                         "bluegreen-local unlock {environment} {}",
                         self.cli_target
-                    )),
-                    environment,
-                    owner,
-                    since,
-                    expires_at,
-                    expires_in_secs,
-                },
+                    ));
+                    PlatformError::Locked(held)
+                }
                 other => other,
             }),
         }

@@ -222,25 +222,30 @@ pub struct Lease {
     pub owner: String,
 }
 
+/// A lock someone else holds, as a refused call reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment {environment:?} is locked by {owner} since {since}; the lock expires at {expires_at}{} unless that run renews it", .expires_in_secs.map(|s| format!(" (in {s} s)")).unwrap_or_default())]
+pub struct LockHeld {
+    /// Environment.
+    pub environment: String,
+    /// Holder.
+    pub owner: String,
+    /// Since when.
+    pub since: String,
+    /// When the lease lapses unless renewed.
+    pub expires_at: String,
+    /// Seconds until then, when the platform says.
+    pub expires_in_secs: Option<u64>,
+    /// The command that breaks the lock, when the platform has one.
+    pub unlock_command: Option<String>,
+}
+
 /// Platform failures the engine and resources turn into diagnostics.
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
     /// Someone else holds the environment lock.
-    #[error("environment {environment:?} is locked by {owner} since {since}; the lock expires at {expires_at}{} unless that run renews it", .expires_in_secs.map(|s| format!(" (in {s} s)")).unwrap_or_default())]
-    Locked {
-        /// Environment.
-        environment: String,
-        /// Holder.
-        owner: String,
-        /// Since when.
-        since: String,
-        /// When the lease lapses unless renewed.
-        expires_at: String,
-        /// Seconds until then, when the platform says.
-        expires_in_secs: Option<u64>,
-        /// The command that breaks the lock, when the platform has one.
-        unlock_command: Option<String>,
-    },
+    #[error("{0}")]
+    Locked(Box<LockHeld>),
     /// The routing changed under us (compare-and-swap failed).
     #[error("routing of {0:?} changed while this apply was running; run terraform plan again")]
     Conflict(String),

@@ -96,8 +96,8 @@ pub(crate) fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnosti
             format!("Release of {version} breached its post-switch thresholds")
         }
         ReleaseError::Stopped(_) => format!("Release of {version} interrupted"),
-        ReleaseError::Platform(PlatformError::Locked { environment, .. }) => {
-            format!("Environment {environment:?} is locked")
+        ReleaseError::Platform(PlatformError::Locked(held)) => {
+            format!("Environment {:?} is locked", held.environment)
         }
         ReleaseError::Platform(_) => format!("Release of {version} failed"),
     };
@@ -108,11 +108,11 @@ pub(crate) fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnosti
         | ReleaseError::CanaryRolledBack { .. } => {
             detail.push_str(" Fix the release and apply again: the next plan proposes it again.")
         }
-        ReleaseError::Platform(PlatformError::Locked { unlock_command, .. }) => {
+        ReleaseError::Platform(PlatformError::Locked(held)) => {
             detail.push_str(
                 ". Another run is changing this environment: wait for it to finish, then run terraform plan again.",
             );
-            if let Some(command) = unlock_command {
+            if let Some(command) = &held.unlock_command {
                 detail.push_str(&format!(
                     " If that run is dead (killed, or its machine is gone), break the lock with `{command}`; breaking the lock of a run that is still going is unsafe: two releases would interleave."
                 ));
