@@ -14,9 +14,9 @@ use serde::Serialize;
 
 use crate::api::{
     AuditEntry, AuditList, BreakLockRequest, BrokenLock, Color, ColorStatus, DaemonHealth,
-    DaemonStopRequest, DaemonStopped,
-    DeployRequest, EnvironmentList, EnvironmentSpec, EnvironmentStatus, ErrorBody, LockInfo,
-    LockRequest, LockState, MetricsSummary, ProcessStatus, Routing, RoutingUpdate, StopRequest,
+    DaemonStopRequest, DaemonStopped, DeployRequest, EnvironmentList, EnvironmentSpec,
+    EnvironmentStatus, ErrorBody, LockInfo, LockRequest, LockState, MetricsSummary, ProcessStatus,
+    Routing, RoutingUpdate, StopRequest,
 };
 
 /// Default endpoint of the daemon.

@@ -14,9 +14,9 @@ use super::auth;
 use super::error::ApiError;
 use crate::api::{
     AuditEntry, AuditList, BreakLockRequest, BrokenLock, Color, ColorStatus, DaemonHealth,
-    DaemonStopRequest, DaemonStopped,
-    DeployRequest, EnvironmentList, EnvironmentSpec, EnvironmentStatus, LockInfo, LockRequest,
-    LockState, MetricsQuery, MetricsSummary, Routing, RoutingUpdate, StopRequest,
+    DaemonStopRequest, DaemonStopped, DeployRequest, EnvironmentList, EnvironmentSpec,
+    EnvironmentStatus, LockInfo, LockRequest, LockState, MetricsQuery, MetricsSummary, Routing,
+    RoutingUpdate, StopRequest,
 };
 use crate::daemon::Daemon;
 use crate::state::token::tokens_equal;
