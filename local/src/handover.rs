@@ -47,7 +47,7 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, thiserror::Error)]
 pub enum HandoverError {
     /// Nothing listens on the control socket.
-    #[error("cannot reach the running daemon on {path} ({source}); if it is an older bluegreen-local without takeover support, stop it with SIGTERM (its colours keep running) and start this one without --takeover")]
+    #[error("cannot reach the running daemon on {path} ({source}); if it is an older bluegreen-local without takeover support, stop it (SIGTERM) and start this one without --takeover: this one adopts the colours still running and starts the others again")]
     Connect {
         /// The control socket.
         path: PathBuf,

@@ -389,3 +389,51 @@ async fn stop_without_a_daemon_stops_the_colours_a_sigterm_left_running() {
         "{audit}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_takeover_that_never_serves_leaves_the_old_daemon_in_charge() {
+    let d = Daemon::start().await;
+    let port = two_colours(&d).await;
+    let anonymous = Client::new(&d.endpoint(), None).expect("client");
+    let pid = anonymous.health().await.expect("health").pid;
+    let url = format!("http://127.0.0.1:{port}/api/version");
+    let load = Load::start(&url, 2, 1);
+
+    // A successor that takes the sockets, then dies before it serves.
+    let (sockets, ready) = bluegreen_local::handover::request(&d.state_dir())
+        .await
+        .expect("the running daemon hands its sockets over");
+    assert_eq!(sockets.front_doors.len(), 1, "{sockets:?}");
+    assert!(sockets.admin.is_some());
+    drop((sockets, ready));
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while anonymous.health().await.map(|h| h.pid).ok() != Some(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the old daemon serves its admin API again:\n{}",
+            d.log()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let tally = load.finish().await;
+    assert!(
+        tally.failed.is_empty(),
+        "the front door served throughout: {:?}",
+        tally.failed
+    );
+    assert!(
+        d.log().contains("did not take over"),
+        "the old daemon says why it carries on:\n{}",
+        d.log()
+    );
+    // Still in charge: it changes routing and persists it.
+    let revision = d.route("api", Color::Blue).await;
+    let s = get(&http(), &url, &[]).await;
+    assert!(s.body.contains("1.2.0"), "{s:?}");
+    let saved = bluegreen_local::state::store::Store::new(&d.state_dir())
+        .load()
+        .expect("state");
+    assert_eq!(saved.environments["api"].routing.revision, revision);
+}
