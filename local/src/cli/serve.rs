@@ -145,7 +145,7 @@ pub async fn run(state_dir: PathBuf, listen: &str, takeover: bool) -> anyhow::Re
         match ending {
             Ending::Signal => {
                 tracing::info!("stopping; colour processes keep running for the next `bluegreen-local serve` to adopt (`bluegreen-local stop` stops them)");
-                daemon.release().await;
+                daemon.release(false).await;
                 break;
             }
             Ending::Stopped => break,
@@ -154,7 +154,7 @@ pub async fn run(state_dir: PathBuf, listen: &str, takeover: bool) -> anyhow::Re
                 tracing::info!("handing the sockets over to pid {successor}");
                 if hand_over(&daemon, &instance, &admin, addr, request).await {
                     tracing::info!("pid {successor} serves; finishing the requests in hand");
-                    daemon.release().await;
+                    daemon.release(true).await;
                     break;
                 }
             }

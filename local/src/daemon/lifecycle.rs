@@ -36,12 +36,18 @@ impl Daemon {
     }
 
     /// Leaves the colour processes running for the next daemon to adopt: holds crash
-    /// restarts, stops accepting on every front door, lets open connections finish (for
-    /// each environment's `drain_timeout` at most), records the pids and ends supervision.
-    pub async fn release(&self) {
+    /// restarts, stops accepting on every front door, lets the requests in hand finish
+    /// (for each environment's `drain_timeout` at most; with `successor_serves`, every
+    /// open connection), records the pids and ends supervision.
+    pub async fn release(&self, successor_serves: bool) {
         hold_restarts(true);
         let envs = self.envs();
-        close_front_doors(&envs).await;
+        let drain = if successor_serves {
+            Drain::Connections
+        } else {
+            Drain::Requests
+        };
+        close_front_doors(&envs, drain).await;
         if let Err(e) = self.save().await {
             tracing::error!("saving state for the next daemon: {e}");
         }
@@ -64,7 +70,7 @@ impl Daemon {
             .filter(|a| !a.trim().is_empty())
             .unwrap_or_else(|| "bluegreen-local stop".into());
         let envs = self.envs();
-        close_front_doors(&envs).await;
+        close_front_doors(&envs, Drain::Requests).await;
         // Nothing may deploy or stop a colour while they are stopped.
         let mut ops = Vec::with_capacity(envs.len());
         for env in &envs {
@@ -150,9 +156,20 @@ impl Daemon {
     }
 }
 
-/// Stops accepting on every front door and waits for their open connections to finish,
-/// all environments at once, each for its `drain_timeout` at most.
-async fn close_front_doors(envs: &[Arc<Env>]) {
+/// What closing front doors wait for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drain {
+    /// Every client connection closed: a successor accepts meanwhile, so idle keep-alive
+    /// connections may send one last request (answered with `Connection: close`).
+    Connections,
+    /// The requests in hand answered: nobody accepts meanwhile, so waiting for idle
+    /// connections would only widen the gap until the next daemon listens.
+    Requests,
+}
+
+/// Stops accepting on every front door and waits as `drain` says, all environments at
+/// once, each for its `drain_timeout` at most.
+async fn close_front_doors(envs: &[Arc<Env>], drain: Drain) {
     for env in envs {
         env.frontdoor.shutdown().await;
     }
@@ -160,9 +177,19 @@ async fn close_front_doors(envs: &[Arc<Env>]) {
     for env in envs {
         let env = env.clone();
         draining.spawn(async move {
-            let drain = Duration::from_millis(env.data().spec.drain_timeout_ms);
-            if !env.frontdoor.wait_closed(drain).await {
-                tracing::warn!(environment = %env.name, "connections still open after the drain timeout ({drain:?}); closing them");
+            let timeout = Duration::from_millis(env.data().spec.drain_timeout_ms);
+            let drained = match drain {
+                Drain::Connections => env.frontdoor.wait_closed(timeout).await,
+                Drain::Requests => {
+                    let (blue, green) = tokio::join!(
+                        env.frontdoor.wait_drained(Color::Blue, timeout),
+                        env.frontdoor.wait_drained(Color::Green, timeout)
+                    );
+                    blue && green
+                }
+            };
+            if !drained {
+                tracing::warn!(environment = %env.name, "still busy after the drain timeout ({timeout:?}); closing its connections");
             }
         });
     }
