@@ -333,6 +333,7 @@ impl EnvironmentResource {
         }
         if let Some(truth) = truth {
             state::apply_truth(&mut state, &truth, true);
+            state::forget_lost_rollback_target(&mut state, &truth);
         }
         let mut report = ReleaseReport::start(&cfg.release.environment, &cfg.release.version);
         report.finish(err.outcome(), err.to_string());
@@ -397,6 +398,7 @@ impl Resource for EnvironmentResource {
             Ok(Some(truth)) => {
                 let mut state = prior.clone();
                 state::apply_truth(&mut state, &truth, true);
+                state::forget_lost_rollback_target(&mut state, &truth);
                 if let Some(spec) = &truth.spec {
                     state.set("local", state::local_block_value(spec, prior.get("local")));
                 }

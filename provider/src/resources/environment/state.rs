@@ -46,8 +46,6 @@ pub fn apply_truth(base: &mut Value, state: &EnvironmentState, for_read: bool) {
     base.set("idle_color", Value::from(live.map(|c| c.other().as_str())));
     base.set("endpoint", Value::from(state.endpoint.as_str()));
     base.set("colors", colors_value(state));
-    let previous = rollback_target(base.get("previous_version"), state);
-    base.set("previous_version", previous);
     if !for_read {
         return;
     }
@@ -70,6 +68,13 @@ pub fn apply_truth(base: &mut Value, state: &EnvironmentState, for_read: bool) {
             .and_then(|c| c.version);
         base.set("candidate_version", Value::from(running));
     }
+}
+
+/// Clears the resource's `previous_version` once the idle colour no longer
+/// runs it (Read and failed applies; the data source has no such attribute).
+pub fn forget_lost_rollback_target(base: &mut Value, state: &EnvironmentState) {
+    let previous = rollback_target(base.get("previous_version"), state);
+    base.set("previous_version", previous);
 }
 
 /// `previous` while the idle colour still runs it, so that setting `version`
