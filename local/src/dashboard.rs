@@ -51,6 +51,16 @@ pub fn render(envs: &[EnvironmentStatus], audit: &[AuditEntry]) -> String {
             esc(&env.endpoint),
             env.routing.revision
         );
+        if let Some(f) = env.front_door.as_ref().filter(|f| !f.listening) {
+            let _ = write!(
+                h,
+                "<p class=\"crashed\">front door down: not listening on {}: {} (since {}, {} failed binds; retrying)</p>",
+                esc(&f.address),
+                esc(f.error.as_deref().unwrap_or("not bound")),
+                esc(f.down_since.as_deref().unwrap_or("-")),
+                f.bind_attempts
+            );
+        }
         if let Some(l) = &env.lock {
             let _ = write!(
                 h,

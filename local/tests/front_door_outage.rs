@@ -65,6 +65,21 @@ async fn busy_listen_port_at_restart_is_reported_down_and_retried_until_free() {
     // The colour behind it is healthy: only the front door is down.
     assert_eq!(down.live_version.as_deref(), Some("1.2.0"));
 
+    // `bluegreen-local status` says so too.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_bluegreen-local"))
+        .args(["status", "api", "--endpoint", &d.endpoint(), "--state-dir"])
+        .arg(d.state_dir())
+        .output()
+        .expect("run bluegreen-local status");
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains(&format!(
+            "FRONT DOOR DOWN: not listening on 127.0.0.1:{port}"
+        )),
+        "status shows the outage: {shown}{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+
     // It keeps retrying while the port stays busy.
     let retried = wait_for_status(&d, "a second bind attempt", |s| {
         s.front_door.as_ref().is_some_and(|f| f.bind_attempts >= 2)
