@@ -101,3 +101,35 @@ fn busy_listen_port_after_restart_is_drift_and_apply_repairs_it() {
         destroy_and_check(&ws, &fx);
     });
 }
+
+#[test]
+fn creating_on_a_busy_listen_port_is_titled_after_the_front_door() {
+    on_every_cli("create_on_busy_listen_port", |tf| {
+        let test = "create_on_busy_listen_port";
+        let fx = Fixture::new("frontdoor_busy_create", tf, "shop");
+        let squatter = TcpListener::bind(("127.0.0.1", fx.front_port))
+            .expect("another process holds the front door port");
+        let ws = Workspace::new(test, tf, &bluegreen());
+        ws.write_config(&fx.config(&fx.env("1.2.0").hcl()));
+        ws.init();
+        let busy = ws.run(&["apply", "-auto-approve"]);
+        assert!(!busy.success(), "apply succeeded with the port busy");
+        let address = format!("127.0.0.1:{}", fx.front_port);
+        let error = first_error(&busy);
+        assert!(
+            error.starts_with(&format!("Error: Front door could not listen on {address}"))
+                && error.contains("in use")
+                && error.contains("local.listen"),
+            "the diagnostic is titled after the front door, says why and what to do: {error}"
+        );
+        let left = ws.show().managed_addresses();
+        assert!(
+            left.is_empty(),
+            "nothing is in state after the failed create: {left:?}"
+        );
+        drop(squatter);
+        ws.apply();
+        fx.front_door().assert_serves(5, "1.2.0", "blue");
+        destroy_and_check(&ws, &fx);
+    });
+}
