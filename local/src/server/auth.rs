@@ -34,6 +34,11 @@ pub fn cookie(headers: &HeaderMap) -> Option<&str> {
         .find_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
+/// The client's address, when the server was started with connect info.
+pub fn peer(extensions: &axum::http::Extensions) -> Option<SocketAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
 /// Rejects requests without the right bearer token, auditing the refusal.
 pub async fn require_token(State(daemon): State<Daemon>, req: Request, next: Next) -> Response {
     match bearer(req.headers()) {
@@ -45,10 +50,7 @@ pub async fn require_token(State(daemon): State<Daemon>, req: Request, next: Nex
                 "missing"
             };
             daemon.audit_refused(&Refusal {
-                peer: req
-                    .extensions()
-                    .get::<ConnectInfo<SocketAddr>>()
-                    .map(|c| c.0),
+                peer: peer(req.extensions()),
                 method: req.method().as_str(),
                 path: req.uri().path(),
                 reason,

@@ -287,6 +287,7 @@ pub struct TokenQuery {
 pub async fn dashboard(
     State(d): State<Daemon>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Q(q): Q<TokenQuery>,
 ) -> Response {
     if let Some(t) = q.token.as_deref() {
@@ -304,6 +305,15 @@ pub async fn dashboard(
         .flatten()
         .any(|t| tokens_equal(t, d.token()));
     if !authed {
+        let presented = q.token.is_some()
+            || auth::bearer(&headers).is_some()
+            || auth::cookie(&headers).is_some();
+        d.audit_refused(&crate::daemon::Refusal {
+            peer: auth::peer(&extensions),
+            method: "GET",
+            path: "/",
+            reason: if presented { "wrong" } else { "missing" },
+        });
         let page = format!(
             "<!doctype html><meta charset=\"utf-8\"><title>bluegreen-local</title><h1>bluegreen-local</h1>\
              <p>Open this page as <code>/?token=TOKEN</code>, with the token from <code>{}</code>.</p>",
