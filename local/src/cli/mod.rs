@@ -23,7 +23,7 @@ pub struct Cli {
     #[command(subcommand)]
     command: Command,
 
-    /// Admin API of the daemon (for status, switch and stop).
+    /// Admin API of the daemon (for status, switch, stop and unlock).
     #[arg(long, global = true, env = "BLUEGREEN_LOCAL_ENDPOINT", default_value = DEFAULT_ENDPOINT)]
     endpoint: String,
 
@@ -62,9 +62,11 @@ enum Command {
         #[arg(long)]
         takeover: bool,
     },
-    /// Stop every colour process, then the daemon (audited). Deployments stay recorded:
-    /// the next `serve` (or `terraform apply`) starts them again. With no daemon
-    /// answering, stops the colours recorded in --state-dir that it left running.
+    /// Stop every colour process, then the daemon (audited).
+    ///
+    /// Deployments stay recorded: the next `serve` (or `terraform apply`) starts them
+    /// again. With no daemon answering, stops the colours recorded in --state-dir that a
+    /// SIGTERM or kill -9 of the daemon left running.
     Stop,
     /// Show environments: colours, versions, processes, routing.
     Status {
