@@ -2,7 +2,7 @@
 //! `bluegreen-local` itself, and the release goes through it.
 
 use bluegreen_acceptance::harness::local_platform::{
-    free_port, pid_alive, workspace_binary, AdminApi,
+    free_port, pid_alive, wait_for, workspace_binary, AdminApi, STOP_GRACE,
 };
 use bluegreen_acceptance::harness::workspace::PIPES_HELD_NOTE;
 use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
@@ -108,12 +108,38 @@ fn autostart_starts_the_daemon() {
         ws.assert_plan_empty("after an apply that started the daemon");
         ws.destroy();
 
-        let stopped = guard.0.stop_daemon();
-        assert_eq!(
-            stopped,
-            u32::try_from(pid).ok(),
-            "stopped the daemon by its pid"
+        // The daemon outlives the destroy (README: "keeps running"); the CLI stops it.
+        assert!(api.health().is_ok(), "the daemon still runs after destroy");
+        let stop = std::process::Command::new(workspace_binary("bluegreen-local"))
+            .arg("stop")
+            .arg("--endpoint")
+            .arg(&api.endpoint)
+            .arg("--state-dir")
+            .arg(&api.state_dir)
+            .output()
+            .expect("running bluegreen-local stop");
+        assert!(
+            stop.status.success(),
+            "bluegreen-local stop failed: {}{}",
+            String::from_utf8_lossy(&stop.stdout),
+            String::from_utf8_lossy(&stop.stderr)
         );
-        assert!(!pid_alive(pid as u32), "daemon pid {pid} still runs");
+        wait_for(
+            "the daemon to exit after `bluegreen-local stop`",
+            STOP_GRACE,
+            || {
+                if pid_alive(pid as u32) {
+                    Err(format!("pid {pid} runs"))
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert!(
+            api.health().is_err(),
+            "nothing answers at {} after stop",
+            api.endpoint
+        );
+        drop(guard);
     });
 }
