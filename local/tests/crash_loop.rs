@@ -12,7 +12,7 @@ use common::Daemon;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crash_looping_idle_colour_is_given_up_and_audited_a_bounded_number_of_times() {
-    let d = Daemon::start().await;
+    let mut d = Daemon::start().await;
     d.define("crashy", &["--crash-after", "0.1"]).await;
     let client = d.client();
     client
@@ -96,6 +96,41 @@ async fn crash_looping_idle_colour_is_given_up_and_audited_a_bounded_number_of_t
             .last()
             .is_some_and(|e| e.message.contains("not restarted")),
         "the last entry says it is given up: {crashes:#?}"
+    );
+
+    // A daemon restart does not start the crash loop again.
+    d.terminate();
+    d.spawn().await;
+    let client = d.client();
+    let restored = client
+        .get_environment("crashy")
+        .await
+        .expect("status")
+        .colors
+        .green;
+    assert_eq!(restored.status, ProcessStatus::Crashed, "{restored:?}");
+    assert_eq!(restored.last_exit, given_up.last_exit, "{restored:?}");
+    // Longer than a respawn, its crash and the audit of that crash would take.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after_restart = client
+        .get_environment("crashy")
+        .await
+        .expect("status")
+        .colors
+        .green;
+    assert_eq!(
+        after_restart.restarts, given_up.restarts,
+        "{after_restart:?}"
+    );
+    assert_eq!(after_restart.pid, None, "{after_restart:?}");
+    let audit = client.audit(Some("crashy"), None).await.expect("audit");
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|e| e.action == AuditAction::Crash)
+            .count(),
+        crashes.len(),
+        "no crash after the daemon restart: {audit:#?}"
     );
 
     // Deploying again starts it afresh.

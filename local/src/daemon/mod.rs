@@ -262,6 +262,10 @@ fn persisted_color(slot: &ColorSlot) -> PersistedColor {
         pid_start_time: s.as_ref().and_then(|s| s.pid).and_then(procfs::start_time),
         log_path: Some(l.log_path.clone()),
         deployed_at_ms: slot.deployed_at_ms,
+        given_up: s
+            .as_ref()
+            .filter(|s| s.given_up)
+            .and_then(|s| s.last_exit.clone()),
         restarts: s.map(|s| s.restarts).unwrap_or(0),
     }
 }

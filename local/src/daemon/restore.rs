@@ -92,12 +92,16 @@ impl Daemon {
         let adopt = p
             .pid
             .filter(|pid| procfs::is_same_process(*pid, p.pid_start_time, &p.argv));
-        let start = match adopt {
-            Some(pid) => {
+        let start = match (adopt, &p.given_up) {
+            (Some(pid), _) => {
                 tracing::info!(environment = env, %color, pid, "adopting running {}", launch.label);
                 Start::Adopt(pid)
             }
-            None => {
+            (None, Some(last_exit)) => {
+                tracing::info!(environment = env, %color, "not starting {}: it was given up after a crash loop", launch.label);
+                Start::GivenUp(last_exit.clone())
+            }
+            (None, None) => {
                 tracing::info!(environment = env, %color, "starting {} again", launch.label);
                 Start::Spawn
             }

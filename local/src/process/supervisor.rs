@@ -65,6 +65,8 @@ pub struct ProcState {
     pub started_at_ms: Option<u64>,
     /// Description of the last unexpected exit.
     pub last_exit: Option<String>,
+    /// No longer restarted after crashing [`GIVE_UP_AFTER`] times in a row.
+    pub given_up: bool,
 }
 
 /// Something the daemon may want to persist or audit.
@@ -110,6 +112,8 @@ pub enum Start {
     Adopt(u32),
     /// Start after a backoff (restoring a process that is gone).
     Respawn,
+    /// Do not start: an earlier daemon gave it up after a crash loop (its last exit).
+    GivenUp(String),
 }
 
 /// Errors starting a process.
@@ -191,6 +195,12 @@ impl Supervisor {
             Start::Respawn => {
                 state.status = ProcessStatus::Crashed;
                 state.last_exit = Some("not running when the daemon started".into());
+                Proc::Gone
+            }
+            Start::GivenUp(last_exit) => {
+                state.status = ProcessStatus::Crashed;
+                state.last_exit = Some(last_exit);
+                state.given_up = true;
                 Proc::Gone
             }
         };
@@ -293,6 +303,7 @@ async fn give_up(
         s.status = ProcessStatus::Crashed;
         s.pid = None;
         s.last_exit = Some(note);
+        s.given_up = true;
     });
     sink(launch, &ProcEvent::GaveUp { exit, in_a_row });
     stop_requested(stop_rx).await;
@@ -309,6 +320,13 @@ async fn run(
 ) {
     let mut consecutive = 0u32;
     let gives_up = |in_a_row: u32| in_a_row >= GIVE_UP_AFTER && !routed.load(Ordering::Relaxed);
+    // Given up before this daemon started: a restart of the daemon is no reason to
+    // crash-loop again; a new deployment is.
+    if state.lock().unwrap_or_else(|p| p.into_inner()).given_up {
+        stop_requested(&mut stop_rx).await;
+        finish(&launch, &state, &sink);
+        return;
+    }
     loop {
         if matches!(proc, Proc::Gone) {
             consecutive += 1;

@@ -66,4 +66,8 @@ pub struct PersistedColor {
     /// Crash restarts so far.
     #[serde(default)]
     pub restarts: u32,
+    /// Last exit of a colour given up after a crash loop; such a colour is not started
+    /// again until it is redeployed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_up: Option<String>,
 }
