@@ -46,7 +46,7 @@ pub fn computed_attributes(block: Block) -> Block {
 /// The resource schema.
 pub fn schema() -> Schema {
     let local = Block::new()
-        .description("Run the colours as local processes behind the local platform's front door.")
+        .description("Run the colours as local processes behind the local platform's front door. A changed `command` or `env` starts the idle colour afresh at the next release, even for a version it already runs; the live colour keeps its process until a release replaces it.")
         .attr(Attribute::new("command", Type::list(Type::String)).required().description(
             "Program and arguments of one colour. `{port}`, `{version}` and `{color}` are replaced, e.g. `[\"agog-demo-app\", \"--port\", \"{port}\", \"--version\", \"{version}\"]`.",
         ))
@@ -55,7 +55,7 @@ pub fn schema() -> Schema {
         .attr(Attribute::string("drain_timeout").default("30s").description("How long a retired colour may finish in-flight requests before it is stopped."));
 
     let health = Block::new()
-        .description("The gate before the switch, against the idle colour's own address (never through the front door).")
+        .description("The gate before the switch, against the idle colour's own address (never through the front door). A JSON answer is judged by the release process's health body too: a `status` other than `healthy` or `ok`, or a `checks` entry (a string, or an object with a `status`) that does not start with `ok`, is unhealthy, and the diagnostic names the failing check. Answers without those fields are judged by status code and `version` alone.")
         .attr(Attribute::string("path").default("/api/health").description("Health endpoint path."))
         .attr(Attribute::number("expect_status").default(Value::int(200)).description("Status a healthy colour answers."))
         .attr(Attribute::bool("expect_version").default(true).description("Require the JSON `version` field of the answer to equal the release version."))
