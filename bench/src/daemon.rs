@@ -149,6 +149,7 @@ impl Platform {
             // Short, so the benchmark's own shutdown is quick.
             drain_timeout_ms: 2000,
             tenant_header: "X-Tenant-ID".into(),
+            trust_forwarded_headers: false,
         };
         self.client
             .put_environment(name, &spec, Some("bench"))

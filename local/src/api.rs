@@ -95,6 +95,10 @@ pub struct EnvironmentSpec {
     /// Request header whose value identifies the tenant.
     #[serde(default = "default_tenant_header")]
     pub tenant_header: String,
+    /// Pass the client's `X-Forwarded-For`/`-Proto`/`-Host` on to the colours (another
+    /// proxy in front of the front door sets them); otherwise the front door replaces them.
+    #[serde(default)]
+    pub trust_forwarded_headers: bool,
 }
 
 fn default_drain_timeout_ms() -> u64 {
@@ -629,6 +633,7 @@ mod tests {
                 .expect("valid spec");
         assert_eq!(spec.tenant_header, DEFAULT_TENANT_HEADER);
         assert_eq!(spec.drain_timeout_ms, DEFAULT_DRAIN_TIMEOUT_MS);
+        assert!(!spec.trust_forwarded_headers);
     }
 
     #[test]

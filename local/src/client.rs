@@ -170,7 +170,11 @@ impl Client {
             token,
             // Stops wait for drains (default 30 s) plus the SIGKILL grace.
             timeout: Duration::from_secs(120),
-            http: HttpClient::builder(TokioExecutor::new()).build(connector),
+            // Idle connections are dropped before the daemon's admin idle timeout (60 s)
+            // would close them under a request.
+            http: HttpClient::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector),
         })
     }
 

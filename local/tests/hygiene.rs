@@ -40,6 +40,7 @@ async fn state_directory_and_files_are_owner_only_and_tightened_at_start() {
         listen: format!("127.0.0.1:{}", common::free_port()),
         drain_timeout_ms: 1_000,
         tenant_header: "X-Tenant-ID".into(),
+        trust_forwarded_headers: false,
     };
     d.client()
         .put_environment("api", &spec, Some("test"))

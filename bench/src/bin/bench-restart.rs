@@ -185,6 +185,7 @@ async fn environments(daemon: &Daemon, count: usize, app: &Path) -> anyhow::Resu
             listen: format!("127.0.0.1:{front}"),
             drain_timeout_ms: 2000,
             tenant_header: "X-Tenant-ID".into(),
+            trust_forwarded_headers: false,
         };
         client.put_environment(&name, &spec, Some("bench")).await?;
         for (color, version) in [(Color::Blue, "1.0.0"), (Color::Green, "2.0.0")] {

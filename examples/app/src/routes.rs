@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -52,6 +52,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/", get(index))
         .route("/api/health", get(health))
         .route("/api/version", get(version))
+        .route("/api/client", get(client))
         .route("/api/orders", get(list_orders))
         .route("/api/orders/{id}", get(get_order))
         .fallback(not_found)
@@ -121,6 +122,24 @@ async fn version(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!({
         "version": app.reported_version(),
         "color": app.config.color,
+    }))
+}
+
+/// Who the request came from, as the proxy in front says: its `X-Forwarded-*` headers
+/// (several lines of one read as one list).
+async fn client(headers: HeaderMap) -> Json<Value> {
+    let list = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Json(json!({
+        "forwarded_for": list("x-forwarded-for"),
+        "forwarded_proto": list("x-forwarded-proto"),
+        "forwarded_host": list("x-forwarded-host"),
     }))
 }
 

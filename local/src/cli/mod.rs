@@ -61,6 +61,8 @@ enum Command {
         /// fails and colours keep running. Without a running daemon, starts normally.
         #[arg(long)]
         takeover: bool,
+        #[command(flatten)]
+        admin: serve::AdminArgs,
     },
     /// Stop every colour process, then the daemon (audited).
     ///
@@ -103,12 +105,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             ref listen,
             takeover,
+            admin,
         } => {
             let dir = cli
                 .state_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR));
-            serve::run(dir, listen, takeover).await
+            serve::run(dir, listen, takeover, admin.limits()).await
         }
         Command::Stop => {
             let anonymous = Client::new(&cli.endpoint, None)?;

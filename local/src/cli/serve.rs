@@ -4,16 +4,57 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use bluegreen_local::daemon::Daemon;
 use bluegreen_local::handover::{self, ControlSocket, Sockets};
 use bluegreen_local::process::supervisor::hold_restarts;
+use bluegreen_local::server::AdminLimits;
 use bluegreen_local::state::instance::{InstanceError, InstanceLock};
 use bluegreen_local::state::token;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing_subscriber::filter::LevelFilter;
+
+/// Limits of the admin API's connections (defaults in [`AdminLimits`]).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct AdminArgs {
+    /// Admin API connections open at once; more are answered 503 and closed.
+    #[arg(long, env = "BLUEGREEN_ADMIN_MAX_CONNECTIONS", default_value_t = AdminLimits::default().max_connections, value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u32).range(1..), |n| n as usize))]
+    admin_max_connections: usize,
+    /// Seconds an admin connection may stay open without sending a request.
+    #[arg(long, env = "BLUEGREEN_ADMIN_IDLE_TIMEOUT", value_name = "SECONDS", default_value_t = AdminLimits::default().idle_timeout.as_secs_f64(), value_parser = seconds)]
+    admin_idle_timeout: f64,
+    /// Seconds an admin client may take to send a request head once started.
+    #[arg(long, env = "BLUEGREEN_ADMIN_HEADER_TIMEOUT", value_name = "SECONDS", default_value_t = AdminLimits::default().header_timeout.as_secs_f64(), value_parser = seconds)]
+    admin_header_timeout: f64,
+    /// Seconds a request body or an answer on the admin API may make no progress.
+    #[arg(long, env = "BLUEGREEN_ADMIN_STALL_TIMEOUT", value_name = "SECONDS", default_value_t = AdminLimits::default().stall_timeout.as_secs_f64(), value_parser = seconds)]
+    admin_stall_timeout: f64,
+}
+
+impl AdminArgs {
+    /// The limits these flags set.
+    pub fn limits(self) -> AdminLimits {
+        AdminLimits {
+            max_connections: self.admin_max_connections,
+            idle_timeout: Duration::from_secs_f64(self.admin_idle_timeout),
+            header_timeout: Duration::from_secs_f64(self.admin_header_timeout),
+            stall_timeout: Duration::from_secs_f64(self.admin_stall_timeout),
+        }
+    }
+}
+
+/// A positive number of seconds, at most a day.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!(
+            "{text:?} is not a number of seconds between 0 and 86400, e.g. 10 or 0.5"
+        )),
+    }
+}
 
 fn init_tracing() {
     let level = std::env::var("BLUEGREEN_LOCAL_LOG")
@@ -38,8 +79,21 @@ enum Ending {
 
 /// Runs the daemon until SIGTERM or SIGINT (colours keep running), `bluegreen-local stop`
 /// (everything stops), or a successor's `serve --takeover`.
-pub async fn run(state_dir: PathBuf, listen: &str, takeover: bool) -> anyhow::Result<()> {
+pub async fn run(
+    state_dir: PathBuf,
+    listen: &str,
+    takeover: bool,
+    limits: AdminLimits,
+) -> anyhow::Result<()> {
     init_tracing();
+    // Front doors, colours' pipes and admin clients share one descriptor budget.
+    match bluegreen_local::server::raise_descriptor_limit() {
+        Ok((before, after)) if before < after => {
+            tracing::info!("raised the open-file limit from {before} to {after}")
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!("cannot raise the open-file limit: {e}"),
+    }
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -121,6 +175,7 @@ pub async fn run(state_dir: PathBuf, listen: &str, takeover: bool) -> anyhow::Re
         let server = tokio::spawn(bluegreen_local::server::serve(
             daemon.clone(),
             listener,
+            limits,
             async move {
                 let _ = admin_stopped.await;
             },

@@ -119,15 +119,17 @@ impl Env {
 
     /// Recompiles and installs the front door table from the current data.
     pub fn reinstall(&self) {
-        let table = {
+        let (table, trust_forwarded_headers) = {
             let data = self.data();
             for color in Color::ALL {
                 if let Some(sup) = &data.colors[color.index()].supervisor {
                     sup.set_routed(data.routing.routes_to(color));
                 }
             }
-            self.compile(&data)
+            (self.compile(&data), data.spec.trust_forwarded_headers)
         };
+        self.frontdoor
+            .set_trust_forwarded_headers(trust_forwarded_headers);
         self.frontdoor.install(table);
     }
 

@@ -143,11 +143,20 @@ pub fn size_line(len: usize, out: &mut Vec<u8>) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Length of the line at the start of `buf` (without CRLF), if it is complete.
+/// Length of the line at the start of `buf` (without CRLF), if it is complete. A CR or
+/// LF anywhere but in the final CRLF is refused: a recipient that took a bare LF inside
+/// a chunk extension for the end of the line would read the body differently from one
+/// that did not, which is how requests are smuggled between proxies and servers.
 fn line_end(buf: &[u8]) -> Result<Option<usize>, ChunkedError> {
     let window = &buf[..buf.len().min(MAX_LINE + 2)];
-    match window.windows(2).position(|w| w == b"\r\n") {
-        Some(at) => Ok(Some(at)),
+    match window.iter().position(|&b| b == b'\r' || b == b'\n') {
+        Some(at) if window[at] == b'\n' => Err(ChunkedError("bare LF in a chunk line")),
+        Some(at) => match window.get(at + 1) {
+            Some(b'\n') => Ok(Some(at)),
+            Some(_) => Err(ChunkedError("bare CR in a chunk line")),
+            None if buf.len() > MAX_LINE => Err(ChunkedError("line too long")),
+            None => Ok(None),
+        },
         None if buf.len() > MAX_LINE => Err(ChunkedError("line too long")),
         None => Ok(None),
     }
@@ -170,6 +179,10 @@ fn parse_size(line: &[u8]) -> Result<u64, ChunkedError> {
             .is_some_and(|i| rest[i] == b';');
     if !rest_ok {
         return Err(ChunkedError("junk after the chunk size"));
+    }
+    // Extensions are ignored, but no control character may hide in them.
+    if rest.iter().any(|&b| (b < b' ' && b != b'\t') || b == 0x7f) {
+        return Err(ChunkedError("control character in a chunk extension"));
     }
     if digits_end > 16 {
         return Err(ChunkedError("chunk size too large"));
@@ -250,6 +263,12 @@ mod tests {
             b"5\r\nhelloXX",
             b"5 junk\r\nhello\r\n",
             b"11111111111111111\r\n",
+            b"5;a\nb\r\nhello\r\n0\r\n\r\n",
+            b"5;a\n\r\nhello\r\n0\r\n\r\n",
+            b"5\nhello\r\n0\r\n\r\n",
+            b"5;a\rb\r\nhello\r\n0\r\n\r\n",
+            b"5;a\x00b\r\nhello\r\n0\r\n\r\n",
+            b"5\r\nhello\r\n0\r\nx: a\nb\r\n\r\n",
         ] {
             assert!(decode_in_pieces(bad, 64).is_err(), "{bad:?}");
         }

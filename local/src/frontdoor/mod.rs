@@ -15,7 +15,7 @@ mod workers;
 
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -76,6 +76,9 @@ pub struct Shared {
     /// Client connections open, so a daemon that hands over or stops knows when the last
     /// one is done.
     pub connections: AtomicU64,
+    /// Pass the client's `X-Forwarded-*` headers on (another proxy in front sets them)
+    /// instead of replacing them with the front door's own.
+    pub trust_forwarded_headers: AtomicBool,
 }
 
 /// Counts one client connection as open until dropped.
@@ -134,6 +137,7 @@ impl FrontDoor {
                 table: ArcSwap::from_pointee(RoutingTable::empty(tenant_header)),
                 stats: [Arc::default(), Arc::default()],
                 connections: AtomicU64::new(0),
+                trust_forwarded_headers: AtomicBool::new(false),
             }),
             listening: Mutex::new(None),
             outage: Mutex::new(None),
@@ -144,6 +148,14 @@ impl FrontDoor {
     /// Installs a new table; requests already routed keep their colour.
     pub fn install(&self, table: RoutingTable) {
         self.shared.table.store(Arc::new(table));
+    }
+
+    /// Whether client `X-Forwarded-For`/`-Proto`/`-Host` headers go on to the colours
+    /// (the environment's `trust_forwarded_headers`); takes effect from the next request.
+    pub fn set_trust_forwarded_headers(&self, trust: bool) {
+        self.shared
+            .trust_forwarded_headers
+            .store(trust, Ordering::Relaxed);
     }
 
     /// The current table.

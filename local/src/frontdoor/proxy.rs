@@ -116,7 +116,7 @@ async fn serve_connection(
     let deadline = tokio::time::sleep(HEAD_TIMEOUT);
     tokio::pin!(deadline);
     loop {
-        let req = match read_head(&mut client, &mut shutdown, deadline.as_mut()).await {
+        let req = match read_head(&mut client, &shared, &mut shutdown, deadline.as_mut()).await {
             Ok(Some(req)) => req,
             Ok(None) => return,
             Err(e) => {
@@ -143,6 +143,7 @@ async fn serve_connection(
 /// [`HEAD_TIMEOUT`], or the front door is shutting down.
 async fn read_head(
     client: &mut Client,
+    shared: &Shared,
     shutdown: &mut watch::Receiver<bool>,
     mut deadline: Pin<&mut Sleep>,
 ) -> Result<Option<Parsed>, RequestError> {
@@ -160,7 +161,8 @@ async fn read_head(
             }
         };
         if worth_parsing {
-            if let Some(req) = request::parse(&client.buf, &mut client.spans)? {
+            let trust = shared.trust_forwarded_headers.load(Ordering::Relaxed);
+            if let Some(req) = request::parse(&client.buf, &mut client.spans, trust)? {
                 return Ok(Some(req));
             }
             scanned = Some(client.buf.len());
@@ -294,8 +296,20 @@ async fn exchange(
     let (head, mut answer_body) = match sent {
         Ok(answer) => answer,
         Err(e) if e.is_client() => {
-            // The client went away or sent a broken body: nobody to answer properly.
             tracing::debug!(environment = %shared.environment, %color, "client request body: {e}");
+            if e.is_malformed_body() {
+                // Nothing of the colour's answer has been sent: say why before closing,
+                // as nginx does ("client sent invalid chunked body").
+                answer::local(
+                    &mut client.out,
+                    400,
+                    None,
+                    "bad_request",
+                    &e.to_string(),
+                    Persistence::Close,
+                );
+                answer_locally(client, Persistence::Close).await;
+            }
             return false;
         }
         Err(e) => {

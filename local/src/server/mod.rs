@@ -2,9 +2,11 @@
 
 mod auth;
 mod completion;
+mod connections;
 mod error;
 mod exposure;
 mod handlers;
+mod limits;
 
 use std::future::Future;
 
@@ -15,6 +17,7 @@ use tokio::net::TcpListener;
 
 pub use error::ApiError;
 pub use exposure::plain_http_warning;
+pub use limits::{raise_descriptor_limit, AdminLimits};
 
 use crate::daemon::Daemon;
 
@@ -59,15 +62,12 @@ pub fn router(daemon: Daemon) -> Router {
         .with_state(daemon)
 }
 
-/// Serves the admin API on `listener` until `shutdown` completes.
+/// Serves the admin API on `listener` within `limits` until `shutdown` completes.
 pub async fn serve(
     daemon: Daemon,
     listener: TcpListener,
+    limits: AdminLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The peer address names who was refused in the audit log.
-    let app = router(daemon).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    connections::serve(router(daemon), listener, limits, shutdown).await
 }

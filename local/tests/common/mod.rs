@@ -60,17 +60,25 @@ pub struct Daemon {
     pub admin_port: u16,
     pub child: Option<Child>,
     seen_pids: Mutex<Vec<u32>>,
+    /// Applied to every `serve` command before it starts (flags, environment, limits).
+    configure: fn(&mut Command),
 }
 
 impl Daemon {
     /// Starts a daemon on a fresh state directory.
     pub async fn start() -> Daemon {
+        Daemon::start_configured(|_| {}).await
+    }
+
+    /// Starts a daemon whose `serve` command `configure` adjusts first.
+    pub async fn start_configured(configure: fn(&mut Command)) -> Daemon {
         let dir = tempfile::tempdir().expect("temp state dir");
         let mut d = Daemon {
             dir,
             admin_port: free_port(),
             child: None,
             seen_pids: Mutex::new(Vec::new()),
+            configure,
         };
         d.spawn().await;
         d
@@ -101,6 +109,7 @@ impl Daemon {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
+        (self.configure)(&mut command);
         command
     }
 
@@ -186,6 +195,7 @@ impl Daemon {
             listen: format!("127.0.0.1:{port}"),
             drain_timeout_ms: 10_000,
             tenant_header: "X-Tenant-ID".into(),
+            trust_forwarded_headers: false,
         };
         self.client()
             .put_environment(env, &spec, Some("test"))

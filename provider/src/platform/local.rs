@@ -264,6 +264,7 @@ fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
             env: s.spec.env.clone(),
             listen: s.spec.listen.clone(),
             drain_timeout: Duration::from_millis(s.spec.drain_timeout_ms),
+            trust_forwarded_headers: s.spec.trust_forwarded_headers,
         }),
         front_door_down: s
             .front_door
@@ -292,6 +293,7 @@ impl Platform for LocalPlatform {
             env,
             listen,
             drain_timeout,
+            trust_forwarded_headers,
         } = spec;
         // Keep a tenant header set by a traffic split.
         let tenant_header = match self.client.get_environment(environment).await {
@@ -304,6 +306,7 @@ impl Platform for LocalPlatform {
             listen: listen.clone(),
             drain_timeout_ms: drain_timeout.as_millis() as u64,
             tenant_header,
+            trust_forwarded_headers: *trust_forwarded_headers,
         };
         self.client
             .put_environment(environment, &spec, Some(ACTOR))

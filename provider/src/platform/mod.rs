@@ -179,6 +179,8 @@ pub enum TargetSpec {
         listen: String,
         /// Drain time for a retired colour.
         drain_timeout: Duration,
+        /// Pass clients' `X-Forwarded-*` headers on instead of replacing them.
+        trust_forwarded_headers: bool,
     },
 }
 

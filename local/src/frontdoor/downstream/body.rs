@@ -110,12 +110,7 @@ impl RequestBody for ClientBody<'_> {
                         }
                         Ok(Step::NeedMore) => self.more().await?,
                         Ok(Step::End) => break,
-                        Err(e) => {
-                            return Err(BodyError::Client(std::io::Error::new(
-                                std::io::ErrorKind::InvalidData,
-                                e,
-                            )))
-                        }
+                        Err(e) => return Err(BodyError::Malformed(e)),
                     }
                 }
                 colour

@@ -14,11 +14,26 @@ pub struct Forwarding<'a> {
     pub forwarded_for: &'a [u8],
 }
 
+/// Whether `name` (any case) is `X-Forwarded-For`, `X-Forwarded-Proto` or
+/// `X-Forwarded-Host`: the headers the front door sets itself unless told to trust
+/// the client's.
+pub(super) fn is_forwarding(name: &[u8]) -> bool {
+    is_forwarded_for(name)
+        || (name.len() == 17 && name.eq_ignore_ascii_case(b"x-forwarded-proto"))
+        || (name.len() == 16 && name.eq_ignore_ascii_case(b"x-forwarded-host"))
+}
+
+fn is_forwarded_for(name: &[u8]) -> bool {
+    name.len() == 15 && name.eq_ignore_ascii_case(b"x-forwarded-for")
+}
+
 /// Encodes the head of `req` (parsed from `buf`, its forwarded lines in `kept`) into
 /// `out`: origin-form target, HTTP/1.1, the client's kept header lines byte for byte, then
-/// `Host` if missing, `X-Forwarded-For`, `X-Forwarded-Proto: http` unless the client set
-/// one, and the body's framing as the front door reads it: `Content-Length` as declared,
-/// or `Transfer-Encoding: chunked` for a chunked body (which goes on re-chunked).
+/// `Host` if missing, `X-Forwarded-For` (the trusted client list, if any, then the
+/// client's address, in one line), `X-Forwarded-Proto: http` and `X-Forwarded-Host` (the
+/// request's host) unless trusted client values go on, and the body's framing as the
+/// front door reads it: `Content-Length` as declared, or `Transfer-Encoding: chunked` for
+/// a chunked body (which goes on re-chunked).
 /// The parser has checked every byte: names are tokens, values hold no CR or LF.
 pub fn encode_head(
     buf: &[u8],
@@ -37,14 +52,38 @@ pub fn encode_head(
     out.extend_from_slice(part(req.target));
     out.extend_from_slice(b" HTTP/1.1\r\n");
     for &(n0, n1, v0, v1) in kept {
+        // Trusted `X-Forwarded-For` lines are joined into ours below.
+        if req.forwarded_for && is_forwarded_for(part((n0, n1))) {
+            continue;
+        }
         write_line(out, part((n0, n1)), part((v0, v1)));
     }
-    if !req.has_host {
-        write_line(out, b"host", fwd.default_host);
+    let host = match req.host {
+        Some(span) => part(span),
+        None => {
+            write_line(out, b"host", fwd.default_host);
+            fwd.default_host
+        }
+    };
+    // One line, as nginx's `$proxy_add_x_forwarded_for`: applications that read only
+    // the first line still get the whole list.
+    out.extend_from_slice(b"x-forwarded-for: ");
+    if req.forwarded_for {
+        for &(n0, n1, v0, v1) in kept {
+            let value = part((v0, v1)).trim_ascii();
+            if is_forwarded_for(part((n0, n1))) && !value.is_empty() {
+                out.extend_from_slice(value);
+                out.extend_from_slice(b", ");
+            }
+        }
     }
-    write_line(out, b"x-forwarded-for", fwd.forwarded_for);
+    out.extend_from_slice(fwd.forwarded_for);
+    out.extend_from_slice(b"\r\n");
     if !req.has_forwarded_proto {
         write_line(out, b"x-forwarded-proto", b"http");
+    }
+    if !req.has_forwarded_host {
+        write_line(out, b"x-forwarded-host", host);
     }
     if req.body == BodyFraming::Chunked {
         write_line(out, b"transfer-encoding", b"chunked");

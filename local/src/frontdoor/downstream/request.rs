@@ -4,6 +4,7 @@
 
 use std::mem::MaybeUninit;
 
+use super::forward;
 use crate::frontdoor::head::{self, Span};
 use crate::frontdoor::hop_by_hop;
 use crate::frontdoor::upstream::parse_content_length;
@@ -51,10 +52,14 @@ pub struct Parsed {
     pub keep_alive: bool,
     /// `Expect: 100-continue` from an HTTP/1.1 client.
     pub expect_continue: bool,
-    /// Whether the client sent `Host`.
-    pub has_host: bool,
-    /// Whether the client sent `X-Forwarded-Proto`.
+    /// The client's `Host` value (none from an HTTP/1.0 client that sent none).
+    pub host: Option<(u32, u32)>,
+    /// Client `X-Forwarded-For` lines go on (trusted), joined with the client's address.
+    pub forwarded_for: bool,
+    /// A client `X-Forwarded-Proto` goes on (trusted) instead of the front door's own.
     pub has_forwarded_proto: bool,
+    /// A client `X-Forwarded-Host` goes on (trusted) instead of the front door's own.
+    pub has_forwarded_host: bool,
 }
 
 /// A request the front door refuses; the answer says why and the connection closes.
@@ -94,9 +99,14 @@ impl RequestError {
 
 /// Parses the request head at the front of `buf`; `Ok(None)` means more bytes are
 /// needed. `kept` receives the header lines to forward: all but the hop-by-hop ones
-/// (and those `Connection` lists), `Expect`, and a `Content-Length` beside a
-/// `Transfer-Encoding`.
-pub fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, RequestError> {
+/// (and those `Connection` lists), `Expect`, `Content-Length` (re-written from the
+/// framing), and, unless `trust_forwarded` (another proxy in front sets them), the
+/// client's `X-Forwarded-For`, `-Proto` and `-Host`, which the front door replaces.
+pub fn parse(
+    buf: &[u8],
+    kept: &mut Vec<Span>,
+    trust_forwarded: bool,
+) -> Result<Option<Parsed>, RequestError> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
     let consumed = match httparse::ParserConfig::default()
@@ -132,6 +142,12 @@ pub fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, Request
     for &span in kept.iter() {
         fields.note(buf, span)?;
     }
+    // RFC 9112 §3.2 and nginx; HTTP/1.0 did not require Host, so its absence is fine.
+    if !http10 && fields.host.is_none() {
+        return Err(RequestError::Malformed(
+            "an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)".into(),
+        ));
+    }
     if http10 && fields.chunked.is_some() {
         // Chunked did not exist in HTTP/1.0: such framing is faulty (RFC 9112 §6.1), and
         // hyper's server refused it too.
@@ -151,9 +167,11 @@ pub fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, Request
         !fields.close && !smuggling_risk && (if http10 { fields.keep_alive } else { true });
     // The framing headers are written by `forward::encode_head` from what was decided
     // here, never copied: a colour must frame the body exactly as the front door did.
+    let drop_forwarding = !trust_forwarded && fields.forwarding;
     kept.retain(|&(n0, n1, _, _)| {
         let name = &buf[n0 as usize..n1 as usize];
         !(hop_by_hop::is_hop_by_hop(name)
+            || (drop_forwarding && forward::is_forwarding(name))
             || name.eq_ignore_ascii_case(b"expect")
             || name.eq_ignore_ascii_case(b"content-length")
             || fields
@@ -180,8 +198,10 @@ pub fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, Request
         },
         keep_alive,
         expect_continue: fields.expect_continue && !http10,
-        has_host: fields.host,
-        has_forwarded_proto: fields.forwarded_proto,
+        host: fields.host,
+        forwarded_for: trust_forwarded && fields.forwarded_for,
+        has_forwarded_proto: trust_forwarded && fields.forwarded_proto,
+        has_forwarded_host: trust_forwarded && fields.forwarded_host,
     }))
 }
 
@@ -222,8 +242,13 @@ struct Fields {
     close: bool,
     keep_alive: bool,
     expect_continue: bool,
-    host: bool,
+    /// The `Host` value's span.
+    host: Option<(u32, u32)>,
+    /// Any of the three forwarding headers.
+    forwarding: bool,
+    forwarded_for: bool,
     forwarded_proto: bool,
+    forwarded_host: bool,
     /// Names `Connection` lists besides close / keep-alive, as spans of the buffer.
     listed: Vec<(u32, u32)>,
 }
@@ -234,7 +259,19 @@ impl Fields {
         let name = &buf[n0 as usize..n1 as usize];
         let value = &buf[v0 as usize..v1 as usize];
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => self.host = true,
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                // Two Host lines would let the front door and the colour disagree on
+                // which site is asked for (RFC 9112 §3.2: 400).
+                if self.host.is_some() {
+                    return Err(RequestError::Malformed("more than one Host header".into()));
+                }
+                if value.trim_ascii().is_empty() {
+                    return Err(RequestError::Malformed(
+                        "the Host header is empty: send the site's name".into(),
+                    ));
+                }
+                self.host = Some((v0, v1));
+            }
             6 if name.eq_ignore_ascii_case(b"expect") => {
                 self.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue")
             }
@@ -276,7 +313,18 @@ impl Fields {
                     self.chunked = Some(());
                 }
             }
-            17 if name.eq_ignore_ascii_case(b"x-forwarded-proto") => self.forwarded_proto = true,
+            15 if name.eq_ignore_ascii_case(b"x-forwarded-for") => {
+                self.forwarding = true;
+                self.forwarded_for = true;
+            }
+            16 if name.eq_ignore_ascii_case(b"x-forwarded-host") => {
+                self.forwarding = true;
+                self.forwarded_host = true;
+            }
+            17 if name.eq_ignore_ascii_case(b"x-forwarded-proto") => {
+                self.forwarding = true;
+                self.forwarded_proto = true;
+            }
             _ => {}
         }
         Ok(())
@@ -287,6 +335,10 @@ impl Fields {
 mod tests {
     use super::*;
     use crate::frontdoor::downstream::forward::{encode_head, Forwarding};
+
+    fn parse(buf: &[u8], kept: &mut Vec<Span>) -> Result<Option<Parsed>, RequestError> {
+        super::parse(buf, kept, false)
+    }
 
     /// Parses `raw` and encodes what the colour would get, as text.
     fn forwarded(raw: &str) -> (Parsed, String) {
@@ -313,7 +365,7 @@ mod tests {
         let (req, head) = forwarded(raw);
         assert_eq!(
             head,
-            "GET /a%20b/c?x=1&y=%2F HTTP/1.1\r\nHost: example.test\r\nX-Two: 1\r\nx-two: 2\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\n\r\n"
+            "GET /a%20b/c?x=1&y=%2F HTTP/1.1\r\nHost: example.test\r\nX-Two: 1\r\nx-two: 2\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\nx-forwarded-host: example.test\r\n\r\n"
         );
         // The next request's bytes stay in the buffer.
         assert_eq!(req.consumed, raw.len() - "NEXT".len());
@@ -328,7 +380,7 @@ mod tests {
         );
         assert_eq!(
             head,
-            "POST /p HTTP/1.1\r\nhost: h\r\nX-Forwarded-Proto: https\r\nx-forwarded-for: 127.0.0.2\r\ncontent-length: 3\r\n\r\n"
+            "POST /p HTTP/1.1\r\nhost: h\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\nx-forwarded-host: h\r\ncontent-length: 3\r\n\r\n"
         );
         assert_eq!(req.body, BodyFraming::Length(3));
         assert!(req.expect_continue && req.keep_alive && !req.idempotent);
@@ -344,7 +396,7 @@ mod tests {
         assert_eq!(req.body, BodyFraming::Length(32));
         assert_eq!(
             head,
-            "POST /x HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\ncontent-length: 32\r\n\r\n"
+            "POST /x HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\nx-forwarded-host: a\r\ncontent-length: 32\r\n\r\n"
         );
         let (req, head) = forwarded("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
         assert_eq!(req.body, BodyFraming::None);
@@ -358,7 +410,7 @@ mod tests {
         );
         assert_eq!(
             head,
-            "PUT /p HTTP/1.1\r\nHost: h\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\ntransfer-encoding: chunked\r\n\r\n"
+            "PUT /p HTTP/1.1\r\nHost: h\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\nx-forwarded-host: h\r\ntransfer-encoding: chunked\r\n\r\n"
         );
         assert_eq!(req.body, BodyFraming::Chunked);
         // Length and coding together: served, but the connection closes afterwards.
@@ -376,6 +428,10 @@ mod tests {
         let (req, head) = forwarded("GET http://example.test HTTP/1.0\r\n\r\n");
         assert!(
             head.starts_with("GET / HTTP/1.1\r\nhost: 127.0.0.1:9\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.contains("\r\nx-forwarded-host: 127.0.0.1:9\r\n"),
             "{head}"
         );
         assert!(req.http10 && !req.keep_alive);
@@ -396,6 +452,47 @@ mod tests {
             Ok(None)
         );
         assert_eq!(parse(b"GE", &mut Vec::new()), Ok(None));
+    }
+
+    #[test]
+    fn client_forwarding_lines_are_replaced_unless_trusted() {
+        let raw = "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\nx-forwarded-for:  10.0.0.2 \r\n\r\n";
+        let (_, head) = forwarded(raw);
+        assert_eq!(
+            head,
+            "GET / HTTP/1.1\r\nHost: h\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\nx-forwarded-host: h\r\n\r\n"
+        );
+        let mut kept = Vec::new();
+        let req = super::parse(raw.as_bytes(), &mut kept, true)
+            .expect("valid")
+            .expect("complete");
+        let mut out = Vec::new();
+        let fwd = Forwarding {
+            default_host: b"127.0.0.1:9",
+            forwarded_for: b"127.0.0.2",
+        };
+        encode_head(raw.as_bytes(), &req, &kept, fwd, &mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("ascii"),
+            "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Proto: https\r\nx-forwarded-for: 10.0.0.1, 10.0.0.2, 127.0.0.2\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn http11_needs_one_host_and_http10_none() {
+        for raw in [
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET http://h/ HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+            "GET / HTTP/1.0\r\nHost: a\r\nhost: b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+        ] {
+            let e = refused(raw);
+            assert_eq!(e.status(), 400, "{raw:?}");
+            assert!(e.to_string().contains("Host"), "{raw:?}: {e}");
+        }
+        let (req, _) = forwarded("GET / HTTP/1.0\r\n\r\n");
+        assert_eq!(req.host, None);
     }
 
     #[test]

@@ -77,7 +77,15 @@ impl UpstreamError {
     /// Whether the client, not the colour, broke the exchange (it went away or sent a
     /// malformed body).
     pub fn is_client(&self) -> bool {
-        matches!(self, UpstreamError::Body(BodyError::Client(_)))
+        matches!(
+            self,
+            UpstreamError::Body(BodyError::Client(_) | BodyError::Malformed(_))
+        )
+    }
+
+    /// Whether the client sent a body that is not valid chunked framing (a 400).
+    pub fn is_malformed_body(&self) -> bool {
+        matches!(self, UpstreamError::Body(BodyError::Malformed(_)))
     }
 }
 

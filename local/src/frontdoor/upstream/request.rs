@@ -30,6 +30,9 @@ pub enum BodyError {
     /// Reading from the client failed: it went away, or sent a broken body.
     #[error("reading the request body from the client: {0}")]
     Client(#[source] std::io::Error),
+    /// The client's chunked body broke the grammar: it is answered with a 400.
+    #[error("reading the request body from the client: {0}")]
+    Malformed(#[source] crate::frontdoor::chunked::ChunkedError),
     /// Writing to the colour failed.
     #[error("writing the request body to the colour: {0}")]
     Colour(#[source] std::io::Error),

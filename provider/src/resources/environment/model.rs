@@ -349,6 +349,10 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
             env,
             listen,
             drain_timeout,
+            trust_forwarded_headers: local
+                .get("trust_forwarded_headers")
+                .as_bool()
+                .unwrap_or(false),
         },
     }
 }

@@ -52,7 +52,10 @@ pub fn schema() -> Schema {
         ))
         .attr(Attribute::new("env", Type::map(Type::String)).optional().description("Extra environment variables for the colour processes (placeholders replaced)."))
         .attr(Attribute::string("listen").required().description("Front door address, e.g. `127.0.0.1:8080`. All user traffic goes here."))
-        .attr(Attribute::string("drain_timeout").default("30s").description("How long a retired colour may finish in-flight requests before it is stopped."));
+        .attr(Attribute::string("drain_timeout").default("30s").description("How long a retired colour may finish in-flight requests before it is stopped."))
+        .attr(Attribute::bool("trust_forwarded_headers").default(false).description(
+            "Pass the `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` a client sends on to the colours (the client's address is appended to `X-Forwarded-For`). Set it only when every client comes through a proxy of yours that sets them; by default the front door replaces them with its own, so that no client can pose as another address or host.",
+        ));
 
     let health = Block::new()
         .description("The gate before the switch, against the idle colour's own address (never through the front door). A JSON answer is judged by the release process's health body too: a `status` other than `healthy` or `ok`, or a `checks` entry (a string, or an object with a `status`) that does not start with `ok`, is unhealthy, and the diagnostic names the failing check. Answers without those fields are judged by status code and `version` alone.")

@@ -103,6 +103,7 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Value) -> Value {
         env,
         listen,
         drain_timeout,
+        trust_forwarded_headers,
     } = spec;
     let prior_drain = prior_local.get("drain_timeout");
     let drain = match prior_drain.as_str().map(tfplugin::timeouts::parse_duration) {
@@ -127,5 +128,9 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Value) -> Value {
         ("env", env_value),
         ("listen", Value::from(listen.as_str())),
         ("drain_timeout", drain),
+        (
+            "trust_forwarded_headers",
+            Value::Bool(*trust_forwarded_headers),
+        ),
     ])
 }

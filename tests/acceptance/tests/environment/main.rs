@@ -9,6 +9,7 @@ mod concurrent;
 mod data_source;
 mod defaults;
 mod drift;
+mod forwarded;
 mod front_door_outage;
 mod gates;
 mod import;
