@@ -51,7 +51,7 @@ fn seconds(text: &str) -> Result<f64, String> {
     match text.trim().parse::<f64>() {
         Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
         _ => Err(format!(
-            "{text:?} is not a number of seconds between 0 and 86400, e.g. 10 or 0.5"
+            "{text:?} is not a number of seconds above 0 and at most 86400, e.g. 10 or 0.5"
         )),
     }
 }
