@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use tfplugin::schema::{Attribute, Block, NestedBlock, Schema};
-use tfplugin::{AttributePath, Diagnostics, Value};
+use tfplugin::{AttributePath, Diagnostic, Diagnostics, Value};
 
 /// Default admin endpoint of the local platform daemon.
 pub const DEFAULT_LOCAL_ENDPOINT: &str = "http://127.0.0.1:7480";
@@ -16,8 +16,10 @@ pub fn schema() -> Schema {
     Schema::new(
         Block::new()
             .description(
-                "Blue-green releases for Terraform. With no block, the embedded **local** platform is used; \
-                 the `azure` block configures Azure Container Apps behind Front Door.",
+                "Blue-green releases for Terraform. Implemented: the embedded **local** platform, used with no block \
+                 or a `local` block. Not implemented yet: Azure Container Apps behind Front Door; an `azure` block is \
+                 refused with an error until it is, and `ARM_*` variables (which azurerm reads too) only draw a warning \
+                 when no `local` block says the local platform is meant.",
             )
             .block(NestedBlock::single(
                 "local",
@@ -36,7 +38,7 @@ pub fn schema() -> Schema {
             .block(NestedBlock::single(
                 "azure",
                 Block::new()
-                    .description("Azure Resource Manager credentials and cloud. Each argument falls back to the environment variable azurerm uses.")
+                    .description("**Not implemented yet: refused with an error.** Azure Resource Manager credentials and cloud, for the Azure platform to come. Each argument falls back to the environment variable azurerm uses.")
                     .attr(Attribute::string("subscription_id").optional().description("Subscription id. Env `ARM_SUBSCRIPTION_ID`."))
                     .attr(Attribute::string("tenant_id").optional().description("Microsoft Entra tenant id. Env `ARM_TENANT_ID`."))
                     .attr(Attribute::string("client_id").optional().description("Service principal or managed identity client id. Env `ARM_CLIENT_ID`."))
@@ -127,7 +129,8 @@ impl std::fmt::Debug for AzureConfig {
 pub struct ProviderConfig {
     /// Local platform settings (always resolved: it is the default platform).
     pub local: LocalConfig,
-    /// Azure settings, when an `azure` block or `ARM_*` variables are present.
+    /// Azure settings, when an `azure` block is present (its arguments fall
+    /// back to the `ARM_*` variables). Rejected until Azure is implemented.
     pub azure: Option<AzureConfig>,
 }
 
@@ -180,9 +183,66 @@ fn bool_or_env(
     }
 }
 
+/// The `ARM_*` variables whose presence suggests the user expects Azure.
+const ARM_SELECTING_VARS: [&str; 3] = ["ARM_SUBSCRIPTION_ID", "ARM_TENANT_ID", "ARM_CLIENT_ID"];
+
+/// Until the Azure platform exists: an `azure` block is an error (a
+/// configuration written for Azure must not silently release on this
+/// machine), and `ARM_*` variables with neither block are a warning, not an
+/// error, because azurerm in the same configuration reads the same variables.
+/// An explicit `local` block says the local platform is meant: no warning.
+fn unimplemented_platforms(config: &Value, env: &dyn Env, diags: &mut Diagnostics) {
+    if !config.get("azure").is_null() {
+        diags.error_at(
+            AttributePath::attr("azure"),
+            "The Azure platform is not implemented yet",
+            "This version of the provider releases only on the local platform (bluegreen-local): \
+             the azure block's arguments are checked but nothing can reach Azure. Remove the azure \
+             block to release on the local platform, or use a provider version whose documentation \
+             lists Azure as implemented.",
+        );
+        return;
+    }
+    if !config.get("local").is_null() {
+        return;
+    }
+    let set: Vec<&str> = ARM_SELECTING_VARS
+        .into_iter()
+        .filter(|v| env.var(v).is_some())
+        .collect();
+    if !set.is_empty() {
+        diags.push(Diagnostic::warning(
+            "Releasing on the local platform despite ARM_* variables",
+            format!(
+                "{} set, but this version of the provider implements only the local platform \
+                 (bluegreen-local), and it releases there. The variables are left to azurerm. \
+                 Add an empty local {{}} block to the provider \"bluegreen\" block to say the local \
+                 platform is meant and silence this warning.",
+                if set.len() == 1 {
+                    format!("{} is", set[0])
+                } else {
+                    format!("{} are", set.join(", "))
+                }
+            ),
+        ));
+    }
+}
+
 /// Resolves the configuration with its fallbacks, reporting every problem at
-/// its attribute path. Unknown values (not yet known at plan time) are skipped.
+/// its attribute path, and refuses the platforms not implemented yet.
 pub fn resolve(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagnostics) {
+    let (resolved, mut diags) = resolve_settings(config, env);
+    unimplemented_platforms(config, env, &mut diags);
+    if diags.has_errors() {
+        (None, diags)
+    } else {
+        (resolved, diags)
+    }
+}
+
+/// The settings alone, whichever platform they select. Unknown values (not
+/// yet known at plan time) are skipped.
+fn resolve_settings(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let local_block = config.get("local");
     let local_path = AttributePath::attr("local");
@@ -218,10 +278,10 @@ pub fn resolve(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagno
 
     let azure_block = config.get("azure");
     let azure_path = AttributePath::attr("azure");
-    let azure_env_present = ["ARM_SUBSCRIPTION_ID", "ARM_TENANT_ID", "ARM_CLIENT_ID"]
-        .iter()
-        .any(|v| env.var(v).is_some());
-    let azure = if !azure_block.is_null() || azure_env_present {
+    // Only the block selects Azure: the ARM_* variables also configure
+    // azurerm, often in the same configuration, so they fill in the block's
+    // arguments but never choose the platform on their own.
+    let azure = if !azure_block.is_null() {
         let environment = string_or_env(azure_block, "environment", env, &["ARM_ENVIRONMENT"])
             .unwrap_or_else(|| "public".to_string())
             .to_ascii_lowercase();
@@ -404,7 +464,7 @@ mod tests {
                 Value::object([("subscription_id", Value::from("sub-from-config"))]),
             ),
         ]);
-        let (cfg, diags) = resolve(&config, &env);
+        let (cfg, diags) = resolve_settings(&config, &env);
         assert!(diags.is_empty(), "{diags:?}");
         let cfg = cfg.unwrap();
         assert_eq!(cfg.local.endpoint, "http://127.0.0.1:9999");
@@ -455,11 +515,77 @@ mod tests {
                 Value::object([("environment", Value::from("custom"))]),
             ),
         ]);
-        let (_, diags) = resolve(&config, &FakeEnv(HashMap::new()));
+        let (_, diags) = resolve_settings(&config, &FakeEnv(HashMap::new()));
         let text = format!("{diags:?}");
         assert!(
             text.contains("resource_manager_endpoint") && text.contains("authority_host"),
             "{text}"
         );
+    }
+
+    fn summaries(diags: &Diagnostics) -> Vec<(bool, String, Option<String>)> {
+        diags
+            .0
+            .iter()
+            .map(|d| {
+                (
+                    d.is_error(),
+                    d.summary.clone(),
+                    d.path.as_ref().map(ToString::to_string),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn azure_block_is_refused_at_its_path_until_implemented() {
+        let config = Value::object([
+            ("local", Value::Null),
+            (
+                "azure",
+                Value::object([("subscription_id", Value::from("sub"))]),
+            ),
+        ]);
+        let (cfg, diags) = resolve(&config, &FakeEnv(HashMap::new()));
+        assert!(cfg.is_none(), "an azure block must not run locally");
+        assert_eq!(
+            summaries(&diags),
+            vec![(
+                true,
+                "The Azure platform is not implemented yet".to_string(),
+                Some("azure".to_string())
+            )]
+        );
+    }
+
+    #[test]
+    fn arm_variables_alone_warn_and_run_locally() {
+        let env = FakeEnv(HashMap::from([
+            ("ARM_CLIENT_ID", "app"),
+            ("ARM_SUBSCRIPTION_ID", "sub"),
+        ]));
+        let (cfg, diags) = resolve(&null_config(), &env);
+        let cfg = cfg.expect("a warning still configures the local platform");
+        assert!(cfg.azure.is_none(), "ARM_* alone must not select Azure");
+        let found = summaries(&diags);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(!found[0].0, "a warning, not an error: {found:?}");
+        let detail = &diags.0[0].detail;
+        assert!(
+            detail.contains("ARM_SUBSCRIPTION_ID, ARM_CLIENT_ID are set"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn arm_variables_with_a_local_block_are_silent() {
+        let env = FakeEnv(HashMap::from([("ARM_TENANT_ID", "t")]));
+        let config = Value::object([
+            ("local", Value::object([("autostart", Value::from(false))])),
+            ("azure", Value::Null),
+        ]);
+        let (cfg, diags) = resolve(&config, &env);
+        assert!(cfg.is_some());
+        assert!(diags.is_empty(), "{diags:?}");
     }
 }

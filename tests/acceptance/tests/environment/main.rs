@@ -19,6 +19,7 @@ mod post_switch;
 mod redefine;
 mod restart;
 mod rollback;
+mod unimplemented_platforms;
 mod update_under_load;
 mod watch_progress;
 
