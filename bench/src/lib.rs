@@ -1,5 +1,6 @@
 //! Shared pieces of the benchmark programs: the HTTP load generator, process guards,
-//! statistics, machine description, and the local platform, `wrk` and `nginx` drivers.
+//! statistics, machine description, the local platform, `wrk` and `nginx` drivers, and the
+//! synthetic SQL migration corpus.
 
 pub mod cpu;
 pub mod daemon;
@@ -9,6 +10,7 @@ pub mod nginx;
 pub mod process;
 pub mod rounds;
 pub mod rss;
+pub mod sqlgen;
 pub mod stats;
 pub mod table;
 pub mod tools;

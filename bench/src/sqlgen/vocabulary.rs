@@ -1,0 +1,73 @@
+//! The words and types migrations are written with.
+
+/// Column types a migration uses, with a default and a literal of each.
+pub(super) const TYPES: &[(&str, &str, &str)] = &[
+    ("bigint", "0", "42"),
+    ("integer", "0", "7"),
+    ("smallint", "1", "3"),
+    ("text", "''", "'pending review'"),
+    ("varchar(255)", "'unknown'", "'ops@example.com'"),
+    ("boolean", "false", "true"),
+    ("timestamptz", "now()", "'2024-03-01 12:00:00+00'"),
+    ("timestamp", "CURRENT_TIMESTAMP", "'2023-11-30 08:15:00'"),
+    ("date", "CURRENT_DATE", "'2024-01-31'"),
+    ("numeric(12,2)", "0.00", "19.99"),
+    (
+        "jsonb",
+        "'{}'::jsonb",
+        "'{\"plan\": \"pro\", \"seats\": 5}'::jsonb",
+    ),
+    (
+        "uuid",
+        "gen_random_uuid()",
+        "'5b0e2a5c-8d7f-4a0e-9c1e-2f3b4c5d6e7f'",
+    ),
+    ("text[]", "'{}'::text[]", "ARRAY['a', 'b']"),
+    ("bytea", "''::bytea", "'\\x00ff'::bytea"),
+];
+
+pub(super) const NOUNS: &[&str] = &[
+    "customers",
+    "orders",
+    "invoices",
+    "payments",
+    "shipments",
+    "products",
+    "accounts",
+    "subscriptions",
+    "events",
+    "audit_log",
+    "sessions",
+    "api_keys",
+    "webhooks",
+    "teams",
+    "memberships",
+    "projects",
+    "builds",
+    "artifacts",
+    "comments",
+    "notifications",
+];
+
+pub(super) const COLUMN_WORDS: &[&str] = &[
+    "status",
+    "amount",
+    "currency",
+    "email",
+    "display_name",
+    "external_ref",
+    "region",
+    "priority",
+    "notes",
+    "metadata",
+    "archived",
+    "expires_on",
+    "last_seen_at",
+    "score",
+    "tags",
+    "checksum",
+    "source",
+    "locale",
+    "plan",
+    "quota",
+];
