@@ -9,6 +9,7 @@ pub mod platform;
 pub mod provider;
 pub mod resources;
 pub mod rollout;
+pub mod shared;
 
 /// The provider's registry address.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/agog/bluegreen";

@@ -1,64 +1,19 @@
 //! The `bluegreen` provider: configuration and the resource types it offers.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use tfplugin::diag::{Diagnostic, Diagnostics};
+use tfplugin::diag::Diagnostics;
 use tfplugin::provider::{Ctx, DataSource, Provider, Resource};
 use tfplugin::schema::Schema;
 use tfplugin::Value;
 
-use crate::config::{self, ProcessEnv, ProviderConfig};
+use crate::config::{self, ProcessEnv};
 use crate::data_sources::environment::EnvironmentDataSource;
-use crate::http::Http;
-use crate::platform::local::LocalPlatform;
-use crate::platform::Platform;
 use crate::resources::environment::EnvironmentResource;
 use crate::resources::migration::MigrationResource;
-use crate::resources::planned_versions::PlannedVersions;
 use crate::resources::traffic_split::TrafficSplitResource;
-
-/// State shared by the provider and its resources once configured.
-#[derive(Default)]
-pub struct Shared {
-    config: RwLock<Option<Arc<ProviderConfig>>>,
-    platform: tokio::sync::OnceCell<Arc<dyn Platform>>,
-    http: Http,
-    /// Versions the environments planned in this run will run.
-    pub planned: PlannedVersions,
-}
-
-impl Shared {
-    /// The platform, connected (and the local daemon started) on first use.
-    pub async fn platform(&self) -> Result<Arc<dyn Platform>, Diagnostic> {
-        let config = self.config()?;
-        self.platform
-            .get_or_try_init(|| async {
-                LocalPlatform::connect(&config.local)
-                    .await
-                    .map(|p| Arc::new(p) as Arc<dyn Platform>)
-                    .map_err(|e| {
-                        Diagnostic::error("Cannot reach the local platform", e.to_string())
-                    })
-            })
-            .await
-            .cloned()
-    }
-
-    /// The HTTP client for gates.
-    pub fn http(&self) -> Http {
-        self.http.clone()
-    }
-
-    /// The configuration, or an error diagnostic when `configure` has not run.
-    pub fn config(&self) -> Result<Arc<ProviderConfig>, Diagnostic> {
-        self.config
-            .read()
-            .ok()
-            .and_then(|c| c.clone())
-            .ok_or_else(|| Diagnostic::error("Provider not configured", "Terraform did not configure the bluegreen provider before using it. Check the provider block for errors."))
-    }
-}
+use crate::shared::Shared;
 
 /// The provider.
 #[derive(Default)]
@@ -103,9 +58,7 @@ impl Provider for BlueGreenProvider {
         let (resolved, diags) = config::resolve(config, &ProcessEnv);
         if let Some(resolved) = resolved {
             tracing::info!(terraform_version, local_endpoint = %resolved.local.endpoint, azure = resolved.azure.is_some(), "provider configured");
-            if let Ok(mut slot) = self.shared.config.write() {
-                *slot = Some(Arc::new(resolved));
-            }
+            self.shared.set_config(resolved);
         }
         diags
     }

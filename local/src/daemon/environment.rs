@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use hyper::http::{HeaderName, HeaderValue};
 
 use crate::api::{
-    Color, ColorStatus, Colors, EnvironmentSpec, EnvironmentStatus, ProcessStatus, Routing,
-    DEFAULT_TENANT_HEADER,
+    Color, ColorStatus, Colors, EnvironmentSpec, EnvironmentStatus, FrontDoorStatus, ProcessStatus,
+    Routing, DEFAULT_TENANT_HEADER,
 };
 use crate::frontdoor::routing::{CanaryTarget, RoutingTable, Target};
 use crate::frontdoor::FrontDoor;
@@ -194,7 +194,19 @@ impl Env {
             live_version,
             colors,
             lock: data.lock.current(now_ms()).map(|l| l.info()),
-            front_door: Some(super::listen::front_door_status(self, &data.spec.listen)),
+            front_door: Some(self.front_door_status(&data.spec.listen)),
+        }
+    }
+
+    /// The front door part of an environment's status.
+    fn front_door_status(&self, listen: &str) -> FrontDoorStatus {
+        let outage = self.frontdoor.outage();
+        FrontDoorStatus {
+            listening: self.frontdoor.local_addr().is_some(),
+            address: listen.to_owned(),
+            error: outage.as_ref().map(|o| o.error.clone()),
+            down_since: outage.as_ref().map(|o| rfc3339(o.since_ms)),
+            bind_attempts: outage.map_or(0, |o| o.attempts),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::environment::Env;
 use super::{Daemon, Inner};
-use crate::api::{AuditAction, AuditEntry, FrontDoorStatus, Outcome};
+use crate::api::{AuditAction, AuditEntry, Outcome};
 use crate::frontdoor::{FrontDoor, FrontDoorError, Outage};
 use crate::time::rfc3339;
 
@@ -61,18 +61,6 @@ impl Daemon {
                 outage.attempts
             ),
         ));
-    }
-}
-
-/// The front door part of an environment's status.
-pub fn front_door_status(env: &Env, listen: &str) -> FrontDoorStatus {
-    let outage = env.frontdoor.outage();
-    FrontDoorStatus {
-        listening: env.frontdoor.local_addr().is_some(),
-        address: listen.to_owned(),
-        error: outage.as_ref().map(|o| o.error.clone()),
-        down_since: outage.as_ref().map(|o| rfc3339(o.since_ms)),
-        bind_attempts: outage.map_or(0, |o| o.attempts),
     }
 }
 

@@ -8,8 +8,8 @@ use tfplugin::provider::{Ctx, DataSource, StateResponse};
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::{AttributePath, Value};
 
-use crate::provider::Shared;
 use crate::resources::environment::{schema::computed_attributes, state};
+use crate::shared::Shared;
 
 /// The data source type.
 pub struct EnvironmentDataSource {

@@ -1,5 +1,6 @@
 //! Managed resource types.
 
+pub mod common;
 pub mod environment;
 pub mod migration;
 pub mod planned_versions;

@@ -17,8 +17,9 @@ use tfplugin::{AttributePath, Value};
 
 use crate::platform::lease::HeldLock;
 use crate::platform::{Lease, Platform, PlatformError};
-use crate::provider::Shared;
+use crate::resources::common::{listen_diagnostic, lock_owner, release_diagnostic};
 use crate::rollout::{Engine, Outcome, ReleaseError, ReleaseReport};
+use crate::shared::Shared;
 use model::EnvironmentConfig;
 
 /// The resource type.
@@ -49,78 +50,12 @@ const RELEASE_OUTPUTS: &[&str] = &[
     "last_deployment",
 ];
 
-/// "terraform (pid 123) on host in /work/dir": who holds the lock, for the
-/// "locked by …" message a second pipeline sees.
-pub fn lock_owner() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
-    let dir = std::env::current_dir()
-        .map(|d| d.display().to_string())
-        .unwrap_or_default();
-    // The provider is Terraform's child: the parent pid is the terraform process.
-    let terraform_pid = std::os::unix::process::parent_id();
-    format!("terraform (pid {terraform_pid}) on {host} in {dir}")
-}
-
-/// The front door cannot bind: titled as such (not as a failed release), with the fix.
-fn listen_diagnostic(address: &str, reason: &str) -> Diagnostic {
-    Diagnostic::error(
-        format!("Front door could not listen on {address}"),
-        format!(
-            "{reason}. Another process holds this address (`ss -ltnp` shows which), or it is not an address of this machine. Stop that process or set local.listen to a free address, then run terraform apply again; nothing was released."
-        ),
-    )
-    .at(AttributePath::attr("local").then_attr("listen"))
-}
-
 /// A definition the platform refused, with the front door's own title when it could not listen.
 fn define_diagnostic(name: &str, err: &PlatformError) -> Diagnostic {
     match err {
         PlatformError::Listen { address, reason } => listen_diagnostic(address, reason),
         other => platform_diagnostic(&format!("Defining environment {name:?} failed"), other),
     }
-}
-
-pub(crate) fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
-    if let ReleaseError::Platform(PlatformError::Listen { address, reason }) = err {
-        return listen_diagnostic(address, reason);
-    }
-    let summary = match err {
-        ReleaseError::GateFailed { check, .. } => {
-            format!("Release of {version} refused: {check} failed")
-        }
-        ReleaseError::RolledBack { .. } => format!("Release of {version} rolled back"),
-        ReleaseError::CanaryRolledBack { .. } => format!("Canary {version} rolled back"),
-        ReleaseError::Breached { .. } => {
-            format!("Release of {version} breached its post-switch thresholds")
-        }
-        ReleaseError::Stopped(_) => format!("Release of {version} interrupted"),
-        ReleaseError::Platform(PlatformError::Locked(held)) => {
-            format!("Environment {:?} is locked", held.environment)
-        }
-        ReleaseError::Platform(_) => format!("Release of {version} failed"),
-    };
-    let mut detail = err.to_string();
-    match err {
-        ReleaseError::GateFailed { .. }
-        | ReleaseError::RolledBack { .. }
-        | ReleaseError::CanaryRolledBack { .. } => {
-            detail.push_str(" Fix the release and apply again: the next plan proposes it again.")
-        }
-        ReleaseError::Platform(PlatformError::Locked(held)) => {
-            detail.push_str(
-                ". Another run is changing this environment: wait for it to finish, then run terraform plan again.",
-            );
-            if let Some(command) = &held.unlock_command {
-                detail.push_str(&format!(
-                    " If that run is dead (killed, or its machine is gone), break the lock with `{command}`; breaking the lock of a run that is still going is unsafe: two releases would interleave."
-                ));
-            }
-        }
-        _ => {}
-    }
-    Diagnostic::error(summary, detail).at(AttributePath::attr("version"))
 }
 
 fn platform_diagnostic(summary: &str, err: &PlatformError) -> Diagnostic {

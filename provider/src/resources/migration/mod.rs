@@ -19,7 +19,7 @@ use crate::migrate::gate::{self, Traffic};
 use crate::migrate::history::DEFAULT_TABLE;
 use crate::migrate::runner::Applied;
 use crate::migrate::{DatabaseUrl, HistoryTable, Migration, MigrationSet, Session, Status};
-use crate::provider::Shared;
+use crate::shared::Shared;
 use model::MigrationConfig;
 
 /// Computed attributes a plan predicts.

@@ -16,11 +16,11 @@ use tfplugin::{AttributePath, Value};
 
 use crate::platform::lease::HeldLock;
 use crate::platform::{EnvironmentState, Platform, RouteChange, RouteReason};
-use crate::provider::Shared;
-use crate::resources::environment::{lock_owner, release_diagnostic};
+use crate::resources::common::{lock_owner, release_diagnostic};
 use crate::resources::planned_versions::PlannedRun;
 use crate::rollout::canary::{apply_canary, place, CanarySpec, Placement, Progressive};
 use crate::rollout::{PostSwitch, ReleaseError};
+use crate::shared::Shared;
 
 /// Default timeout of each operation.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
