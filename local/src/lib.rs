@@ -3,11 +3,13 @@
 //! It runs each colour of an environment as a local process, puts a reverse-proxy
 //! front door with an atomically replaced routing table in front of them, records
 //! per-colour metrics for the rollout gates, and serves an admin API. The provider
-//! talks to it through [`client::Client`] with the types in [`api`].
+//! talks to it through [`client::Client`] with the types in [`api`], both defined in
+//! the `bluegreen-local-api` crate so that clients do not link the daemon.
 
-pub mod api;
+// Re-exported so the daemon's modules keep naming them `crate::api` and `crate::client`.
+pub use bluegreen_local_api::{api, client};
+
 pub mod audit;
-pub mod client;
 pub mod daemon;
 pub mod dashboard;
 pub mod frontdoor;

@@ -2,6 +2,9 @@
 
 use std::path::Path;
 
+// Defined in the API crate because a lock request carries it.
+pub use bluegreen_local_api::pid_space::pid_space;
+
 /// Whether `pid` is alive (not a zombie) and runs exactly `argv`.
 ///
 /// Used to adopt processes after a daemon crash: the pid alone could have been reused.
@@ -73,15 +76,6 @@ pub fn is_gone(pid: u32) -> bool {
             .and_then(|(_, rest)| rest.chars().next())
             .is_some_and(|state| state == 'Z' || state == 'X')
     })
-}
-
-/// This process's pid space: the kernel's boot id and the pid namespace, e.g.
-/// `6c3f…/pid:[4026531836]`. Two processes see each other's pids only when these
-/// are equal (a host name is not enough: containers may share it); `None` off Linux.
-pub fn pid_space() -> Option<String> {
-    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
-    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
-    Some(format!("{}/{}", boot.trim(), ns.display()))
 }
 
 /// Sends `signal` to the process group led by `pid` (colours run in their own group,

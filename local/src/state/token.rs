@@ -3,49 +3,24 @@
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Errors reading or creating the token.
+// Reading is shared with clients (the provider, the CLI); creating is the daemon's.
+pub use bluegreen_local_api::token::{read_token, token_path, TokenError};
+
+/// Errors creating the token.
 #[derive(Debug, thiserror::Error)]
-pub enum TokenError {
-    /// Filesystem error.
-    #[error("token file {path}: {source}")]
-    Io {
-        /// The token file.
-        path: PathBuf,
-        /// Underlying error.
-        #[source]
-        source: std::io::Error,
-    },
+pub enum CreateTokenError {
+    /// Reading, writing or tightening the token file failed.
+    #[error(transparent)]
+    File(#[from] TokenError),
     /// The OS random source failed.
     #[error("cannot generate a token: {0}")]
     Random(String),
-    /// The file exists but is empty.
-    #[error("token file {0} is empty: delete it and restart `bluegreen-local serve` to create a new one")]
-    Empty(PathBuf),
-}
-
-/// Path of the token file in a state directory.
-pub fn token_path(state_dir: &Path) -> PathBuf {
-    state_dir.join("token")
-}
-
-/// Reads the token of `state_dir`.
-pub fn read_token(state_dir: &Path) -> Result<String, TokenError> {
-    let path = token_path(state_dir);
-    let text = fs::read_to_string(&path).map_err(|source| TokenError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let token = text.trim().to_owned();
-    if token.is_empty() {
-        return Err(TokenError::Empty(path));
-    }
-    Ok(token)
 }
 
 /// Reads the token, creating it (32 random bytes, hex, mode 0600) when missing.
-pub fn load_or_create(state_dir: &Path) -> Result<String, TokenError> {
+pub fn load_or_create(state_dir: &Path) -> Result<String, CreateTokenError> {
     let path = token_path(state_dir);
     match read_token(state_dir) {
         Ok(t) => {
@@ -53,10 +28,10 @@ pub fn load_or_create(state_dir: &Path) -> Result<String, TokenError> {
             return Ok(t);
         }
         Err(TokenError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     }
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| TokenError::Random(e.to_string()))?;
+    getrandom::fill(&mut bytes).map_err(|e| CreateTokenError::Random(e.to_string()))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let io = |source| TokenError::Io {
         path: path.clone(),

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use bluegreen_local::api::{
+use bluegreen_local_api::api::{
     self, DeployRequest, EnvironmentSpec, LockRequest, RoutingAction, RoutingUpdate, StopRequest,
 };
-use bluegreen_local::client::{Client, ClientError};
+use bluegreen_local_api::client::{Client, ClientError};
 
 use super::{
     CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, LockHeld, Metrics,
@@ -68,7 +68,7 @@ impl LocalPlatform {
 }
 
 fn read_token(state_dir: &Path, daemon_state_dir: Option<&str>) -> Result<String, PlatformError> {
-    bluegreen_local::state::token::read_token(state_dir).map_err(|e| {
+    bluegreen_local_api::token::read_token(state_dir).map_err(|e| {
         let hint = match daemon_state_dir {
             Some(d) => format!("The daemon answering at this endpoint serves state directory {d:?}: set state_dir in the provider's local block (or BLUEGREEN_LOCAL_STATE_DIR) to it, or point endpoint at another daemon"),
             None => "Set state_dir in the provider's local block (or BLUEGREEN_LOCAL_STATE_DIR) to the daemon's --state-dir, or set BLUEGREEN_LOCAL_TOKEN".into(),

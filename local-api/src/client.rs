@@ -180,11 +180,10 @@ impl Client {
 
     /// A client whose token is read from `state_dir/token`.
     pub fn from_state_dir(endpoint: &str, state_dir: &Path) -> Result<Self, ClientError> {
-        let token =
-            crate::state::token::read_token(state_dir).map_err(|e| ClientError::Unauthorized {
-                endpoint: endpoint.to_owned(),
-                message: format!("{e}; is --state-dir the daemon's state directory?"),
-            })?;
+        let token = crate::token::read_token(state_dir).map_err(|e| ClientError::Unauthorized {
+            endpoint: endpoint.to_owned(),
+            message: format!("{e}; is --state-dir the daemon's state directory?"),
+        })?;
         Self::new(endpoint, Some(token))
     }
 

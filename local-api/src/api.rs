@@ -373,7 +373,7 @@ pub struct LockRequest {
     /// as that process is gone, instead of at expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
-    /// The holder's pid space (`bluegreen_local::process::procfs::pid_space`); the
+    /// The holder's pid space ([`crate::pid_space::pid_space`]); the
     /// daemon judges `pid` only when it equals its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_space: Option<String>,
@@ -394,7 +394,7 @@ impl LockRequest {
     #[must_use]
     pub fn held_by_this_process(mut self) -> Self {
         self.pid = Some(std::process::id());
-        self.pid_space = crate::process::procfs::pid_space();
+        self.pid_space = crate::pid_space::pid_space();
         self
     }
 }
