@@ -3,6 +3,7 @@
 
 mod chunked;
 mod downstream;
+mod forwarding_headers;
 mod head;
 mod hop_by_hop;
 pub mod metrics;

@@ -3,6 +3,7 @@
 //! forwarding headers. One buffer, one write for a body-less request.
 
 use super::request::{BodyFraming, Parsed};
+use crate::frontdoor::forwarding_headers::is_forwarded_for;
 use crate::frontdoor::head::{write_line, Span};
 
 /// Header lines the front door adds on the way to a colour.
@@ -12,19 +13,6 @@ pub struct Forwarding<'a> {
     pub default_host: &'a [u8],
     /// The client's address, appended to `X-Forwarded-For`.
     pub forwarded_for: &'a [u8],
-}
-
-/// Whether `name` (any case) is `X-Forwarded-For`, `X-Forwarded-Proto` or
-/// `X-Forwarded-Host`: the headers the front door sets itself unless told to trust
-/// the client's.
-pub(super) fn is_forwarding(name: &[u8]) -> bool {
-    is_forwarded_for(name)
-        || (name.len() == 17 && name.eq_ignore_ascii_case(b"x-forwarded-proto"))
-        || (name.len() == 16 && name.eq_ignore_ascii_case(b"x-forwarded-host"))
-}
-
-fn is_forwarded_for(name: &[u8]) -> bool {
-    name.len() == 15 && name.eq_ignore_ascii_case(b"x-forwarded-for")
 }
 
 /// Encodes the head of `req` (parsed from `buf`, its forwarded lines in `kept`) into

@@ -4,7 +4,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::forward;
+use crate::frontdoor::forwarding_headers::is_forwarding;
 use crate::frontdoor::head::{self, Span};
 use crate::frontdoor::hop_by_hop;
 use crate::frontdoor::upstream::parse_content_length;
@@ -171,7 +171,7 @@ pub fn parse(
     kept.retain(|&(n0, n1, _, _)| {
         let name = &buf[n0 as usize..n1 as usize];
         !(hop_by_hop::is_hop_by_hop(name)
-            || (drop_forwarding && forward::is_forwarding(name))
+            || (drop_forwarding && is_forwarding(name))
             || name.eq_ignore_ascii_case(b"expect")
             || name.eq_ignore_ascii_case(b"content-length")
             || fields
