@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -18,66 +17,8 @@ pub const DEFAULT_LOCK_TTL_SECS: u64 = 60;
 /// Response header naming the colour that served a proxied request.
 pub const COLOR_HEADER: &str = "x-bluegreen-color";
 
-/// One of the two colours of an environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Color {
-    /// The blue colour.
-    Blue,
-    /// The green colour.
-    Green,
-}
-
-impl Color {
-    /// Both colours, blue first.
-    pub const ALL: [Color; 2] = [Color::Blue, Color::Green];
-
-    /// The other colour.
-    pub fn other(self) -> Color {
-        match self {
-            Color::Blue => Color::Green,
-            Color::Green => Color::Blue,
-        }
-    }
-
-    /// Lower-case name, as used in URLs and JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Color::Blue => "blue",
-            Color::Green => "green",
-        }
-    }
-
-    /// Position in per-colour arrays (blue 0, green 1).
-    pub fn index(self) -> usize {
-        match self {
-            Color::Blue => 0,
-            Color::Green => 1,
-        }
-    }
-}
-
-impl fmt::Display for Color {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Error for a string that is neither `blue` nor `green`.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("unknown colour {0:?}: expected \"blue\" or \"green\"")]
-pub struct ParseColorError(pub String);
-
-impl FromStr for Color {
-    type Err = ParseColorError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "blue" => Ok(Color::Blue),
-            "green" => Ok(Color::Green),
-            _ => Err(ParseColorError(s.to_owned())),
-        }
-    }
-}
+// One definition for the engine, every platform and this wire format.
+pub use bluegreen_color::{Color, ParseColorError};
 
 /// Definition of an environment: how to run a colour and where the front door listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -618,13 +559,6 @@ pub struct ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn colours_parse_and_print() {
-        assert_eq!("Green".parse::<Color>().ok(), Some(Color::Green));
-        assert!("red".parse::<Color>().is_err());
-        assert_eq!(Color::Blue.other().to_string(), "green");
-    }
 
     #[test]
     fn spec_defaults_apply() {

@@ -203,20 +203,6 @@ fn map_err(environment: &str, e: ClientError) -> PlatformError {
     }
 }
 
-fn to_api(c: Color) -> api::Color {
-    match c {
-        Color::Blue => api::Color::Blue,
-        Color::Green => api::Color::Green,
-    }
-}
-
-fn from_api(c: api::Color) -> Color {
-    match c {
-        api::Color::Blue => Color::Blue,
-        api::Color::Green => Color::Green,
-    }
-}
-
 fn phase(s: api::ProcessStatus) -> ColorPhase {
     match s {
         api::ProcessStatus::Stopped => ColorPhase::Stopped,
@@ -243,15 +229,15 @@ fn color_state(c: &api::ColorStatus) -> ColorState {
 fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
     let colors = [Color::Blue, Color::Green]
         .into_iter()
-        .map(|c| (c, color_state(s.colors.get(to_api(c)))))
+        .map(|c| (c, color_state(s.colors.get(c))))
         .collect();
     EnvironmentState {
         endpoint: s.endpoint.clone(),
         routing: RoutingTable {
             revision: s.routing.revision,
-            primary: s.routing.primary.map(from_api),
+            primary: s.routing.primary,
             canary: s.routing.canary.as_ref().map(|c| CanaryRoute {
-                color: from_api(c.color),
+                color: c.color,
                 weight: c.weight,
                 tenants: c.tenants.clone(),
             }),
@@ -343,7 +329,7 @@ impl Platform for LocalPlatform {
             restart: true,
         };
         self.client
-            .deploy(environment, to_api(color), &req)
+            .deploy(environment, color, &req)
             .await
             .map_err(|e| map_err(environment, e))?;
         Ok(())
@@ -360,7 +346,7 @@ impl Platform for LocalPlatform {
             lock_owner: Some(lease.owner.clone()),
         };
         self.client
-            .stop(environment, to_api(color), &req)
+            .stop(environment, color, &req)
             .await
             .map_err(|e| map_err(environment, e))?;
         Ok(())
@@ -373,9 +359,9 @@ impl Platform for LocalPlatform {
         lease: &Lease,
     ) -> Result<u64, PlatformError> {
         let update = RoutingUpdate {
-            primary: change.primary.map(to_api),
+            primary: change.primary,
             canary: change.canary.map(|c| api::Canary {
-                color: to_api(c.color),
+                color: c.color,
                 weight: c.weight,
                 tenants: c.tenants,
             }),
@@ -408,7 +394,7 @@ impl Platform for LocalPlatform {
     ) -> Result<Metrics, PlatformError> {
         let m = self
             .client
-            .metrics(environment, to_api(color), Some(since_ms), Some(until_ms))
+            .metrics(environment, color, Some(since_ms), Some(until_ms))
             .await
             .map_err(|e| map_err(environment, e))?;
         Ok(Metrics {

@@ -10,47 +10,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-/// One of the two colours.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Color {
-    /// Blue.
-    Blue,
-    /// Green.
-    Green,
-}
-
-impl Color {
-    /// The other colour.
-    pub fn other(self) -> Color {
-        match self {
-            Color::Blue => Color::Green,
-            Color::Green => Color::Blue,
-        }
-    }
-    /// `blue` / `green`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Color::Blue => "blue",
-            Color::Green => "green",
-        }
-    }
-    /// Parses `blue` / `green`.
-    pub fn parse(s: &str) -> Option<Color> {
-        match s {
-            "blue" => Some(Color::Blue),
-            "green" => Some(Color::Green),
-            _ => None,
-        }
-    }
-    /// Both, blue first.
-    pub const ALL: [Color; 2] = [Color::Blue, Color::Green];
-}
-
-impl std::fmt::Display for Color {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// Defined once for the engine, every platform and the local daemon's wire format.
+pub use bluegreen_color::Color;
 
 /// How a colour's workload is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
