@@ -2,6 +2,8 @@
 //! platform and Azure implement this trait; the engine, the gates and the
 //! resources are written once against it.
 
+#[cfg(test)]
+pub mod fake;
 pub mod lease;
 pub mod local;
 

@@ -5,12 +5,11 @@
 use std::time::{Duration, Instant};
 
 use super::watch::breach;
-use super::{PostSwitch, ReleaseError};
+use super::{Engine, Outcome, PostSwitch, ReleaseError, ReleaseReport};
 use crate::platform::{
-    now_ms, CanaryRoute, Color, ColorPhase, EnvironmentState, Lease, Platform, PlatformError,
-    RouteChange, RouteReason,
+    now_ms, CanaryRoute, Color, ColorPhase, EnvironmentState, PlatformError, RouteChange,
+    RouteReason,
 };
-use tfplugin::provider::Ctx;
 
 /// The canary a user declared, by version.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,139 +68,170 @@ pub fn place(
     ))
 }
 
-/// Installs the canary at its final weight, ramping through `progressive` first.
-pub async fn apply_canary(
-    platform: &dyn Platform,
-    ctx: &Ctx,
-    lease: &Lease,
-    environment: &str,
-    canary: &CanarySpec,
-    progressive: Option<&Progressive>,
-) -> Result<Vec<String>, ReleaseError> {
-    let mut steps = Vec::new();
-    let state = platform.status(environment).await?.ok_or_else(|| {
-        ReleaseError::Platform(PlatformError::Api(format!(
-            "environment {environment:?} does not exist"
-        )))
-    })?;
-    let live = state.live_color().ok_or_else(|| {
-        ReleaseError::Platform(PlatformError::Api(format!(
-            "environment {environment:?} has no live colour"
-        )))
-    })?;
-    let mut revision = state.routing.revision;
-    let color = match place(&state, environment, &canary.version)
-        .map_err(|e| ReleaseError::Platform(PlatformError::Api(e)))?
-    {
-        Placement::Satisfied => {
-            if state.routing.canary.is_some() {
-                revision = platform
-                    .route(
-                        environment,
-                        RouteChange::all_to(live, revision, RouteReason::Route),
-                        lease,
-                    )
-                    .await?;
-                steps.push(format!(
-                    "{} is live: canary routing removed (revision {revision})",
-                    canary.version
-                ));
-            }
-            return Ok(steps);
-        }
-        Placement::On(color) => color,
-    };
-    let route = |weight: u8, tenants: Vec<String>, rev: u64| RouteChange {
-        primary: Some(live),
-        canary: Some(CanaryRoute {
-            color,
-            weight,
-            tenants,
-        }),
-        tenant_header: Some(canary.tenant_header.clone()),
-        if_revision: rev,
-        reason: RouteReason::Route,
-    };
-    if let Some(p) = progressive {
-        let current = state
-            .routing
-            .canary
-            .as_ref()
-            .filter(|c| c.color == color)
-            .map_or(0, |c| c.weight);
-        for &step in p
-            .steps
-            .iter()
-            .filter(|s| **s > current && **s < canary.weight)
+impl Engine<'_> {
+    /// Installs the canary at its final weight, ramping through `progressive`
+    /// first; a step that breaches sends everything back to the live colour.
+    pub async fn canary(
+        &self,
+        environment: &str,
+        canary: &CanarySpec,
+        progressive: Option<&Progressive>,
+    ) -> Result<ReleaseReport, ReleaseError> {
+        let mut report = ReleaseReport::start(environment, &canary.version);
+        let state = self.status(environment).await?;
+        let live = state.live_color().ok_or_else(|| {
+            ReleaseError::Platform(PlatformError::Api(format!(
+                "environment {environment:?} has no live colour"
+            )))
+        })?;
+        let mut revision = state.routing.revision;
+        let color = match place(&state, environment, &canary.version)
+            .map_err(|e| ReleaseError::Platform(PlatformError::Api(e)))?
         {
-            if ctx.is_stopped() {
-                return Err(ReleaseError::Stopped(format!("the canary ramp at {step}%")));
-            }
-            revision = platform
-                .route(
-                    environment,
-                    route(step, canary.tenants.clone(), revision),
-                    lease,
-                )
-                .await?;
-            let since = now_ms();
-            steps.push(format!("canary {} on {color} at {step}%", canary.version));
-            let started = Instant::now();
-            loop {
-                let done = started.elapsed() >= p.interval;
-                if !done {
-                    tokio::select! {
-                        () = tokio::time::sleep((p.interval / 10).clamp(Duration::from_millis(100), Duration::from_secs(2))) => {}
-                        () = ctx.stopped() => return Err(ReleaseError::Stopped(format!("the canary ramp at {step}%"))),
-                    }
-                }
-                let now = now_ms();
-                let m = platform.metrics(environment, color, since, now).await?;
-                let base = platform.metrics(environment, live, since, now).await?;
-                if let Some(reason) = breach(&m, &base, &p.rules) {
-                    // Back to 0% and every tenant to the live colour, in one step.
-                    platform
+            Placement::Satisfied => {
+                if state.routing.canary.is_some() {
+                    self.check_stop("the canary routing")?;
+                    revision = self
+                        .platform
                         .route(
                             environment,
-                            RouteChange::all_to(live, revision, RouteReason::Rollback),
-                            lease,
+                            RouteChange::all_to(live, revision, RouteReason::Route),
+                            self.lease,
                         )
                         .await?;
-                    let live_version = state.color(live).version.unwrap_or_default();
-                    return Err(ReleaseError::CanaryRolledBack {
-                        detail: format!("{} at {step}%: {reason}", canary.version),
-                        restored_color: live.to_string(),
-                        restored_version: live_version,
-                    });
-                }
-                if done {
-                    steps.push(format!(
-                        "step {step}% passed: {} canary requests, error rate {:.2}%",
-                        m.requests,
-                        m.error_rate * 100.0
+                    report.step(format!(
+                        "{} is live: canary routing removed (revision {revision})",
+                        canary.version
                     ));
-                    break;
+                    report.finish(
+                        Outcome::Routed,
+                        format!("{} is live on {live}; no canary", canary.version),
+                    );
+                } else {
+                    report.finish(
+                        Outcome::NoChange,
+                        format!("{} is live on {live}", canary.version),
+                    );
+                }
+                return Ok(report);
+            }
+            Placement::On(color) => color,
+        };
+        let route = |weight: u8, tenants: Vec<String>, rev: u64| RouteChange {
+            primary: Some(live),
+            canary: Some(CanaryRoute {
+                color,
+                weight,
+                tenants,
+            }),
+            tenant_header: Some(canary.tenant_header.clone()),
+            if_revision: rev,
+            reason: RouteReason::Route,
+        };
+        if let Some(p) = progressive {
+            let current = state
+                .routing
+                .canary
+                .as_ref()
+                .filter(|c| c.color == color)
+                .map_or(0, |c| c.weight);
+            for &step in p
+                .steps
+                .iter()
+                .filter(|s| **s > current && **s < canary.weight)
+            {
+                let at_step = format!("the canary ramp at {step}%");
+                self.check_stop(&at_step)?;
+                revision = self
+                    .platform
+                    .route(
+                        environment,
+                        route(step, canary.tenants.clone(), revision),
+                        self.lease,
+                    )
+                    .await?;
+                let since = now_ms();
+                report.step(format!("canary {} on {color} at {step}%", canary.version));
+                let started = Instant::now();
+                loop {
+                    let done = started.elapsed() >= p.interval;
+                    if !done {
+                        self.pause(
+                            (p.interval / 10)
+                                .clamp(Duration::from_millis(100), Duration::from_secs(2)),
+                            &at_step,
+                        )
+                        .await?;
+                    }
+                    let now = now_ms();
+                    let m = self
+                        .platform
+                        .metrics(environment, color, since, now)
+                        .await?;
+                    let base = self.platform.metrics(environment, live, since, now).await?;
+                    if let Some(reason) = breach(&m, &base, &p.rules) {
+                        // Back to 0% and every tenant to the live colour, in one step.
+                        self.platform
+                            .route(
+                                environment,
+                                RouteChange::all_to(live, revision, RouteReason::Rollback),
+                                self.lease,
+                            )
+                            .await?;
+                        let live_version = state.color(live).version.unwrap_or_default();
+                        report.step(format!("canary set back to 0% at {step}%: {reason}"));
+                        return Err(ReleaseError::CanaryRolledBack {
+                            detail: format!("{} at {step}%: {reason}", canary.version),
+                            restored_color: live.to_string(),
+                            restored_version: live_version,
+                        });
+                    }
+                    if done {
+                        report.step(format!(
+                            "step {step}% passed: {} canary requests, error rate {:.2}%",
+                            m.requests,
+                            m.error_rate * 100.0
+                        ));
+                        break;
+                    }
                 }
             }
         }
-    }
-    let wanted = RouteChange {
-        if_revision: revision,
-        ..route(canary.weight, canary.tenants.clone(), revision)
-    };
-    let unchanged = state.routing.canary.as_ref() == wanted.canary.as_ref()
-        && state.routing.tenant_header == canary.tenant_header
-        && progressive.is_none();
-    if !unchanged {
-        revision = platform.route(environment, wanted, lease).await?;
-        steps.push(format!(
+        let wanted = route(canary.weight, canary.tenants.clone(), revision);
+        let unchanged = state.routing.canary.as_ref() == wanted.canary.as_ref()
+            && state.routing.tenant_header == canary.tenant_header
+            && progressive.is_none();
+        if unchanged {
+            report.finish(
+                Outcome::NoChange,
+                format!(
+                    "canary {} on {color} already receives {}% and {} tenant(s)",
+                    canary.version,
+                    canary.weight,
+                    canary.tenants.len()
+                ),
+            );
+            return Ok(report);
+        }
+        self.check_stop("the canary routing")?;
+        revision = self.platform.route(environment, wanted, self.lease).await?;
+        report.step(format!(
             "canary {} on {color}: {}% of untagged requests and {} tenant(s) (revision {revision})",
             canary.version,
             canary.weight,
             canary.tenants.len()
         ));
+        report.finish(
+            Outcome::Routed,
+            format!(
+                "canary {} on {color} receives {}% of untagged requests and {} tenant(s); {live} serves the rest",
+                canary.version,
+                canary.weight,
+                canary.tenants.len()
+            ),
+        );
+        Ok(report)
     }
-    Ok(steps)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::clock::format_duration;
 use super::{Engine, HealthCheck, ReleaseError, ReleaseReport};
 use crate::platform::{Color, ColorPhase, ColorState};
 
@@ -58,12 +59,12 @@ pub async fn deploy_and_wait(
                 version: version.to_string(),
                 detail: format!(
                     "the process did not accept connections within the {} deadline (last status: {seen})",
-                    tfplugin::timeouts::format_duration(health.deadline)
+                    format_duration(health.deadline)
                 ),
                 live_note: live_note(engine, environment).await,
             });
         }
-        tokio::time::sleep(poll).await;
+        engine.pause(poll, "deployment").await?;
     }
 }
 

@@ -3,10 +3,10 @@
 
 use std::time::Instant;
 
+use super::clock::format_duration;
 use super::deploy::live_note;
 use super::{Engine, HealthCheck, ReleaseError, ReleaseReport};
 use crate::platform::{Color, ColorPhase};
-use tfplugin::timeouts::format_duration;
 
 /// Probes until `healthy_threshold` consecutive healthy answers, or fails at
 /// the deadline with the figures of what was seen.
@@ -58,7 +58,13 @@ pub async fn health_gate(
         }
         let url = format!("{}{}", address.trim_end_matches('/'), check.path);
         probes += 1;
-        match engine.http.request("GET", &url, check.timeout).await {
+        let reply = engine
+            .until_stopped(
+                "the health gate",
+                engine.http.request("GET", &url, check.timeout),
+            )
+            .await?;
+        match reply {
             Ok(reply) => match judge(&reply.status, &reply.body, check, version) {
                 Ok(()) => {
                     consecutive += 1;
@@ -89,7 +95,7 @@ pub async fn health_gate(
             );
             return Err(fail(engine, environment, color, version, detail).await);
         }
-        tokio::time::sleep(check.interval).await;
+        engine.pause(check.interval, "the health gate").await?;
     }
 }
 

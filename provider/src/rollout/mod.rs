@@ -3,6 +3,7 @@
 //! [`crate::platform::Platform`]; a failed gate never moves traffic.
 
 pub mod canary;
+pub mod clock;
 pub mod deploy;
 pub mod gate;
 pub mod report;
@@ -10,9 +11,12 @@ pub mod smoke;
 pub mod switch;
 pub mod watch;
 
+#[cfg(test)]
+mod tests;
+
 use std::time::Duration;
 
-use tfplugin::provider::Ctx;
+use tokio_util::sync::CancellationToken;
 
 use crate::http::Http;
 use crate::platform::{
@@ -134,8 +138,9 @@ pub struct Engine<'a> {
     pub platform: &'a dyn Platform,
     /// HTTP client for gates.
     pub http: Http,
-    /// Terraform's stop signal.
-    pub ctx: &'a Ctx,
+    /// Cancelled when the caller (Terraform's Stop) wants the release to
+    /// stop: every wait returns promptly with [`ReleaseError::Stopped`].
+    pub stop: CancellationToken,
     /// The environment lock held for this release.
     pub lease: &'a Lease,
 }
@@ -355,10 +360,31 @@ impl Engine<'_> {
     }
 
     pub(crate) fn check_stop(&self, what: &str) -> Result<(), ReleaseError> {
-        if self.ctx.is_stopped() {
+        if self.stop.is_cancelled() {
             Err(ReleaseError::Stopped(what.to_string()))
         } else {
             Ok(())
+        }
+    }
+
+    /// Sleeps `d`, or fails with `Stopped` as soon as a stop is requested.
+    pub(crate) async fn pause(&self, d: Duration, what: &str) -> Result<(), ReleaseError> {
+        tokio::select! {
+            () = tokio::time::sleep(d) => Ok(()),
+            () = self.stop.cancelled() => Err(ReleaseError::Stopped(what.to_string())),
+        }
+    }
+
+    /// Runs `work` (an HTTP probe, a platform call), or fails with `Stopped`
+    /// as soon as a stop is requested, so no single wait outlives a stop.
+    pub(crate) async fn until_stopped<T>(
+        &self,
+        what: &str,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, ReleaseError> {
+        tokio::select! {
+            out = work => Ok(out),
+            () = self.stop.cancelled() => Err(ReleaseError::Stopped(what.to_string())),
         }
     }
 }

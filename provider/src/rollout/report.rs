@@ -13,6 +13,8 @@ pub enum Outcome {
     CandidateReady,
     /// Nothing to do.
     NoChange,
+    /// Canary routing changed; no colour was deployed or switched.
+    Routed,
     /// Switched back after a post-switch breach.
     RolledBack,
     /// A gate failed; traffic never moved.
@@ -29,6 +31,7 @@ impl Outcome {
             Outcome::Switched => "switched",
             Outcome::CandidateReady => "candidate_ready",
             Outcome::NoChange => "no_change",
+            Outcome::Routed => "routed",
             Outcome::RolledBack => "rolled_back",
             Outcome::GateFailed => "gate_failed",
             Outcome::Failed => "failed",
@@ -149,9 +152,4 @@ impl ReleaseError {
     }
 }
 
-/// Now as RFC 3339 UTC with seconds.
-pub fn rfc3339_now() -> String {
-    let ts = tfplugin::logging::hclog_timestamp(std::time::SystemTime::now());
-    // hclog's layout has microseconds; state wants seconds.
-    format!("{}Z", &ts[..19])
-}
+pub use super::clock::rfc3339_now;

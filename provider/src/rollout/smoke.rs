@@ -30,11 +30,15 @@ pub async fn run_smoke_tests(
     for test in tests {
         engine.check_stop("smoke tests")?;
         let url = format!("{}{}", address.trim_end_matches('/'), test.path);
-        let problem = match engine
-            .http
-            .request(&test.method, &url, Duration::from_secs(10))
-            .await
-        {
+        let reply = engine
+            .until_stopped(
+                "smoke tests",
+                engine
+                    .http
+                    .request(&test.method, &url, Duration::from_secs(10)),
+            )
+            .await?;
+        let problem = match reply {
             Err(e) => Some(e),
             Ok(reply) if reply.status != test.expect_status => Some(format!(
                 "{} {} answered HTTP {}, expected {}",

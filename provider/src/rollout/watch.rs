@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
+use super::clock::format_duration;
 use super::switch::Switched;
 use super::{Engine, ReleaseError, ReleaseReport, ReleaseSpec};
 use crate::platform::{now_ms, Color, Metrics, RouteChange, RouteReason};
-use tfplugin::timeouts::format_duration;
 
 /// Watches `new` for the window; on a breach switches back to `previous`
 /// (when `auto_rollback`) and fails with the measured figures.
@@ -48,12 +48,12 @@ pub async fn watch_after_switch(
     loop {
         let done = started.elapsed() >= rules.window;
         if !done {
-            tokio::select! {
-                () = tokio::time::sleep(poll) => {}
-                () = engine.ctx.stopped() => {
-                    return Err(ReleaseError::Stopped(format!("the post-switch watch ({} is live on {new})", spec.version)));
-                }
-            }
+            engine
+                .pause(
+                    poll,
+                    &format!("the post-switch watch ({} is live on {new})", spec.version),
+                )
+                .await?;
         }
         let m = engine
             .platform

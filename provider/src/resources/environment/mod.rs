@@ -18,6 +18,7 @@ use tfplugin::{AttributePath, Value};
 use crate::platform::lease::HeldLock;
 use crate::platform::{Lease, Platform, PlatformError};
 use crate::resources::common::{listen_diagnostic, lock_owner, release_diagnostic};
+use crate::resources::stop::StopSignal;
 use crate::rollout::{Engine, Outcome, ReleaseError, ReleaseReport};
 use crate::shared::Shared;
 use model::EnvironmentConfig;
@@ -176,10 +177,11 @@ impl EnvironmentResource {
             Ok(s) => s.and_then(|s| s.live_version()),
             Err(_) => None,
         };
+        let stop = StopSignal::watch(ctx);
         let engine = Engine {
             platform: platform.as_ref(),
             http: self.shared.http(),
-            ctx,
+            stop: stop.token(),
             lease: lock.lease(),
         };
         let outcome = tokio::time::timeout(timeout, self.converge(&engine, &cfg, redefine)).await;

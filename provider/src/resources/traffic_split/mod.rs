@@ -18,8 +18,9 @@ use crate::platform::lease::HeldLock;
 use crate::platform::{EnvironmentState, Platform, RouteChange, RouteReason};
 use crate::resources::common::{lock_owner, release_diagnostic};
 use crate::resources::planned_versions::PlannedRun;
-use crate::rollout::canary::{apply_canary, place, CanarySpec, Placement, Progressive};
-use crate::rollout::{PostSwitch, ReleaseError};
+use crate::resources::stop::StopSignal;
+use crate::rollout::canary::{place, CanarySpec, Placement, Progressive};
+use crate::rollout::{Engine, PostSwitch, ReleaseError};
 use crate::shared::Shared;
 
 /// Default timeout of each operation.
@@ -275,25 +276,23 @@ impl TrafficSplitResource {
                 )
             }
         };
+        let stop = StopSignal::watch(ctx);
+        let engine = Engine {
+            platform: platform.as_ref(),
+            http: self.shared.http(),
+            stop: stop.token(),
+            lease: lock.lease(),
+        };
         let result = tokio::time::timeout(
             timeout,
-            apply_canary(
-                platform.as_ref(),
-                ctx,
-                lock.lease(),
-                &cfg.environment,
-                &cfg.canary,
-                cfg.progressive.as_ref(),
-            ),
+            engine.canary(&cfg.environment, &cfg.canary, cfg.progressive.as_ref()),
         )
         .await;
         let _ = lock.release(platform.as_ref()).await;
         let truth = platform.status(&cfg.environment).await.ok().flatten();
         match (result, truth) {
-            (Ok(Ok(steps)), Some(truth)) => {
-                for s in steps {
-                    tracing::info!(environment = %cfg.environment, "{s}");
-                }
+            // The report logged its steps as they happened.
+            (Ok(Ok(_report)), Some(truth)) => {
                 StateResponse::ok(truth_state(req.planned, &truth, false))
             }
             (Ok(Ok(_)), None) => StateResponse::with_diagnostics(

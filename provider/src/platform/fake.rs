@@ -1,0 +1,568 @@
+//! An in-memory platform for engine tests: no process, no daemon, scriptable
+//! failures. Each colour that runs gets an in-process loopback HTTP listener
+//! answering the health gate and smoke tests as scripted, because the gate
+//! probes a colour's own address the way it does on a real platform.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::{
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, LockHeld, Metrics,
+    Platform, PlatformError, RouteChange, RouteReason, RoutingTable, TargetSpec,
+};
+
+/// How a colour answers its health path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// `200 {"status":"healthy","version":<deployed version>}`.
+    Healthy,
+    /// Always this status.
+    Failing(u16),
+    /// Healthy and 503 in turn: never two healthy answers in a row.
+    Flapping,
+    /// Accepts the connection and never answers.
+    Hang,
+}
+
+/// How a deploy goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rollout {
+    /// Running at once.
+    Ready,
+    /// Stays `Starting` for ever.
+    NeverReady,
+    /// Crashes with this exit and these log lines.
+    Crashes {
+        /// Exit status text.
+        exit: String,
+        /// Last log lines.
+        log_tail: Vec<String>,
+    },
+    /// The deploy call itself fails with this platform error text.
+    Refused(String),
+}
+
+/// Traffic a colour receives, as the metrics report it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Traffic {
+    /// Requests per metrics call.
+    pub requests: u64,
+    /// p95 latency in ms.
+    pub p95_ms: f64,
+    /// From this long after the colour started receiving traffic, half the
+    /// requests answer 5xx; `None`: never.
+    pub errors_after: Option<Duration>,
+}
+
+impl Default for Traffic {
+    fn default() -> Self {
+        Self {
+            requests: 100,
+            p95_ms: 10.0,
+            errors_after: None,
+        }
+    }
+}
+
+/// What the fake will do, set by a test before (or while) the engine runs.
+#[derive(Debug, Clone)]
+pub struct Script {
+    /// How a deploy to each colour goes.
+    pub rollout: BTreeMap<Color, Rollout>,
+    /// How each colour answers its health path.
+    pub health: BTreeMap<Color, Health>,
+    /// Answers of smoke paths other than the health path: (status, body).
+    /// Paths not listed answer `200 ok`.
+    pub smoke: HashMap<String, (u16, String)>,
+    /// Smoke paths that accept and never answer.
+    pub smoke_hangs: Vec<String>,
+    /// The health path.
+    pub health_path: String,
+    /// Traffic per colour.
+    pub traffic: BTreeMap<Color, Traffic>,
+    /// Someone else changes the routing right after the next deploy, so the
+    /// engine's switch then meets a stale revision.
+    pub concurrent_route_after_deploy: bool,
+    /// Another run holds the environment lock.
+    pub locked_by: Option<String>,
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        Self {
+            rollout: BTreeMap::new(),
+            health: BTreeMap::new(),
+            smoke: HashMap::new(),
+            smoke_hangs: Vec::new(),
+            health_path: "/health".into(),
+            traffic: BTreeMap::new(),
+            concurrent_route_after_deploy: false,
+            locked_by: None,
+        }
+    }
+}
+
+/// One state-changing call, as the fake recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// `deploy(color, version)`.
+    Deploy(Color, String),
+    /// `stop(color)`.
+    Stop(Color),
+    /// `route(...)`: primary, canary, reason.
+    Route(Option<Color>, Option<CanaryRoute>, RouteReason),
+}
+
+struct FakeColor {
+    version: Option<String>,
+    phase: ColorPhase,
+    address: Option<String>,
+    server: Option<JoinHandle<()>>,
+    /// When this colour started receiving traffic (primary or canary).
+    serving_since: Option<Instant>,
+    exit: Option<String>,
+    log_tail: Vec<String>,
+}
+
+struct Inner {
+    script: Script,
+    routing: RoutingTable,
+    colors: BTreeMap<Color, FakeColor>,
+    calls: Vec<Call>,
+    probes: BTreeMap<Color, u32>,
+}
+
+/// The in-memory platform (its listeners end with the test's runtime). One environment, whatever name it is asked for.
+#[derive(Clone)]
+pub struct FakePlatform {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl FakePlatform {
+    /// An environment where `blue` runs `version` and is live (or nothing
+    /// runs when `None`), with `script`.
+    pub async fn new(live: Option<(Color, &str)>, script: Script) -> Self {
+        let colors = Color::ALL
+            .into_iter()
+            .map(|c| {
+                (
+                    c,
+                    FakeColor {
+                        version: None,
+                        phase: ColorPhase::Stopped,
+                        address: None,
+                        server: None,
+                        serving_since: None,
+                        exit: None,
+                        log_tail: Vec::new(),
+                    },
+                )
+            })
+            .collect();
+        let fake = Self {
+            inner: Arc::new(Mutex::new(Inner {
+                script,
+                routing: RoutingTable {
+                    revision: 1,
+                    primary: None,
+                    canary: None,
+                    tenant_header: "X-Tenant-ID".into(),
+                    updated_by: None,
+                },
+                colors,
+                calls: Vec::new(),
+                probes: BTreeMap::new(),
+            })),
+        };
+        if let Some((color, version)) = live {
+            fake.run(color, version).await;
+            let mut inner = fake.lock_inner();
+            inner.routing.primary = Some(color);
+            if let Some(c) = inner.colors.get_mut(&color) {
+                c.serving_since = Some(Instant::now());
+            }
+        }
+        fake
+    }
+
+    /// Starts `version` on `color` as if deployed earlier (no call recorded).
+    pub async fn run(&self, color: Color, version: &str) {
+        let address = self.serve(color).await;
+        let mut inner = self.lock_inner();
+        if let Some(c) = inner.colors.get_mut(&color) {
+            c.version = Some(version.to_string());
+            c.phase = ColorPhase::Running;
+            c.address = Some(address);
+        }
+    }
+
+    /// Puts a canary on `color` at `weight` percent (no call recorded).
+    pub fn set_canary(&self, color: Color, weight: u8) {
+        let mut inner = self.lock_inner();
+        inner.routing.canary = Some(CanaryRoute {
+            color,
+            weight,
+            tenants: Vec::new(),
+        });
+        inner.routing.revision += 1;
+        if let Some(c) = inner.colors.get_mut(&color) {
+            c.serving_since = Some(Instant::now());
+        }
+    }
+
+    /// Changes the script while the engine runs.
+    pub fn script(&self, change: impl FnOnce(&mut Script)) {
+        change(&mut self.lock_inner().script);
+    }
+
+    /// The state-changing calls so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock_inner().calls.clone()
+    }
+
+    /// The route writes so far.
+    pub fn routes(&self) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| matches!(c, Call::Route(..)))
+            .collect()
+    }
+
+    /// The current routing.
+    pub fn routing(&self) -> RoutingTable {
+        self.lock_inner().routing.clone()
+    }
+
+    /// Health probes `color` answered.
+    pub fn probes(&self, color: Color) -> u32 {
+        self.lock_inner().probes.get(&color).copied().unwrap_or(0)
+    }
+
+    fn lock_inner(&self) -> MutexGuard<'_, Inner> {
+        // A test that panicked while holding the lock fails anyway.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A loopback listener answering for `color`; returns its base URL.
+    async fn serve(&self, color: Color) -> String {
+        let Ok(listener) = TcpListener::bind("127.0.0.1:0").await else {
+            return "http://127.0.0.1:9".into();
+        };
+        let address = listener
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default();
+        let inner = Arc::clone(&self.inner);
+        let server = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let inner = Arc::clone(&inner);
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let mut len = 0;
+                    while !buf[..len].windows(4).any(|w| w == b"\r\n\r\n") && len < buf.len() {
+                        match stream.read(&mut buf[len..]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => len += n,
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&buf[..len]);
+                    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    let Some((status, body)) = answer(&inner, color, &path) else {
+                        // Hang: hold the connection open until the client gives up.
+                        let _ = stream.read(&mut buf).await;
+                        std::future::pending::<()>().await;
+                        return;
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                });
+            }
+        });
+        let mut inner = self.lock_inner();
+        if let Some(c) = inner.colors.get_mut(&color) {
+            if let Some(old) = c.server.replace(server) {
+                old.abort();
+            }
+        }
+        address
+    }
+
+    fn write_allowed(inner: &Inner, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
+        match &inner.script.locked_by {
+            Some(owner) if *owner != lease.owner => Err(locked(environment, owner)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// What `color` answers on `path`; `None` hangs.
+fn answer(inner: &Mutex<Inner>, color: Color, path: &str) -> Option<(u16, String)> {
+    let mut inner = inner.lock().unwrap_or_else(|p| p.into_inner());
+    let version = inner
+        .colors
+        .get(&color)
+        .and_then(|c| c.version.clone())
+        .unwrap_or_default();
+    if path == inner.script.health_path {
+        let n = {
+            let n = inner.probes.entry(color).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let healthy = (
+            200,
+            format!(r#"{{"status":"healthy","version":"{version}"}}"#),
+        );
+        return match inner
+            .script
+            .health
+            .get(&color)
+            .copied()
+            .unwrap_or(Health::Healthy)
+        {
+            Health::Healthy => Some(healthy),
+            Health::Failing(status) => Some((status, r#"{"status":"failing"}"#.into())),
+            Health::Flapping if n % 2 == 1 => Some(healthy),
+            Health::Flapping => Some((503, r#"{"status":"starting"}"#.into())),
+            Health::Hang => None,
+        };
+    }
+    if inner.script.smoke_hangs.iter().any(|p| p == path) {
+        return None;
+    }
+    Some(
+        inner
+            .script
+            .smoke
+            .get(path)
+            .cloned()
+            .unwrap_or((200, "ok".into())),
+    )
+}
+
+fn locked(environment: &str, owner: &str) -> PlatformError {
+    PlatformError::Locked(Box::new(LockHeld {
+        environment: environment.to_string(),
+        owner: owner.to_string(),
+        since: "2026-12-02T15:00:00Z".into(),
+        expires_at: "2026-12-02T15:01:00Z".into(),
+        expires_in_secs: Some(60),
+        unlock_command: None,
+    }))
+}
+
+#[async_trait]
+impl Platform for FakePlatform {
+    async fn define(
+        &self,
+        environment: &str,
+        _spec: &TargetSpec,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
+        Self::write_allowed(&self.lock_inner(), environment, lease)
+    }
+
+    async fn status(&self, _environment: &str) -> Result<Option<EnvironmentState>, PlatformError> {
+        let inner = self.lock_inner();
+        let colors = inner
+            .colors
+            .iter()
+            .map(|(color, c)| {
+                (
+                    *color,
+                    ColorState {
+                        version: c.version.clone(),
+                        phase: c.phase,
+                        address: c.address.clone(),
+                        instance_id: None,
+                        restarts: u32::from(c.phase == ColorPhase::Crashed),
+                        last_exit: c.exit.clone(),
+                        log_tail: c.log_tail.clone(),
+                        outdated: false,
+                    },
+                )
+            })
+            .collect();
+        Ok(Some(EnvironmentState {
+            endpoint: "http://127.0.0.1:1".into(),
+            routing: inner.routing.clone(),
+            colors,
+            spec: None,
+            front_door_down: None,
+        }))
+    }
+
+    async fn deploy(
+        &self,
+        environment: &str,
+        color: Color,
+        version: &str,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
+        let rollout = {
+            let mut inner = self.lock_inner();
+            Self::write_allowed(&inner, environment, lease)?;
+            inner.calls.push(Call::Deploy(color, version.to_string()));
+            inner
+                .script
+                .rollout
+                .get(&color)
+                .cloned()
+                .unwrap_or(Rollout::Ready)
+        };
+        if let Rollout::Refused(text) = &rollout {
+            return Err(PlatformError::Api(text.clone()));
+        }
+        self.run(color, version).await;
+        let mut inner = self.lock_inner();
+        if let Some(c) = inner.colors.get_mut(&color) {
+            match rollout {
+                Rollout::Ready | Rollout::Refused(_) => {}
+                Rollout::NeverReady => c.phase = ColorPhase::Starting,
+                Rollout::Crashes { exit, log_tail } => {
+                    c.phase = ColorPhase::Crashed;
+                    c.exit = Some(exit);
+                    c.log_tail = log_tail;
+                }
+            }
+        }
+        if std::mem::take(&mut inner.script.concurrent_route_after_deploy) {
+            inner.routing.revision += 1;
+            inner.routing.updated_by = Some("another run".into());
+        }
+        Ok(())
+    }
+
+    async fn stop(
+        &self,
+        environment: &str,
+        color: Color,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
+        let mut inner = self.lock_inner();
+        Self::write_allowed(&inner, environment, lease)?;
+        inner.calls.push(Call::Stop(color));
+        if let Some(c) = inner.colors.get_mut(&color) {
+            c.phase = ColorPhase::Stopped;
+            c.address = None;
+            c.serving_since = None;
+            if let Some(s) = c.server.take() {
+                s.abort();
+            }
+        }
+        Ok(())
+    }
+
+    async fn route(
+        &self,
+        environment: &str,
+        change: RouteChange,
+        lease: &Lease,
+    ) -> Result<u64, PlatformError> {
+        let mut inner = self.lock_inner();
+        Self::write_allowed(&inner, environment, lease)?;
+        if change.if_revision != inner.routing.revision {
+            return Err(PlatformError::Conflict(environment.to_string()));
+        }
+        inner.calls.push(Call::Route(
+            change.primary,
+            change.canary.clone(),
+            change.reason,
+        ));
+        let now = Instant::now();
+        for (color, c) in inner.colors.iter_mut() {
+            let serves = change.primary == Some(*color)
+                || change.canary.as_ref().is_some_and(|k| k.color == *color);
+            match (serves, c.serving_since) {
+                (true, None) => c.serving_since = Some(now),
+                (false, Some(_)) => c.serving_since = None,
+                _ => {}
+            }
+        }
+        inner.routing.primary = change.primary;
+        inner.routing.canary = change.canary;
+        if let Some(header) = change.tenant_header {
+            inner.routing.tenant_header = header;
+        }
+        inner.routing.revision += 1;
+        inner.routing.updated_by = Some(lease.owner.clone());
+        Ok(inner.routing.revision)
+    }
+
+    async fn metrics(
+        &self,
+        _environment: &str,
+        color: Color,
+        _since_ms: u64,
+        _until_ms: u64,
+    ) -> Result<Metrics, PlatformError> {
+        let inner = self.lock_inner();
+        let traffic = inner
+            .script
+            .traffic
+            .get(&color)
+            .copied()
+            .unwrap_or_default();
+        let since = inner.colors.get(&color).and_then(|c| c.serving_since);
+        let failing = match (traffic.errors_after, since) {
+            (Some(after), Some(since)) => since.elapsed() >= after,
+            _ => false,
+        };
+        let errors = if failing { traffic.requests / 2 } else { 0 };
+        Ok(Metrics {
+            requests: traffic.requests,
+            errors,
+            error_rate: if traffic.requests == 0 {
+                0.0
+            } else {
+                errors as f64 / traffic.requests as f64
+            },
+            p95_ms: Some(traffic.p95_ms),
+        })
+    }
+
+    async fn lock(
+        &self,
+        environment: &str,
+        owner: &str,
+        _ttl: Duration,
+    ) -> Result<Lease, PlatformError> {
+        match &self.lock_inner().script.locked_by {
+            Some(holder) if holder != owner => Err(locked(environment, holder)),
+            _ => Ok(Lease {
+                owner: owner.to_string(),
+            }),
+        }
+    }
+
+    async fn renew(
+        &self,
+        environment: &str,
+        lease: &Lease,
+        _ttl: Duration,
+    ) -> Result<(), PlatformError> {
+        Self::write_allowed(&self.lock_inner(), environment, lease)
+    }
+
+    async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
+        Self::write_allowed(&self.lock_inner(), environment, lease)
+    }
+
+    async fn delete(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
+        let mut inner = self.lock_inner();
+        Self::write_allowed(&inner, environment, lease)?;
+        inner.routing.primary = None;
+        inner.routing.canary = None;
+        Ok(())
+    }
+}

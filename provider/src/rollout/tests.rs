@@ -1,0 +1,619 @@
+//! The engine's table: every path a release can take, on the in-memory
+//! platform (no process; the colours' health answers come from in-process
+//! loopback listeners). Durations are short so the whole table runs in seconds.
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use super::canary::{CanarySpec, Progressive};
+use super::{Engine, HealthCheck, Outcome, PostSwitch, ReleaseError, ReleaseReport, ReleaseSpec};
+use crate::http::Http;
+use crate::platform::fake::{Call, FakePlatform, Health, Rollout, Script, Traffic};
+use crate::platform::{CanaryRoute, Color, Lease, Platform, PlatformError, RouteReason};
+
+const ENV: &str = "shop";
+
+fn health() -> HealthCheck {
+    HealthCheck {
+        path: "/health".into(),
+        expect_status: 200,
+        expect_version: true,
+        interval: Duration::from_millis(20),
+        timeout: Duration::from_millis(300),
+        healthy_threshold: 2,
+        deadline: Duration::from_millis(600),
+    }
+}
+
+fn rules() -> PostSwitch {
+    PostSwitch {
+        window: Duration::from_millis(500),
+        max_error_rate: 0.01,
+        max_p95_increase: 0.5,
+        min_requests: 20,
+        auto_rollback: true,
+    }
+}
+
+fn spec(version: &str) -> ReleaseSpec {
+    ReleaseSpec {
+        environment: ENV.into(),
+        version: version.into(),
+        health: health(),
+        smoke: Vec::new(),
+        post_switch: rules(),
+        keep_previous: true,
+        definition_changed: false,
+    }
+}
+
+fn lease() -> Lease {
+    Lease {
+        owner: "me@host".into(),
+    }
+}
+
+fn engine<'a>(fake: &'a FakePlatform, lease: &'a Lease, stop: &CancellationToken) -> Engine<'a> {
+    Engine {
+        platform: fake,
+        http: Http::new(),
+        stop: stop.clone(),
+        lease,
+    }
+}
+
+/// Blue runs and serves 1.2.0.
+async fn live_blue(script: Script) -> FakePlatform {
+    FakePlatform::new(Some((Color::Blue, "1.2.0")), script).await
+}
+
+async fn release(fake: &FakePlatform, spec: &ReleaseSpec) -> Result<ReleaseReport, ReleaseError> {
+    let (lease, stop) = (lease(), CancellationToken::new());
+    engine(fake, &lease, &stop).release(spec).await
+}
+
+fn switch_to(color: Color) -> Call {
+    Call::Route(Some(color), None, RouteReason::Switch)
+}
+
+#[tokio::test]
+async fn the_live_version_again_changes_nothing() {
+    let fake = live_blue(Script::default()).await;
+    let report = release(&fake, &spec("1.2.0")).await.unwrap();
+    assert_eq!(report.outcome, Outcome::NoChange);
+    assert_eq!(fake.calls(), vec![]);
+}
+
+#[tokio::test]
+async fn a_first_release_deploys_blue_and_routes_to_it() {
+    let fake = FakePlatform::new(None, Script::default()).await;
+    let report = release(&fake, &spec("1.0.0")).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Released);
+    assert_eq!(
+        fake.calls(),
+        vec![
+            Call::Deploy(Color::Blue, "1.0.0".into()),
+            switch_to(Color::Blue)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_idle_colour_with_the_version_switches_instantly() {
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.1.0").await;
+    let report = release(&fake, &spec("1.1.0")).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Switched);
+    // No deploy, one healthy answer, no watch.
+    assert_eq!(fake.calls(), vec![switch_to(Color::Green)]);
+    assert_eq!(fake.probes(Color::Green), 1);
+    assert!(!report.steps.iter().any(|s| s.contains("watch")));
+}
+
+#[tokio::test]
+async fn a_release_deploys_gates_smokes_switches_and_watches() {
+    let fake = live_blue(Script::default()).await;
+    let mut spec = spec("1.3.0");
+    spec.smoke = vec![super::SmokeTest {
+        name: "orders".into(),
+        method: "GET".into(),
+        path: "/orders".into(),
+        expect_status: 200,
+        body_contains: Some("ok".into()),
+    }];
+    let report = release(&fake, &spec).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Released, "{:?}", report.steps);
+    assert_eq!(
+        fake.calls(),
+        vec![
+            Call::Deploy(Color::Green, "1.3.0".into()),
+            switch_to(Color::Green)
+        ]
+    );
+    assert_eq!(fake.routing().primary, Some(Color::Green));
+    let steps = report.steps.join("\n");
+    for expected in [
+        "health check passed on green",
+        "smoke test \"orders\" passed",
+        "watch passed",
+    ] {
+        assert!(steps.contains(expected), "{expected:?} missing in\n{steps}");
+    }
+    assert!(
+        report.message.contains("blue kept running"),
+        "{}",
+        report.message
+    );
+}
+
+#[tokio::test]
+async fn keep_previous_false_stops_the_old_colour_after_the_watch() {
+    let fake = live_blue(Script::default()).await;
+    let spec = ReleaseSpec {
+        keep_previous: false,
+        ..spec("1.3.0")
+    };
+    release(&fake, &spec).await.unwrap();
+    assert_eq!(fake.calls().last(), Some(&Call::Stop(Color::Blue)));
+}
+
+/// A gate failure: the error names the check, nothing was routed.
+async fn gate_fails(script: Script, check: &str, detail: &str) {
+    let fake = live_blue(script).await;
+    let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.outcome(), Outcome::GateFailed, "{text}");
+    assert!(text.starts_with(check), "{text}");
+    assert!(text.contains(detail), "{detail:?} missing in {text}");
+    assert!(text.contains("1.2.0 on blue keeps serving"), "{text}");
+    assert_eq!(fake.routes(), vec![], "a failed gate never moves traffic");
+    assert_eq!(fake.routing().primary, Some(Color::Blue));
+}
+
+fn script_for(color: Color, change: impl FnOnce(&mut Script, Color)) -> Script {
+    let mut s = Script::default();
+    change(&mut s, color);
+    s
+}
+
+#[tokio::test]
+async fn an_unhealthy_colour_fails_the_gate_without_a_route_write() {
+    let s = script_for(Color::Green, |s, c| {
+        s.health.insert(c, Health::Failing(503));
+    });
+    gate_fails(
+        s,
+        "health check failed on green (1.3.0)",
+        "HTTP 503, expected 200",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_flapping_health_check_never_passes() {
+    let s = script_for(Color::Green, |s, c| {
+        s.health.insert(c, Health::Flapping);
+    });
+    gate_fails(s, "health check failed on green", "2 consecutive needed").await;
+}
+
+#[tokio::test]
+async fn a_colour_that_never_gets_ready_fails_readiness() {
+    let s = script_for(Color::Green, |s, c| {
+        s.rollout.insert(c, Rollout::NeverReady);
+    });
+    gate_fails(s, "readiness failed on green", "last status: starting").await;
+}
+
+#[tokio::test]
+async fn a_crashing_colour_fails_with_its_log_lines() {
+    let s = script_for(Color::Green, |s, c| {
+        s.rollout.insert(
+            c,
+            Rollout::Crashes {
+                exit: "exit status 3".into(),
+                log_tail: vec!["panic: no DATABASE_URL".into()],
+            },
+        );
+    });
+    gate_fails(s, "readiness (crash loop) failed", "panic: no DATABASE_URL").await;
+}
+
+#[tokio::test]
+async fn a_failing_smoke_test_stops_the_release() {
+    let fake = live_blue(Script::default()).await;
+    fake.script(|s| {
+        s.smoke.insert("/orders".into(), (500, "boom".into()));
+    });
+    let mut spec = spec("1.3.0");
+    spec.smoke = vec![super::SmokeTest {
+        name: "orders".into(),
+        method: "GET".into(),
+        path: "/orders".into(),
+        expect_status: 200,
+        body_contains: None,
+    }];
+    let err = release(&fake, &spec).await.unwrap_err();
+    assert_eq!(err.outcome(), Outcome::GateFailed);
+    assert!(
+        err.to_string().contains(
+            "smoke test \"orders\" failed on green (1.3.0): GET /orders answered HTTP 500"
+        ),
+        "{err}"
+    );
+    assert_eq!(fake.routes(), vec![]);
+}
+
+#[tokio::test]
+async fn a_refused_deploy_is_a_platform_error() {
+    let s = script_for(Color::Green, |s, c| {
+        s.rollout
+            .insert(c, Rollout::Refused("quota exceeded".into()));
+    });
+    let fake = live_blue(s).await;
+    let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    assert!(
+        matches!(err, ReleaseError::Platform(PlatformError::Api(ref t)) if t == "quota exceeded"),
+        "{err}"
+    );
+    assert_eq!(fake.routes(), vec![]);
+}
+
+fn breaching_green() -> Script {
+    script_for(Color::Green, |s, c| {
+        s.traffic.insert(
+            c,
+            Traffic {
+                errors_after: Some(Duration::from_millis(100)),
+                ..Traffic::default()
+            },
+        );
+    })
+}
+
+#[tokio::test]
+async fn a_breach_after_the_switch_rolls_back() {
+    let fake = live_blue(breaching_green()).await;
+    let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    assert_eq!(err.outcome(), Outcome::RolledBack, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("error rate 50.00%"), "{text}");
+    assert!(text.contains("switched back to blue (1.2.0)"), "{text}");
+    assert_eq!(
+        fake.routes(),
+        vec![
+            switch_to(Color::Green),
+            Call::Route(Some(Color::Blue), None, RouteReason::Rollback)
+        ]
+    );
+    assert_eq!(fake.routing().primary, Some(Color::Blue));
+}
+
+#[tokio::test]
+async fn a_breach_without_auto_rollback_leaves_the_new_version_live() {
+    let fake = live_blue(breaching_green()).await;
+    let spec = ReleaseSpec {
+        post_switch: PostSwitch {
+            auto_rollback: false,
+            ..rules()
+        },
+        ..spec("1.3.0")
+    };
+    let err = release(&fake, &spec).await.unwrap_err();
+    assert!(matches!(err, ReleaseError::Breached { .. }), "{err}");
+    assert!(
+        err.to_string().contains("set version back to 1.2.0"),
+        "{err}"
+    );
+    assert_eq!(fake.routes(), vec![switch_to(Color::Green)]);
+    assert_eq!(fake.routing().primary, Some(Color::Green));
+}
+
+#[tokio::test]
+async fn a_stale_routing_revision_is_a_conflict_and_moves_nothing() {
+    let fake = live_blue(Script {
+        concurrent_route_after_deploy: true,
+        ..Script::default()
+    })
+    .await;
+    let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    assert!(
+        matches!(err, ReleaseError::Platform(PlatformError::Conflict(ref e)) if e == ENV),
+        "{err}"
+    );
+    assert_eq!(fake.routes(), vec![]);
+    assert_eq!(fake.routing().primary, Some(Color::Blue));
+}
+
+#[tokio::test]
+async fn a_lock_held_by_another_run_refuses_every_write() {
+    let fake = live_blue(Script {
+        locked_by: Some("alice@laptop".into()),
+        ..Script::default()
+    })
+    .await;
+    let err = fake
+        .lock(ENV, "me@host", Duration::from_secs(60))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("locked by alice@laptop"), "{err}");
+    let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    assert!(
+        matches!(err, ReleaseError::Platform(PlatformError::Locked(_))),
+        "{err}"
+    );
+    assert_eq!(fake.calls(), vec![]);
+}
+
+#[tokio::test]
+async fn a_candidate_is_deployed_and_gated_without_routing() {
+    let fake = live_blue(Script::default()).await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let report = engine(&fake, &lease, &stop)
+        .prepare_candidate(&spec("1.3.0"))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::CandidateReady);
+    assert_eq!(
+        fake.calls(),
+        vec![Call::Deploy(Color::Green, "1.3.0".into())]
+    );
+}
+
+#[tokio::test]
+async fn no_candidate_replaces_a_colour_that_receives_canary_traffic() {
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.3.0").await;
+    fake.set_canary(Color::Green, 10);
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let err = engine(&fake, &lease, &stop)
+        .prepare_candidate(&spec("1.4.0"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("green receives canary traffic"),
+        "{err}"
+    );
+    assert_eq!(fake.calls(), vec![]);
+}
+
+#[tokio::test]
+async fn a_pin_gates_then_routes_everything_to_the_colour() {
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.1.0").await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let report = engine(&fake, &lease, &stop)
+        .pin(ENV, Color::Green, &health())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Switched);
+    assert_eq!(fake.routes(), vec![switch_to(Color::Green)]);
+}
+
+fn canary(weight: u8) -> CanarySpec {
+    CanarySpec {
+        version: "1.3.0".into(),
+        weight,
+        tenants: vec!["acme".into()],
+        tenant_header: "X-Tenant-ID".into(),
+    }
+}
+
+fn ramp(interval: Duration) -> Progressive {
+    Progressive {
+        steps: vec![10, 25],
+        interval,
+        rules: rules(),
+    }
+}
+
+fn canary_route(weight: u8, tenants: &[&str]) -> Call {
+    Call::Route(
+        Some(Color::Blue),
+        Some(CanaryRoute {
+            color: Color::Green,
+            weight,
+            tenants: tenants.iter().map(|t| t.to_string()).collect(),
+        }),
+        RouteReason::Route,
+    )
+}
+
+#[tokio::test]
+async fn a_progressive_canary_ramps_step_by_step() {
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.3.0").await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let report = engine(&fake, &lease, &stop)
+        .canary(ENV, &canary(50), Some(&ramp(Duration::from_millis(200))))
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Routed);
+    assert_eq!(
+        fake.routes(),
+        vec![
+            canary_route(10, &["acme"]),
+            canary_route(25, &["acme"]),
+            canary_route(50, &["acme"])
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_progressive_canary_that_breaches_is_set_back_to_zero() {
+    let fake = live_blue(script_for(Color::Green, |s, c| {
+        s.traffic.insert(
+            c,
+            Traffic {
+                errors_after: Some(Duration::ZERO),
+                ..Traffic::default()
+            },
+        );
+    }))
+    .await;
+    fake.run(Color::Green, "1.3.0").await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let err = engine(&fake, &lease, &stop)
+        .canary(ENV, &canary(50), Some(&ramp(Duration::from_millis(300))))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ReleaseError::CanaryRolledBack { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("1.3.0 at 10%"), "{err}");
+    assert_eq!(
+        fake.routes(),
+        vec![
+            canary_route(10, &["acme"]),
+            Call::Route(Some(Color::Blue), None, RouteReason::Rollback)
+        ]
+    );
+    assert_eq!(fake.routing().canary, None);
+}
+
+#[tokio::test]
+async fn a_canary_of_the_live_version_only_removes_the_split() {
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.3.0").await;
+    fake.set_canary(Color::Green, 10);
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let spec = CanarySpec {
+        version: "1.2.0".into(),
+        ..canary(50)
+    };
+    let report = engine(&fake, &lease, &stop)
+        .canary(ENV, &spec, None)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Routed);
+    assert_eq!(
+        fake.routes(),
+        vec![Call::Route(Some(Color::Blue), None, RouteReason::Route)]
+    );
+}
+
+/// Long waits everywhere: only a stop can end them.
+fn patient() -> ReleaseSpec {
+    ReleaseSpec {
+        health: HealthCheck {
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(30),
+            deadline: Duration::from_secs(60),
+            ..health()
+        },
+        post_switch: PostSwitch {
+            window: Duration::from_secs(60),
+            ..rules()
+        },
+        ..spec("1.3.0")
+    }
+}
+
+/// What a stop test runs.
+enum Run {
+    Release(ReleaseSpec),
+    Canary(CanarySpec, Progressive),
+}
+
+/// Stops the engine 100 ms into `run` and expects `Stopped` naming `during`
+/// within a second.
+async fn stops_promptly(fake: FakePlatform, during: &str, run: Run) {
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let started = Instant::now();
+    let canceller = stop.clone();
+    let engine = engine(&fake, &lease, &stop);
+    let work = async {
+        match &run {
+            Run::Release(spec) => engine.release(spec).await,
+            Run::Canary(spec, ramp) => engine.canary(ENV, spec, Some(ramp)).await,
+        }
+    };
+    let (result, ()) = tokio::join!(work, async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        canceller.cancel();
+    });
+    let elapsed = started.elapsed();
+    match result {
+        Err(ReleaseError::Stopped(what)) => assert!(what.contains(during), "{what}"),
+        other => panic!("expected a stop during {during}, got {other:?}"),
+    }
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "the stop took {elapsed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stop_while_waiting_for_readiness_returns_promptly() {
+    let fake = live_blue(script_for(Color::Green, |s, c| {
+        s.rollout.insert(c, Rollout::NeverReady);
+    }))
+    .await;
+    let spec = patient();
+    stops_promptly(fake, "deployment", Run::Release(spec)).await;
+}
+
+#[tokio::test]
+async fn a_stop_between_health_probes_returns_promptly() {
+    let fake = live_blue(script_for(Color::Green, |s, c| {
+        s.health.insert(c, Health::Failing(503));
+    }))
+    .await;
+    let spec = patient();
+    stops_promptly(fake, "the health gate", Run::Release(spec)).await;
+}
+
+#[tokio::test]
+async fn a_stop_during_a_hanging_health_probe_returns_promptly() {
+    let fake = live_blue(script_for(Color::Green, |s, c| {
+        s.health.insert(c, Health::Hang);
+    }))
+    .await;
+    let spec = patient();
+    stops_promptly(fake, "the health gate", Run::Release(spec)).await;
+}
+
+#[tokio::test]
+async fn a_stop_during_a_hanging_smoke_test_returns_promptly() {
+    let fake = live_blue(Script {
+        smoke_hangs: vec!["/slow".into()],
+        ..Script::default()
+    })
+    .await;
+    let mut spec = patient();
+    spec.health.healthy_threshold = 1;
+    spec.smoke = vec![super::SmokeTest {
+        name: "slow".into(),
+        method: "GET".into(),
+        path: "/slow".into(),
+        expect_status: 200,
+        body_contains: None,
+    }];
+    stops_promptly(fake, "smoke tests", Run::Release(spec)).await;
+}
+
+#[tokio::test]
+async fn a_stop_during_the_post_switch_watch_returns_promptly() {
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.1.0").await;
+    // An instant switch is not watched: this one deploys, then watches 60 s.
+    let mut spec = patient();
+    spec.health.healthy_threshold = 1;
+    stops_promptly(
+        fake,
+        "the post-switch watch (1.3.0 is live on green)",
+        Run::Release(spec),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_stop_during_a_canary_step_returns_promptly() {
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.3.0").await;
+    let ramp = ramp(Duration::from_secs(60));
+    let spec = canary(50);
+    stops_promptly(fake, "the canary ramp at 10%", Run::Canary(spec, ramp)).await;
+}
