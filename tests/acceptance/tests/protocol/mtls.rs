@@ -12,8 +12,12 @@ use tonic::transport::Channel;
 
 use crate::{bgtest_binary, bluegreen_binary};
 
-/// Time allowed between the Shutdown reply and the process exit.
-const SHUTDOWN_BUDGET: Duration = Duration::from_millis(100);
+/// Time allowed between the Shutdown reply and the process exit. What
+/// matters to a user is that the provider exits by itself, well before
+/// Terraform's 2 s kill timer; how fast it exits is benchmark 2a's
+/// "exit after Shutdown" column (under 4 ms), since a 100 ms budget here
+/// failed on a machine at load 24.
+const SHUTDOWN_BUDGET: Duration = Duration::from_millis(1000);
 
 async fn schema(channel: Channel) -> Result<get_provider_schema::Response, String> {
     let mut client = ProviderClient::new(channel).max_decoding_message_size(usize::MAX);
