@@ -7,6 +7,7 @@
 
 pub mod diag;
 pub mod logging;
+pub mod model;
 pub mod plan;
 pub mod proto;
 pub mod provider;
