@@ -4,6 +4,7 @@ pub mod goplugin;
 pub mod handshake;
 pub mod lifeline;
 pub mod listener;
+pub mod routes;
 pub mod service;
 pub mod tls;
 
@@ -17,6 +18,7 @@ use crate::proto::{plugin, tfplugin6};
 use crate::provider::Provider;
 use handshake::{HandshakeError, ListenAddr};
 use listener::Listener;
+use routes::Routes;
 
 /// Terraform messages (schemas, plans, states) can exceed tonic's 4 MiB default.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -109,23 +111,22 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
         .set_service_status("plugin", tonic_health::ServingStatus::Serving)
         .await;
 
-    let router = Server::builder()
-        .tcp_nodelay(true)
-        .add_service(
+    let routes = Routes::default()
+        .with(
             tfplugin6::provider_server::ProviderServer::new(provider_service)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES)
                 .max_encoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .add_service(plugin::grpc_controller_server::GrpcControllerServer::new(
+        .with(plugin::grpc_controller_server::GrpcControllerServer::new(
             goplugin::Controller::new(shutdown_tx.clone()),
         ))
-        .add_service(plugin::grpc_stdio_server::GrpcStdioServer::new(
+        .with(plugin::grpc_stdio_server::GrpcStdioServer::new(
             goplugin::Stdio::new(shutdown_rx.clone()),
         ))
-        .add_service(plugin::grpc_broker_server::GrpcBrokerServer::new(
+        .with(plugin::grpc_broker_server::GrpcBrokerServer::new(
             goplugin::Broker::new(shutdown_rx.clone()),
         ))
-        .add_service(health_service);
+        .with(health_service);
 
     let incoming = listener.incoming(tls_config, connections);
     if opts.debug {
@@ -135,9 +136,11 @@ pub async fn serve(provider: Arc<dyn Provider>, opts: ServeOptions) -> Result<()
     }
 
     let mut on_shutdown = shutdown_rx.clone();
-    let graceful = router.serve_with_incoming_shutdown(incoming, async move {
-        let _ = on_shutdown.wait_for(|s| *s).await;
-    });
+    let graceful = Server::builder()
+        .tcp_nodelay(true)
+        .serve_with_incoming_shutdown(routes, incoming, async move {
+            let _ = on_shutdown.wait_for(|s| *s).await;
+        });
     tokio::pin!(graceful);
     let mut deadline_rx = shutdown_rx.clone();
     tokio::select! {

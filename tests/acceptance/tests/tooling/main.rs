@@ -2,6 +2,7 @@
 //! what the README says, and leave nothing behind.
 
 mod ci_postgres;
+mod dependencies;
 mod make;
 
 use std::process::{Command, Output};
