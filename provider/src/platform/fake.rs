@@ -136,6 +136,7 @@ struct Inner {
     colors: BTreeMap<Color, FakeColor>,
     calls: Vec<Call>,
     probes: BTreeMap<Color, u32>,
+    status_reads: u32,
 }
 
 /// The in-memory platform (its listeners end with the test's runtime). One environment, whatever name it is asked for.
@@ -178,6 +179,7 @@ impl FakePlatform {
                 colors,
                 calls: Vec::new(),
                 probes: BTreeMap::new(),
+                status_reads: 0,
             })),
         };
         if let Some((color, version)) = live {
@@ -237,6 +239,11 @@ impl FakePlatform {
     /// The current routing.
     pub fn routing(&self) -> RoutingTable {
         self.lock_inner().routing.clone()
+    }
+
+    /// `status()` calls so far: the engine reads state only where it may have changed.
+    pub fn status_reads(&self) -> u32 {
+        self.lock_inner().status_reads
     }
 
     /// Health probes `color` answered.
@@ -373,7 +380,8 @@ impl Platform for FakePlatform {
     }
 
     async fn status(&self, _environment: &str) -> Result<Option<EnvironmentState>, PlatformError> {
-        let inner = self.lock_inner();
+        let mut inner = self.lock_inner();
+        inner.status_reads += 1;
         let colors = inner
             .colors
             .iter()

@@ -3,59 +3,48 @@
 
 use std::time::Instant;
 
+use super::attempt::Attempt;
 use super::clock::format_duration;
-use super::deploy::live_note;
-use super::{Engine, HealthCheck, ReleaseError, ReleaseReport};
-use crate::platform::{Color, ColorPhase};
+use super::{HealthCheck, ReleaseError};
+use crate::platform::ColorPhase;
 
-/// Probes until `healthy_threshold` consecutive healthy answers, or fails at
-/// the deadline with the figures of what was seen.
+/// Probes the attempt's colour until `healthy_threshold` consecutive healthy
+/// answers, or fails at the deadline with the figures of what was seen.
 pub async fn health_gate(
-    engine: &Engine<'_>,
-    environment: &str,
-    color: Color,
-    version: &str,
+    attempt: &mut Attempt<'_>,
     check: &HealthCheck,
-    report: &mut ReleaseReport,
 ) -> Result<(), ReleaseError> {
+    let engine = attempt.engine;
+    let color = attempt.color;
     let started = Instant::now();
     let mut consecutive = 0u32;
     let mut probes = 0u32;
     let mut healthy_total = 0u32;
     let mut last_problem = String::from("no probe completed");
+    // The platform is asked again only when a probe failed: the colour may
+    // have crashed, or a restart may have given it another address.
+    let mut doubt = attempt.address.is_none();
     loop {
         engine.check_stop("the health gate")?;
-        let state = engine
-            .platform
-            .status(environment)
-            .await?
-            .map(|s| s.color(color));
-        let Some(address) = state.as_ref().and_then(|c| c.address.clone()) else {
-            return Err(fail(
-                engine,
-                environment,
-                color,
-                version,
-                "the colour has no address (is it deployed?)".into(),
-            )
-            .await);
-        };
-        if let Some(c) = &state {
-            if c.phase == ColorPhase::Crashed {
-                let exit = c.last_exit.clone().unwrap_or_else(|| "exited".into());
+        if doubt {
+            let state = attempt.refresh().await?;
+            if state.phase == ColorPhase::Crashed {
+                let exit = state.last_exit.unwrap_or_else(|| "exited".into());
                 return Err(fail(
-                    engine,
-                    environment,
-                    color,
-                    version,
+                    attempt,
                     format!(
                         "the process crashed during the gate ({exit}, {} restart(s))",
-                        c.restarts
+                        state.restarts
                     ),
-                )
-                .await);
+                ));
             }
         }
+        let Some(address) = attempt.address.clone() else {
+            return Err(fail(
+                attempt,
+                "the colour has no address (is it deployed?)".into(),
+            ));
+        };
         let url = format!("{}{}", address.trim_end_matches('/'), check.path);
         probes += 1;
         let reply = engine
@@ -64,24 +53,21 @@ pub async fn health_gate(
                 engine.http.request("GET", &url, check.timeout),
             )
             .await?;
-        match reply {
-            Ok(reply) => match judge(&reply.status, &reply.body, check, version) {
-                Ok(()) => {
-                    consecutive += 1;
-                    healthy_total += 1;
-                }
-                Err(problem) => {
-                    consecutive = 0;
-                    last_problem = problem;
-                }
-            },
-            Err(e) => {
+        let verdict =
+            reply.and_then(|reply| judge(&reply.status, &reply.body, check, &attempt.version));
+        doubt = verdict.is_err();
+        match verdict {
+            Ok(()) => {
+                consecutive += 1;
+                healthy_total += 1;
+            }
+            Err(problem) => {
                 consecutive = 0;
-                last_problem = e;
+                last_problem = problem;
             }
         }
         if consecutive >= check.healthy_threshold {
-            report.step(format!(
+            attempt.step(format!(
                 "health check passed on {color}: {consecutive} consecutive healthy answers from {url} in {:.1}s",
                 started.elapsed().as_secs_f64()
             ));
@@ -93,26 +79,14 @@ pub async fn health_gate(
                 check.healthy_threshold,
                 format_duration(check.deadline)
             );
-            return Err(fail(engine, environment, color, version, detail).await);
+            return Err(fail(attempt, detail));
         }
         engine.pause(check.interval, "the health gate").await?;
     }
 }
 
-async fn fail(
-    engine: &Engine<'_>,
-    environment: &str,
-    color: Color,
-    version: &str,
-    detail: String,
-) -> ReleaseError {
-    ReleaseError::GateFailed {
-        check: "health check".into(),
-        color: color.to_string(),
-        version: version.to_string(),
-        detail,
-        live_note: live_note(engine, environment).await,
-    }
+fn fail(attempt: &Attempt<'_>, detail: String) -> ReleaseError {
+    attempt.gate_failed("health check", detail)
 }
 
 /// Whether one answer is healthy; `Err` says why not, with figures.

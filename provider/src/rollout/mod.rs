@@ -2,6 +2,7 @@
 //! switch → post-switch watch → rollback. Written once against
 //! [`crate::platform::Platform`]; a failed gate never moves traffic.
 
+pub mod attempt;
 pub mod canary;
 pub mod clock;
 pub mod deploy;
@@ -22,6 +23,7 @@ use crate::http::Http;
 use crate::platform::{
     Color, ColorPhase, ColorState, EnvironmentState, Lease, Platform, PlatformError,
 };
+use attempt::Attempt;
 pub use report::{Outcome, ReleaseError, ReleaseReport};
 
 /// The pre-switch health gate.
@@ -156,13 +158,12 @@ impl Engine<'_> {
 
     /// Makes `spec.version` live, or fails leaving the live colour serving.
     pub async fn release(&self, spec: &ReleaseSpec) -> Result<ReleaseReport, ReleaseError> {
-        let mut report = ReleaseReport::start(&spec.environment, &spec.version);
         let state = self.status(&spec.environment).await?;
         let live = state.live_color();
         if let Some(live) = live {
             let live_state = state.color(live);
             if live_state.version.as_deref() == Some(spec.version.as_str())
-                && live_state.phase == crate::platform::ColorPhase::Running
+                && live_state.phase == ColorPhase::Running
             {
                 // The live colour is only ever replaced through a release.
                 let note = if live_state.outdated {
@@ -170,6 +171,7 @@ impl Engine<'_> {
                 } else {
                     ""
                 };
+                let mut report = ReleaseReport::start(&spec.environment, &spec.version);
                 report.finish(
                     Outcome::NoChange,
                     format!("{} is already live on {live}{note}", spec.version),
@@ -178,13 +180,13 @@ impl Engine<'_> {
             }
         }
         let target = live.map_or(Color::Blue, Color::other);
-        let target_state = state.color(target);
-        let instant = live.is_some() && spec.reusable(&target_state);
+        let instant = live.is_some() && spec.reusable(&state.color(target));
+        let mut attempt = Attempt::begin(self, &spec.environment, state, target, &spec.version);
 
         if instant {
             // Instant rollback (or roll-forward): the idle colour already runs
             // the version. One healthy answer is enough; nothing restarts.
-            report.step(format!(
+            attempt.step(format!(
                 "{target} already runs {}: switching without a redeploy",
                 spec.version
             ));
@@ -192,56 +194,24 @@ impl Engine<'_> {
                 healthy_threshold: 1,
                 ..spec.health.clone()
             };
-            gate::health_gate(
-                self,
-                &spec.environment,
-                target,
-                &spec.version,
-                &quick,
-                &mut report,
-            )
-            .await?;
+            gate::health_gate(&mut attempt, &quick).await?;
         } else {
-            deploy::deploy_and_wait(
-                self,
-                &spec.environment,
-                target,
-                &spec.version,
-                &spec.health,
-                &mut report,
-            )
-            .await?;
-            gate::health_gate(
-                self,
-                &spec.environment,
-                target,
-                &spec.version,
-                &spec.health,
-                &mut report,
-            )
-            .await?;
-            smoke::run_smoke_tests(self, &spec.environment, target, &spec.smoke, &mut report)
-                .await?;
+            deploy::deploy_and_wait(&mut attempt, &spec.health).await?;
+            gate::health_gate(&mut attempt, &spec.health).await?;
+            smoke::run_smoke_tests(&mut attempt, &spec.smoke).await?;
         }
 
-        let switched = switch::switch_to(
-            self,
-            &spec.environment,
-            target,
-            state.routing.revision,
-            &mut report,
-        )
-        .await?;
+        let switched = switch::switch_to(&mut attempt).await?;
         if let Some(previous) = live {
             if !instant {
-                watch::watch_after_switch(self, spec, previous, target, &switched, &mut report)
+                watch::watch_after_switch(&mut attempt, &spec.post_switch, previous, &switched)
                     .await?;
             }
             if !spec.keep_previous {
                 self.platform
                     .stop(&spec.environment, previous, self.lease)
                     .await?;
-                report.step(format!("stopped {previous} (keep_previous = false)"));
+                attempt.step(format!("stopped {previous} (keep_previous = false)"));
             }
         }
         let outcome = if instant {
@@ -261,8 +231,8 @@ impl Engine<'_> {
             ),
             None => format!("{} is live on {target}", spec.version),
         };
-        report.finish(outcome, message);
-        Ok(report)
+        attempt.report.finish(outcome, message);
+        Ok(attempt.report)
     }
 
     /// Deploys and gates `version` on the idle colour without switching (canary/preview).
@@ -270,7 +240,6 @@ impl Engine<'_> {
         &self,
         spec: &ReleaseSpec,
     ) -> Result<ReleaseReport, ReleaseError> {
-        let mut report = ReleaseReport::start(&spec.environment, &spec.version);
         let state = self.status(&spec.environment).await?;
         let Some(live) = state.live_color() else {
             return Err(ReleaseError::Platform(PlatformError::Api(
@@ -278,8 +247,8 @@ impl Engine<'_> {
             )));
         };
         let idle = live.other();
-        let idle_state = state.color(idle);
-        if spec.reusable(&idle_state) {
+        if spec.reusable(&state.color(idle)) {
+            let mut report = ReleaseReport::start(&spec.environment, &spec.version);
             report.finish(
                 Outcome::NoChange,
                 format!("candidate {} already runs on {idle}", spec.version),
@@ -296,33 +265,18 @@ impl Engine<'_> {
                 "{idle} receives canary traffic; remove the bluegreen_traffic_split (or set its weight to 0 and tenants to []) before deploying another candidate"
             ))));
         }
-        deploy::deploy_and_wait(
-            self,
-            &spec.environment,
-            idle,
-            &spec.version,
-            &spec.health,
-            &mut report,
-        )
-        .await?;
-        gate::health_gate(
-            self,
-            &spec.environment,
-            idle,
-            &spec.version,
-            &spec.health,
-            &mut report,
-        )
-        .await?;
-        smoke::run_smoke_tests(self, &spec.environment, idle, &spec.smoke, &mut report).await?;
-        report.finish(
+        let mut attempt = Attempt::begin(self, &spec.environment, state, idle, &spec.version);
+        deploy::deploy_and_wait(&mut attempt, &spec.health).await?;
+        gate::health_gate(&mut attempt, &spec.health).await?;
+        smoke::run_smoke_tests(&mut attempt, &spec.smoke).await?;
+        attempt.report.finish(
             Outcome::CandidateReady,
             format!(
                 "candidate {} is deployed and healthy on {idle}; live traffic stays on {live}",
                 spec.version
             ),
         );
-        Ok(report)
+        Ok(attempt.report)
     }
 
     /// Routes all traffic to `color` (the `live_color` pin), gating it first.
@@ -334,29 +288,25 @@ impl Engine<'_> {
     ) -> Result<ReleaseReport, ReleaseError> {
         let state = self.status(environment).await?;
         let version = state.color(color).version.unwrap_or_default();
-        let mut report = ReleaseReport::start(environment, &version);
-        if state.live_color() == Some(color) && state.routing.canary.is_none() {
-            report.finish(Outcome::NoChange, format!("{color} is already live"));
-            return Ok(report);
+        let already = state.live_color() == Some(color) && state.routing.canary.is_none();
+        let mut attempt = Attempt::begin(self, environment, state, color, &version);
+        if already {
+            attempt
+                .report
+                .finish(Outcome::NoChange, format!("{color} is already live"));
+            return Ok(attempt.report);
         }
         let quick = HealthCheck {
             healthy_threshold: 1,
             ..health.clone()
         };
-        gate::health_gate(self, environment, color, &version, &quick, &mut report).await?;
-        switch::switch_to(
-            self,
-            environment,
-            color,
-            state.routing.revision,
-            &mut report,
-        )
-        .await?;
-        report.finish(
+        gate::health_gate(&mut attempt, &quick).await?;
+        switch::switch_to(&mut attempt).await?;
+        attempt.report.finish(
             Outcome::Switched,
             format!("{color} ({version}) is live by pin"),
         );
-        Ok(report)
+        Ok(attempt.report)
     }
 
     pub(crate) fn check_stop(&self, what: &str) -> Result<(), ReleaseError> {

@@ -2,31 +2,20 @@
 
 use std::time::Duration;
 
-use super::deploy::live_note;
-use super::{Engine, ReleaseError, ReleaseReport, SmokeTest};
-use crate::platform::Color;
+use super::attempt::Attempt;
+use super::{ReleaseError, SmokeTest};
 
-/// Runs every smoke test once; the first failure stops the release.
+/// Runs every smoke test once on the attempt's colour (at the address the
+/// gate just probed); the first failure stops the release.
 pub async fn run_smoke_tests(
-    engine: &Engine<'_>,
-    environment: &str,
-    color: Color,
+    attempt: &mut Attempt<'_>,
     tests: &[SmokeTest],
-    report: &mut ReleaseReport,
 ) -> Result<(), ReleaseError> {
     if tests.is_empty() {
         return Ok(());
     }
-    let state = engine
-        .platform
-        .status(environment)
-        .await?
-        .map(|s| s.color(color));
-    let address = state
-        .as_ref()
-        .and_then(|c| c.address.clone())
-        .unwrap_or_default();
-    let version = state.and_then(|c| c.version).unwrap_or_default();
+    let engine = attempt.engine;
+    let address = attempt.address.clone().unwrap_or_default();
     for test in tests {
         engine.check_stop("smoke tests")?;
         let url = format!("{}{}", address.trim_end_matches('/'), test.path);
@@ -53,15 +42,12 @@ pub async fn run_smoke_tests(
             },
         };
         if let Some(detail) = problem {
-            return Err(ReleaseError::GateFailed {
-                check: format!("smoke test {:?}", test.name),
-                color: color.to_string(),
-                version,
-                detail,
-                live_note: live_note(engine, environment).await,
-            });
+            return Err(attempt.gate_failed(format!("smoke test {:?}", test.name), detail));
         }
-        report.step(format!("smoke test {:?} passed on {color}", test.name));
+        attempt.step(format!(
+            "smoke test {:?} passed on {}",
+            test.name, attempt.color
+        ));
     }
     Ok(())
 }

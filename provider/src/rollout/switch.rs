@@ -1,7 +1,8 @@
 //! The atomic switch: one routing-table replacement, guarded by revision.
 
-use super::{Engine, ReleaseError, ReleaseReport};
-use crate::platform::{now_ms, Color, RouteChange, RouteReason};
+use super::attempt::Attempt;
+use super::ReleaseError;
+use crate::platform::{now_ms, RouteChange, RouteReason};
 
 /// When and from what the switch happened, for the watch.
 #[derive(Debug, Clone)]
@@ -12,21 +13,21 @@ pub struct Switched {
     pub revision: u64,
 }
 
-/// Routes all traffic to `color`, replacing any canary, if the routing is still at `revision`.
-pub async fn switch_to(
-    engine: &Engine<'_>,
-    environment: &str,
-    color: Color,
-    revision: u64,
-    report: &mut ReleaseReport,
-) -> Result<Switched, ReleaseError> {
+/// Routes all traffic to the attempt's colour, replacing any canary, if the
+/// routing is still at the revision the attempt began from.
+pub async fn switch_to(attempt: &mut Attempt<'_>) -> Result<Switched, ReleaseError> {
+    let engine = attempt.engine;
     engine.check_stop("the switch")?;
     let at_ms = now_ms();
-    let change = RouteChange::all_to(color, revision, RouteReason::Switch);
+    let change = RouteChange::all_to(
+        attempt.color,
+        attempt.snapshot.routing.revision,
+        RouteReason::Switch,
+    );
     let revision = engine
         .platform
-        .route(environment, change, engine.lease)
+        .route(attempt.environment, change, engine.lease)
         .await?;
-    report.step(format!("front door switched to {color}"));
+    attempt.step(format!("front door switched to {}", attempt.color));
     Ok(Switched { at_ms, revision })
 }

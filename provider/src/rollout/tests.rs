@@ -147,6 +147,39 @@ async fn a_release_deploys_gates_smokes_switches_and_watches() {
     );
 }
 
+fn orders_smoke() -> super::SmokeTest {
+    super::SmokeTest {
+        name: "orders".into(),
+        method: "GET".into(),
+        path: "/orders".into(),
+        expect_status: 200,
+        body_contains: Some("ok".into()),
+    }
+}
+
+#[tokio::test]
+async fn a_release_reads_the_platform_state_only_where_it_may_have_changed() {
+    let fake = live_blue(Script::default()).await;
+    let spec = ReleaseSpec {
+        smoke: vec![orders_smoke()],
+        ..spec("1.3.0")
+    };
+    release(&fake, &spec).await.unwrap();
+    // The snapshot the attempt begins from, and one readiness poll (the fake
+    // runs at once). The gate, the smoke tests and the watch's messages come
+    // from the attempt: before it, this release read the state 5 times.
+    assert_eq!(fake.status_reads(), 2);
+}
+
+#[tokio::test]
+async fn an_instant_switch_reads_the_platform_state_once() {
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.1.0").await;
+    release(&fake, &spec("1.1.0")).await.unwrap();
+    // The snapshot gives the idle colour's address (before the attempt: 2 reads).
+    assert_eq!(fake.status_reads(), 1);
+}
+
 #[tokio::test]
 async fn keep_previous_false_stops_the_old_colour_after_the_watch() {
     let fake = live_blue(Script::default()).await;
@@ -288,6 +321,8 @@ async fn a_breach_after_the_switch_rolls_back() {
         ]
     );
     assert_eq!(fake.routing().primary, Some(Color::Blue));
+    // The restored version is the attempt's, not read again.
+    assert_eq!(fake.status_reads(), 2);
 }
 
 #[tokio::test]

@@ -3,42 +3,45 @@
 
 use std::time::{Duration, Instant};
 
+use super::attempt::Attempt;
 use super::clock::format_duration;
 use super::switch::Switched;
-use super::{Engine, ReleaseError, ReleaseReport, ReleaseSpec};
+use super::{PostSwitch, ReleaseError};
 use crate::platform::{now_ms, Color, Metrics, RouteChange, RouteReason};
 
-/// Watches `new` for the window; on a breach switches back to `previous`
-/// (when `auto_rollback`) and fails with the measured figures.
+/// Watches the attempt's colour for the window; on a breach switches back to
+/// `previous` (when `auto_rollback`) and fails with the measured figures.
 pub async fn watch_after_switch(
-    engine: &Engine<'_>,
-    spec: &ReleaseSpec,
+    attempt: &mut Attempt<'_>,
+    rules: &PostSwitch,
     previous: Color,
-    new: Color,
     switched: &Switched,
-    report: &mut ReleaseReport,
 ) -> Result<(), ReleaseError> {
-    let rules = &spec.post_switch;
     if rules.window.is_zero() {
         return Ok(());
     }
+    let engine = attempt.engine;
+    let (environment, new) = (attempt.environment, attempt.color);
     let window_ms = rules.window.as_millis() as u64;
     let baseline = engine
         .platform
         .metrics(
-            &spec.environment,
+            environment,
             previous,
             switched.at_ms.saturating_sub(window_ms),
             switched.at_ms,
         )
         .await?;
-    report.step(format!(
+    attempt.step(format!(
         "watching {new} for {}: max error rate {:.2}%, max p95 increase {:.0}% over {previous}'s {}",
         format_duration(rules.window),
         rules.max_error_rate * 100.0,
         rules.max_p95_increase * 100.0,
         baseline.p95_ms.map_or("(no baseline)".to_string(), |p| format!("{p:.1} ms"))
     ));
+    let previous_version = attempt
+        .version_on(previous)
+        .unwrap_or_else(|| "the previous version".into());
     let started = Instant::now();
     let poll = (rules.window / 10).clamp(Duration::from_millis(250), Duration::from_secs(2));
     // Terraform shows only "Still modifying…" meanwhile: a progress line in
@@ -51,13 +54,16 @@ pub async fn watch_after_switch(
             engine
                 .pause(
                     poll,
-                    &format!("the post-switch watch ({} is live on {new})", spec.version),
+                    &format!(
+                        "the post-switch watch ({} is live on {new})",
+                        attempt.version
+                    ),
                 )
                 .await?;
         }
         let m = engine
             .platform
-            .metrics(&spec.environment, new, switched.at_ms, now_ms())
+            .metrics(environment, new, switched.at_ms, now_ms())
             .await?;
         if let Some(breach) = breach(&m, &baseline, rules) {
             let detail = format!(
@@ -68,32 +74,32 @@ pub async fn watch_after_switch(
             if !rules.auto_rollback {
                 return Err(ReleaseError::Breached {
                     detail,
-                    version: spec.version.clone(),
-                    previous: previous_version(engine, &spec.environment, previous).await,
+                    version: attempt.version.clone(),
+                    previous: previous_version,
                 });
             }
             engine
                 .platform
                 .route(
-                    &spec.environment,
+                    environment,
                     RouteChange::all_to(previous, switched.revision, RouteReason::Rollback),
                     engine.lease,
                 )
                 .await?;
-            report.step(format!("rolled back to {previous}: {detail}"));
+            attempt.step(format!("rolled back to {previous}: {detail}"));
             return Err(ReleaseError::RolledBack {
                 detail,
                 restored_color: previous.to_string(),
-                restored_version: previous_version(engine, &spec.environment, previous).await,
+                restored_version: previous_version,
             });
         }
         if !done && last_progress.elapsed() >= progress_every {
             last_progress = Instant::now();
             tracing::info!(
-                environment = %spec.environment,
+                environment = %environment,
                 color = %new,
                 "{}",
-                progress_line(&spec.environment, started.elapsed(), &m, &baseline, rules)
+                progress_line(environment, started.elapsed(), &m, &baseline, rules)
             );
         }
         if done {
@@ -109,22 +115,12 @@ pub async fn watch_after_switch(
                     m.p95_ms.map_or("n/a".into(), |p| format!("{p:.1} ms"))
                 )
             };
-            report.step(format!(
+            attempt.step(format!(
                 "watch passed after {}{note}",
                 format_duration(rules.window)
             ));
             return Ok(());
         }
-    }
-}
-
-async fn previous_version(engine: &Engine<'_>, environment: &str, color: Color) -> String {
-    match engine.platform.status(environment).await {
-        Ok(Some(s)) => s
-            .color(color)
-            .version
-            .unwrap_or_else(|| "the previous version".into()),
-        _ => "the previous version".into(),
     }
 }
 
@@ -141,7 +137,7 @@ pub fn progress_line(
     elapsed: Duration,
     m: &Metrics,
     baseline: &Metrics,
-    rules: &super::PostSwitch,
+    rules: &PostSwitch,
 ) -> String {
     let p95 = match (m.p95_ms, baseline.p95_ms) {
         (Some(p), Some(base)) if baseline.requests >= rules.min_requests => format!(
@@ -174,7 +170,7 @@ pub fn progress_line(
 pub const P95_NOISE_FLOOR_MS: f64 = 5.0;
 
 /// The first threshold crossed, in words with figures.
-pub fn breach(m: &Metrics, baseline: &Metrics, rules: &super::PostSwitch) -> Option<String> {
+pub fn breach(m: &Metrics, baseline: &Metrics, rules: &PostSwitch) -> Option<String> {
     if m.requests < rules.min_requests {
         return None;
     }
