@@ -2,6 +2,7 @@
 //! platform and Azure implement this trait; the engine, the gates and the
 //! resources are written once against it.
 
+pub mod azure;
 #[cfg(test)]
 pub mod fake;
 pub mod lease;

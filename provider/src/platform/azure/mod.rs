@@ -1,0 +1,7 @@
+//! Azure Resource Manager client layer for the Azure platform: settings
+//! (the provider `azure` block with azurerm's `ARM_*` fallbacks), credentials,
+//! the ARM client with retries and long-running operations, and typed models
+//! of the resources a release touches (Container Apps, Front Door, Monitor).
+//! The `Platform` implementation will sit on top of this.
+
+pub mod settings;
