@@ -4,4 +4,6 @@
 //! of the resources a release touches (Container Apps, Front Door, Monitor).
 //! The `Platform` implementation will sit on top of this.
 
+pub mod models;
+pub mod resource_id;
 pub mod settings;
