@@ -4,6 +4,14 @@
 //! of the resources a release touches (Container Apps, Front Door, Monitor).
 //! The `Platform` implementation will sit on top of this.
 
+pub mod assertion;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod lro;
+pub mod managed_identity;
 pub mod models;
 pub mod resource_id;
 pub mod settings;
+pub mod transport;
+pub mod wait;

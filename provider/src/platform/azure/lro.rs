@@ -1,0 +1,170 @@
+//! Long-running ARM operations: a write answered 201/202 is followed to its
+//! end through `Azure-AsyncOperation` (a status document) or, when only that
+//! is given, `Location` (202 until done, then the result or the error). Both
+//! occur: Container Apps' PATCH gives only `Location`, Front Door both.
+//! Polls are at least `min_poll_interval` (1 s) apart, or as far apart as
+//! `Retry-After` asks, and end at once when the engine is stopped.
+
+use std::time::Instant;
+
+use azure_core::http::{Method, Url};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use super::client::{arm_error, ArmClient, ArmResponse};
+use super::error::{ArmError, AzureError};
+use super::wait::{pause, retry_after};
+
+/// An `Azure-AsyncOperation` status document.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStatus {
+    /// `InProgress`, `Succeeded`, `Failed`, `Canceled` (or a provider's own running state).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Why it failed.
+    #[serde(default)]
+    pub error: Option<OperationError>,
+}
+
+/// The error of a failed operation.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OperationError {
+    /// ARM error code.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Message.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+fn header_url(answer: &ArmResponse, name: &'static str) -> Result<Option<Url>, AzureError> {
+    match answer.header(name) {
+        None => Ok(None),
+        Some(raw) => Url::parse(raw).map(Some).map_err(|e| AzureError::Decode {
+            method: answer.method.as_str().to_string(),
+            path: answer.path.clone(),
+            message: format!("{name} header {raw:?} is not a URL: {e}"),
+            request_id: answer.request_id().map(str::to_string),
+        }),
+    }
+}
+
+/// Follows the operation `accepted` started. Answers the resource as it is
+/// afterwards (a GET of `resource`) when `resource` is given and the write
+/// was long-running; `None` when the first answer was already final.
+pub async fn wait(
+    client: &ArmClient,
+    accepted: &ArmResponse,
+    resource: Option<&Url>,
+    stop: &CancellationToken,
+) -> Result<Option<ArmResponse>, AzureError> {
+    let async_operation = header_url(accepted, "azure-asyncoperation")?;
+    let location = header_url(accepted, "location")?;
+    if accepted.status != 201 && accepted.status != 202 {
+        return Ok(None);
+    }
+    let started = Instant::now();
+    let mut delay = retry_after(&accepted.headers);
+    let what = format!("{} {}", accepted.method.as_str(), accepted.path);
+    match (async_operation, location) {
+        (Some(status_url), _) => {
+            loop {
+                wait_turn(client, &mut delay, started, &what, stop).await?;
+                let answer = client
+                    .send(Method::Get, status_url.clone(), None, stop)
+                    .await?;
+                let status: OperationStatus = answer.json()?;
+                let state = status.status.clone().unwrap_or_default();
+                match state.to_ascii_lowercase().as_str() {
+                    "succeeded" => break,
+                    "failed" | "canceled" | "cancelled" => {
+                        let error = status.error.unwrap_or_default();
+                        return Err(AzureError::OperationFailed {
+                            status: state,
+                            error: Box::new(ArmError {
+                                method: accepted.method.as_str().to_string(),
+                                path: accepted.path.clone(),
+                                status: answer.status,
+                                code: error.code.unwrap_or_else(|| "OperationFailed".into()),
+                                message: error.message.unwrap_or_default(),
+                                request_id: answer.request_id().map(str::to_string),
+                                correlation_id: answer.correlation_id().map(str::to_string),
+                            }),
+                        });
+                    }
+                    _ => delay = retry_after(&answer.headers),
+                }
+            }
+            match resource {
+                Some(url) => Ok(Some(
+                    client.send(Method::Get, url.clone(), None, stop).await?,
+                )),
+                None => Ok(None),
+            }
+        }
+        (None, Some(location_url)) => loop {
+            wait_turn(client, &mut delay, started, &what, stop).await?;
+            let answer = match client
+                .send(Method::Get, location_url.clone(), None, stop)
+                .await
+            {
+                Ok(a) => a,
+                // The Location flavour reports a failed operation as the error itself.
+                Err(AzureError::Arm(error)) => {
+                    return Err(AzureError::OperationFailed {
+                        status: "Failed".into(),
+                        error,
+                    })
+                }
+                Err(e) => return Err(e),
+            };
+            if answer.status == 202 {
+                delay = retry_after(&answer.headers);
+                continue;
+            }
+            if answer.status >= 300 {
+                return Err(AzureError::OperationFailed {
+                    status: "Failed".into(),
+                    error: Box::new(arm_error(&answer)),
+                });
+            }
+            return match resource {
+                Some(url) => Ok(Some(
+                    client.send(Method::Get, url.clone(), None, stop).await?,
+                )),
+                None => Ok(None),
+            };
+        },
+        // Accepted with nothing to follow: the resource's own state tells.
+        (None, None) => match resource {
+            Some(url) => Ok(Some(
+                client.send(Method::Get, url.clone(), None, stop).await?,
+            )),
+            None => Ok(None),
+        },
+    }
+}
+
+/// Waits before the next poll: `Retry-After` if given, never less than the
+/// minimum interval, and never past the operation timeout.
+async fn wait_turn(
+    client: &ArmClient,
+    asked: &mut Option<std::time::Duration>,
+    started: Instant,
+    what: &str,
+    stop: &CancellationToken,
+) -> Result<(), AzureError> {
+    let options = client.options();
+    let delay = asked
+        .take()
+        .unwrap_or(options.min_poll_interval)
+        .max(options.min_poll_interval);
+    if started.elapsed() + delay > options.operation_timeout {
+        return Err(AzureError::Timeout {
+            what: format!("{what} to finish"),
+            seconds: options.operation_timeout.as_secs(),
+        });
+    }
+    pause(delay, stop, &format!("waiting for {what} to finish")).await
+}
