@@ -1,6 +1,7 @@
 //! What the provider binary links: Terraform runs it for every plan and apply,
 //! so the daemon (`bluegreen-local`) and its HTTP server stack (axum) stay out;
-//! the provider talks to the daemon through `bluegreen-local-api` only.
+//! the provider talks to the daemon through `bluegreen-local-api` only. Nor
+//! OpenSSL, native-tls or reqwest: TLS is rustls, the Azure client brings its own transport.
 
 use crate::{both, run_in_repo};
 
@@ -14,6 +15,17 @@ const KEPT_OUT: &[(&str, &str)] = &[
         "axum",
         "tfplugin dispatches gRPC services itself (tfplugin/src/server/routes.rs); \
          tonic's `router` feature brings axum back",
+    ),
+    (
+        "openssl-sys",
+        "TLS is rustls with aws-lc-rs everywhere; the Azure crates (azure_core, azure_identity) \
+         are used with default features off, which would bring OpenSSL in through native-tls",
+    ),
+    ("native-tls", "TLS is rustls; see openssl-sys"),
+    (
+        "reqwest",
+        "the Azure client's HTTP transport is the provider's own (platform/azure/transport.rs); \
+         azure_core's default features bring reqwest",
     ),
 ];
 
