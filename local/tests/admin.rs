@@ -623,3 +623,193 @@ async fn a_changed_definition_starts_the_idle_colour_afresh() {
         "the live colour was restarted"
     );
 }
+
+/// The refusals `c` finds in the audit log of `environment`, oldest first.
+async fn refusals(c: &Client, environment: &str) -> Vec<bluegreen_local::api::AuditEntry> {
+    c.audit(Some(environment), None)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.outcome == Outcome::Refused)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_refused_change_leaves_one_audit_entry_naming_what_was_asked() {
+    let d = Daemon::start().await;
+    d.define("api", &[]).await;
+    d.deploy("api", Color::Blue, "1.0.0").await;
+    d.route("api", Color::Blue).await;
+    let c = d.client();
+    c.acquire_lock("api", &LockRequest::new("ci-1", 60))
+        .await
+        .expect("lock");
+
+    // Each step: a refused request, then (action, actor, colour, version, message
+    // excerpt) of the one entry it must add.
+    let deploy = c
+        .deploy(
+            "api",
+            Color::Green,
+            &DeployRequest {
+                version: "2.0.0".into(),
+                actor: Some("ci-2".into()),
+                lock_owner: Some("ci-2".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(deploy, Err(ClientError::Locked { .. })),
+        "{deploy:?}"
+    );
+    let expected_deploy = (
+        AuditAction::Deploy,
+        "ci-2",
+        Some(Color::Green),
+        Some("2.0.0"),
+        "locked by ci-1",
+    );
+    let second_lock = c.acquire_lock("api", &LockRequest::new("ci-2", 60)).await;
+    assert!(
+        matches!(second_lock, Err(ClientError::Locked { .. })),
+        "{second_lock:?}"
+    );
+    let expected_lock = (AuditAction::Lock, "ci-2", None, None, "locked by ci-1");
+    let delete = c
+        .delete_environment(
+            "api",
+            &StopRequest {
+                actor: Some("ci-2".into()),
+                lock_owner: Some("ci-2".into()),
+            },
+        )
+        .await;
+    assert!(
+        matches!(delete, Err(ClientError::Locked { .. })),
+        "{delete:?}"
+    );
+    let expected_delete = (AuditAction::Delete, "ci-2", None, None, "locked by ci-1");
+    c.release_lock("api", "ci-1").await.expect("release");
+
+    let stop = c
+        .stop(
+            "api",
+            Color::Blue,
+            &StopRequest {
+                actor: Some("ops".into()),
+                lock_owner: None,
+            },
+        )
+        .await;
+    assert!(
+        matches!(stop, Err(ClientError::Conflict { .. })),
+        "{stop:?}"
+    );
+    let expected_stop = (
+        AuditAction::Stop,
+        "ops",
+        Some(Color::Blue),
+        None,
+        "receives traffic (live)",
+    );
+    // Refused before the environment is looked at, and still audited as what it asked.
+    let rollback = c
+        .set_routing(
+            "api",
+            &RoutingUpdate {
+                primary: Some(Color::Blue),
+                canary: Some(bluegreen_local::api::Canary {
+                    color: Color::Green,
+                    weight: 101,
+                    tenants: Vec::new(),
+                }),
+                action: Some(bluegreen_local::api::RoutingAction::Rollback),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(rollback, Err(ClientError::Invalid { .. })),
+        "{rollback:?}"
+    );
+    let expected_rollback = (
+        AuditAction::Rollback,
+        "api",
+        Some(Color::Blue),
+        None,
+        "canary weight must be 0-100",
+    );
+
+    let entries = refusals(&c, "api").await;
+    let seen: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.action,
+                e.actor.as_str(),
+                e.to_color,
+                e.to_version.as_deref(),
+                e.message.as_str(),
+            )
+        })
+        .collect();
+    let expected = [
+        expected_deploy,
+        expected_lock,
+        expected_delete,
+        expected_stop,
+        expected_rollback,
+    ];
+    assert_eq!(seen.len(), expected.len(), "{seen:#?}");
+    for (got, want) in seen.iter().zip(expected) {
+        assert_eq!(
+            (got.0, got.1, got.2, got.3),
+            (want.0, want.1, want.2, want.3)
+        );
+        assert!(got.4.contains(want.4), "{:?}: {}", got.0, got.4);
+    }
+    for e in &entries {
+        assert_eq!(
+            (e.from_color, e.from_version.as_deref(), e.revision),
+            (None, None, None),
+            "a refusal changed nothing: {e:?}"
+        );
+    }
+
+    // Requests about an environment that does not exist leave nothing: there is
+    // nothing to attach an entry to.
+    let ghost = c
+        .deploy(
+            "ghost",
+            Color::Blue,
+            &DeployRequest {
+                version: "1.0.0".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(ghost, Err(ClientError::NotFound { .. })),
+        "{ghost:?}"
+    );
+    let ghost_route = c
+        .set_routing(
+            "ghost",
+            &RoutingUpdate {
+                primary: Some(Color::Blue),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(ghost_route, Err(ClientError::NotFound { .. })),
+        "{ghost_route:?}"
+    );
+    assert!(c
+        .audit(Some("ghost"), None)
+        .await
+        .expect("audit")
+        .is_empty());
+    assert_eq!(refusals(&c, "api").await.len(), expected.len());
+}

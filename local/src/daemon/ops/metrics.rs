@@ -1,0 +1,29 @@
+//! Front door metrics of one colour, as the health gate and watch read them.
+
+use super::super::{Daemon, DaemonError};
+use crate::api::{MetricsQuery, MetricsSummary};
+use crate::time::now_ms;
+
+/// Default metrics window when `since` is omitted.
+const DEFAULT_METRICS_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+impl Daemon {
+    /// Front door metrics of one colour over a window.
+    pub fn metrics(&self, name: &str, q: MetricsQuery) -> Result<MetricsSummary, DaemonError> {
+        let env = self.env(name)?;
+        let until = q.until.unwrap_or_else(now_ms);
+        let since = q
+            .since
+            .unwrap_or_else(|| until.saturating_sub(DEFAULT_METRICS_WINDOW_MS));
+        if since > until {
+            return Err(DaemonError::Invalid(format!(
+                "`since` ({since}) is after `until` ({until})"
+            )));
+        }
+        Ok(env
+            .frontdoor
+            .stats(q.color)
+            .metrics
+            .summary(q.color, since, until))
+    }
+}
