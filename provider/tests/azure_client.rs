@@ -883,3 +883,127 @@ async fn microsofts_sdk_models_accept_our_request_bodies() {
     assert_eq!(checked["unknown"], json!([]), "{report}");
     assert_eq!(checked["readonly"], json!([]), "{report}");
 }
+
+#[tokio::test]
+async fn a_token_near_its_expiry_is_refreshed_before_use() {
+    let emu = emulator::start().await;
+    let ids = seed(&emu.info).await;
+    // Two minutes left is inside the five-minute refresh margin: every use asks anew.
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"token_lifetime_s": 120})),
+    )
+    .await;
+    assert!(status < 300);
+    let client = client_with(&settings_for(&emu.info), CredentialOptions::default());
+    let stop = CancellationToken::new();
+    for _ in 0..2 {
+        let _: Route = client
+            .get(&ids.route, CDN_API_VERSION, &stop)
+            .await
+            .expect("GET");
+    }
+    let entries = journal(&emu.info).await;
+    let tokens = entries
+        .iter()
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with("/token")))
+        .count();
+    assert_eq!(tokens, 2, "one fresh token per use: {entries:?}");
+    assert!(
+        entries.iter().all(|e| e["status"] != 401),
+        "no request went out with a stale token: {entries:?}"
+    );
+
+    // With an hour left, the cached token serves every request.
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"token_lifetime_s": 3600})),
+    )
+    .await;
+    assert!(status < 300);
+    emulator::admin(&emu.info, "DELETE", "/admin/journal", None).await;
+    let client = client_with(&settings_for(&emu.info), CredentialOptions::default());
+    for _ in 0..3 {
+        let _: Route = client
+            .get(&ids.route, CDN_API_VERSION, &stop)
+            .await
+            .expect("GET");
+    }
+    let tokens = journal(&emu.info)
+        .await
+        .iter()
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with("/token")))
+        .count();
+    assert_eq!(tokens, 1, "the token is cached");
+}
+
+#[tokio::test]
+async fn deleting_a_rule_is_idempotent() {
+    let emu = emulator::start().await;
+    let ids = seed(&emu.info).await;
+    let client = client_with(&settings_for(&emu.info), CredentialOptions::default());
+    let stop = CancellationToken::new();
+    let rule_id = ids.rule_set.child("rules", "tenants");
+    let rule = Rule::header_override(1, "x-tenant", vec!["acme".into()], ids.green.clone());
+    let created: Rule = client
+        .put(&rule_id, CDN_API_VERSION, &rule, &stop)
+        .await
+        .expect("PUT rule");
+    assert_eq!(created.origin_group_override(), Some(&ids.green));
+    client
+        .delete(&rule_id, CDN_API_VERSION, &stop)
+        .await
+        .expect("DELETE rule");
+    let gone = client
+        .get::<Rule>(&rule_id, CDN_API_VERSION, &stop)
+        .await
+        .expect_err("deleted");
+    assert_eq!(gone.arm().map(|e| e.status), Some(404), "{gone}");
+    client
+        .delete(&rule_id, CDN_API_VERSION, &stop)
+        .await
+        .expect("a second DELETE finds nothing and is fine");
+}
+
+#[tokio::test]
+async fn stopping_while_an_operation_runs_returns_within_two_seconds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = bluegreen_azure_emulator::EmulatorConfig::loopback(dir.path());
+    // An operation that would take a minute.
+    config.settings.lro_ms = 60_000;
+    let emu = bluegreen_azure_emulator::Emulator::start(config)
+        .await
+        .expect("emulator starts");
+    let info = emu.info().clone();
+    let ids = seed(&info).await;
+    let client = client_with(&settings_for(&info), CredentialOptions::default());
+    let stop = CancellationToken::new();
+    let trigger = stop.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        trigger.cancel();
+    });
+    let started = Instant::now();
+    let err = client
+        .patch::<_, Route>(
+            &ids.route,
+            CDN_API_VERSION,
+            &Route::origin_group_patch(ids.green.clone()),
+            &stop,
+        )
+        .await
+        .expect_err("stopped");
+    let after_stop = started
+        .elapsed()
+        .saturating_sub(Duration::from_millis(1500));
+    assert!(matches!(err, AzureError::Cancelled(_)), "{err}");
+    assert!(
+        after_stop < Duration::from_secs(2),
+        "stop took {after_stop:?}"
+    );
+    assert!(err.to_string().contains("to finish"), "{err}");
+}
