@@ -40,6 +40,9 @@ pub struct AzureBlock {
     pub oidc_request_url: Option<String>,
     /// `oidc_request_token` (sensitive): GitHub Actions' bearer for that URL.
     pub oidc_request_token: Option<String>,
+    /// `use_aks_workload_identity`: client, tenant and token file from the
+    /// variables AKS's workload identity webhook sets.
+    pub use_aks_workload_identity: Option<bool>,
     /// `use_msi`.
     pub use_msi: Option<bool>,
     /// `msi_endpoint`: the managed identity token endpoint (IMDS shape).
@@ -339,6 +342,10 @@ const OIDC_REQUEST_TOKEN: (&str, &[&str]) = (
     "oidc_request_token",
     &["ARM_OIDC_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"],
 );
+const USE_AKS_WORKLOAD_IDENTITY: (&str, &[&str]) = (
+    "use_aks_workload_identity",
+    &["ARM_USE_AKS_WORKLOAD_IDENTITY"],
+);
 const USE_MSI: (&str, &[&str]) = ("use_msi", &["ARM_USE_MSI"]);
 const MSI_ENDPOINT: (&str, &[&str]) = ("msi_endpoint", &["ARM_MSI_ENDPOINT"]);
 const USE_CLI: (&str, &[&str]) = ("use_cli", &["ARM_USE_CLI"]);
@@ -582,6 +589,46 @@ fn resolve_credentials(r: &mut Resolver<'_>, block: &AzureBlock) -> Vec<Credenti
         }
     }
 
+    // AKS's webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and
+    // AZURE_FEDERATED_TOKEN_FILE into the pod; the block's values still win.
+    if r.boolean(block.use_aks_workload_identity, USE_AKS_WORKLOAD_IDENTITY) == Some(true) {
+        let tenant = tenant_id.clone().or_else(|| r.env.var("AZURE_TENANT_ID"));
+        let client = client_id.clone().or_else(|| r.env.var("AZURE_CLIENT_ID"));
+        let file = r.string(&block.oidc_token_file_path, OIDC_TOKEN_FILE_PATH);
+        match (tenant, client, file) {
+            (Some(tenant_id), Some(client_id), Some(file)) => {
+                let source = CredentialSource::WorkloadIdentity {
+                    tenant_id,
+                    client_id,
+                    token_file: PathBuf::from(file),
+                };
+                if !sources.contains(&source) {
+                    sources.push(source);
+                }
+            }
+            (tenant, client, file) => {
+                let missing: Vec<&str> = [
+                    (tenant.is_none(), "AZURE_TENANT_ID (or tenant_id)"),
+                    (client.is_none(), "AZURE_CLIENT_ID (or client_id)"),
+                    (
+                        file.is_none(),
+                        "AZURE_FEDERATED_TOKEN_FILE (or oidc_token_file_path)",
+                    ),
+                ]
+                .into_iter()
+                .filter_map(|(gone, name)| gone.then_some(name))
+                .collect();
+                r.problem(
+                    USE_AKS_WORKLOAD_IDENTITY,
+                    format!(
+                        "use_aks_workload_identity is true but {} is not set. Label the pod `azure.workload.identity/use: \"true\"` and give it a service account annotated with the identity's client id, so AKS's webhook sets them.",
+                        missing.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
     if r.boolean(block.use_msi, USE_MSI) == Some(true) {
         let configured = r.string(&block.msi_endpoint, MSI_ENDPOINT);
         let endpoint = match configured {
@@ -624,7 +671,7 @@ fn resolve_credentials(r: &mut Resolver<'_>, block: &AzureBlock) -> Vec<Credenti
         r.problems.push(SettingProblem {
             attribute: "azure".to_string(),
             env_vars: Vec::new(),
-            message: "No credential is configured, and use_cli is false. Set one of: client_id + client_secret + tenant_id (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID); use_oidc = true with a federated token (ARM_USE_OIDC, ARM_OIDC_TOKEN / ARM_OIDC_TOKEN_FILE_PATH / ARM_OIDC_REQUEST_URL + ARM_OIDC_REQUEST_TOKEN); use_msi = true (ARM_USE_MSI); or use_cli = true (ARM_USE_CLI) after `az login`.".to_string(),
+            message: "No credential is configured, and use_cli is false. Set one of: client_id + client_secret + tenant_id (ARM_CLIENT_ID, ARM_CLIENT_SECRET, ARM_TENANT_ID); use_oidc = true with a federated token (ARM_USE_OIDC, ARM_OIDC_TOKEN / ARM_OIDC_TOKEN_FILE_PATH / ARM_OIDC_REQUEST_URL + ARM_OIDC_REQUEST_TOKEN); use_aks_workload_identity = true on AKS (ARM_USE_AKS_WORKLOAD_IDENTITY); use_msi = true (ARM_USE_MSI); or use_cli = true (ARM_USE_CLI) after `az login`.".to_string(),
         });
     }
     sources
@@ -884,6 +931,50 @@ mod tests {
             client_id: "c".into(),
             token_file: PathBuf::from("/ci/token"),
         }));
+    }
+
+    #[test]
+    fn aks_workload_identity_reads_what_the_webhook_injects() {
+        let vars = [
+            ("ARM_SUBSCRIPTION_ID", "s"),
+            ("ARM_USE_AKS_WORKLOAD_IDENTITY", "true"),
+            ("ARM_USE_CLI", "false"),
+            ("AZURE_TENANT_ID", "pod-tenant"),
+            ("AZURE_CLIENT_ID", "pod-client"),
+            (
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "/var/run/secrets/azure/tokens/azure-identity-token",
+            ),
+        ];
+        let s = resolve(&AzureBlock::default(), &env(&vars)).expect("settings");
+        assert_eq!(
+            s.credentials,
+            [CredentialSource::WorkloadIdentity {
+                tenant_id: "pod-tenant".into(),
+                client_id: "pod-client".into(),
+                token_file: PathBuf::from("/var/run/secrets/azure/tokens/azure-identity-token"),
+            }]
+        );
+        // The block's (or ARM_*'s) client id wins over the pod's.
+        let block = AzureBlock {
+            client_id: Some("block-client".into()),
+            ..AzureBlock::default()
+        };
+        let s = resolve(&block, &env(&vars)).expect("settings");
+        assert!(matches!(&s.credentials[0],
+            CredentialSource::WorkloadIdentity { client_id, .. } if client_id == "block-client"));
+
+        let p = problems(resolve(&AzureBlock::default(), &env(&vars[..4])));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].attribute, "azure.use_aks_workload_identity");
+        assert_eq!(p[0].env_vars, ["ARM_USE_AKS_WORKLOAD_IDENTITY"]);
+        assert!(p[0].message.contains("AZURE_CLIENT_ID"), "{}", p[0]);
+        assert!(
+            p[0].message.contains("AZURE_FEDERATED_TOKEN_FILE"),
+            "{}",
+            p[0]
+        );
+        assert!(!p[0].message.contains("AZURE_TENANT_ID"), "{}", p[0]);
     }
 
     #[test]
