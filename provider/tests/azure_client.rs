@@ -1007,3 +1007,79 @@ async fn stopping_while_an_operation_runs_returns_within_two_seconds() {
     );
     assert!(err.to_string().contains("to finish"), "{err}");
 }
+
+#[tokio::test]
+async fn monitor_metrics_tell_no_data_from_zero() {
+    use terraform_provider_bluegreen::platform::azure::metrics::{Aggregation, MetricsQuery};
+    let emu = emulator::start().await;
+    let (status, seeded) = emulator::admin(&emu.info, "POST", "/admin/seed", Some(json!({}))).await;
+    assert_eq!(status, 201);
+    let profile =
+        ResourceId::parse(seeded["profile_id"].as_str().unwrap_or_default()).expect("profile id");
+    let sample = |group: &str, delayed: bool| {
+        json!({"resource_id": profile.as_str(), "metric": "RequestCount",
+               "dimensions": {"HttpStatusGroup": group}, "value": 1.0, "delayed": delayed})
+    };
+    let (status, body) = emulator::admin(
+        &emu.info,
+        "POST",
+        "/admin/metrics",
+        Some(json!([
+            sample("2XX", false),
+            sample("2XX", false),
+            sample("2XX", false),
+            sample("5XX", false),
+            // Still inside the ingestion delay: not visible yet.
+            sample("5XX", true),
+        ])),
+    )
+    .await;
+    assert!(status < 300, "{body:?}");
+
+    let client = client_with(&settings_for(&emu.info), CredentialOptions::default());
+    let stop = CancellationToken::new();
+    let now = azure_core::time::OffsetDateTime::now_utc();
+    let query = |names: &[&str], filter: Option<&str>| MetricsQuery {
+        metric_names: names.iter().map(|n| n.to_string()).collect(),
+        start: now - azure_core::time::Duration::minutes(5),
+        end: now + azure_core::time::Duration::minutes(1),
+        interval: "PT1M".into(),
+        aggregations: vec![Aggregation::Total, Aggregation::Average],
+        filter: filter.map(str::to_string),
+    };
+    let answer = client
+        .metrics(
+            &profile,
+            &query(&["RequestCount"], Some("HttpStatusGroup eq '*'")),
+            &stop,
+        )
+        .await
+        .expect("metrics");
+    let requests = answer.metric("RequestCount").expect("RequestCount");
+    assert_eq!(requests.sum(Aggregation::Total), Some(4.0));
+    assert_eq!(
+        requests.sum_for(Aggregation::Total, "HttpStatusGroup", "5xx"),
+        Some(1.0)
+    );
+    assert_eq!(
+        requests.sum_for(Aggregation::Total, "HttpStatusGroup", "4xx"),
+        None
+    );
+
+    let answer = client
+        .metrics(&profile, &query(&["Percentage5XX"], None), &stop)
+        .await
+        .expect("metrics");
+    let percentage = answer.metric("Percentage5XX").expect("Percentage5XX");
+    assert_eq!(
+        percentage.sum(Aggregation::Average),
+        None,
+        "no samples is no data, not 0%"
+    );
+
+    let err = client
+        .metrics(&profile, &query(&["NotAMetric"], None), &stop)
+        .await
+        .expect_err("unknown metric");
+    assert_eq!(err.arm().map(|e| e.status), Some(400), "{err}");
+}

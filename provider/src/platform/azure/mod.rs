@@ -10,6 +10,7 @@ pub mod client;
 pub mod error;
 pub mod lro;
 pub mod managed_identity;
+pub mod metrics;
 pub mod models;
 pub mod resource_id;
 pub mod settings;
