@@ -3,12 +3,14 @@
 //! demo app. Everything is stopped when the [`Platform`] drops.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bluegreen_local::api::{Canary, Color, DeployRequest, EnvironmentSpec, RoutingUpdate};
+use bluegreen_local::api::{
+    Canary, Color, ColorStatus, DeployRequest, EnvironmentSpec, RoutingUpdate,
+};
 use bluegreen_local::client::Client;
 
 use crate::process::{command, free_port, signal, ProcessGuard};
@@ -67,17 +69,8 @@ impl Platform {
         let port = free_port()?;
         let log = std::fs::File::create(state_dir.path().join("daemon.stderr"))
             .context("creating the daemon log")?;
-        let mut cmd = command(&bin);
-        cmd.arg("serve")
-            .arg("--state-dir")
-            .arg(state_dir.path())
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .env("BLUEGREEN_LOCAL_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
+        let mut cmd = serve_command(&bin, state_dir.path(), port, log);
+        cmd.envs(env.iter().copied());
         // SIGTERM drains (short, see below) and leaves the colours running: Drop stops them.
         let mut daemon = ProcessGuard::spawn("bluegreen-local", &mut cmd, Duration::from_secs(20))?;
         let endpoint = format!("http://127.0.0.1:{port}");
@@ -129,28 +122,7 @@ impl Platform {
     ) -> anyhow::Result<Environment> {
         let app = workspace_bin("agog-demo-app")?;
         let front_port = free_port()?;
-        let mut cmd: Vec<String> = [
-            app.to_string_lossy().as_ref(),
-            "--port",
-            "{port}",
-            "--version",
-            "{version}",
-            "--color",
-            "{color}",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
-        cmd.extend(app_args.iter().map(|s| (*s).to_owned()));
-        let spec = EnvironmentSpec {
-            command: cmd,
-            env: BTreeMap::new(),
-            listen: format!("127.0.0.1:{front_port}"),
-            // Short, so the benchmark's own shutdown is quick.
-            drain_timeout_ms: 2000,
-            tenant_header: "X-Tenant-ID".into(),
-            trust_forwarded_headers: false,
-        };
+        let spec = demo_app_spec(&app, front_port, app_args);
         self.client
             .put_environment(name, &spec, Some("bench"))
             .await
@@ -158,21 +130,7 @@ impl Platform {
         let mut ports = [0u16; 2];
         let mut pids = [0u32; 2];
         for (color, version) in [(Color::Blue, BLUE_VERSION), (Color::Green, GREEN_VERSION)] {
-            let req = DeployRequest {
-                version: version.into(),
-                actor: Some("bench".into()),
-                lock_owner: None,
-                restart: false,
-            };
-            self.client
-                .deploy(name, color, &req)
-                .await
-                .with_context(|| format!("deploying {version} to {color}"))?;
-            let status = self
-                .client
-                .wait_running(name, color, Duration::from_secs(20))
-                .await
-                .with_context(|| format!("waiting for {color} to run"))?;
+            let status = deploy_running(&self.client, name, color, version).await?;
             ports[color.index()] = status
                 .port
                 .ok_or_else(|| anyhow::anyhow!("{color} runs but has no port"))?;
@@ -248,6 +206,72 @@ impl Platform {
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
         self.daemon.ensure_running()
     }
+}
+
+/// `bluegreen-local serve` of `bin` on 127.0.0.1:`port`, its state in `state_dir`, its
+/// warnings and errors to `log`; it dies with this process.
+pub fn serve_command(bin: &Path, state_dir: &Path, port: u16, log: std::fs::File) -> Command {
+    let mut cmd = command(bin);
+    cmd.arg("serve")
+        .arg("--state-dir")
+        .arg(state_dir)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .env("BLUEGREEN_LOCAL_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    cmd
+}
+
+/// An environment whose colours run the demo app `app` (with `app_args` appended to its
+/// command line), its front door on 127.0.0.1:`front_port`.
+pub fn demo_app_spec(app: &Path, front_port: u16, app_args: &[&str]) -> EnvironmentSpec {
+    let mut command: Vec<String> = [
+        app.to_string_lossy().as_ref(),
+        "--port",
+        "{port}",
+        "--version",
+        "{version}",
+        "--color",
+        "{color}",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    command.extend(app_args.iter().map(|s| (*s).to_owned()));
+    EnvironmentSpec {
+        command,
+        env: BTreeMap::new(),
+        listen: format!("127.0.0.1:{front_port}"),
+        // Short, so the benchmark's own shutdown is quick.
+        drain_timeout_ms: 2000,
+        tenant_header: "X-Tenant-ID".into(),
+        trust_forwarded_headers: false,
+    }
+}
+
+/// Deploys `version` to `color` of `name` as `bench` and waits until it runs.
+pub async fn deploy_running(
+    client: &Client,
+    name: &str,
+    color: Color,
+    version: &str,
+) -> anyhow::Result<ColorStatus> {
+    let req = DeployRequest {
+        version: version.into(),
+        actor: Some("bench".into()),
+        lock_owner: None,
+        restart: false,
+    };
+    client
+        .deploy(name, color, &req)
+        .await
+        .with_context(|| format!("deploying {version} to {color} of {name}"))?;
+    client
+        .wait_running(name, color, Duration::from_secs(20))
+        .await
+        .with_context(|| format!("waiting for {color} of {name} to run"))
 }
 
 impl Drop for Platform {

@@ -6,21 +6,21 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use bluegreen_bench::daemon::{
+    demo_app_spec, deploy_running, serve_command, BLUE_VERSION, GREEN_VERSION,
+};
 use bluegreen_bench::load::{self, LoadSummary};
 use bluegreen_bench::machine;
-use bluegreen_bench::process::{command, free_port, signal, ProcessGuard};
+use bluegreen_bench::process::{free_port, signal, ProcessGuard};
 use bluegreen_bench::stats::summarize;
 use bluegreen_bench::table::{ms, Table};
 use bluegreen_bench::tools::workspace_bin;
-use bluegreen_local::api::{
-    Color, DaemonStopRequest, DeployRequest, EnvironmentSpec, RoutingUpdate,
-};
+use bluegreen_local::api::{Color, DaemonStopRequest, RoutingUpdate};
 use bluegreen_local::client::Client;
 use clap::{Parser, ValueEnum};
 
@@ -77,16 +77,7 @@ impl Daemon {
             .append(true)
             .open(self.state_dir.join("daemon.stderr"))
             .context("opening the daemon log")?;
-        let mut cmd = command(&self.bin);
-        cmd.arg("serve")
-            .arg("--state-dir")
-            .arg(&self.state_dir)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
-            .env("BLUEGREEN_LOCAL_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
+        let mut cmd = serve_command(&self.bin, &self.state_dir, self.port, log);
         if takeover {
             cmd.arg("--takeover");
         }
@@ -168,37 +159,11 @@ async fn environments(daemon: &Daemon, count: usize, app: &Path) -> anyhow::Resu
     for i in 0..count {
         let name = format!("env{i}");
         let front = free_port()?;
-        let spec = EnvironmentSpec {
-            command: [
-                app.to_string_lossy().as_ref(),
-                "--port",
-                "{port}",
-                "--version",
-                "{version}",
-                "--color",
-                "{color}",
-            ]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect(),
-            env: BTreeMap::new(),
-            listen: format!("127.0.0.1:{front}"),
-            drain_timeout_ms: 2000,
-            tenant_header: "X-Tenant-ID".into(),
-            trust_forwarded_headers: false,
-        };
-        client.put_environment(&name, &spec, Some("bench")).await?;
-        for (color, version) in [(Color::Blue, "1.0.0"), (Color::Green, "2.0.0")] {
-            let req = DeployRequest {
-                version: version.into(),
-                actor: Some("bench".into()),
-                lock_owner: None,
-                restart: false,
-            };
-            client.deploy(&name, color, &req).await?;
-            client
-                .wait_running(&name, color, Duration::from_secs(20))
-                .await?;
+        client
+            .put_environment(&name, &demo_app_spec(app, front, &[]), Some("bench"))
+            .await?;
+        for (color, version) in [(Color::Blue, BLUE_VERSION), (Color::Green, GREEN_VERSION)] {
+            deploy_running(&client, &name, color, version).await?;
         }
         let update = RoutingUpdate {
             primary: Some(Color::Green),
