@@ -213,6 +213,25 @@ async fn typed_get_and_patch_of_a_route_and_a_container_app() {
 
     // Exactly one write each, with only what we set in the bodies.
     let entries = journal(&emu.info).await;
+    // The app's operation: PATCH, then its Location until done, whose final
+    // answer is the app (no extra GET).
+    let after_app_patch: Vec<&str> = entries
+        .iter()
+        .skip_while(|e| {
+            !(e["method"] == "PATCH"
+                && e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.contains("containerApps")))
+        })
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert!(
+        after_app_patch.len() >= 2
+            && after_app_patch[1..]
+                .iter()
+                .all(|p| p.contains("containerappOperationResults")),
+        "{after_app_patch:?}"
+    );
     let writes: Vec<&Value> = entries.iter().filter(|e| e["method"] == "PATCH").collect();
     assert_eq!(writes.len(), 2, "{writes:?}");
     let route_body: Value = match &writes[0]["body"] {

@@ -129,6 +129,10 @@ pub async fn wait(
                     error: Box::new(arm_error(&answer)),
                 });
             }
+            // Its final answer is the resource itself (Container Apps): no GET needed.
+            if resource.is_some() && answer.status == 200 && carries_resource(&answer) {
+                return Ok(Some(answer));
+            }
             return match resource {
                 Some(url) => Ok(Some(
                     client.send(Method::Get, url.clone(), None, stop).await?,
@@ -144,6 +148,13 @@ pub async fn wait(
             None => Ok(None),
         },
     }
+}
+
+/// Whether an answer is a resource document (an object with an `id`).
+fn carries_resource(answer: &ArmResponse) -> bool {
+    serde_json::from_slice::<serde_json::Value>(&answer.body)
+        .ok()
+        .is_some_and(|v| v.get("id").is_some_and(serde_json::Value::is_string))
 }
 
 /// Waits before the next poll: `Retry-After` if given, never less than the
