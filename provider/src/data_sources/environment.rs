@@ -4,12 +4,35 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tfplugin::diag::Diagnostic;
+use tfplugin::model::{decode, Field, IntoValue};
 use tfplugin::provider::{Ctx, DataSource, StateResponse};
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::{AttributePath, Value};
 
+use crate::resources::environment::model::ColorModel;
 use crate::resources::environment::{schema::computed_attributes, state};
 use crate::shared::Shared;
+
+tfplugin::model! {
+    /// The data source's value: every attribute of its schema.
+    #[derive(Debug, Clone, Default)]
+    pub struct EnvironmentDataModel {
+        /// The environment name.
+        pub id: Field<String>,
+        /// Environment name.
+        pub name: Field<String>,
+        /// The live version.
+        pub version: Field<String>,
+        /// The colour receiving traffic.
+        pub live_color: Field<String>,
+        /// The colour not receiving traffic.
+        pub idle_color: Field<String>,
+        /// The front door URL.
+        pub endpoint: Field<String>,
+        /// Per colour: version, status and address.
+        pub colors: Field<std::collections::BTreeMap<String, ColorModel>>,
+    }
+}
 
 /// The data source type.
 pub struct EnvironmentDataSource {
@@ -41,17 +64,28 @@ impl DataSource for EnvironmentDataSource {
     }
 
     async fn read(&self, _ctx: &Ctx, config: &Value) -> StateResponse {
-        let name = config.get("name").as_str().unwrap_or_default().to_string();
+        let config = match decode::<EnvironmentDataModel>(config) {
+            Ok(c) => c,
+            Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
+        };
+        let name = config.name.as_deref().unwrap_or_default().to_string();
         let platform = match self.shared.platform().await {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
         };
         match platform.status(&name).await {
             Ok(Some(truth)) => {
-                let mut out = config.clone();
-                out.set("id", Value::from(name.as_str()));
-                state::apply_truth(&mut out, &truth, true);
-                StateResponse::ok(out)
+                let truth = state::reported(&truth);
+                let out = EnvironmentDataModel {
+                    id: Field::Known(name.clone()),
+                    version: Field::Known(truth.version),
+                    live_color: truth.live_color,
+                    idle_color: truth.idle_color,
+                    endpoint: Field::Known(truth.endpoint),
+                    colors: Field::Known(truth.colors),
+                    ..config
+                };
+                StateResponse::ok(out.into_value())
             }
             Ok(None) => StateResponse::with_diagnostics(
                 Value::Null,
@@ -67,5 +101,22 @@ impl DataSource for EnvironmentDataSource {
                 Diagnostic::error("Reading the environment failed", e.to_string()).into(),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tfplugin::model::coverage;
+    use tfplugin::provider::DataSource;
+
+    use super::*;
+
+    #[test]
+    fn the_model_covers_the_schema() {
+        let schema = EnvironmentDataSource::new(Arc::new(Shared::default())).schema();
+        assert_eq!(
+            coverage::<EnvironmentDataModel>(&schema.block),
+            (vec![], vec![])
+        );
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use tfplugin::Value;
+use tfplugin::model::Field;
 
 /// Versions per environment name, as planned in this run.
 #[derive(Debug, Default)]
@@ -30,16 +30,14 @@ pub enum PlannedRun {
 }
 
 impl PlannedVersions {
-    /// Records a `bluegreen_environment` planned value (null when destroyed).
-    pub fn record(&self, planned: &Value) {
-        let Some(name) = planned.get("name").as_str() else {
-            return;
-        };
-        let versions = ["version", "candidate_version"]
+    /// Records the versions (`version`, `candidate_version`) a
+    /// `bluegreen_environment` called `name` is planned to run; null ones are
+    /// none, unknown ones may be any.
+    pub fn record(&self, name: &str, versions: &[&Field<String>]) {
+        let versions = versions
             .iter()
-            .map(|a| planned.get(a))
             .filter(|v| !v.is_null())
-            .map(|v| v.as_str().map(str::to_string))
+            .map(|v| v.known().cloned())
             .collect();
         self.slots().insert(name.to_string(), versions);
     }
@@ -71,26 +69,22 @@ impl PlannedVersions {
 mod tests {
     use super::*;
 
-    fn env(version: Value, candidate: Value) -> Value {
-        Value::object([
-            ("name", Value::from("api")),
-            ("version", version),
-            ("candidate_version", candidate),
-        ])
+    fn known(v: &str) -> Field<String> {
+        Field::Known(v.to_string())
     }
 
     #[test]
     fn answers_from_the_recorded_plan() {
         let planned = PlannedVersions::default();
         assert_eq!(planned.runs("api", "1.3.0"), PlannedRun::NotPlanned);
-        planned.record(&env(Value::from("1.2.0"), Value::from("1.3.0")));
+        planned.record("api", &[&known("1.2.0"), &known("1.3.0")]);
         assert_eq!(planned.runs("api", "1.3.0"), PlannedRun::Deploys);
         assert_eq!(planned.runs("api", "1.2.0"), PlannedRun::Deploys);
         assert_eq!(planned.runs("api", "1.4.0"), PlannedRun::DoesNotDeploy);
         assert_eq!(planned.runs("web", "1.3.0"), PlannedRun::NotPlanned);
-        planned.record(&env(Value::from("1.2.0"), Value::Null));
+        planned.record("api", &[&known("1.2.0"), &Field::Null]);
         assert_eq!(planned.runs("api", "1.3.0"), PlannedRun::DoesNotDeploy);
-        planned.record(&env(Value::from("1.2.0"), Value::Unknown));
+        planned.record("api", &[&known("1.2.0"), &Field::Unknown]);
         assert_eq!(planned.runs("api", "1.3.0"), PlannedRun::Deploys);
     }
 }

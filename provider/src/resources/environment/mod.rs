@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
-use tfplugin::plan::mark_unknown;
+use tfplugin::model::{decode, Field, IntoValue};
 use tfplugin::provider::{ApplyRequest, Ctx, PlanRequest, PlanResponse, Resource, StateResponse};
 use tfplugin::schema::Schema;
 use tfplugin::timeouts::{format_duration, timeout_for};
@@ -21,7 +21,7 @@ use crate::resources::common::{listen_diagnostic, lock_owner, release_diagnostic
 use crate::resources::stop::StopSignal;
 use crate::rollout::{Engine, Outcome, ReleaseError, ReleaseReport};
 use crate::shared::Shared;
-use model::EnvironmentConfig;
+use model::{EnvironmentConfig, EnvironmentModel, LocalModel};
 
 /// The resource type.
 pub struct EnvironmentResource {
@@ -35,21 +35,28 @@ impl EnvironmentResource {
     }
 }
 
-/// Arguments whose change needs the platform to act (a release, a pin, a redefinition).
-const RELEASE_ARGUMENTS: &[&str] = &[
-    "version",
-    "candidate_version",
-    "live_color",
-    "local",
-    "keep_previous",
-];
-/// Computed attributes a release may change.
-const RELEASE_OUTPUTS: &[&str] = &[
-    "idle_color",
-    "previous_version",
-    "colors",
-    "last_deployment",
-];
+/// Whether an argument whose change needs the platform to act (a release, a
+/// pin, a redefinition) differs between `a` and `b`.
+fn release_needed(a: &EnvironmentModel, b: &EnvironmentModel) -> bool {
+    a.version != b.version
+        || a.candidate_version != b.candidate_version
+        || a.live_color != b.live_color
+        || a.local != b.local
+        || a.keep_previous != b.keep_previous
+}
+
+/// Leaves the computed attributes a release may change to the apply.
+fn defer_release_outputs(planned: &mut EnvironmentModel) {
+    planned.idle_color = Field::Unknown;
+    planned.previous_version = Field::Unknown;
+    planned.colors = Field::Unknown;
+    planned.last_deployment = Field::Unknown;
+}
+
+/// `local.listen`, null when there is no `local` block.
+fn listen_of(local: &Field<LocalModel>) -> Field<String> {
+    local.known().map_or(Field::Null, |l| l.listen.clone())
+}
 
 /// A definition the platform refused, with the front door's own title when it could not listen.
 fn define_diagnostic(name: &str, err: &PlatformError) -> Diagnostic {
@@ -131,8 +138,19 @@ impl EnvironmentResource {
     /// Create and update share this: lock, converge within the timeout, unlock,
     /// and report the truth in state whatever happened.
     async fn apply(&self, ctx: &Ctx, req: ApplyRequest<'_>, creating: bool) -> StateResponse {
+        let models = (
+            decode::<EnvironmentModel>(req.config),
+            decode::<EnvironmentModel>(req.planned),
+            decode::<Field<EnvironmentModel>>(req.prior),
+        );
+        let (config, planned, prior) = match models {
+            (Ok(c), Ok(p), Ok(pr)) => (c, p, pr),
+            (Err(d), _, _) | (_, Err(d), _) | (_, _, Err(d)) => {
+                return StateResponse::with_diagnostics(req.prior.clone(), d.into())
+            }
+        };
         let mut diags = Diagnostics::new();
-        let cfg = model::read(req.config, &mut diags);
+        let cfg = model::read(&config, &mut diags);
         if diags.has_errors() {
             return StateResponse::with_diagnostics(req.prior.clone(), diags);
         }
@@ -172,7 +190,7 @@ impl EnvironmentResource {
                 return StateResponse::with_diagnostics(req.prior.clone(), d.into());
             }
         };
-        let redefine = !creating && req.prior.get("local") != req.planned.get("local");
+        let redefine = !creating && prior.known().map(|p| &p.local) != Some(&planned.local);
         let prior_live = match platform.status(&name).await {
             Ok(s) => s.and_then(|s| s.live_version()),
             Err(_) => None,
@@ -191,7 +209,7 @@ impl EnvironmentResource {
         let truth = platform.status(&name).await;
         match outcome {
             Ok(Ok(report)) => {
-                let mut state = req.planned.clone();
+                let mut state = planned;
                 let Ok(Some(truth)) = truth else {
                     return StateResponse::with_diagnostics(
                         req.prior.clone(),
@@ -207,24 +225,24 @@ impl EnvironmentResource {
                 state::apply_truth(&mut state, &truth, false);
                 let previous = match &report {
                     Some(r) if matches!(r.outcome, Outcome::Released | Outcome::Switched) => {
-                        Value::from(prior_live.clone())
+                        Field::from_option(prior_live.clone())
                     }
-                    _ => req.prior.get("previous_version").clone(),
+                    _ => prior
+                        .known()
+                        .map_or(Field::Null, |p| p.previous_version.clone()),
                 };
-                state.set(
-                    "previous_version",
-                    state::rollback_target(&previous, &truth),
-                );
-                let deployment = match &report {
-                    Some(r) => state::deployment_value(r, None),
-                    None => req.prior.get("last_deployment").clone(),
+                state.previous_version = state::rollback_target(&previous, &truth);
+                state.last_deployment = match &report {
+                    Some(r) => Field::Known(state::deployment_value(r, None)),
+                    None => prior
+                        .known()
+                        .map_or(Field::Null, |p| p.last_deployment.clone()),
                 };
-                state.set("last_deployment", deployment);
-                StateResponse::ok(state)
+                StateResponse::ok(state.into_value())
             }
             Ok(Err(err)) => self.failed_state(
-                req.prior,
-                req.planned,
+                prior.known(),
+                &planned,
                 creating,
                 &cfg,
                 &err,
@@ -236,8 +254,8 @@ impl EnvironmentResource {
                     format_duration(timeout)
                 )));
                 self.failed_state(
-                    req.prior,
-                    req.planned,
+                    prior.known(),
+                    &planned,
                     creating,
                     &cfg,
                     &err,
@@ -251,31 +269,32 @@ impl EnvironmentResource {
     /// keeps what is really live and the next plan proposes the release again.
     fn failed_state(
         &self,
-        prior: &Value,
-        planned: &Value,
+        prior: Option<&EnvironmentModel>,
+        planned: &EnvironmentModel,
         creating: bool,
         cfg: &EnvironmentConfig,
         err: &ReleaseError,
         truth: Option<crate::platform::EnvironmentState>,
     ) -> StateResponse {
         let diag = release_diagnostic(&cfg.release.version, err);
-        if creating {
+        let Some(prior) = prior.filter(|_| !creating) else {
             // Nothing was live before: keep nothing in state, the next apply creates again.
             return StateResponse::with_diagnostics(Value::Null, diag.into());
-        }
+        };
         let mut state = prior.clone();
         // The user's non-release settings (gates, timeouts) are not what failed.
-        for attr in ["health_check", "smoke_test", "post_switch", "timeouts"] {
-            state.set(attr, planned.get(attr).clone());
-        }
+        state.health_check = planned.health_check.clone();
+        state.smoke_test = planned.smoke_test.clone();
+        state.post_switch = planned.post_switch.clone();
+        state.timeouts = planned.timeouts.clone();
         if let Some(truth) = truth {
             state::apply_truth(&mut state, &truth, true);
             state::forget_lost_rollback_target(&mut state, &truth);
         }
         let mut report = ReleaseReport::start(&cfg.release.environment, &cfg.release.version);
         report.finish(err.outcome(), err.to_string());
-        state.set("last_deployment", state::deployment_value(&report, None));
-        StateResponse::with_diagnostics(state, diag.into())
+        state.last_deployment = Field::Known(state::deployment_value(&report, None));
+        StateResponse::with_diagnostics(state.into_value(), diag.into())
     }
 }
 
@@ -299,23 +318,38 @@ impl Resource for EnvironmentResource {
         req: PlanRequest<'_>,
         mut planned: PlanResponse,
     ) -> PlanResponse {
+        let models = (
+            decode::<EnvironmentModel>(req.config),
+            decode::<Field<EnvironmentModel>>(&planned.planned),
+            decode::<Field<EnvironmentModel>>(req.prior),
+        );
+        let (config, mut p, prior) = match models {
+            (Ok(c), Ok(Field::Known(p)), Ok(pr)) => (c, p, pr),
+            // Nothing planned (a destroy): nothing to record or fill in.
+            (Ok(_), Ok(_), Ok(_)) => return planned,
+            (Err(d), _, _) | (_, Err(d), _) | (_, _, Err(d)) => {
+                planned.diagnostics.push(d);
+                return planned;
+            }
+        };
         // A split planned in this run checks its canary against this.
-        self.shared.planned.record(&planned.planned);
-        if req.prior.is_null() {
-            return planned;
+        if let Some(name) = p.name.as_deref() {
+            self.shared
+                .planned
+                .record(name, &[&p.version, &p.candidate_version]);
         }
-        let p = &mut planned.planned;
-        let release_needed = RELEASE_ARGUMENTS
-            .iter()
-            .any(|a| !req.prior.get(a).semantically_equal(p.get(a)));
-        if release_needed {
-            mark_unknown(p, RELEASE_OUTPUTS);
-            if req.config.get("live_color").is_null() {
-                mark_unknown(p, &["live_color"]);
+        let Some(prior) = prior.known() else {
+            return planned;
+        };
+        if release_needed(prior, &p) {
+            defer_release_outputs(&mut p);
+            if config.live_color.is_null() {
+                p.live_color = Field::Unknown;
             }
-            if req.prior.get("local").get("listen") != p.get("local").get("listen") {
-                mark_unknown(p, &["endpoint"]);
+            if listen_of(&prior.local) != listen_of(&p.local) {
+                p.endpoint = Field::Unknown;
             }
+            planned.planned = p.into_value();
         }
         planned
     }
@@ -325,7 +359,11 @@ impl Resource for EnvironmentResource {
     }
 
     async fn read(&self, _ctx: &Ctx, prior: &Value, private: &[u8]) -> StateResponse {
-        let name = prior.get("name").as_str().unwrap_or_default().to_string();
+        let held = match decode::<EnvironmentModel>(prior) {
+            Ok(m) => m,
+            Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
+        };
+        let name = held.name.as_deref().unwrap_or_default().to_string();
         let platform = match self.platform().await {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
@@ -333,20 +371,20 @@ impl Resource for EnvironmentResource {
         match platform.status(&name).await {
             Ok(None) => StateResponse::ok(Value::Null),
             Ok(Some(truth)) => {
-                let mut state = prior.clone();
+                let mut state = held.clone();
                 state::apply_truth(&mut state, &truth, true);
                 state::forget_lost_rollback_target(&mut state, &truth);
                 if let Some(spec) = &truth.spec {
-                    state.set("local", state::local_block_value(spec, prior.get("local")));
+                    state.local = Field::Known(state::local_block_value(spec, &held.local));
                 }
                 let mut diags = Diagnostics::new();
                 if let Some(why) = &truth.front_door_down {
                     // Not listening on anything: the plan then proposes `listen` again,
                     // and the apply binds it.
-                    let mut local = state.get("local").clone();
-                    let address = local.get("listen").as_str().unwrap_or_default().to_string();
-                    local.set("listen", Value::Null);
-                    state.set("local", local);
+                    let address = listen_of(&state.local).into_known().unwrap_or_default();
+                    if let Some(local) = state.local.known_mut() {
+                        local.listen = Field::Null;
+                    }
                     diags.push(
                         Diagnostic::warning(
                             format!("Front door of environment {name:?} is down"),
@@ -355,7 +393,7 @@ impl Resource for EnvironmentResource {
                         .at(AttributePath::attr("local").then_attr("listen")),
                     );
                 }
-                let mut out = StateResponse::with_diagnostics(state, diags);
+                let mut out = StateResponse::with_diagnostics(state.into_value(), diags);
                 out.private = private.to_vec();
                 out
             }
@@ -367,10 +405,17 @@ impl Resource for EnvironmentResource {
     }
 
     async fn update(&self, ctx: &Ctx, req: ApplyRequest<'_>) -> StateResponse {
-        let release_needed = RELEASE_ARGUMENTS
-            .iter()
-            .any(|a| !req.prior.get(a).semantically_equal(req.planned.get(a)));
-        if !release_needed {
+        let models = (
+            decode::<EnvironmentModel>(req.prior),
+            decode::<EnvironmentModel>(req.planned),
+        );
+        let (prior, planned) = match models {
+            (Ok(pr), Ok(p)) => (pr, p),
+            (Err(d), _) | (_, Err(d)) => {
+                return StateResponse::with_diagnostics(req.prior.clone(), d.into())
+            }
+        };
+        if !release_needed(&prior, &planned) {
             // Only gates, watch settings or timeouts changed: nothing to do on the platform.
             return StateResponse::ok(req.planned.clone());
         }
@@ -378,7 +423,11 @@ impl Resource for EnvironmentResource {
     }
 
     async fn delete(&self, _ctx: &Ctx, prior: &Value, _private: &[u8]) -> Diagnostics {
-        let name = prior.get("name").as_str().unwrap_or_default().to_string();
+        let held = match decode::<EnvironmentModel>(prior) {
+            Ok(m) => m,
+            Err(d) => return d.into(),
+        };
+        let name = held.name.as_deref().unwrap_or_default().to_string();
         let platform = match self.platform().await {
             Ok(p) => p,
             Err(d) => return d.into(),
@@ -387,7 +436,7 @@ impl Resource for EnvironmentResource {
             Ok(l) => l,
             Err(e) => {
                 return release_diagnostic(
-                    prior.get("version").as_str().unwrap_or_default(),
+                    held.version.as_deref().unwrap_or_default(),
                     &ReleaseError::Platform(e),
                 )
                 .into()
@@ -417,14 +466,14 @@ impl Resource for EnvironmentResource {
         };
         match platform.status(id).await {
             Ok(Some(_)) => {
-                let mut state = Value::Object(Default::default());
-                for (attr, _) in schema::schema().value_type().object_attrs().into_iter().flatten() {
-                    state.set(attr, Value::Null);
-                }
-                state.set("id", Value::from(id));
-                state.set("name", Value::from(id));
-                state.set("keep_previous", Value::Bool(true));
-                StateResponse::ok(state)
+                // Read fills in the rest from the platform.
+                let state = EnvironmentModel {
+                    id: Field::Known(id.to_string()),
+                    name: Field::Known(id.to_string()),
+                    keep_previous: Field::Known(true),
+                    ..EnvironmentModel::default()
+                };
+                StateResponse::ok(state.into_value())
             }
             Ok(None) => StateResponse::with_diagnostics(
                 Value::Null,

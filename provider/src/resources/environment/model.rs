@@ -4,11 +4,154 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use tfplugin::model::{decode, Field};
 use tfplugin::timeouts::parse_duration;
-use tfplugin::{AttributePath, Diagnostics, Value};
+use tfplugin::{AttributePath, Diagnostics, Number, Value};
 
 use crate::platform::{Color, TargetSpec};
 use crate::rollout::{HealthCheck, PostSwitch, ReleaseSpec, SmokeTest};
+
+tfplugin::model! {
+    /// An environment as configured, planned or stored: every attribute of the
+    /// schema, so that it round-trips.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct EnvironmentModel {
+        /// The environment name.
+        pub id: Field<String>,
+        /// Environment name, unique on the platform.
+        pub name: Field<String>,
+        /// The version that must be live.
+        pub version: Field<String>,
+        /// The version to deploy to the idle colour without switching.
+        pub candidate_version: Field<String>,
+        /// Keep the previous colour running after a release.
+        pub keep_previous: Field<bool>,
+        /// The colour receiving traffic.
+        pub live_color: Field<String>,
+        /// Where an instant rollback goes.
+        pub previous_version: Field<String>,
+        /// The last release this resource ran.
+        pub last_deployment: Field<DeploymentModel>,
+        /// The colour not receiving traffic.
+        pub idle_color: Field<String>,
+        /// The front door URL.
+        pub endpoint: Field<String>,
+        /// Per colour: version, status and address.
+        pub colors: Field<BTreeMap<String, ColorModel>>,
+        /// The `local` block.
+        pub local: Field<LocalModel>,
+        /// The `health_check` block.
+        pub health_check: Field<HealthCheckModel>,
+        /// The `smoke_test` blocks.
+        pub smoke_test: Field<Vec<Field<SmokeTestModel>>>,
+        /// The `post_switch` block.
+        pub post_switch: Field<PostSwitchModel>,
+        /// The `timeouts` block, read by `tfplugin::timeouts`.
+        pub timeouts: Value,
+    }
+}
+
+tfplugin::model! {
+    /// One entry of `colors`.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct ColorModel {
+        /// The version it runs.
+        pub version: Field<String>,
+        /// running, starting, crashed or stopped.
+        pub status: Field<String>,
+        /// Its direct address.
+        pub address: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// `last_deployment`.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct DeploymentModel {
+        /// Release id.
+        pub id: Field<String>,
+        /// How it ended.
+        pub outcome: Field<String>,
+        /// RFC 3339 start.
+        pub started_at: Field<String>,
+        /// RFC 3339 end.
+        pub finished_at: Field<String>,
+        /// What happened.
+        pub message: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The `local` block.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct LocalModel {
+        /// Program and arguments of one colour.
+        pub command: Field<Vec<Field<String>>>,
+        /// Extra environment variables.
+        pub env: Field<BTreeMap<String, Field<String>>>,
+        /// Front door address.
+        pub listen: Field<String>,
+        /// How long a retired colour may drain.
+        pub drain_timeout: Field<String>,
+        /// Pass client X-Forwarded-* headers on.
+        pub trust_forwarded_headers: Field<bool>,
+    }
+}
+
+tfplugin::model! {
+    /// The `health_check` block.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct HealthCheckModel {
+        /// Health endpoint path.
+        pub path: Field<String>,
+        /// Status a healthy colour answers.
+        pub expect_status: Field<Number>,
+        /// Require the answer's version to be the release's.
+        pub expect_version: Field<bool>,
+        /// Time between probes.
+        pub interval: Field<String>,
+        /// Time one probe may take.
+        pub timeout: Field<String>,
+        /// Consecutive healthy answers needed.
+        pub healthy_threshold: Field<Number>,
+        /// Time the colour has to become healthy.
+        pub deadline: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// One `smoke_test` block.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct SmokeTestModel {
+        /// Name in messages.
+        pub name: Field<String>,
+        /// HTTP method.
+        pub method: Field<String>,
+        /// Path requested.
+        pub path: Field<String>,
+        /// Status expected.
+        pub expect_status: Field<Number>,
+        /// Text the body must contain.
+        pub body_contains: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The `post_switch` block.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct PostSwitchModel {
+        /// How long to watch the new colour.
+        pub window: Field<String>,
+        /// Highest tolerated 5xx share.
+        pub max_error_rate: Field<Number>,
+        /// Highest tolerated p95 increase.
+        pub max_p95_increase: Field<Number>,
+        /// Requests needed before judging.
+        pub min_requests: Field<Number>,
+        /// Switch back by itself on a breach.
+        pub auto_rollback: Field<bool>,
+    }
+}
 
 /// A configuration read for apply.
 #[derive(Debug, Clone)]
@@ -24,12 +167,12 @@ pub struct EnvironmentConfig {
 }
 
 fn duration_at(
-    v: &Value,
+    v: &Field<String>,
     path: AttributePath,
     default: Duration,
     diags: &mut Diagnostics,
 ) -> Duration {
-    match v.as_str() {
+    match v.as_deref() {
         None => default,
         Some(s) => match parse_duration(s) {
             Ok(d) => d,
@@ -46,16 +189,16 @@ fn duration_at(
 }
 
 fn int_at(
-    v: &Value,
+    v: &Field<Number>,
     path: AttributePath,
     default: i64,
     min: i64,
     max: i64,
     diags: &mut Diagnostics,
 ) -> i64 {
-    if v.is_null() || v.is_unknown() {
+    let Some(v) = v.known() else {
         return default;
-    }
+    };
     match v.as_i64() {
         Some(n) if (min..=max).contains(&n) => n,
         _ => {
@@ -69,8 +212,8 @@ fn int_at(
     }
 }
 
-fn ratio_at(v: &Value, path: AttributePath, default: f64, diags: &mut Diagnostics) -> f64 {
-    match v.as_f64() {
+fn ratio_at(v: &Field<Number>, path: AttributePath, default: f64, diags: &mut Diagnostics) -> f64 {
+    match v.known().map(Number::as_f64) {
         None => default,
         Some(x) if (0.0..=100.0).contains(&x) => x,
         Some(_) => {
@@ -87,28 +230,30 @@ fn ratio_at(v: &Value, path: AttributePath, default: f64, diags: &mut Diagnostic
 /// Static checks that hold with unknown values too (validate and plan).
 pub fn validate(config: &Value) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let _ = read(config, &mut diags);
+    match decode::<Field<EnvironmentModel>>(config) {
+        Ok(Field::Known(config)) => {
+            let _ = read(&config, &mut diags);
+        }
+        Ok(_) => {}
+        Err(d) => diags.push(d),
+    }
     diags
 }
 
 /// Reads the configuration; problems go to `diags`. Unknown values take defaults.
-pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
-    let name = config.get("name").as_str().unwrap_or_default().to_string();
-    if config.get("name").as_str().is_some() && !valid_name(&name) {
+pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentConfig {
+    let name = config.name.as_deref().unwrap_or_default().to_string();
+    if config.name.known().is_some() && !valid_name(&name) {
         diags.error_at(
             AttributePath::attr("name"),
             "Invalid environment name",
             format!("{name:?}: use 1-63 lower-case letters, digits and dashes, starting with a letter (e.g. \"api\" or \"tenant-eu-1\")."),
         );
     }
-    let version = config
-        .get("version")
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let version = config.version.as_deref().unwrap_or_default().to_string();
     if config
-        .get("version")
-        .as_str()
+        .version
+        .as_deref()
         .is_some_and(|v| v.trim().is_empty())
     {
         diags.error_at(
@@ -117,8 +262,8 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
             "Set version to the release to make live, e.g. \"1.3.0\".",
         );
     }
-    let candidate_version = config.get("candidate_version").as_str().map(str::to_string);
-    let live_color = match config.get("live_color").as_str() {
+    let candidate_version = config.candidate_version.known().cloned();
+    let live_color = match config.live_color.as_deref() {
         None => None,
         Some(s) => match Color::parse(s) {
             Some(c) => Some(c),
@@ -133,10 +278,10 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
         },
     };
 
-    let hc = config.get("health_check");
+    let hc = config.health_check.known().cloned().unwrap_or_default();
     let hp = AttributePath::attr("health_check");
     let d = HealthCheck::default();
-    let path = hc.get("path").as_str().unwrap_or(&d.path).to_string();
+    let path = hc.path.as_deref().unwrap_or(&d.path).to_string();
     if !path.starts_with('/') {
         diags.error_at(
             hp.clone().then_attr("path"),
@@ -147,28 +292,28 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
     let health = HealthCheck {
         path,
         expect_status: int_at(
-            hc.get("expect_status"),
+            &hc.expect_status,
             hp.clone().then_attr("expect_status"),
             200,
             100,
             599,
             diags,
         ) as u16,
-        expect_version: hc.get("expect_version").as_bool().unwrap_or(true),
+        expect_version: hc.expect_version.known().copied().unwrap_or(true),
         interval: duration_at(
-            hc.get("interval"),
+            &hc.interval,
             hp.clone().then_attr("interval"),
             d.interval,
             diags,
         ),
         timeout: duration_at(
-            hc.get("timeout"),
+            &hc.timeout,
             hp.clone().then_attr("timeout"),
             d.timeout,
             diags,
         ),
         healthy_threshold: int_at(
-            hc.get("healthy_threshold"),
+            &hc.healthy_threshold,
             hp.clone().then_attr("healthy_threshold"),
             2,
             1,
@@ -176,7 +321,7 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
             diags,
         ) as u32,
         deadline: duration_at(
-            hc.get("deadline"),
+            &hc.deadline,
             hp.clone().then_attr("deadline"),
             d.deadline,
             diags,
@@ -198,15 +343,17 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
     }
 
     let mut smoke = Vec::new();
+    let no_tests = Vec::new();
     for (i, t) in config
-        .get("smoke_test")
-        .as_seq()
-        .unwrap_or(&[])
+        .smoke_test
+        .known()
+        .unwrap_or(&no_tests)
         .iter()
         .enumerate()
     {
+        let t = t.known().cloned().unwrap_or_default();
         let p = AttributePath::attr("smoke_test").then_index(i as i64);
-        let path = t.get("path").as_str().unwrap_or("/").to_string();
+        let path = t.path.as_deref().unwrap_or("/").to_string();
         if !path.starts_with('/') {
             diags.error_at(
                 p.clone().then_attr("path"),
@@ -215,79 +362,61 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
             );
         }
         smoke.push(SmokeTest {
-            name: t.get("name").as_str().unwrap_or_default().to_string(),
-            method: t
-                .get("method")
-                .as_str()
-                .unwrap_or("GET")
-                .to_ascii_uppercase(),
+            name: t.name.as_deref().unwrap_or_default().to_string(),
+            method: t.method.as_deref().unwrap_or("GET").to_ascii_uppercase(),
             path,
             expect_status: int_at(
-                t.get("expect_status"),
+                &t.expect_status,
                 p.clone().then_attr("expect_status"),
                 200,
                 100,
                 599,
                 diags,
             ) as u16,
-            body_contains: t.get("body_contains").as_str().map(str::to_string),
+            body_contains: t.body_contains.known().cloned(),
         });
     }
 
-    let ps = config.get("post_switch");
+    let ps = config.post_switch.known().cloned().unwrap_or_default();
     let pp = AttributePath::attr("post_switch");
     let pd = PostSwitch::default();
     let post_switch = PostSwitch {
-        window: duration_at(
-            ps.get("window"),
-            pp.clone().then_attr("window"),
-            pd.window,
-            diags,
-        ),
+        window: duration_at(&ps.window, pp.clone().then_attr("window"), pd.window, diags),
         max_error_rate: ratio_at(
-            ps.get("max_error_rate"),
+            &ps.max_error_rate,
             pp.clone().then_attr("max_error_rate"),
             pd.max_error_rate,
             diags,
         ),
         max_p95_increase: ratio_at(
-            ps.get("max_p95_increase"),
+            &ps.max_p95_increase,
             pp.clone().then_attr("max_p95_increase"),
             pd.max_p95_increase,
             diags,
         ),
         min_requests: int_at(
-            ps.get("min_requests"),
+            &ps.min_requests,
             pp.clone().then_attr("min_requests"),
             pd.min_requests as i64,
             0,
             i64::MAX,
             diags,
         ) as u64,
-        auto_rollback: ps.get("auto_rollback").as_bool().unwrap_or(true),
+        auto_rollback: ps.auto_rollback.known().copied().unwrap_or(true),
     };
 
-    let local = config.get("local");
     let lp = AttributePath::attr("local");
-    if local.is_null() && !config.is_null() {
+    if config.local.is_null() {
         diags.error_at(
             lp.clone(),
             "Missing target",
             "Add a local { command = [...], listen = \"127.0.0.1:8080\" } block to say how to run the application.",
         );
     }
-    let command: Vec<String> = local
-        .get("command")
-        .as_seq()
-        .unwrap_or(&[])
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    if local
-        .get("command")
-        .as_seq()
-        .is_some_and(<[Value]>::is_empty)
-    {
+    let local = config.local.known().cloned().unwrap_or_default();
+    let written: &[Field<String>] = local.command.known().map_or(&[], Vec::as_slice);
+    let command: Vec<String> = written.iter().filter_map(|v| v.known().cloned()).collect();
+    if local.command.known().is_some_and(Vec::is_empty) {
         diags.error_at(
             lp.clone().then_attr("command"),
             "Empty command",
@@ -295,11 +424,11 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
         );
     }
     if !command.is_empty()
-        && local.get("command").is_wholly_known()
+        && written.iter().all(|a| a.known().is_some())
         && !command.iter().any(|a| a.contains("{port}"))
-        && !local.get("env").as_map().is_some_and(|m| {
+        && !local.env.known().is_some_and(|m| {
             m.values()
-                .any(|v| v.as_str().is_some_and(|s| s.contains("{port}")))
+                .any(|v| v.as_deref().is_some_and(|s| s.contains("{port}")))
         })
     {
         diags.warning_at(
@@ -309,16 +438,16 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
         );
     }
     let env: BTreeMap<String, String> = local
-        .get("env")
-        .as_map()
+        .env
+        .known()
         .map(|m| {
             m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .filter_map(|(k, v)| v.known().map(|s| (k.clone(), s.clone())))
                 .collect()
         })
         .unwrap_or_default();
-    let listen = local.get("listen").as_str().unwrap_or_default().to_string();
-    if local.get("listen").as_str().is_some() && listen.parse::<std::net::SocketAddr>().is_err() {
+    let listen = local.listen.as_deref().unwrap_or_default().to_string();
+    if local.listen.known().is_some() && listen.parse::<std::net::SocketAddr>().is_err() {
         diags.error_at(
             lp.clone().then_attr("listen"),
             "Invalid listen address",
@@ -326,7 +455,7 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
         );
     }
     let drain_timeout = duration_at(
-        local.get("drain_timeout"),
+        &local.drain_timeout,
         lp.then_attr("drain_timeout"),
         Duration::from_secs(30),
         diags,
@@ -339,7 +468,7 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
             health,
             smoke,
             post_switch,
-            keep_previous: config.get("keep_previous").as_bool().unwrap_or(true),
+            keep_previous: config.keep_previous.known().copied().unwrap_or(true),
             definition_changed: false,
         },
         candidate_version,
@@ -350,8 +479,9 @@ pub fn read(config: &Value, diags: &mut Diagnostics) -> EnvironmentConfig {
             listen,
             drain_timeout,
             trust_forwarded_headers: local
-                .get("trust_forwarded_headers")
-                .as_bool()
+                .trust_forwarded_headers
+                .known()
+                .copied()
                 .unwrap_or(false),
         },
     }
@@ -371,7 +501,123 @@ pub fn valid_name(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use tfplugin::model::{coverage, IntoValue, Model};
+    use tfplugin::Type;
+
     use super::*;
+    use crate::resources::environment::schema;
+
+    fn object_names(ty: &Type) -> Vec<&str> {
+        let mut names: Vec<&str> = ty
+            .object_attrs()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        names.sort_unstable();
+        names
+    }
+
+    fn sorted<M: Model>() -> Vec<&'static str> {
+        let mut names = M::ATTRIBUTES.to_vec();
+        names.sort_unstable();
+        names
+    }
+
+    #[test]
+    fn the_models_cover_the_schema() {
+        let s = schema::schema();
+        let none = (vec![], vec![]);
+        assert_eq!(coverage::<EnvironmentModel>(&s.block), none);
+        let nested = |name: &str| &s.block.nested(name).unwrap().block;
+        assert_eq!(coverage::<LocalModel>(nested("local")), none);
+        assert_eq!(coverage::<HealthCheckModel>(nested("health_check")), none);
+        assert_eq!(coverage::<SmokeTestModel>(nested("smoke_test")), none);
+        assert_eq!(coverage::<PostSwitchModel>(nested("post_switch")), none);
+        assert_eq!(sorted::<ColorModel>(), object_names(&schema::color_type()));
+        assert_eq!(
+            sorted::<DeploymentModel>(),
+            object_names(&schema::deployment_type())
+        );
+    }
+
+    #[test]
+    fn a_state_round_trips() {
+        let color = |v: &str| {
+            Value::object([
+                ("version", Value::from(v)),
+                ("status", Value::from("running")),
+                ("address", Value::from("127.0.0.1:4000")),
+            ])
+        };
+        let state = Value::object([
+            ("id", Value::from("api")),
+            ("name", Value::from("api")),
+            ("version", Value::from("1.3.0")),
+            ("candidate_version", Value::Null),
+            ("keep_previous", Value::Bool(true)),
+            ("live_color", Value::from("green")),
+            ("previous_version", Value::from("1.2.0")),
+            (
+                "last_deployment",
+                Value::object([
+                    ("id", Value::from("d1")),
+                    ("outcome", Value::from("released")),
+                    ("started_at", Value::from("2026-01-01T00:00:00Z")),
+                    ("finished_at", Value::from("2026-01-01T00:01:00Z")),
+                    ("message", Value::from("ok")),
+                ]),
+            ),
+            ("idle_color", Value::from("blue")),
+            ("endpoint", Value::from("http://127.0.0.1:8080")),
+            (
+                "colors",
+                Value::Map(
+                    [
+                        ("blue".to_string(), color("1.2.0")),
+                        ("green".to_string(), color("1.3.0")),
+                    ]
+                    .into(),
+                ),
+            ),
+            (
+                "local",
+                Value::object([
+                    ("command", Value::List(vec![Value::from("app")])),
+                    (
+                        "env",
+                        Value::Map([("PORT".to_string(), Value::from("{port}"))].into()),
+                    ),
+                    ("listen", Value::from("127.0.0.1:8080")),
+                    ("drain_timeout", Value::from("5s")),
+                    ("trust_forwarded_headers", Value::Bool(false)),
+                ]),
+            ),
+            ("health_check", Value::Null),
+            (
+                "smoke_test",
+                Value::List(vec![Value::object([
+                    ("name", Value::from("home")),
+                    ("method", Value::from("GET")),
+                    ("path", Value::from("/")),
+                    ("expect_status", Value::int(200)),
+                    ("body_contains", Value::Null),
+                ])]),
+            ),
+            (
+                "post_switch",
+                Value::object([
+                    ("window", Value::from("1m")),
+                    // Not a double: Terraform 1.0 must get back what it sent.
+                    ("max_error_rate", Value::Number(Number::Big("0.01".into()))),
+                    ("max_p95_increase", Value::float(0.5)),
+                    ("min_requests", Value::int(20)),
+                    ("auto_rollback", Value::Bool(true)),
+                ]),
+            ),
+            ("timeouts", Value::Null),
+        ]);
+        let model: EnvironmentModel = decode(&state).unwrap();
+        assert_eq!(model.into_value(), state);
+    }
 
     fn config(listen: &str, interval: &str) -> Value {
         Value::object([
@@ -399,7 +645,10 @@ mod tests {
     #[test]
     fn reads_a_valid_config() {
         let mut diags = Diagnostics::new();
-        let cfg = read(&config("127.0.0.1:8080", "500ms"), &mut diags);
+        let cfg = read(
+            &decode(&config("127.0.0.1:8080", "500ms")).unwrap(),
+            &mut diags,
+        );
         assert!(diags.is_empty(), "{diags:?}");
         assert_eq!(cfg.release.health.interval, Duration::from_millis(500));
         assert_eq!(cfg.release.health.path, "/api/health");
@@ -409,7 +658,7 @@ mod tests {
     #[test]
     fn bad_values_point_at_their_attribute() {
         let mut diags = Diagnostics::new();
-        read(&config("localhost", "soon"), &mut diags);
+        read(&decode(&config("localhost", "soon")).unwrap(), &mut diags);
         let paths: Vec<String> = diags
             .0
             .iter()

@@ -3,85 +3,109 @@
 
 use std::collections::BTreeMap;
 
-use tfplugin::Value;
+use tfplugin::model::Field;
 
+use super::model::{ColorModel, DeploymentModel, EnvironmentModel, LocalModel};
 use crate::platform::{Color, EnvironmentState, TargetSpec};
 use crate::rollout::ReleaseReport;
 
-/// The `colors` map from the platform's view.
-pub fn colors_value(state: &EnvironmentState) -> Value {
-    let mut map = BTreeMap::new();
-    for color in Color::ALL {
-        let c = state.color(color);
-        map.insert(
-            color.as_str().to_string(),
-            Value::object([
-                ("version", Value::from(c.version.clone())),
-                ("status", Value::from(c.phase.as_str())),
-                ("address", Value::from(c.address.clone())),
-            ]),
-        );
+/// What the platform reports, in the attributes the resource and the data
+/// source share.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    /// The colour receiving traffic (null when nothing is live).
+    pub live_color: Field<String>,
+    /// The other colour (null when nothing is live).
+    pub idle_color: Field<String>,
+    /// The front door URL.
+    pub endpoint: String,
+    /// Per colour, its version, status and address.
+    pub colors: BTreeMap<String, ColorModel>,
+    /// The live version; empty with nothing live, so that the next plan
+    /// proposes the release again.
+    pub version: String,
+}
+
+/// The platform's view in the shared attributes.
+pub fn reported(state: &EnvironmentState) -> Reported {
+    let live = state.live_color();
+    Reported {
+        live_color: Field::from_option(live.map(|c| c.as_str().to_string())),
+        idle_color: Field::from_option(live.map(|c| c.other().as_str().to_string())),
+        endpoint: state.endpoint.clone(),
+        colors: colors_value(state),
+        version: state.live_version().unwrap_or_default(),
     }
-    Value::Map(map)
+}
+
+/// The `colors` map from the platform's view.
+pub fn colors_value(state: &EnvironmentState) -> BTreeMap<String, ColorModel> {
+    Color::ALL
+        .into_iter()
+        .map(|color| {
+            let c = state.color(color);
+            let model = ColorModel {
+                version: Field::from_option(c.version.clone()),
+                status: Field::Known(c.phase.as_str().to_string()),
+                address: Field::from_option(c.address.clone()),
+            };
+            (color.as_str().to_string(), model)
+        })
+        .collect()
 }
 
 /// The `last_deployment` object of a report.
-pub fn deployment_value(report: &ReleaseReport, message: Option<&str>) -> Value {
-    Value::object([
-        ("id", Value::from(report.id.as_str())),
-        ("outcome", Value::from(report.outcome.as_str())),
-        ("started_at", Value::from(report.started_at.as_str())),
-        ("finished_at", Value::from(report.finished_at.as_str())),
-        ("message", Value::from(message.unwrap_or(&report.message))),
-    ])
+pub fn deployment_value(report: &ReleaseReport, message: Option<&str>) -> DeploymentModel {
+    DeploymentModel {
+        id: Field::Known(report.id.clone()),
+        outcome: Field::Known(report.outcome.as_str().to_string()),
+        started_at: Field::Known(report.started_at.clone()),
+        finished_at: Field::Known(report.finished_at.clone()),
+        message: Field::Known(message.unwrap_or(&report.message).to_string()),
+    }
 }
 
 /// Overwrites the platform-reported attributes of `base` with the truth.
 /// `for_read` (Read and failed applies) also reports the live `version` and
 /// the running candidate; a successful apply must return planned values as planned.
-pub fn apply_truth(base: &mut Value, state: &EnvironmentState, for_read: bool) {
-    let live = state.live_color();
-    base.set("id", base.get("name").clone());
-    base.set("live_color", Value::from(live.map(|c| c.as_str())));
-    base.set("idle_color", Value::from(live.map(|c| c.other().as_str())));
-    base.set("endpoint", Value::from(state.endpoint.as_str()));
-    base.set("colors", colors_value(state));
+pub fn apply_truth(base: &mut EnvironmentModel, state: &EnvironmentState, for_read: bool) {
+    let truth = reported(state);
+    base.id = base.name.clone();
+    base.live_color = truth.live_color;
+    base.idle_color = truth.idle_color;
+    base.endpoint = Field::Known(truth.endpoint);
+    base.colors = Field::Known(truth.colors);
     if !for_read {
         return;
     }
-    // With nothing live there is no true version: an empty one makes the
-    // next plan propose the release again.
-    base.set(
-        "version",
-        Value::from(state.live_version().unwrap_or_default()),
-    );
+    base.version = Field::Known(truth.version);
     // A candidate is what the idle colour runs; report it only while the user
     // has one, and leave it be once it was promoted (it is the live version).
     let promoted = base
-        .get("candidate_version")
-        .as_str()
+        .candidate_version
+        .as_deref()
         .is_some_and(|c| state.live_version().as_deref() == Some(c));
-    if !base.get("candidate_version").is_null() && !promoted {
+    if !base.candidate_version.is_null() && !promoted {
+        let live = state.live_color();
         let idle = live.map(|c| state.color(c.other()));
         let running = idle
             .filter(|c| c.phase == crate::platform::ColorPhase::Running)
             .and_then(|c| c.version);
-        base.set("candidate_version", Value::from(running));
+        base.candidate_version = Field::from_option(running);
     }
 }
 
 /// Clears the resource's `previous_version` once the idle colour no longer
 /// runs it (Read and failed applies; the data source has no such attribute).
-pub fn forget_lost_rollback_target(base: &mut Value, state: &EnvironmentState) {
-    let previous = rollback_target(base.get("previous_version"), state);
-    base.set("previous_version", previous);
+pub fn forget_lost_rollback_target(base: &mut EnvironmentModel, state: &EnvironmentState) {
+    base.previous_version = rollback_target(&base.previous_version, state);
 }
 
 /// `previous` while the idle colour still runs it, so that setting `version`
 /// to it is a pure front-door switch; null once a candidate, a failed or
 /// rolled-back release, or a stop took its place.
-pub fn rollback_target(previous: &Value, state: &EnvironmentState) -> Value {
-    let Some(previous) = previous.as_str() else {
+pub fn rollback_target(previous: &Field<String>, state: &EnvironmentState) -> Field<String> {
+    let Some(previous) = previous.as_deref() else {
         return previous.clone();
     };
     let idle = state.live_color().map(|live| state.color(live.other()));
@@ -89,15 +113,15 @@ pub fn rollback_target(previous: &Value, state: &EnvironmentState) -> Value {
     // platform is restarting must not forget the rollback target for good.
     let kept = idle.is_some_and(|c| c.version.as_deref() == Some(previous));
     if kept {
-        Value::from(previous)
+        Field::Known(previous.to_string())
     } else {
-        Value::Null
+        Field::Null
     }
 }
 
 /// The `local` block as the platform holds it, keeping the user's spelling
 /// of `drain_timeout` when it means the same duration.
-pub fn local_block_value(spec: &TargetSpec, prior_local: &Value) -> Value {
+pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> LocalModel {
     let TargetSpec::Local {
         command,
         env,
@@ -105,32 +129,32 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Value) -> Value {
         drain_timeout,
         trust_forwarded_headers,
     } = spec;
-    let prior_drain = prior_local.get("drain_timeout");
-    let drain = match prior_drain.as_str().map(tfplugin::timeouts::parse_duration) {
-        Some(Ok(d)) if d == *drain_timeout => prior_drain.clone(),
-        _ => Value::from(tfplugin::timeouts::format_duration(*drain_timeout)),
+    let prior_drain = prior_local
+        .known()
+        .map_or(Field::Null, |l| l.drain_timeout.clone());
+    let drain = match prior_drain
+        .as_deref()
+        .map(tfplugin::timeouts::parse_duration)
+    {
+        Some(Ok(d)) if d == *drain_timeout => prior_drain,
+        _ => Field::Known(tfplugin::timeouts::format_duration(*drain_timeout)),
     };
     // An env map the user left out stays null rather than becoming {}.
-    let env_value = if env.is_empty() && prior_local.get("env").is_null() {
-        Value::Null
+    let prior_env_null = prior_local.known().is_none_or(|l| l.env.is_null());
+    let env_value = if env.is_empty() && prior_env_null {
+        Field::Null
     } else {
-        Value::Map(
+        Field::Known(
             env.iter()
-                .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+                .map(|(k, v)| (k.clone(), Field::Known(v.clone())))
                 .collect(),
         )
     };
-    Value::object([
-        (
-            "command",
-            Value::List(command.iter().map(|c| Value::from(c.as_str())).collect()),
-        ),
-        ("env", env_value),
-        ("listen", Value::from(listen.as_str())),
-        ("drain_timeout", drain),
-        (
-            "trust_forwarded_headers",
-            Value::Bool(*trust_forwarded_headers),
-        ),
-    ])
+    LocalModel {
+        command: Field::Known(command.iter().cloned().map(Field::Known).collect()),
+        env: env_value,
+        listen: Field::Known(listen.clone()),
+        drain_timeout: drain,
+        trust_forwarded_headers: Field::Known(*trust_forwarded_headers),
+    }
 }
