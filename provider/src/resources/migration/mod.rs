@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tfplugin::diag::{Diagnostic, Diagnostics};
-use tfplugin::plan::mark_unknown;
+use tfplugin::model::{decode, Field, IntoValue};
 use tfplugin::provider::{ApplyRequest, Ctx, PlanRequest, PlanResponse, Resource, StateResponse};
 use tfplugin::schema::Schema;
 use tfplugin::{AttributePath, Value};
@@ -20,10 +20,31 @@ use crate::migrate::history::DEFAULT_TABLE;
 use crate::migrate::runner::Applied;
 use crate::migrate::{DatabaseUrl, HistoryTable, Migration, MigrationSet, Session, Status};
 use crate::shared::Shared;
-use model::MigrationConfig;
+use model::{MigrationConfig, MigrationModel};
 
-/// Computed attributes a plan predicts.
-const OUTPUTS: &[&str] = &["applied_version", "pending", "applied"];
+/// Leaves the computed attributes a plan predicts to the apply.
+fn defer_outputs(planned: &mut MigrationModel) {
+    planned.applied_version = Field::Unknown;
+    planned.pending = Field::Unknown;
+    planned.applied = Field::Unknown;
+}
+
+/// Reports the history and the folder in the computed attributes; with
+/// `only_unknown`, only in those the plan left unknown (apply returns what
+/// the plan promised).
+fn report_status(state: &mut MigrationModel, status: &Status<'_>, only_unknown: bool) {
+    let fill = |slot_unknown: bool| !only_unknown || slot_unknown;
+    if fill(state.applied_version.is_unknown()) {
+        state.applied_version =
+            Field::from_option(status.applied_version.as_ref().map(ToString::to_string));
+    }
+    if fill(state.pending.is_unknown()) {
+        state.pending = Field::Known(state::pending_list(status.pending.iter().copied()));
+    }
+    if fill(state.applied.is_unknown()) {
+        state.applied = Field::Known(state::applied_list(&status.applied));
+    }
+}
 
 /// The resource type.
 pub struct MigrationResource {
@@ -104,17 +125,19 @@ fn lint_diagnostics(migrations: &[&Migration]) -> Diagnostics {
 
 /// The (script, checksum) pairs the plan's `applied` list promised, when it
 /// was known at plan time.
-fn planned_scripts(planned: &Value) -> Option<Vec<(String, i32)>> {
-    let list = planned.get("applied");
-    if !list.is_wholly_known() {
+fn planned_scripts(planned: &MigrationModel) -> Option<Vec<(String, i32)>> {
+    // Anything in it unknown: the plan promised nothing in particular.
+    if !planned.applied.clone().into_value().is_wholly_known() {
         return None;
     }
     Some(
-        list.as_seq()?
+        planned
+            .applied
+            .known()?
             .iter()
             .filter_map(|e| {
-                let script = e.get("script").as_str()?.to_string();
-                let checksum = i32::try_from(e.get("checksum").as_i64()?).ok()?;
+                let script = e.script.known()?.clone();
+                let checksum = i32::try_from(e.checksum.known()?.as_i64()?).ok()?;
                 Some((script, checksum))
             })
             .collect(),
@@ -196,8 +219,19 @@ impl MigrationResource {
         } else {
             req.prior.clone()
         };
+        let models = (
+            decode::<MigrationModel>(req.config),
+            decode::<MigrationModel>(req.planned),
+            decode::<Field<MigrationModel>>(&failed_state),
+        );
+        let (config, planned, mut failed) = match models {
+            (Ok(c), Ok(p), Ok(f)) => (c, p, f),
+            (Err(d), _, _) | (_, Err(d), _) | (_, _, Err(d)) => {
+                return StateResponse::with_diagnostics(failed_state, d.into())
+            }
+        };
         let mut diags = Diagnostics::new();
-        let cfg = model::read(req.config, &mut diags);
+        let cfg = model::read(&config, &mut diags);
         if diags.has_errors() {
             return StateResponse::with_diagnostics(failed_state, diags);
         }
@@ -222,9 +256,7 @@ impl MigrationResource {
                 )
             }
         };
-        let outcome = self
-            .migrate(ctx, &cfg, &set, &mut session, req.planned)
-            .await;
+        let outcome = self.migrate(ctx, &cfg, &set, &mut session, &planned).await;
         // The truth after the run, whatever happened.
         let truth = session.history().await;
         session.close().await;
@@ -232,53 +264,22 @@ impl MigrationResource {
             Ok(()) => {
                 // Apply returns what the plan promised; the next refresh reports
                 // anything that changed since (e.g. a file added after the plan).
-                let mut state = req.planned.clone();
-                if state.get("id").is_unknown() {
-                    let table = req
-                        .config
-                        .get("history_table")
-                        .as_str()
-                        .unwrap_or(DEFAULT_TABLE);
-                    state.set("id", Value::from(resource_id(&url, table)));
+                let mut state = planned;
+                if state.id.is_unknown() {
+                    let table = config.history_table.as_deref().unwrap_or(DEFAULT_TABLE);
+                    state.id = Field::Known(resource_id(&url, table));
                 }
                 if let Ok(rows) = &truth {
-                    let status = Status::new(&set, rows);
-                    for (name, value) in [
-                        (
-                            "applied_version",
-                            Value::from(status.applied_version.as_ref().map(ToString::to_string)),
-                        ),
-                        (
-                            "pending",
-                            state::pending_list(status.pending.iter().copied()),
-                        ),
-                        ("applied", state::applied_list(&status.applied)),
-                    ] {
-                        if state.get(name).is_unknown() {
-                            state.set(name, value);
-                        }
-                    }
+                    report_status(&mut state, &Status::new(&set, rows), true);
                 }
-                StateResponse::with_diagnostics(state, diags)
+                StateResponse::with_diagnostics(state.into_value(), diags)
             }
             Err(mut errors) => {
-                let mut state = failed_state;
-                if !state.is_null() {
-                    if let Ok(rows) = &truth {
-                        let status = Status::new(&set, rows);
-                        state.set(
-                            "applied_version",
-                            Value::from(status.applied_version.as_ref().map(ToString::to_string)),
-                        );
-                        state.set(
-                            "pending",
-                            state::pending_list(status.pending.iter().copied()),
-                        );
-                        state.set("applied", state::applied_list(&status.applied));
-                    }
+                if let (Some(state), Ok(rows)) = (failed.known_mut(), &truth) {
+                    report_status(state, &Status::new(&set, rows), false);
                 }
                 diags.extend(std::mem::take(&mut errors));
-                StateResponse::with_diagnostics(state, diags)
+                StateResponse::with_diagnostics(failed.into_value(), diags)
             }
         }
     }
@@ -290,7 +291,7 @@ impl MigrationResource {
         cfg: &MigrationConfig,
         set: &MigrationSet,
         session: &mut Session,
-        planned: &Value,
+        planned: &MigrationModel,
     ) -> Result<(), Diagnostics> {
         session.lock(cfg.lock_timeout).await.map_err(|e| {
             Diagnostics::from(
@@ -382,17 +383,28 @@ impl Resource for MigrationResource {
             ));
             return planned;
         }
-        let cfg = model::read(req.config, &mut planned.diagnostics);
+        let models = (
+            decode::<MigrationModel>(req.config),
+            decode::<MigrationModel>(&planned.planned),
+        );
+        let (config, mut p) = match models {
+            (Ok(c), Ok(p)) => (c, p),
+            (Err(d), _) | (_, Err(d)) => {
+                planned.diagnostics.push(d);
+                return planned;
+            }
+        };
+        let cfg = model::read(&config, &mut planned.diagnostics);
         if planned.diagnostics.has_errors() {
             return planned;
         }
-        let p = &mut planned.planned;
         if !cfg.is_known() {
             // Depends on something not created yet: known after apply.
-            mark_unknown(p, OUTPUTS);
+            defer_outputs(&mut p);
             if req.prior.is_null() {
-                mark_unknown(p, &["id"]);
+                p.id = Field::Unknown;
             }
+            planned.planned = p.into_value();
             return planned;
         }
         let set = match load_set(&cfg) {
@@ -411,7 +423,8 @@ impl Resource for MigrationResource {
                     "Pending migrations known after apply",
                     format!("The database cannot be read at plan time ({}: {}), so the plan cannot list the pending migrations. Apply connects again; if the database is not there by then, apply fails.", d.summary, d.detail),
                 ).at(at("database_url")));
-                mark_unknown(&mut planned.planned, OUTPUTS);
+                defer_outputs(&mut p);
+                planned.planned = p.into_value();
                 return planned;
             }
             Err(d) => {
@@ -431,27 +444,17 @@ impl Resource for MigrationResource {
             .copied()
             .filter(|m| !to_apply.iter().any(|a| std::ptr::eq(*a, *m)))
             .collect();
-        let p = &mut planned.planned;
-        p.set(
-            "applied_version",
-            Value::from(status.applied_version_after(&to_apply)),
-        );
-        p.set("pending", state::pending_list(staying));
-        p.set(
-            "applied",
-            state::applied_list(&status.applied_after(&to_apply)),
-        );
-        if req.prior.is_null() || p.get("id").as_str().is_none_or(str::is_empty) {
+        p.applied_version = Field::from_option(status.applied_version_after(&to_apply));
+        p.pending = Field::Known(state::pending_list(staying));
+        p.applied = Field::Known(state::applied_list(&status.applied_after(&to_apply)));
+        if req.prior.is_null() || p.id.as_deref().is_none_or(str::is_empty) {
             if let Some(url) = &cfg.database_url {
                 // The configured spelling: the id must not change with the current schema.
-                let table = req
-                    .config
-                    .get("history_table")
-                    .as_str()
-                    .unwrap_or(DEFAULT_TABLE);
-                p.set("id", Value::from(resource_id(url, table)));
+                let table = config.history_table.as_deref().unwrap_or(DEFAULT_TABLE);
+                p.id = Field::Known(resource_id(url, table));
             }
         }
+        planned.planned = p.into_value();
         planned
     }
 
@@ -460,8 +463,12 @@ impl Resource for MigrationResource {
     }
 
     async fn read(&self, _ctx: &Ctx, prior: &Value, private: &[u8]) -> StateResponse {
+        let held = match decode::<MigrationModel>(prior) {
+            Ok(m) => m,
+            Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
+        };
         let mut diags = Diagnostics::new();
-        let cfg = model::read(prior, &mut diags);
+        let cfg = model::read(&held, &mut diags);
         if diags.has_errors() || !cfg.is_known() {
             return StateResponse::with_diagnostics(prior.clone(), diags);
         }
@@ -469,23 +476,17 @@ impl Resource for MigrationResource {
             Ok(r) => r,
             Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
         };
-        let mut state = prior.clone();
+        let mut state = held;
         // Without the folder (moved, or read elsewhere) the history still tells what is applied.
         let loaded = load_set(&cfg).ok();
         let empty = MigrationSet::default();
         let status = Status::new(loaded.as_ref().unwrap_or(&empty), &rows);
-        state.set(
-            "applied_version",
-            Value::from(status.applied_version.as_ref().map(ToString::to_string)),
-        );
-        state.set("applied", state::applied_list(&status.applied));
-        if loaded.is_some() {
-            state.set(
-                "pending",
-                state::pending_list(status.pending.iter().copied()),
-            );
+        let pending = state.pending.clone();
+        report_status(&mut state, &status, false);
+        if loaded.is_none() {
+            state.pending = pending;
         }
-        let mut out = StateResponse::with_diagnostics(state, diags);
+        let mut out = StateResponse::with_diagnostics(state.into_value(), diags);
         out.private = private.to_vec();
         out
     }
@@ -546,23 +547,15 @@ pub fn import_state(id: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Va
         .map_err(|e| Diagnostic::error("Invalid database URL", format!("{url_env}: {e}")))?;
     let table = history_table.unwrap_or_else(|| DEFAULT_TABLE.to_string());
     HistoryTable::parse(&table).map_err(|e| invalid(e.to_string()))?;
-    let mut state = Value::Object(Default::default());
-    for (attr, _) in schema::schema()
-        .value_type()
-        .object_attrs()
-        .into_iter()
-        .flatten()
-    {
-        state.set(attr, Value::Null);
-    }
-    state.set("id", Value::from(resource_id(&url, &table)));
-    state.set("database_url", Value::from(raw));
-    state.set("source_dir", Value::from(source_dir));
-    state.set("history_table", Value::from(table));
-    state.set("allow_breaking", Value::Bool(false));
-    state.set(
-        "lock_timeout",
-        Value::from(schema::DEFAULT_LOCK_TIMEOUT_TEXT),
-    );
-    Ok(state)
+    // Read fills in the rest from the history table.
+    let state = MigrationModel {
+        id: Field::Known(resource_id(&url, &table)),
+        database_url: Field::Known(raw),
+        source_dir: Field::Known(source_dir),
+        history_table: Field::Known(table),
+        allow_breaking: Field::Known(false),
+        lock_timeout: Field::Known(schema::DEFAULT_LOCK_TIMEOUT_TEXT.to_string()),
+        ..MigrationModel::default()
+    };
+    Ok(state.into_value())
 }

@@ -300,27 +300,24 @@ mod tests {
 
     #[test]
     fn bad_values_point_at_their_attribute() {
-        let mut v = state();
-        let mut canary = v.get("canary").clone();
-        canary.set("weight", Value::float(1.5));
-        canary.set(
-            "tenants",
-            Value::List(vec![
-                Value::from("acme"),
-                Value::Unknown,
-                Value::from("acme"),
-                Value::from(" "),
-            ]),
-        );
-        v.set("canary", canary);
-        let mut prog = v.get("progressive").clone();
-        prog.set(
-            "steps",
-            Value::List(vec![Value::int(10), Value::Unknown, Value::int(101)]),
-        );
-        prog.set("interval", Value::from("soon"));
-        v.set("progressive", prog);
-        v.set("tenant_header", Value::from("X Tenant"));
+        let mut split: SplitModel = decode(&state()).unwrap();
+        let canary = split.canary.known_mut().unwrap();
+        canary.weight = Field::Known(Number::Float(1.5));
+        canary.tenants = Field::Known(vec![
+            Field::Known("acme".into()),
+            Field::Unknown,
+            Field::Known("acme".into()),
+            Field::Known(" ".into()),
+        ]);
+        let prog = split.progressive.known_mut().unwrap();
+        prog.steps = Field::Known(vec![
+            Field::Known(Number::Int(10)),
+            Field::Unknown,
+            Field::Known(Number::Int(101)),
+        ]);
+        prog.interval = Field::Known("soon".into());
+        split.tenant_header = Field::Known("X Tenant".into());
+        let v = split.into_value();
         let (cfg, paths) = read(&v);
         assert_eq!(
             paths,
