@@ -62,7 +62,7 @@ pub fn schema() -> Schema {
                     ))
                     .attr(Attribute::string("authority_host").optional().description("Microsoft Entra authority URL for private clouds and tests."))
                     .attr(Attribute::string("ca_certificate_file").optional().description(
-                        "PEM file of extra CA certificates to trust for Resource Manager and the authority host.",
+                        "PEM file of extra CA certificates to trust for Resource Manager, the authority host, and the health gate and smoke tests on HTTPS revision addresses (which also trust the public web PKI roots).",
                     )),
             )),
     )
@@ -360,6 +360,14 @@ fn resolve_settings(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, D
                         file.display()
                     ),
                 );
+            } else if let Err(e) = crate::http::trust::Trust::load(Some(file)) {
+                // The gates trust it for HTTPS revision addresses: a file
+                // that is not PEM fails here, not at the first release.
+                diags.error_at(
+                    azure_path.clone().then_attr("ca_certificate_file"),
+                    "CA certificate file not usable",
+                    format!("{e}. Point it at a PEM bundle of CA certificates."),
+                );
             }
         }
         let use_oidc = bool_or_env(
@@ -521,6 +529,51 @@ mod tests {
             text.contains("resource_manager_endpoint") && text.contains("authority_host"),
             "{text}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_ca_certificate_file_that_is_not_pem_is_refused_at_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ca.pem");
+        std::fs::write(&file, "not a certificate\n").unwrap();
+        let config = Value::object([
+            ("local", Value::Null),
+            (
+                "azure",
+                Value::object([(
+                    "ca_certificate_file",
+                    Value::from(file.display().to_string()),
+                )]),
+            ),
+        ]);
+        let (cfg, diags) = resolve_settings(&config, &FakeEnv(HashMap::new()));
+        assert!(cfg.is_none());
+        assert_eq!(
+            summaries(&diags),
+            vec![(
+                true,
+                "CA certificate file not usable".to_string(),
+                Some("azure.ca_certificate_file".to_string())
+            )]
+        );
+        let text = format!("{diags:?}");
+        assert!(text.contains(&file.display().to_string()), "{text}");
+
+        let server = crate::http::test_server::TlsServer::start("{}").await;
+        let good = server.write_ca(dir.path());
+        let config = Value::object([
+            ("local", Value::Null),
+            (
+                "azure",
+                Value::object([(
+                    "ca_certificate_file",
+                    Value::from(good.display().to_string()),
+                )]),
+            ),
+        ]);
+        let (cfg, diags) = resolve_settings(&config, &FakeEnv(HashMap::new()));
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(cfg.unwrap().azure.unwrap().ca_certificate_file, Some(good));
     }
 
     fn summaries(diags: &Diagnostics) -> Vec<(bool, String, Option<String>)> {

@@ -17,7 +17,8 @@ use crate::resources::planned_versions::PlannedVersions;
 pub struct Shared {
     config: RwLock<Option<Arc<ProviderConfig>>>,
     platform: tokio::sync::OnceCell<Arc<dyn Platform>>,
-    http: Http,
+    /// Trusts the platform's extra CA, when its configuration names one.
+    http: RwLock<Http>,
     /// Versions the environments planned in this run will run.
     pub planned: PlannedVersions,
 }
@@ -41,7 +42,7 @@ impl Shared {
 
     /// The HTTP client for gates.
     pub fn http(&self) -> Http {
-        self.http.clone()
+        self.http.read().map(|h| h.clone()).unwrap_or_default()
     }
 
     /// The configuration, or an error diagnostic when `configure` has not run.
@@ -55,6 +56,16 @@ impl Shared {
 
     /// Records the configuration `configure` resolved.
     pub fn set_config(&self, config: ProviderConfig) {
+        // `resolve` already refused a file that does not load.
+        let ca_file = config
+            .azure
+            .as_ref()
+            .and_then(|a| a.ca_certificate_file.as_deref());
+        if let Some(http) = ca_file.and_then(|f| Http::with_ca_file(f).ok()) {
+            if let Ok(mut slot) = self.http.write() {
+                *slot = http;
+            }
+        }
         if let Ok(mut slot) = self.config.write() {
             *slot = Some(Arc::new(config));
         }

@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use super::attempt::Attempt;
 use super::canary::{CanarySpec, Progressive};
 use super::{Engine, HealthCheck, Outcome, PostSwitch, ReleaseError, ReleaseReport, ReleaseSpec};
+use crate::http::test_server::TlsServer;
 use crate::http::Http;
 use crate::platform::fake::{Call, FakePlatform, Health, Rollout, Script, Traffic};
 use crate::platform::{CanaryRoute, Color, Lease, Platform, PlatformError, RouteReason};
@@ -178,6 +180,47 @@ async fn an_instant_switch_reads_the_platform_state_once() {
     release(&fake, &spec("1.1.0")).await.unwrap();
     // The snapshot gives the idle colour's address (before the attempt: 2 reads).
     assert_eq!(fake.status_reads(), 1);
+}
+
+/// Gates green at `address` (a revision address elsewhere) with `http`.
+async fn gate_at(fake: &FakePlatform, http: Http, address: &str) -> Result<(), ReleaseError> {
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let engine = Engine {
+        http,
+        ..engine(fake, &lease, &stop)
+    };
+    let snapshot = fake
+        .status(ENV)
+        .await?
+        .expect("the fake always has the environment");
+    let mut attempt = Attempt::begin(&engine, ENV, snapshot, Color::Green, "1.3.0");
+    attempt.address = Some(address.to_string());
+    super::gate::health_gate(&mut attempt, &health()).await
+}
+
+#[tokio::test]
+async fn an_https_colour_passes_the_gate_only_with_its_ca_file() {
+    let server = TlsServer::start(r#"{"status":"healthy","version":"1.3.0"}"#).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = server.write_ca(dir.path());
+    let fake = live_blue(Script::default()).await;
+    gate_at(&fake, Http::with_ca_file(&ca).unwrap(), &server.url)
+        .await
+        .unwrap();
+    let err = gate_at(&fake, Http::new(), &server.url)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("health check failed on green (1.3.0)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("last: the certificate of 127.0.0.1 is not trusted")
+            && err.contains("set ca_certificate_file"),
+        "{err}"
+    );
+    assert!(err.contains("1.2.0 on blue keeps serving"), "{err}");
 }
 
 #[tokio::test]
