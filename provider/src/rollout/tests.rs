@@ -199,6 +199,21 @@ async fn gate_at(fake: &FakePlatform, http: Http, address: &str) -> Result<(), R
 }
 
 #[tokio::test]
+async fn a_failed_probe_makes_the_gate_read_the_colour_again() {
+    // The attempt holds an address the colour no longer listens on (a
+    // restart moved it): after one refused probe the gate asks the platform.
+    let fake = live_blue(Script::default()).await;
+    fake.run(Color::Green, "1.3.0").await;
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stale = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    gate_at(&fake, Http::new(), &stale).await.unwrap();
+    // The snapshot gate_at takes, and the one read after the refused probe.
+    assert_eq!(fake.status_reads(), 2);
+    assert_eq!(fake.probes(Color::Green), 2);
+}
+
+#[tokio::test]
 async fn an_https_colour_passes_the_gate_only_with_its_ca_file() {
     let server = TlsServer::start(r#"{"status":"healthy","version":"1.3.0"}"#).await;
     let dir = tempfile::tempdir().unwrap();
