@@ -538,7 +538,7 @@ pub struct StoppedColor {
 /// Error body of every non-2xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Machine-readable code: `locked`, `not_found`, `conflict`, `invalid`, `unauthorized`, `internal`.
+    /// Machine-readable code: `locked`, `not_found`, `conflict`, `stale_revision`, `invalid`, `unauthorized`, `internal`…
     pub error: String,
     /// One line saying what went wrong and what to do.
     pub message: String,

@@ -61,9 +61,16 @@ pub enum ClientError {
         /// Daemon message.
         message: String,
     },
-    /// Conflict with the current state (live colour, stale revision, not running…).
+    /// Conflict with the current state (live colour, not running, lock not held…).
     #[error("{message}")]
     Conflict {
+        /// Daemon message.
+        message: String,
+    },
+    /// A routing write named an `if_revision` that is no longer current
+    /// (code `stale_revision`): read the routing again and decide again.
+    #[error("{message}")]
+    StaleRevision {
         /// Daemon message.
         message: String,
     },
@@ -278,6 +285,9 @@ impl Client {
                 since: body.since.unwrap_or_default(),
                 expires_at: body.expires_at.unwrap_or_default(),
                 expires_in_secs: body.expires_in_secs,
+                message: body.message,
+            },
+            (_, "stale_revision") => ClientError::StaleRevision {
                 message: body.message,
             },
             (_, "listen_failed") => ClientError::ListenFailed {

@@ -302,7 +302,7 @@ async fn live_colour_cannot_be_redeployed_or_stopped_and_stale_revisions_are_ref
         )
         .await;
     assert!(
-        matches!(&stale, Err(ClientError::Conflict { message }) if message.contains(&format!("revision {rev}"))),
+        matches!(&stale, Err(ClientError::StaleRevision { message }) if message.contains(&format!("revision {rev}"))),
         "{stale:?}"
     );
     let ok = c

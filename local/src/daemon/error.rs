@@ -16,9 +16,12 @@ pub enum DaemonError {
     /// The request is malformed.
     #[error("{0}")]
     Invalid(String),
-    /// The request conflicts with the current state (live colour, stale revision…).
+    /// The request conflicts with the current state (live colour, not running…).
     #[error("{0}")]
     Conflict(String),
+    /// A routing write's `if_revision` is no longer the current revision.
+    #[error("{0}")]
+    StaleRevision(String),
     /// Someone else holds the environment's lock.
     #[error("{}", locked_message(.environment, .lease, .unlock_command, .at_ms))]
     Locked {

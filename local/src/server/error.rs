@@ -46,6 +46,9 @@ impl From<DaemonError> for ApiError {
             DaemonError::NotFound(_) => Self::new(StatusCode::NOT_FOUND, "not_found", message),
             DaemonError::Invalid(_) => Self::new(StatusCode::BAD_REQUEST, "invalid", message),
             DaemonError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            DaemonError::StaleRevision(_) => {
+                Self::new(StatusCode::CONFLICT, "stale_revision", message)
+            }
             DaemonError::Locked { lease, at_ms, .. } => {
                 let mut err = Self::new(StatusCode::CONFLICT, "locked", message);
                 err.body.locked_by = Some(lease.owner.clone());

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, LockHeld, Metrics,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Failure, Lease, LockHeld, Metrics,
     Platform, PlatformError, RouteChange, RouteReason, RoutingTable, TargetSpec,
 };
 
@@ -44,8 +44,8 @@ pub enum Rollout {
         /// Last log lines.
         log_tail: Vec<String>,
     },
-    /// The deploy call itself fails with this platform error text.
-    Refused(String),
+    /// The deploy call itself fails with this platform error (code, request id…).
+    Refused(Failure),
 }
 
 /// Traffic a colour receives, as the metrics report it.
@@ -428,8 +428,8 @@ impl Platform for FakePlatform {
                 .cloned()
                 .unwrap_or(Rollout::Ready)
         };
-        if let Rollout::Refused(text) = &rollout {
-            return Err(PlatformError::Api(text.clone()));
+        if let Rollout::Refused(failure) = &rollout {
+            return Err(PlatformError::Refused(failure.clone()));
         }
         self.run(color, version).await;
         let mut inner = self.lock_inner();
@@ -480,7 +480,10 @@ impl Platform for FakePlatform {
         let mut inner = self.lock_inner();
         Self::write_allowed(&inner, environment, lease)?;
         if change.if_revision != inner.routing.revision {
-            return Err(PlatformError::Conflict(environment.to_string()));
+            return Err(PlatformError::Conflict {
+                environment: environment.to_string(),
+                request_id: Some(format!("fake-{}", inner.calls.len())),
+            });
         }
         inner.calls.push(Call::Route(
             change.primary,

@@ -11,7 +11,7 @@ use bluegreen_local_api::api::{
 use bluegreen_local_api::client::{Client, ClientError};
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Lease, LockHeld, Metrics,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Failure, Lease, LockHeld, Metrics,
     Platform, PlatformError, RouteChange, RouteReason, RoutingTable, TargetSpec,
 };
 use crate::config::LocalConfig;
@@ -177,30 +177,59 @@ fn unreachable(e: ClientError) -> PlatformError {
     PlatformError::Unreachable(e.to_string())
 }
 
+/// The daemon's answer as a platform error: the kind from the daemon's error
+/// code (the client decoded it into a variant), never from a message's words.
 fn map_err(environment: &str, e: ClientError) -> PlatformError {
-    match e {
+    let (code, retryable) = match &e {
         ClientError::Locked {
             owner,
             since,
             expires_at,
             expires_in_secs,
             ..
-        } => PlatformError::Locked(Box::new(LockHeld {
-            environment: environment.to_string(),
-            owner,
-            since,
-            expires_at,
-            expires_in_secs,
-            unlock_command: None,
-        })),
-        ClientError::Conflict { message } if message.contains("revision") => {
-            PlatformError::Conflict(environment.to_string())
+        } => {
+            return PlatformError::Locked(Box::new(LockHeld {
+                environment: environment.to_string(),
+                owner: owner.clone(),
+                since: since.clone(),
+                expires_at: expires_at.clone(),
+                expires_in_secs: *expires_in_secs,
+                unlock_command: None,
+            }))
+        }
+        ClientError::StaleRevision { .. } => {
+            return PlatformError::Conflict {
+                environment: environment.to_string(),
+                request_id: None,
+            }
         }
         ClientError::Unreachable { .. }
         | ClientError::Transport { .. }
-        | ClientError::Timeout { .. } => PlatformError::Unreachable(e.to_string()),
-        other => PlatformError::Api(other.to_string()),
-    }
+        | ClientError::Timeout { .. } => return PlatformError::Unreachable(e.to_string()),
+        ClientError::Unauthorized { .. } => ("unauthorized".to_string(), false),
+        ClientError::NotFound { .. } => ("not_found".to_string(), false),
+        ClientError::Conflict { .. } => ("conflict".to_string(), false),
+        ClientError::ListenFailed { .. } => ("listen_failed".to_string(), false),
+        ClientError::Invalid { .. } => ("invalid".to_string(), false),
+        ClientError::Api { status, code, .. } => (
+            if code.is_empty() {
+                format!("http_{status}")
+            } else {
+                code.clone()
+            },
+            *status >= 500 || *status == 429,
+        ),
+        ClientError::InvalidResponse { .. } => ("invalid_response".to_string(), false),
+        ClientError::InvalidEndpoint(_) => ("invalid_endpoint".to_string(), false),
+        ClientError::NotReady { .. } => ("not_ready".to_string(), false),
+    };
+    PlatformError::Refused(Failure {
+        code,
+        message: e.to_string(),
+        // The daemon is local and has no request ids: its audit log is the trail.
+        request_id: None,
+        retryable,
+    })
 }
 
 fn phase(s: api::ProcessStatus) -> ColorPhase {
@@ -460,5 +489,53 @@ impl Platform for LocalPlatform {
             Ok(()) | Err(ClientError::NotFound { .. }) => Ok(()),
             Err(e) => Err(map_err(environment, e)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_revision_is_a_conflict_by_its_code() {
+        let stale = ClientError::StaleRevision {
+            message: "routing of environment api changed".into(),
+        };
+        assert!(matches!(
+            map_err("api", stale),
+            PlatformError::Conflict { ref environment, .. } if environment == "api"
+        ));
+        // Another conflict stays a refusal with its code, whatever its words say.
+        let other = map_err(
+            "api",
+            ClientError::Conflict {
+                message: "expected revision 3".into(),
+            },
+        );
+        assert_eq!(other.code(), Some("conflict"));
+        assert!(matches!(other, PlatformError::Refused(_)), "{other:?}");
+    }
+
+    #[test]
+    fn daemon_failures_keep_their_code_and_say_whether_to_retry() {
+        let e = map_err(
+            "api",
+            ClientError::Api {
+                status: 503,
+                code: "too_many_connections".into(),
+                message: "busy".into(),
+            },
+        );
+        assert_eq!(e.code(), Some("too_many_connections"));
+        assert!(e.retryable());
+        assert!(e.to_string().contains("code too_many_connections"), "{e}");
+        let e = map_err(
+            "api",
+            ClientError::Invalid {
+                message: "bad version".into(),
+            },
+        );
+        assert_eq!(e.code(), Some("invalid"));
+        assert!(!e.retryable());
     }
 }

@@ -5,6 +5,7 @@
 pub mod azure;
 #[cfg(test)]
 pub mod fake;
+pub mod error;
 pub mod lease;
 pub mod local;
 
@@ -12,6 +13,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub use error::{Failure, LockHeld, PlatformError};
 
 // Defined once for the engine, every platform and the local daemon's wire format.
 pub use bluegreen_color::Color;
@@ -186,49 +189,6 @@ pub struct Metrics {
 pub struct Lease {
     /// The owner string that was granted the lock.
     pub owner: String,
-}
-
-/// A lock someone else holds, as a refused call reports it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("environment {environment:?} is locked by {owner} since {since}; the lock expires at {expires_at}{} unless that run renews it", .expires_in_secs.map(|s| format!(" (in {s} s)")).unwrap_or_default())]
-pub struct LockHeld {
-    /// Environment.
-    pub environment: String,
-    /// Holder.
-    pub owner: String,
-    /// Since when.
-    pub since: String,
-    /// When the lease lapses unless renewed.
-    pub expires_at: String,
-    /// Seconds until then, when the platform says.
-    pub expires_in_secs: Option<u64>,
-    /// The command that breaks the lock, when the platform has one.
-    pub unlock_command: Option<String>,
-}
-
-/// Platform failures the engine and resources turn into diagnostics.
-#[derive(Debug, thiserror::Error)]
-pub enum PlatformError {
-    /// Someone else holds the environment lock.
-    #[error("{0}")]
-    Locked(Box<LockHeld>),
-    /// The routing changed under us (compare-and-swap failed).
-    #[error("routing of {0:?} changed while this apply was running; run terraform plan again")]
-    Conflict(String),
-    /// The platform cannot be reached.
-    #[error("{0}")]
-    Unreachable(String),
-    /// The platform refused or failed the request.
-    #[error("{0}")]
-    Api(String),
-    /// The front door cannot listen on its address.
-    #[error("{reason}")]
-    Listen {
-        /// The `listen` address.
-        address: String,
-        /// The platform's explanation (address in use, not an address of this host…).
-        reason: String,
-    },
 }
 
 /// A platform that runs blue-green environments.

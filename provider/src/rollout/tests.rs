@@ -12,7 +12,7 @@ use super::{Engine, HealthCheck, Outcome, PostSwitch, ReleaseError, ReleaseRepor
 use crate::http::test_server::TlsServer;
 use crate::http::Http;
 use crate::platform::fake::{Call, FakePlatform, Health, Rollout, Script, Traffic};
-use crate::platform::{CanaryRoute, Color, Lease, Platform, PlatformError, RouteReason};
+use crate::platform::{CanaryRoute, Color, Failure, Lease, Platform, PlatformError, RouteReason};
 
 const ENV: &str = "shop";
 
@@ -337,17 +337,32 @@ async fn a_failing_smoke_test_stops_the_release() {
 }
 
 #[tokio::test]
-async fn a_refused_deploy_is_a_platform_error() {
+async fn a_refused_deploy_shows_the_platform_code_and_request_id() {
     let s = script_for(Color::Green, |s, c| {
-        s.rollout
-            .insert(c, Rollout::Refused("quota exceeded".into()));
+        s.rollout.insert(
+            c,
+            Rollout::Refused(Failure {
+                code: "ContainerAppOperationError".into(),
+                message: "quota exceeded".into(),
+                request_id: Some("5f1c-77aa".into()),
+                retryable: false,
+            }),
+        );
     });
     let fake = live_blue(s).await;
     let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
-    assert!(
-        matches!(err, ReleaseError::Platform(PlatformError::Api(ref t)) if t == "quota exceeded"),
-        "{err}"
-    );
+    assert_eq!(err.outcome(), Outcome::Failed);
+    let ReleaseError::Platform(platform) = &err else {
+        panic!("expected a platform error, got {err:?}");
+    };
+    assert_eq!(platform.code(), Some("ContainerAppOperationError"));
+    assert_eq!(platform.request_id(), Some("5f1c-77aa"));
+    // What the user reads in the diagnostic.
+    let diagnostic = crate::resources::common::release_diagnostic("1.3.0", &err);
+    let shown = &diagnostic.detail;
+    for expected in ["quota exceeded", "ContainerAppOperationError", "request id 5f1c-77aa"] {
+        assert!(shown.contains(expected), "{expected:?} missing in {shown}");
+    }
     assert_eq!(fake.routes(), vec![]);
 }
 
@@ -412,7 +427,7 @@ async fn a_stale_routing_revision_is_a_conflict_and_moves_nothing() {
     .await;
     let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
     assert!(
-        matches!(err, ReleaseError::Platform(PlatformError::Conflict(ref e)) if e == ENV),
+        matches!(err, ReleaseError::Platform(PlatformError::Conflict { ref environment, .. }) if environment == ENV),
         "{err}"
     );
     assert_eq!(fake.routes(), vec![]);

@@ -42,7 +42,7 @@ impl Daemon {
                 self.check_lock(&env, &data, update.lock_owner.as_deref(), update.force)?;
                 if let Some(expected) = update.if_revision {
                     if expected != data.routing.revision {
-                        return Err(DaemonError::Conflict(format!(
+                        return Err(DaemonError::StaleRevision(format!(
                             "routing of environment {name} changed: it is at revision {}, the request expected {expected}; read it again and retry",
                             data.routing.revision
                         )));
