@@ -474,7 +474,7 @@ mod gate {
     use terraform_provider_bluegreen::migrate::gate::{check, Traffic};
     use terraform_provider_bluegreen::migrate::MigrationSet;
     use terraform_provider_bluegreen::platform::{
-        CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, RoutingTable,
+        CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, RoutingRevision, RoutingTable,
     };
 
     fn color(version: Option<&str>, phase: ColorPhase) -> ColorState {
@@ -494,7 +494,7 @@ mod gate {
         let state = EnvironmentState {
             endpoint: "http://127.0.0.1:8080".into(),
             routing: RoutingTable {
-                revision: 1,
+                revision: RoutingRevision::new("1"),
                 primary: Some(live),
                 canary: canary.map(|c| CanaryRoute {
                     color: c,

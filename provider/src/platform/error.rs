@@ -120,9 +120,9 @@ impl PlatformError {
         match self {
             PlatformError::Locked(_) | PlatformError::Unreachable(_) => true,
             PlatformError::Refused(f) => f.retryable,
-            PlatformError::Conflict { .. } | PlatformError::Api(_) | PlatformError::Listen { .. } => {
-                false
-            }
+            PlatformError::Conflict { .. }
+            | PlatformError::Api(_)
+            | PlatformError::Listen { .. } => false,
         }
     }
 }

@@ -13,8 +13,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Failure, Lease, LockHeld, Metrics,
-    Platform, PlatformError, RouteChange, RouteReason, RoutingTable, TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Failure, Lease, LockHeld,
+    Metrics, Platform, PlatformError, RouteChange, RouteReason, RoutingRevision, RoutingTable,
+    TargetSpec,
 };
 
 /// How a colour answers its health path.
@@ -132,6 +133,10 @@ struct FakeColor {
 
 struct Inner {
     script: Script,
+    /// Counts routing changes; the revision token is made from it but is no
+    /// number (an ETag, as on Azure), so an engine that did arithmetic on
+    /// revisions would fail the tests.
+    revisions: u64,
     routing: RoutingTable,
     colors: BTreeMap<Color, FakeColor>,
     calls: Vec<Call>,
@@ -169,8 +174,9 @@ impl FakePlatform {
         let fake = Self {
             inner: Arc::new(Mutex::new(Inner {
                 script,
+                revisions: 1,
                 routing: RoutingTable {
-                    revision: 1,
+                    revision: etag(1),
                     primary: None,
                     canary: None,
                     tenant_header: "X-Tenant-ID".into(),
@@ -212,7 +218,7 @@ impl FakePlatform {
             weight,
             tenants: Vec::new(),
         });
-        inner.routing.revision += 1;
+        inner.bump_revision();
         if let Some(c) = inner.colors.get_mut(&color) {
             c.serving_since = Some(Instant::now());
         }
@@ -310,6 +316,20 @@ impl FakePlatform {
             _ => Ok(()),
         }
     }
+}
+
+impl Inner {
+    fn bump_revision(&mut self) {
+        self.revisions += 1;
+        self.routing.revision = etag(self.revisions);
+    }
+}
+
+fn etag(n: u64) -> RoutingRevision {
+    RoutingRevision::new(format!(
+        "W/\"{:016x}\"",
+        n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    ))
 }
 
 /// What `color` answers on `path`; `None` hangs.
@@ -445,7 +465,7 @@ impl Platform for FakePlatform {
             }
         }
         if std::mem::take(&mut inner.script.concurrent_route_after_deploy) {
-            inner.routing.revision += 1;
+            inner.bump_revision();
             inner.routing.updated_by = Some("another run".into());
         }
         Ok(())
@@ -476,7 +496,7 @@ impl Platform for FakePlatform {
         environment: &str,
         change: RouteChange,
         lease: &Lease,
-    ) -> Result<u64, PlatformError> {
+    ) -> Result<RoutingRevision, PlatformError> {
         let mut inner = self.lock_inner();
         Self::write_allowed(&inner, environment, lease)?;
         if change.if_revision != inner.routing.revision {
@@ -505,9 +525,9 @@ impl Platform for FakePlatform {
         if let Some(header) = change.tenant_header {
             inner.routing.tenant_header = header;
         }
-        inner.routing.revision += 1;
+        inner.bump_revision();
         inner.routing.updated_by = Some(lease.owner.clone());
-        Ok(inner.routing.revision)
+        Ok(inner.routing.revision.clone())
     }
 
     async fn metrics(

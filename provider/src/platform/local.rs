@@ -11,8 +11,9 @@ use bluegreen_local_api::api::{
 use bluegreen_local_api::client::{Client, ClientError};
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Failure, Lease, LockHeld, Metrics,
-    Platform, PlatformError, RouteChange, RouteReason, RoutingTable, TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Failure, Lease, LockHeld,
+    Metrics, Platform, PlatformError, RouteChange, RouteReason, RoutingRevision, RoutingTable,
+    TargetSpec,
 };
 use crate::config::LocalConfig;
 
@@ -263,7 +264,7 @@ fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
     EnvironmentState {
         endpoint: s.endpoint.clone(),
         routing: RoutingTable {
-            revision: s.routing.revision,
+            revision: RoutingRevision::new(s.routing.revision.to_string()),
             primary: s.routing.primary,
             canary: s.routing.canary.as_ref().map(|c| CanaryRoute {
                 color: c.color,
@@ -386,7 +387,14 @@ impl Platform for LocalPlatform {
         environment: &str,
         change: RouteChange,
         lease: &Lease,
-    ) -> Result<u64, PlatformError> {
+    ) -> Result<RoutingRevision, PlatformError> {
+        // The daemon counts revisions; a token it never issued cannot be current.
+        let Ok(if_revision) = change.if_revision.as_str().parse::<u64>() else {
+            return Err(PlatformError::Conflict {
+                environment: environment.to_string(),
+                request_id: None,
+            });
+        };
         let update = RoutingUpdate {
             primary: change.primary,
             canary: change.canary.map(|c| api::Canary {
@@ -401,7 +409,7 @@ impl Platform for LocalPlatform {
                 RouteReason::Rollback => RoutingAction::Rollback,
                 RouteReason::Route => RoutingAction::Route,
             }),
-            if_revision: Some(change.if_revision),
+            if_revision: Some(if_revision),
             lock_owner: Some(lease.owner.clone()),
             force: false,
             message: None,
@@ -411,7 +419,7 @@ impl Platform for LocalPlatform {
             .set_routing(environment, &update)
             .await
             .map_err(|e| map_err(environment, e))?;
-        Ok(routing.revision)
+        Ok(RoutingRevision::new(routing.revision.to_string()))
     }
 
     async fn metrics(
@@ -514,6 +522,23 @@ mod tests {
         );
         assert_eq!(other.code(), Some("conflict"));
         assert!(matches!(other, PlatformError::Refused(_)), "{other:?}");
+    }
+
+    #[tokio::test]
+    async fn a_revision_the_daemon_never_issued_is_stale_without_asking() {
+        // Nothing listens on port 9: a request would fail as unreachable.
+        let platform = LocalPlatform {
+            client: Client::new("http://127.0.0.1:9", None).expect("valid endpoint"),
+            cli_target: String::new(),
+        };
+        let change = RouteChange::all_to(
+            Color::Green,
+            RoutingRevision::new("W/\"0a1b\""),
+            RouteReason::Switch,
+        );
+        let lease = Lease { owner: "me".into() };
+        let err = platform.route("api", change, &lease).await.unwrap_err();
+        assert!(matches!(err, PlatformError::Conflict { .. }), "{err:?}");
     }
 
     #[test]

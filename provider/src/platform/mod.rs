@@ -3,9 +3,9 @@
 //! resources are written once against it.
 
 pub mod azure;
+pub mod error;
 #[cfg(test)]
 pub mod fake;
-pub mod error;
 pub mod lease;
 pub mod local;
 
@@ -79,11 +79,34 @@ pub struct CanaryRoute {
     pub tenants: Vec<String>,
 }
 
+/// The routing table's version for compare-and-swap: an opaque token that
+/// only the platform that issued it interprets (a counter locally, an ETag on
+/// Azure). The engine compares it for equality and hands it back, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoutingRevision(String);
+
+impl RoutingRevision {
+    /// A revision from the platform's token.
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+    /// The platform's token.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RoutingRevision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The front door's routing table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutingTable {
     /// Opaque revision for compare-and-swap.
-    pub revision: u64,
+    pub revision: RoutingRevision,
     /// Colour receiving all other traffic; `None` routes nothing.
     pub primary: Option<Color>,
     /// Canary, if any.
@@ -225,7 +248,7 @@ pub trait Platform: Send + Sync {
         environment: &str,
         change: RouteChange,
         lease: &Lease,
-    ) -> Result<u64, PlatformError>;
+    ) -> Result<RoutingRevision, PlatformError>;
     /// Front-door metrics of `color` between two unix-ms instants.
     async fn metrics(
         &self,
@@ -264,14 +287,14 @@ pub struct RouteChange {
     /// New tenant header; `None` keeps the current one.
     pub tenant_header: Option<String>,
     /// Apply only if the routing is still at this revision.
-    pub if_revision: u64,
+    pub if_revision: RoutingRevision,
     /// Why, for the audit trail.
     pub reason: RouteReason,
 }
 
 impl RouteChange {
     /// All traffic to `primary`, no canary.
-    pub fn all_to(primary: Color, if_revision: u64, reason: RouteReason) -> Self {
+    pub fn all_to(primary: Color, if_revision: RoutingRevision, reason: RouteReason) -> Self {
         Self {
             primary: Some(primary),
             canary: None,

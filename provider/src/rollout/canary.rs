@@ -8,7 +8,7 @@ use super::watch::breach;
 use super::{Engine, Outcome, PostSwitch, ReleaseError, ReleaseReport};
 use crate::platform::{
     now_ms, CanaryRoute, Color, ColorPhase, EnvironmentState, PlatformError, RouteChange,
-    RouteReason,
+    RouteReason, RoutingRevision,
 };
 
 /// The canary a user declared, by version.
@@ -84,7 +84,7 @@ impl Engine<'_> {
                 "environment {environment:?} has no live colour"
             )))
         })?;
-        let mut revision = state.routing.revision;
+        let mut revision = state.routing.revision.clone();
         let color = match place(&state, environment, &canary.version)
             .map_err(|e| ReleaseError::Platform(PlatformError::Api(e)))?
         {
@@ -117,7 +117,7 @@ impl Engine<'_> {
             }
             Placement::On(color) => color,
         };
-        let route = |weight: u8, tenants: Vec<String>, rev: u64| RouteChange {
+        let route = |weight: u8, tenants: Vec<String>, rev: RoutingRevision| RouteChange {
             primary: Some(live),
             canary: Some(CanaryRoute {
                 color,
@@ -146,7 +146,7 @@ impl Engine<'_> {
                     .platform
                     .route(
                         environment,
-                        route(step, canary.tenants.clone(), revision),
+                        route(step, canary.tenants.clone(), revision.clone()),
                         self.lease,
                     )
                     .await?;
@@ -174,7 +174,7 @@ impl Engine<'_> {
                         self.platform
                             .route(
                                 environment,
-                                RouteChange::all_to(live, revision, RouteReason::Rollback),
+                                RouteChange::all_to(live, revision.clone(), RouteReason::Rollback),
                                 self.lease,
                             )
                             .await?;
@@ -197,7 +197,7 @@ impl Engine<'_> {
                 }
             }
         }
-        let wanted = route(canary.weight, canary.tenants.clone(), revision);
+        let wanted = route(canary.weight, canary.tenants.clone(), revision.clone());
         let unchanged = state.routing.canary.as_ref() == wanted.canary.as_ref()
             && state.routing.tenant_header == canary.tenant_header
             && progressive.is_none();
@@ -254,7 +254,7 @@ mod tests {
         EnvironmentState {
             endpoint: String::new(),
             routing: RoutingTable {
-                revision: 1,
+                revision: RoutingRevision::new("1"),
                 primary: Some(live),
                 canary: None,
                 tenant_header: "X-Tenant-ID".into(),

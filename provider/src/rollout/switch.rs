@@ -2,7 +2,7 @@
 
 use super::attempt::Attempt;
 use super::ReleaseError;
-use crate::platform::{now_ms, RouteChange, RouteReason};
+use crate::platform::{now_ms, RouteChange, RouteReason, RoutingRevision};
 
 /// When and from what the switch happened, for the watch.
 #[derive(Debug, Clone)]
@@ -10,7 +10,7 @@ pub struct Switched {
     /// Unix ms of the switch.
     pub at_ms: u64,
     /// Routing revision after the switch.
-    pub revision: u64,
+    pub revision: RoutingRevision,
 }
 
 /// Routes all traffic to the attempt's colour, replacing any canary, if the
@@ -21,7 +21,7 @@ pub async fn switch_to(attempt: &mut Attempt<'_>) -> Result<Switched, ReleaseErr
     let at_ms = now_ms();
     let change = RouteChange::all_to(
         attempt.color,
-        attempt.snapshot.routing.revision,
+        attempt.snapshot.routing.revision.clone(),
         RouteReason::Switch,
     );
     let revision = engine

@@ -360,7 +360,11 @@ async fn a_refused_deploy_shows_the_platform_code_and_request_id() {
     // What the user reads in the diagnostic.
     let diagnostic = crate::resources::common::release_diagnostic("1.3.0", &err);
     let shown = &diagnostic.detail;
-    for expected in ["quota exceeded", "ContainerAppOperationError", "request id 5f1c-77aa"] {
+    for expected in [
+        "quota exceeded",
+        "ContainerAppOperationError",
+        "request id 5f1c-77aa",
+    ] {
         assert!(shown.contains(expected), "{expected:?} missing in {shown}");
     }
     assert_eq!(fake.routes(), vec![]);

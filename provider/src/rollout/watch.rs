@@ -82,7 +82,7 @@ pub async fn watch_after_switch(
                 .platform
                 .route(
                     environment,
-                    RouteChange::all_to(previous, switched.revision, RouteReason::Rollback),
+                    RouteChange::all_to(previous, switched.revision.clone(), RouteReason::Rollback),
                     engine.lease,
                 )
                 .await?;
