@@ -9,6 +9,7 @@ use tfplugin::provider::{Ctx, DataSource, StateResponse};
 use tfplugin::schema::{Attribute, Block, Schema};
 use tfplugin::{AttributePath, Value};
 
+use crate::resources::common::status_by_name;
 use crate::resources::environment::model::ColorModel;
 use crate::resources::environment::{schema::computed_attributes, state};
 use crate::shared::Shared;
@@ -73,7 +74,7 @@ impl DataSource for EnvironmentDataSource {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
         };
-        match platform.status(&name).await {
+        match status_by_name(platform.as_ref(), &name).await {
             Ok(Some(truth)) => {
                 let truth = state::reported(&truth);
                 let out = EnvironmentDataModel {

@@ -13,9 +13,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Failure, Lease, LockHeld,
-    Metrics, Platform, PlatformError, RouteChange, RouteReason, RoutingRevision, RoutingTable,
-    TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Lease,
+    LockHeld, Metrics, Platform, PlatformError, RouteChange, RouteReason, RoutingRevision,
+    RoutingTable, TargetSpec,
 };
 
 /// How a colour answers its health path.
@@ -390,16 +390,23 @@ fn locked(environment: &str, owner: &str) -> PlatformError {
 
 #[async_trait]
 impl Platform for FakePlatform {
+    async fn locate(&self, name: &str) -> Result<EnvironmentRef, PlatformError> {
+        Ok(EnvironmentRef::local(name))
+    }
+
     async fn define(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         _spec: &TargetSpec,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
-        Self::write_allowed(&self.lock_inner(), environment, lease)
+        Self::write_allowed(&self.lock_inner(), &environment.name, lease)
     }
 
-    async fn status(&self, _environment: &str) -> Result<Option<EnvironmentState>, PlatformError> {
+    async fn status(
+        &self,
+        _environment: &EnvironmentRef,
+    ) -> Result<Option<EnvironmentState>, PlatformError> {
         let mut inner = self.lock_inner();
         inner.status_reads += 1;
         let colors = inner
@@ -432,14 +439,14 @@ impl Platform for FakePlatform {
 
     async fn deploy(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         version: &str,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
         let rollout = {
             let mut inner = self.lock_inner();
-            Self::write_allowed(&inner, environment, lease)?;
+            Self::write_allowed(&inner, &environment.name, lease)?;
             inner.calls.push(Call::Deploy(color, version.to_string()));
             inner
                 .script
@@ -473,12 +480,12 @@ impl Platform for FakePlatform {
 
     async fn stop(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
         let mut inner = self.lock_inner();
-        Self::write_allowed(&inner, environment, lease)?;
+        Self::write_allowed(&inner, &environment.name, lease)?;
         inner.calls.push(Call::Stop(color));
         if let Some(c) = inner.colors.get_mut(&color) {
             c.phase = ColorPhase::Stopped;
@@ -493,15 +500,15 @@ impl Platform for FakePlatform {
 
     async fn route(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         change: RouteChange,
         lease: &Lease,
     ) -> Result<RoutingRevision, PlatformError> {
         let mut inner = self.lock_inner();
-        Self::write_allowed(&inner, environment, lease)?;
+        Self::write_allowed(&inner, &environment.name, lease)?;
         if change.if_revision != inner.routing.revision {
             return Err(PlatformError::Conflict {
-                environment: environment.to_string(),
+                environment: environment.name.clone(),
                 request_id: Some(format!("fake-{}", inner.calls.len())),
             });
         }
@@ -532,7 +539,7 @@ impl Platform for FakePlatform {
 
     async fn metrics(
         &self,
-        _environment: &str,
+        _environment: &EnvironmentRef,
         color: Color,
         _since_ms: u64,
         _until_ms: u64,
@@ -564,12 +571,12 @@ impl Platform for FakePlatform {
 
     async fn lock(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         owner: &str,
         _ttl: Duration,
     ) -> Result<Lease, PlatformError> {
         match &self.lock_inner().script.locked_by {
-            Some(holder) if holder != owner => Err(locked(environment, holder)),
+            Some(holder) if holder != owner => Err(locked(&environment.name, holder)),
             _ => Ok(Lease {
                 owner: owner.to_string(),
             }),
@@ -578,20 +585,28 @@ impl Platform for FakePlatform {
 
     async fn renew(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         lease: &Lease,
         _ttl: Duration,
     ) -> Result<(), PlatformError> {
-        Self::write_allowed(&self.lock_inner(), environment, lease)
+        Self::write_allowed(&self.lock_inner(), &environment.name, lease)
     }
 
-    async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
-        Self::write_allowed(&self.lock_inner(), environment, lease)
+    async fn unlock(
+        &self,
+        environment: &EnvironmentRef,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
+        Self::write_allowed(&self.lock_inner(), &environment.name, lease)
     }
 
-    async fn delete(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
+    async fn delete(
+        &self,
+        environment: &EnvironmentRef,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
         let mut inner = self.lock_inner();
-        Self::write_allowed(&inner, environment, lease)?;
+        Self::write_allowed(&inner, &environment.name, lease)?;
         inner.routing.primary = None;
         inner.routing.canary = None;
         Ok(())

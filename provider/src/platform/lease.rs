@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::{Lease, Platform, PlatformError};
+use super::{EnvironmentRef, Lease, Platform, PlatformError};
 
 /// Lease duration asked for: short, since the holder renews it while it works.
 pub const LOCK_TTL: Duration = Duration::from_secs(60);
@@ -17,7 +17,7 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(15);
 
 /// A held environment lock; its renewal stops when it is released or dropped.
 pub struct HeldLock {
-    environment: String,
+    environment: EnvironmentRef,
     lease: Lease,
     renewal: JoinHandle<()>,
 }
@@ -26,17 +26,17 @@ impl HeldLock {
     /// Takes the lock of `environment` for `owner` and starts renewing it.
     pub async fn acquire(
         platform: &Arc<dyn Platform>,
-        environment: &str,
+        environment: &EnvironmentRef,
         owner: &str,
     ) -> Result<HeldLock, PlatformError> {
         let lease = platform.lock(environment, owner, LOCK_TTL).await?;
         let renewal = tokio::spawn(renew(
             Arc::clone(platform),
-            environment.to_owned(),
+            environment.clone(),
             lease.clone(),
         ));
         Ok(HeldLock {
-            environment: environment.to_owned(),
+            environment: environment.clone(),
             lease,
             renewal,
         })
@@ -62,7 +62,7 @@ impl Drop for HeldLock {
     }
 }
 
-async fn renew(platform: Arc<dyn Platform>, environment: String, lease: Lease) {
+async fn renew(platform: Arc<dyn Platform>, environment: EnvironmentRef, lease: Lease) {
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
         match platform.renew(&environment, &lease, LOCK_TTL).await {

@@ -11,9 +11,9 @@ use bluegreen_local_api::api::{
 use bluegreen_local_api::client::{Client, ClientError};
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentState, Failure, Lease, LockHeld,
-    Metrics, Platform, PlatformError, RouteChange, RouteReason, RoutingRevision, RoutingTable,
-    TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Lease,
+    LockHeld, Metrics, Platform, PlatformError, RouteChange, RouteReason, RoutingRevision,
+    RoutingTable, TargetSpec,
 };
 use crate::config::LocalConfig;
 
@@ -298,9 +298,14 @@ fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
 
 #[async_trait]
 impl Platform for LocalPlatform {
+    async fn locate(&self, name: &str) -> Result<EnvironmentRef, PlatformError> {
+        // The daemon finds environments by name: nothing to look up.
+        Ok(EnvironmentRef::local(name))
+    }
+
     async fn define(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         spec: &TargetSpec,
         _lease: &Lease,
     ) -> Result<(), PlatformError> {
@@ -312,7 +317,7 @@ impl Platform for LocalPlatform {
             trust_forwarded_headers,
         } = spec;
         // Keep a tenant header set by a traffic split.
-        let tenant_header = match self.client.get_environment(environment).await {
+        let tenant_header = match self.client.get_environment(&environment.name).await {
             Ok(s) => s.spec.tenant_header,
             Err(_) => api::DEFAULT_TENANT_HEADER.to_string(),
         };
@@ -325,29 +330,32 @@ impl Platform for LocalPlatform {
             trust_forwarded_headers: *trust_forwarded_headers,
         };
         self.client
-            .put_environment(environment, &spec, Some(ACTOR))
+            .put_environment(&environment.name, &spec, Some(ACTOR))
             .await
             .map_err(|e| match e {
                 ClientError::ListenFailed { message } => PlatformError::Listen {
                     address: listen.clone(),
                     reason: message,
                 },
-                other => map_err(environment, other),
+                other => map_err(&environment.name, other),
             })?;
         Ok(())
     }
 
-    async fn status(&self, environment: &str) -> Result<Option<EnvironmentState>, PlatformError> {
-        match self.client.get_environment(environment).await {
+    async fn status(
+        &self,
+        environment: &EnvironmentRef,
+    ) -> Result<Option<EnvironmentState>, PlatformError> {
+        match self.client.get_environment(&environment.name).await {
             Ok(s) => Ok(Some(environment_state(&s))),
             Err(ClientError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(map_err(environment, e)),
+            Err(e) => Err(map_err(&environment.name, e)),
         }
     }
 
     async fn deploy(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         version: &str,
         lease: &Lease,
@@ -359,15 +367,15 @@ impl Platform for LocalPlatform {
             restart: true,
         };
         self.client
-            .deploy(environment, color, &req)
+            .deploy(&environment.name, color, &req)
             .await
-            .map_err(|e| map_err(environment, e))?;
+            .map_err(|e| map_err(&environment.name, e))?;
         Ok(())
     }
 
     async fn stop(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
@@ -376,15 +384,15 @@ impl Platform for LocalPlatform {
             lock_owner: Some(lease.owner.clone()),
         };
         self.client
-            .stop(environment, color, &req)
+            .stop(&environment.name, color, &req)
             .await
-            .map_err(|e| map_err(environment, e))?;
+            .map_err(|e| map_err(&environment.name, e))?;
         Ok(())
     }
 
     async fn route(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         change: RouteChange,
         lease: &Lease,
     ) -> Result<RoutingRevision, PlatformError> {
@@ -416,24 +424,24 @@ impl Platform for LocalPlatform {
         };
         let routing = self
             .client
-            .set_routing(environment, &update)
+            .set_routing(&environment.name, &update)
             .await
-            .map_err(|e| map_err(environment, e))?;
+            .map_err(|e| map_err(&environment.name, e))?;
         Ok(RoutingRevision::new(routing.revision.to_string()))
     }
 
     async fn metrics(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         since_ms: u64,
         until_ms: u64,
     ) -> Result<Metrics, PlatformError> {
         let m = self
             .client
-            .metrics(environment, color, Some(since_ms), Some(until_ms))
+            .metrics(&environment.name, color, Some(since_ms), Some(until_ms))
             .await
-            .map_err(|e| map_err(environment, e))?;
+            .map_err(|e| map_err(&environment.name, e))?;
         Ok(Metrics {
             requests: m.requests,
             errors: m.errors_5xx,
@@ -444,17 +452,17 @@ impl Platform for LocalPlatform {
 
     async fn lock(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, PlatformError> {
         // This process renews the lease and acts under it: when it is gone, so is the lock.
         let req = LockRequest::new(owner, ttl.as_secs().max(1)).held_by_this_process();
-        match self.client.acquire_lock(environment, &req).await {
+        match self.client.acquire_lock(&environment.name, &req).await {
             Ok(_) => Ok(Lease {
                 owner: owner.to_string(),
             }),
-            Err(e) => Err(match map_err(environment, e) {
+            Err(e) => Err(match map_err(&environment.name, e) {
                 PlatformError::Locked(mut held) => {
                     held.unlock_command = Some(format!(
                         "bluegreen-local unlock {environment} {}",
@@ -469,33 +477,49 @@ impl Platform for LocalPlatform {
 
     async fn renew(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         lease: &Lease,
         ttl: Duration,
     ) -> Result<(), PlatformError> {
         let req = LockRequest::new(&lease.owner, ttl.as_secs().max(1)).held_by_this_process();
         self.client
-            .renew_lock(environment, &req)
+            .renew_lock(&environment.name, &req)
             .await
             .map(|_| ())
-            .map_err(|e| map_err(environment, e))
+            .map_err(|e| map_err(&environment.name, e))
     }
 
-    async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
-        match self.client.release_lock(environment, &lease.owner).await {
+    async fn unlock(
+        &self,
+        environment: &EnvironmentRef,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
+        match self
+            .client
+            .release_lock(&environment.name, &lease.owner)
+            .await
+        {
             Ok(()) | Err(ClientError::NotFound { .. }) => Ok(()),
-            Err(e) => Err(map_err(environment, e)),
+            Err(e) => Err(map_err(&environment.name, e)),
         }
     }
 
-    async fn delete(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError> {
+    async fn delete(
+        &self,
+        environment: &EnvironmentRef,
+        lease: &Lease,
+    ) -> Result<(), PlatformError> {
         let req = StopRequest {
             actor: Some(ACTOR.into()),
             lock_owner: Some(lease.owner.clone()),
         };
-        match self.client.delete_environment(environment, &req).await {
+        match self
+            .client
+            .delete_environment(&environment.name, &req)
+            .await
+        {
             Ok(()) | Err(ClientError::NotFound { .. }) => Ok(()),
-            Err(e) => Err(map_err(environment, e)),
+            Err(e) => Err(map_err(&environment.name, e)),
         }
     }
 }
@@ -537,7 +561,10 @@ mod tests {
             RouteReason::Switch,
         );
         let lease = Lease { owner: "me".into() };
-        let err = platform.route("api", change, &lease).await.unwrap_err();
+        let err = platform
+            .route(&EnvironmentRef::local("api"), change, &lease)
+            .await
+            .unwrap_err();
         assert!(matches!(err, PlatformError::Conflict { .. }), "{err:?}");
     }
 

@@ -6,6 +6,7 @@ pub mod azure;
 pub mod error;
 #[cfg(test)]
 pub mod fake;
+pub mod handle;
 pub mod lease;
 pub mod local;
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 pub use error::{Failure, LockHeld, PlatformError};
+pub use handle::{EnvironmentRef, TargetRef};
 
 // Defined once for the engine, every platform and the local daemon's wire format.
 pub use bluegreen_color::Color;
@@ -215,21 +217,36 @@ pub struct Lease {
 }
 
 /// A platform that runs blue-green environments.
+///
+/// Every call gets the environment's handle ([`EnvironmentRef`]) and must work
+/// on its own: `status`, `delete`, `lock` and the rest are called by a fresh
+/// provider process (read, import, destroy, a later apply) that never called
+/// `define`, so a platform keeps nothing between calls that a handle does not
+/// carry or that it cannot find again on the platform itself.
 #[async_trait]
 pub trait Platform: Send + Sync {
+    /// The handle of environment `name` from what the platform holds, with no
+    /// configuration at hand: import, and resources that name an environment
+    /// without its target block. Locally the name is the handle; a cloud
+    /// platform finds its ids where it kept them (tags). Existence is `status`'s
+    /// question, not this one's.
+    async fn locate(&self, name: &str) -> Result<EnvironmentRef, PlatformError>;
     /// Creates or updates the environment's definition (idempotent).
     async fn define(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         spec: &TargetSpec,
         lease: &Lease,
     ) -> Result<(), PlatformError>;
     /// The environment's state; `None` when it does not exist.
-    async fn status(&self, environment: &str) -> Result<Option<EnvironmentState>, PlatformError>;
+    async fn status(
+        &self,
+        environment: &EnvironmentRef,
+    ) -> Result<Option<EnvironmentState>, PlatformError>;
     /// Starts `version` on `color` (replacing what ran there).
     async fn deploy(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         version: &str,
         lease: &Lease,
@@ -237,7 +254,7 @@ pub trait Platform: Send + Sync {
     /// Stops a colour that receives no traffic.
     async fn stop(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         lease: &Lease,
     ) -> Result<(), PlatformError>;
@@ -245,14 +262,14 @@ pub trait Platform: Send + Sync {
     /// when the revision is no longer `change.if_revision`. Returns the new revision.
     async fn route(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         change: RouteChange,
         lease: &Lease,
     ) -> Result<RoutingRevision, PlatformError>;
     /// Front-door metrics of `color` between two unix-ms instants.
     async fn metrics(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         since_ms: u64,
         until_ms: u64,
@@ -260,21 +277,29 @@ pub trait Platform: Send + Sync {
     /// Takes the environment lock for `owner`.
     async fn lock(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, PlatformError>;
     /// Extends a lock this run holds for another `ttl`.
     async fn renew(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         lease: &Lease,
         ttl: Duration,
     ) -> Result<(), PlatformError>;
     /// Releases the lock.
-    async fn unlock(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError>;
+    async fn unlock(
+        &self,
+        environment: &EnvironmentRef,
+        lease: &Lease,
+    ) -> Result<(), PlatformError>;
     /// Routes nothing, stops what the platform owns, forgets the environment.
-    async fn delete(&self, environment: &str, lease: &Lease) -> Result<(), PlatformError>;
+    async fn delete(
+        &self,
+        environment: &EnvironmentRef,
+        lease: &Lease,
+    ) -> Result<(), PlatformError>;
 }
 
 /// A complete new routing table.

@@ -4,7 +4,7 @@
 use tfplugin::diag::Diagnostic;
 use tfplugin::AttributePath;
 
-use crate::platform::PlatformError;
+use crate::platform::{EnvironmentRef, EnvironmentState, Platform, PlatformError};
 use crate::rollout::ReleaseError;
 
 /// "terraform (pid 123) on host in /work/dir": who holds the lock, for the
@@ -19,6 +19,29 @@ pub fn lock_owner() -> String {
     // The provider is Terraform's child: the parent pid is the terraform process.
     let terraform_pid = std::os::unix::process::parent_id();
     format!("terraform (pid {terraform_pid}) on {host} in {dir}")
+}
+
+/// The handle of environment `name` recovered from the platform, for the
+/// calls made with no target block at hand (read, import, destroy, a split, a
+/// data source); `bluegreen_environment`'s apply builds it from its
+/// configuration with [`EnvironmentRef::for_target`] instead.
+pub async fn locate(platform: &dyn Platform, name: &str) -> Result<EnvironmentRef, Diagnostic> {
+    platform.locate(name).await.map_err(|e| {
+        Diagnostic::error(
+            format!("Cannot find environment {name:?} on the platform"),
+            e.to_string(),
+        )
+    })
+}
+
+/// The state of environment `name`, its handle recovered from the platform
+/// (see [`locate`]); `None` when it does not exist.
+pub async fn status_by_name(
+    platform: &dyn Platform,
+    name: &str,
+) -> Result<Option<EnvironmentState>, PlatformError> {
+    let environment = platform.locate(name).await?;
+    platform.status(&environment).await
 }
 
 /// The front door cannot bind: titled as such (not as a failed release), with the fix.

@@ -3,14 +3,14 @@
 //! and what served before without asking the platform again.
 
 use super::{Engine, ReleaseError, ReleaseReport};
-use crate::platform::{Color, ColorState, EnvironmentState};
+use crate::platform::{Color, ColorState, EnvironmentRef, EnvironmentState};
 
 /// A release (or candidate, or pin) in progress against one colour.
 pub struct Attempt<'e> {
     /// The engine running it.
     pub engine: &'e Engine<'e>,
-    /// Environment name.
-    pub environment: &'e str,
+    /// The environment and its platform handle.
+    pub environment: &'e EnvironmentRef,
     /// The colour being deployed, gated and switched to.
     pub color: Color,
     /// The version that colour must run.
@@ -29,7 +29,7 @@ impl<'e> Attempt<'e> {
     /// Starts an attempt to run `version` on `color`, from `snapshot`.
     pub fn begin(
         engine: &'e Engine<'e>,
-        environment: &'e str,
+        environment: &'e EnvironmentRef,
         snapshot: EnvironmentState,
         color: Color,
         version: &str,

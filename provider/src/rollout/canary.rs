@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use super::watch::breach;
 use super::{Engine, Outcome, PostSwitch, ReleaseError, ReleaseReport};
 use crate::platform::{
-    now_ms, CanaryRoute, Color, ColorPhase, EnvironmentState, PlatformError, RouteChange,
-    RouteReason, RoutingRevision,
+    now_ms, CanaryRoute, Color, ColorPhase, EnvironmentRef, EnvironmentState, PlatformError,
+    RouteChange, RouteReason, RoutingRevision,
 };
 
 /// The canary a user declared, by version.
@@ -58,13 +58,13 @@ pub fn place(
         let c = state.color(color);
         if Some(color) != live && c.version.as_deref() == Some(version) {
             if c.phase != ColorPhase::Running {
-                return Err(format!("version {version} is on {color} of environment {environment:?} but it is {}: apply the environment again to redeploy it", c.phase.as_str()));
+                return Err(format!("version {version} is on {color} of environment \"{environment}\" but it is {}: apply the environment again to redeploy it", c.phase.as_str()));
             }
             return Ok(Placement::On(color));
         }
     }
     Err(format!(
-        "version {version} does not run on any colour of environment {environment:?}. Deploy it with candidate_version = \"{version}\" on the bluegreen_environment, in this apply or an earlier one (with environment set to the environment's name attribute, Terraform deploys it before the split)"
+        "version {version} does not run on any colour of environment \"{environment}\". Deploy it with candidate_version = \"{version}\" on the bluegreen_environment, in this apply or an earlier one (with environment set to the environment's name attribute, Terraform deploys it before the split)"
     ))
 }
 
@@ -73,7 +73,7 @@ impl Engine<'_> {
     /// first; a step that breaches sends everything back to the live colour.
     pub async fn canary(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         canary: &CanarySpec,
         progressive: Option<&Progressive>,
     ) -> Result<ReleaseReport, ReleaseError> {
@@ -81,11 +81,11 @@ impl Engine<'_> {
         let state = self.status(environment).await?;
         let live = state.live_color().ok_or_else(|| {
             ReleaseError::Platform(PlatformError::Api(format!(
-                "environment {environment:?} has no live colour"
+                "environment \"{environment}\" has no live colour"
             )))
         })?;
         let mut revision = state.routing.revision.clone();
-        let color = match place(&state, environment, &canary.version)
+        let color = match place(&state, &environment.name, &canary.version)
             .map_err(|e| ReleaseError::Platform(PlatformError::Api(e)))?
         {
             Placement::Satisfied => {

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::http::Http;
 use crate::platform::{
-    Color, ColorPhase, ColorState, EnvironmentState, Lease, Platform, PlatformError,
+    Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Lease, Platform, PlatformError,
 };
 use attempt::Attempt;
 pub use report::{Outcome, ReleaseError, ReleaseReport};
@@ -105,8 +105,8 @@ impl Default for PostSwitch {
 /// Everything one release needs.
 #[derive(Debug, Clone)]
 pub struct ReleaseSpec {
-    /// Environment name.
-    pub environment: String,
+    /// The environment and its platform handle.
+    pub environment: EnvironmentRef,
     /// Version that must end up live.
     pub version: String,
     /// Health gate.
@@ -148,10 +148,10 @@ pub struct Engine<'a> {
 }
 
 impl Engine<'_> {
-    async fn status(&self, environment: &str) -> Result<EnvironmentState, ReleaseError> {
+    async fn status(&self, environment: &EnvironmentRef) -> Result<EnvironmentState, ReleaseError> {
         self.platform.status(environment).await?.ok_or_else(|| {
             ReleaseError::Platform(PlatformError::Api(format!(
-                "environment {environment:?} does not exist on the platform"
+                "environment \"{environment}\" does not exist on the platform"
             )))
         })
     }
@@ -282,7 +282,7 @@ impl Engine<'_> {
     /// Routes all traffic to `color` (the `live_color` pin), gating it first.
     pub async fn pin(
         &self,
-        environment: &str,
+        environment: &EnvironmentRef,
         color: Color,
         health: &HealthCheck,
     ) -> Result<ReleaseReport, ReleaseError> {

@@ -1,6 +1,6 @@
 //! What a release did, in words a release engineer reads at a glance.
 
-use crate::platform::PlatformError;
+use crate::platform::{EnvironmentRef, PlatformError};
 
 /// How a release ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +58,7 @@ pub struct ReleaseReport {
 
 impl ReleaseReport {
     /// A report for a release starting now.
-    pub fn start(environment: &str, version: &str) -> Self {
+    pub fn start(environment: &EnvironmentRef, version: &str) -> Self {
         let now = rfc3339_now();
         Self {
             id: format!("{environment}-{version}-{}", crate::platform::now_ms()),

@@ -12,7 +12,9 @@ use super::{Engine, HealthCheck, Outcome, PostSwitch, ReleaseError, ReleaseRepor
 use crate::http::test_server::TlsServer;
 use crate::http::Http;
 use crate::platform::fake::{Call, FakePlatform, Health, Rollout, Script, Traffic};
-use crate::platform::{CanaryRoute, Color, Failure, Lease, Platform, PlatformError, RouteReason};
+use crate::platform::{
+    CanaryRoute, Color, EnvironmentRef, Failure, Lease, Platform, PlatformError, RouteReason,
+};
 
 const ENV: &str = "shop";
 
@@ -40,7 +42,7 @@ fn rules() -> PostSwitch {
 
 fn spec(version: &str) -> ReleaseSpec {
     ReleaseSpec {
-        environment: ENV.into(),
+        environment: env(),
         version: version.into(),
         health: health(),
         smoke: Vec::new(),
@@ -48,6 +50,10 @@ fn spec(version: &str) -> ReleaseSpec {
         keep_previous: true,
         definition_changed: false,
     }
+}
+
+fn env() -> EnvironmentRef {
+    EnvironmentRef::local(ENV)
 }
 
 fn lease() -> Lease {
@@ -189,11 +195,12 @@ async fn gate_at(fake: &FakePlatform, http: Http, address: &str) -> Result<(), R
         http,
         ..engine(fake, &lease, &stop)
     };
+    let environment = env();
     let snapshot = fake
-        .status(ENV)
+        .status(&environment)
         .await?
         .expect("the fake always has the environment");
-    let mut attempt = Attempt::begin(&engine, ENV, snapshot, Color::Green, "1.3.0");
+    let mut attempt = Attempt::begin(&engine, &environment, snapshot, Color::Green, "1.3.0");
     attempt.address = Some(address.to_string());
     super::gate::health_gate(&mut attempt, &health()).await
 }
@@ -446,7 +453,7 @@ async fn a_lock_held_by_another_run_refuses_every_write() {
     })
     .await;
     let err = fake
-        .lock(ENV, "me@host", Duration::from_secs(60))
+        .lock(&env(), "me@host", Duration::from_secs(60))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("locked by alice@laptop"), "{err}");
@@ -496,7 +503,7 @@ async fn a_pin_gates_then_routes_everything_to_the_colour() {
     fake.run(Color::Green, "1.1.0").await;
     let (lease, stop) = (lease(), CancellationToken::new());
     let report = engine(&fake, &lease, &stop)
-        .pin(ENV, Color::Green, &health())
+        .pin(&env(), Color::Green, &health())
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Switched);
@@ -538,7 +545,7 @@ async fn a_progressive_canary_ramps_step_by_step() {
     fake.run(Color::Green, "1.3.0").await;
     let (lease, stop) = (lease(), CancellationToken::new());
     let report = engine(&fake, &lease, &stop)
-        .canary(ENV, &canary(50), Some(&ramp(Duration::from_millis(200))))
+        .canary(&env(), &canary(50), Some(&ramp(Duration::from_millis(200))))
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Routed);
@@ -567,7 +574,7 @@ async fn a_progressive_canary_that_breaches_is_set_back_to_zero() {
     fake.run(Color::Green, "1.3.0").await;
     let (lease, stop) = (lease(), CancellationToken::new());
     let err = engine(&fake, &lease, &stop)
-        .canary(ENV, &canary(50), Some(&ramp(Duration::from_millis(300))))
+        .canary(&env(), &canary(50), Some(&ramp(Duration::from_millis(300))))
         .await
         .unwrap_err();
     assert!(
@@ -596,7 +603,7 @@ async fn a_canary_of_the_live_version_only_removes_the_split() {
         ..canary(50)
     };
     let report = engine(&fake, &lease, &stop)
-        .canary(ENV, &spec, None)
+        .canary(&env(), &spec, None)
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Routed);
@@ -639,7 +646,7 @@ async fn stops_promptly(fake: FakePlatform, during: &str, run: Run) {
     let work = async {
         match &run {
             Run::Release(spec) => engine.release(spec).await,
-            Run::Canary(spec, ramp) => engine.canary(ENV, spec, Some(ramp)).await,
+            Run::Canary(spec, ramp) => engine.canary(&env(), spec, Some(ramp)).await,
         }
     };
     let (result, ()) = tokio::join!(work, async move {

@@ -99,7 +99,7 @@ pub async fn watch_after_switch(
                 environment = %environment,
                 color = %new,
                 "{}",
-                progress_line(environment, started.elapsed(), &m, &baseline, rules)
+                progress_line(&environment.name, started.elapsed(), &m, &baseline, rules)
             );
         }
         if done {

@@ -17,7 +17,7 @@ use tfplugin::{AttributePath, Value};
 
 use crate::platform::lease::HeldLock;
 use crate::platform::{Lease, Platform, PlatformError};
-use crate::resources::common::{listen_diagnostic, lock_owner, release_diagnostic};
+use crate::resources::common::{listen_diagnostic, locate, lock_owner, release_diagnostic};
 use crate::resources::stop::StopSignal;
 use crate::rollout::{Engine, Outcome, ReleaseError, ReleaseReport};
 use crate::shared::Shared;
@@ -179,7 +179,7 @@ impl EnvironmentResource {
             {
                 return StateResponse::with_diagnostics(
                     Value::Null,
-                    define_diagnostic(&name, &e).into(),
+                    define_diagnostic(&name.name, &e).into(),
                 );
             }
         }
@@ -368,7 +368,11 @@ impl Resource for EnvironmentResource {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
         };
-        match platform.status(&name).await {
+        let environment = match locate(platform.as_ref(), &name).await {
+            Ok(e) => e,
+            Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
+        };
+        match platform.status(&environment).await {
             Ok(None) => StateResponse::ok(Value::Null),
             Ok(Some(truth)) => {
                 let mut state = held.clone();
@@ -432,7 +436,11 @@ impl Resource for EnvironmentResource {
             Ok(p) => p,
             Err(d) => return d.into(),
         };
-        let lock = match HeldLock::acquire(&platform, &name, &lock_owner()).await {
+        let environment = match locate(platform.as_ref(), &name).await {
+            Ok(e) => e,
+            Err(d) => return d.into(),
+        };
+        let lock = match HeldLock::acquire(&platform, &environment, &lock_owner()).await {
             Ok(l) => l,
             Err(e) => {
                 return release_diagnostic(
@@ -442,7 +450,7 @@ impl Resource for EnvironmentResource {
                 .into()
             }
         };
-        let result = platform.delete(&name, lock.lease()).await;
+        let result = platform.delete(&environment, lock.lease()).await;
         // The environment (and its lock) are gone on success; a failed unlock is harmless.
         let _ = lock.release(platform.as_ref()).await;
         match result {
@@ -464,7 +472,11 @@ impl Resource for EnvironmentResource {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
         };
-        match platform.status(id).await {
+        let environment = match locate(platform.as_ref(), id).await {
+            Ok(e) => e,
+            Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
+        };
+        match platform.status(&environment).await {
             Ok(Some(_)) => {
                 // Read fills in the rest from the platform.
                 let state = EnvironmentModel {

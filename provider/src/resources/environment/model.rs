@@ -8,7 +8,7 @@ use tfplugin::model::{decode, Field};
 use tfplugin::timeouts::parse_duration;
 use tfplugin::{AttributePath, Diagnostics, Number, Value};
 
-use crate::platform::{Color, TargetSpec};
+use crate::platform::{Color, EnvironmentRef, TargetSpec};
 use crate::rollout::{HealthCheck, PostSwitch, ReleaseSpec, SmokeTest};
 
 tfplugin::model! {
@@ -461,9 +461,20 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
         diags,
     );
 
+    let target = TargetSpec::Local {
+        command,
+        env,
+        listen,
+        drain_timeout,
+        trust_forwarded_headers: local
+            .trust_forwarded_headers
+            .known()
+            .copied()
+            .unwrap_or(false),
+    };
     EnvironmentConfig {
         release: ReleaseSpec {
-            environment: name,
+            environment: EnvironmentRef::for_target(name, &target),
             version,
             health,
             smoke,
@@ -473,17 +484,7 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
         },
         candidate_version,
         live_color,
-        target: TargetSpec::Local {
-            command,
-            env,
-            listen,
-            drain_timeout,
-            trust_forwarded_headers: local
-                .trust_forwarded_headers
-                .known()
-                .copied()
-                .unwrap_or(false),
-        },
+        target,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::migrate::gate::{self, Traffic};
 use crate::migrate::history::DEFAULT_TABLE;
 use crate::migrate::runner::Applied;
 use crate::migrate::{DatabaseUrl, HistoryTable, Migration, MigrationSet, Session, Status};
+use crate::resources::common::status_by_name;
 use crate::shared::Shared;
 use model::{MigrationConfig, MigrationModel};
 
@@ -156,7 +157,7 @@ impl MigrationResource {
             return Ok(Traffic::NoEnvironment);
         };
         let platform = self.shared.platform().await?;
-        match platform.status(name).await {
+        match status_by_name(platform.as_ref(), name).await {
             Ok(Some(state)) => Ok(Traffic::from_state(name, &state)),
             Ok(None) => Ok(Traffic::Absent),
             Err(e) => Err(Diagnostic::error(

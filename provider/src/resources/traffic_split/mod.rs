@@ -18,7 +18,7 @@ use tfplugin::{AttributePath, Number, Value};
 
 use crate::platform::lease::HeldLock;
 use crate::platform::{Platform, RouteChange, RouteReason};
-use crate::resources::common::{lock_owner, release_diagnostic};
+use crate::resources::common::{locate, lock_owner, release_diagnostic, status_by_name};
 use crate::resources::planned_versions::PlannedRun;
 use crate::resources::stop::StopSignal;
 use crate::rollout::canary::{place, Placement};
@@ -73,7 +73,11 @@ impl TrafficSplitResource {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(req.prior.clone(), d.into()),
         };
-        let lock = match HeldLock::acquire(&platform, &cfg.environment, &lock_owner()).await {
+        let environment = match locate(platform.as_ref(), &cfg.environment).await {
+            Ok(e) => e,
+            Err(d) => return StateResponse::with_diagnostics(req.prior.clone(), d.into()),
+        };
+        let lock = match HeldLock::acquire(&platform, &environment, &lock_owner()).await {
             Ok(l) => l,
             Err(e) => {
                 return StateResponse::with_diagnostics(
@@ -91,11 +95,11 @@ impl TrafficSplitResource {
         };
         let result = tokio::time::timeout(
             timeout,
-            engine.canary(&cfg.environment, &cfg.canary, cfg.progressive.as_ref()),
+            engine.canary(&environment, &cfg.canary, cfg.progressive.as_ref()),
         )
         .await;
         let _ = lock.release(platform.as_ref()).await;
-        let truth = platform.status(&cfg.environment).await.ok().flatten();
+        let truth = platform.status(&environment).await.ok().flatten();
         match (result, truth) {
             // The report logged its steps as they happened.
             (Ok(Ok(_report)), Some(truth)) => {
@@ -175,7 +179,7 @@ impl Resource for TrafficSplitResource {
         if let (Some(env), Some(version)) = (config.environment.as_deref(), version) {
             if let Ok(platform) = self.platform().await {
                 let planned_run = self.shared.planned.runs(env, version);
-                match platform.status(env).await {
+                match status_by_name(platform.as_ref(), env).await {
                     Ok(Some(state)) => match place(&state, env, version) {
                         Ok(Placement::Satisfied) => {
                             model.satisfied = Field::Known(true);
@@ -227,7 +231,7 @@ impl Resource for TrafficSplitResource {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
         };
-        match platform.status(env).await {
+        match status_by_name(platform.as_ref(), env).await {
             Ok(Some(state)) => StateResponse::ok(truth_state(&split, &state, true).into_value()),
             // The environment is gone, and so is its routing.
             Ok(None) => StateResponse::ok(Value::Null),
@@ -252,7 +256,11 @@ impl Resource for TrafficSplitResource {
             Ok(p) => p,
             Err(d) => return d.into(),
         };
-        let state = match platform.status(&env).await {
+        let environment = match locate(platform.as_ref(), &env).await {
+            Ok(e) => e,
+            Err(d) => return d.into(),
+        };
+        let state = match platform.status(&environment).await {
             Ok(Some(s)) => s,
             Ok(None) => return Diagnostics::new(),
             Err(e) => {
@@ -265,13 +273,13 @@ impl Resource for TrafficSplitResource {
         if state.routing.canary.is_none() {
             return Diagnostics::new();
         }
-        let lock = match HeldLock::acquire(&platform, &env, &lock_owner()).await {
+        let lock = match HeldLock::acquire(&platform, &environment, &lock_owner()).await {
             Ok(l) => l,
             Err(e) => return release_diagnostic("the split", &ReleaseError::Platform(e)).into(),
         };
         let result = platform
             .route(
-                &env,
+                &environment,
                 RouteChange::all_to(live, state.routing.revision, RouteReason::Route),
                 lock.lease(),
             )
@@ -292,7 +300,7 @@ impl Resource for TrafficSplitResource {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
         };
-        let state = match platform.status(id).await {
+        let state = match status_by_name(platform.as_ref(), id).await {
             Ok(Some(s)) => s,
             Ok(None) => {
                 return StateResponse::with_diagnostics(
