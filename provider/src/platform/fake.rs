@@ -140,6 +140,8 @@ struct Inner {
     routing: RoutingTable,
     colors: BTreeMap<Color, FakeColor>,
     calls: Vec<Call>,
+    /// Every distinct handle a call was made with.
+    handles: Vec<EnvironmentRef>,
     probes: BTreeMap<Color, u32>,
     status_reads: u32,
 }
@@ -184,6 +186,7 @@ impl FakePlatform {
                 },
                 colors,
                 calls: Vec::new(),
+                handles: Vec::new(),
                 probes: BTreeMap::new(),
                 status_reads: 0,
             })),
@@ -232,6 +235,18 @@ impl FakePlatform {
     /// The state-changing calls so far.
     pub fn calls(&self) -> Vec<Call> {
         self.lock_inner().calls.clone()
+    }
+
+    /// The distinct environment handles the platform was called with.
+    pub fn handles(&self) -> Vec<EnvironmentRef> {
+        self.lock_inner().handles.clone()
+    }
+
+    fn saw(&self, environment: &EnvironmentRef) {
+        let mut inner = self.lock_inner();
+        if !inner.handles.contains(environment) {
+            inner.handles.push(environment.clone());
+        }
     }
 
     /// The route writes so far.
@@ -400,13 +415,15 @@ impl Platform for FakePlatform {
         _spec: &TargetSpec,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
+        self.saw(environment);
         Self::write_allowed(&self.lock_inner(), &environment.name, lease)
     }
 
     async fn status(
         &self,
-        _environment: &EnvironmentRef,
+        environment: &EnvironmentRef,
     ) -> Result<Option<EnvironmentState>, PlatformError> {
+        self.saw(environment);
         let mut inner = self.lock_inner();
         inner.status_reads += 1;
         let colors = inner
@@ -444,6 +461,7 @@ impl Platform for FakePlatform {
         version: &str,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
+        self.saw(environment);
         let rollout = {
             let mut inner = self.lock_inner();
             Self::write_allowed(&inner, &environment.name, lease)?;
@@ -484,6 +502,7 @@ impl Platform for FakePlatform {
         color: Color,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
+        self.saw(environment);
         let mut inner = self.lock_inner();
         Self::write_allowed(&inner, &environment.name, lease)?;
         inner.calls.push(Call::Stop(color));
@@ -504,6 +523,7 @@ impl Platform for FakePlatform {
         change: RouteChange,
         lease: &Lease,
     ) -> Result<RoutingRevision, PlatformError> {
+        self.saw(environment);
         let mut inner = self.lock_inner();
         Self::write_allowed(&inner, &environment.name, lease)?;
         if change.if_revision != inner.routing.revision {
@@ -539,11 +559,12 @@ impl Platform for FakePlatform {
 
     async fn metrics(
         &self,
-        _environment: &EnvironmentRef,
+        environment: &EnvironmentRef,
         color: Color,
         _since_ms: u64,
         _until_ms: u64,
     ) -> Result<Metrics, PlatformError> {
+        self.saw(environment);
         let inner = self.lock_inner();
         let traffic = inner
             .script
@@ -575,6 +596,7 @@ impl Platform for FakePlatform {
         owner: &str,
         _ttl: Duration,
     ) -> Result<Lease, PlatformError> {
+        self.saw(environment);
         match &self.lock_inner().script.locked_by {
             Some(holder) if holder != owner => Err(locked(&environment.name, holder)),
             _ => Ok(Lease {
@@ -589,6 +611,7 @@ impl Platform for FakePlatform {
         lease: &Lease,
         _ttl: Duration,
     ) -> Result<(), PlatformError> {
+        self.saw(environment);
         Self::write_allowed(&self.lock_inner(), &environment.name, lease)
     }
 
@@ -597,6 +620,7 @@ impl Platform for FakePlatform {
         environment: &EnvironmentRef,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
+        self.saw(environment);
         Self::write_allowed(&self.lock_inner(), &environment.name, lease)
     }
 
@@ -605,6 +629,7 @@ impl Platform for FakePlatform {
         environment: &EnvironmentRef,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
+        self.saw(environment);
         let mut inner = self.lock_inner();
         Self::write_allowed(&inner, &environment.name, lease)?;
         inner.routing.primary = None;

@@ -246,6 +246,15 @@ async fn an_https_colour_passes_the_gate_only_with_its_ca_file() {
 }
 
 #[tokio::test]
+async fn every_platform_call_of_a_release_gets_the_environments_handle() {
+    let fake = live_blue(breaching_green()).await;
+    let _ = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    // Deploy, gate, switch, watch, rollback: all with the spec's handle, none rebuilt.
+    assert_eq!(fake.handles(), vec![env()]);
+    assert!(fake.routes().len() == 2, "{:?}", fake.routes());
+}
+
+#[tokio::test]
 async fn keep_previous_false_stops_the_old_colour_after_the_watch() {
     let fake = live_blue(Script::default()).await;
     let spec = ReleaseSpec {
