@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 
 use super::{
     CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Lease,
-    LockHeld, Metrics, Platform, PlatformError, RouteChange, RouteReason, RoutingRevision,
-    RoutingTable, TargetSpec,
+    LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange, RouteReason,
+    RoutingRevision, RoutingTable, TargetSpec,
 };
 
 /// How a colour answers its health path.
@@ -92,7 +92,15 @@ pub struct Script {
     pub concurrent_route_after_deploy: bool,
     /// Another run holds the environment lock.
     pub locked_by: Option<String>,
+    /// The cadence the platform asks for.
+    pub poll_interval: Duration,
+    /// Time a routing change takes to reach all of the front door's
+    /// [`EDGE_LOCATIONS`] (one after another); `None`: at once.
+    pub propagation: Option<Duration>,
 }
+
+/// Locations of the fake's front door.
+pub const EDGE_LOCATIONS: u32 = 3;
 
 impl Default for Script {
     fn default() -> Self {
@@ -105,8 +113,20 @@ impl Default for Script {
             traffic: BTreeMap::new(),
             concurrent_route_after_deploy: false,
             locked_by: None,
+            poll_interval: Duration::from_millis(10),
+            propagation: None,
         }
     }
+}
+
+/// How often the engine read the platform.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// `propagation` calls.
+    pub propagation: u32,
+    /// `metrics` calls while the last routing change was still propagating:
+    /// figures of a colour that not every location sends traffic to yet.
+    pub metrics_while_propagating: u32,
 }
 
 /// One state-changing call, as the fake recorded it.
@@ -142,6 +162,10 @@ struct Inner {
     calls: Vec<Call>,
     /// Every distinct handle a call was made with.
     handles: Vec<EnvironmentRef>,
+    /// The last routing write: its revision and when it was accepted.
+    routed: Option<(RoutingRevision, Instant)>,
+    /// Reads of state, propagation and metrics.
+    reads: Reads,
     probes: BTreeMap<Color, u32>,
     status_reads: u32,
 }
@@ -187,6 +211,8 @@ impl FakePlatform {
                 colors,
                 calls: Vec::new(),
                 handles: Vec::new(),
+                routed: None,
+                reads: Reads::default(),
                 probes: BTreeMap::new(),
                 status_reads: 0,
             })),
@@ -235,6 +261,11 @@ impl FakePlatform {
     /// The state-changing calls so far.
     pub fn calls(&self) -> Vec<Call> {
         self.lock_inner().calls.clone()
+    }
+
+    /// How often the engine read the platform.
+    pub fn reads(&self) -> Reads {
+        self.lock_inner().reads
     }
 
     /// The distinct environment handles the platform was called with.
@@ -334,6 +365,31 @@ impl FakePlatform {
 }
 
 impl Inner {
+    /// How far the last routing write (if it is `revision`) has spread.
+    fn propagation(&self, revision: Option<&RoutingRevision>) -> Propagation {
+        let (Some(total), Some((routed, at))) = (self.script.propagation, &self.routed) else {
+            return Propagation::Complete;
+        };
+        if revision.is_some_and(|r| r != routed) {
+            return Propagation::Complete;
+        }
+        let per_location = total / EDGE_LOCATIONS;
+        let converged = if per_location.is_zero() {
+            EDGE_LOCATIONS
+        } else {
+            (at.elapsed().as_nanos() / per_location.as_nanos()).min(u128::from(EDGE_LOCATIONS))
+                as u32
+        };
+        if converged >= EDGE_LOCATIONS {
+            Propagation::Complete
+        } else {
+            Propagation::Pending {
+                converged,
+                locations: EDGE_LOCATIONS,
+            }
+        }
+    }
+
     fn bump_revision(&mut self) {
         self.revisions += 1;
         self.routing.revision = etag(self.revisions);
@@ -405,6 +461,21 @@ fn locked(environment: &str, owner: &str) -> PlatformError {
 
 #[async_trait]
 impl Platform for FakePlatform {
+    fn poll_interval(&self) -> Duration {
+        self.lock_inner().script.poll_interval
+    }
+
+    async fn propagation(
+        &self,
+        environment: &EnvironmentRef,
+        revision: &RoutingRevision,
+    ) -> Result<Propagation, PlatformError> {
+        self.saw(environment);
+        let mut inner = self.lock_inner();
+        inner.reads.propagation += 1;
+        Ok(inner.propagation(Some(revision)))
+    }
+
     async fn locate(&self, name: &str) -> Result<EnvironmentRef, PlatformError> {
         Ok(EnvironmentRef::local(name))
     }
@@ -553,6 +624,7 @@ impl Platform for FakePlatform {
             inner.routing.tenant_header = header;
         }
         inner.bump_revision();
+        inner.routed = Some((inner.routing.revision.clone(), Instant::now()));
         inner.routing.updated_by = Some(lease.owner.clone());
         Ok(inner.routing.revision.clone())
     }
@@ -565,7 +637,10 @@ impl Platform for FakePlatform {
         _until_ms: u64,
     ) -> Result<Metrics, PlatformError> {
         self.saw(environment);
-        let inner = self.lock_inner();
+        let mut inner = self.lock_inner();
+        if inner.propagation(None) != Propagation::Complete {
+            inner.reads.metrics_while_propagating += 1;
+        }
         let traffic = inner
             .script
             .traffic

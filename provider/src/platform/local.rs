@@ -12,8 +12,8 @@ use bluegreen_local_api::client::{Client, ClientError};
 
 use super::{
     CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Lease,
-    LockHeld, Metrics, Platform, PlatformError, RouteChange, RouteReason, RoutingRevision,
-    RoutingTable, TargetSpec,
+    LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange, RouteReason,
+    RoutingRevision, RoutingTable, TargetSpec,
 };
 use crate::config::LocalConfig;
 
@@ -298,6 +298,20 @@ fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
 
 #[async_trait]
 impl Platform for LocalPlatform {
+    fn poll_interval(&self) -> Duration {
+        // The daemon is on this machine and answers from memory.
+        Duration::from_millis(100)
+    }
+
+    async fn propagation(
+        &self,
+        _environment: &EnvironmentRef,
+        _revision: &RoutingRevision,
+    ) -> Result<Propagation, PlatformError> {
+        // One front door, switched atomically: what the daemon accepted is served.
+        Ok(Propagation::Complete)
+    }
+
     async fn locate(&self, name: &str) -> Result<EnvironmentRef, PlatformError> {
         // The daemon finds environments by name: nothing to look up.
         Ok(EnvironmentRef::local(name))

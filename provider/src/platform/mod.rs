@@ -225,6 +225,21 @@ pub struct Lease {
 /// carry or that it cannot find again on the platform itself.
 #[async_trait]
 pub trait Platform: Send + Sync {
+    /// How often the engine reads this platform's state while it waits
+    /// (readiness, propagation, the watch's and a canary step's samples): the
+    /// local daemon answers in microseconds (100 ms); a cloud platform with
+    /// read quotas wants 1 s or more.
+    fn poll_interval(&self) -> Duration;
+    /// How far the routing at `revision` has spread. A cloud front door accepts
+    /// a change first and its locations follow one by one; the engine polls
+    /// this (at [`Platform::poll_interval`]) after every routing write and
+    /// starts the watch only once it is [`Propagation::Complete`]. Local: complete
+    /// at once.
+    async fn propagation(
+        &self,
+        environment: &EnvironmentRef,
+        revision: &RoutingRevision,
+    ) -> Result<Propagation, PlatformError>;
     /// The handle of environment `name` from what the platform holds, with no
     /// configuration at hand: import, and resources that name an environment
     /// without its target block. Locally the name is the handle; a cloud
@@ -300,6 +315,20 @@ pub trait Platform: Send + Sync {
         environment: &EnvironmentRef,
         lease: &Lease,
     ) -> Result<(), PlatformError>;
+}
+
+/// How far a routing change has spread over the front door's locations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagation {
+    /// Every location serves it.
+    Complete,
+    /// Some locations still serve an older routing.
+    Pending {
+        /// Locations that serve it.
+        converged: u32,
+        /// All locations.
+        locations: u32,
+    },
 }
 
 /// A complete new routing table.

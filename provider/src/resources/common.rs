@@ -66,6 +66,9 @@ pub fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
         }
         ReleaseError::RolledBack { .. } => format!("Release of {version} rolled back"),
         ReleaseError::CanaryRolledBack { .. } => format!("Canary {version} rolled back"),
+        ReleaseError::NotPropagated { .. } => {
+            format!("Release of {version} switched back: the switch did not propagate")
+        }
         ReleaseError::Breached { .. } => {
             format!("Release of {version} breached its post-switch thresholds")
         }

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use super::clock::format_duration;
+use super::propagation::{await_propagation, Spread};
 use super::watch::breach;
 use super::{Engine, Outcome, PostSwitch, ReleaseError, ReleaseReport};
 use crate::platform::{
@@ -150,15 +152,50 @@ impl Engine<'_> {
                         self.lease,
                     )
                     .await?;
-                let since = now_ms();
                 report.step(format!("canary {} on {color} at {step}%", canary.version));
+                let spread = await_propagation(
+                    self,
+                    environment,
+                    &revision,
+                    p.rules.propagation_timeout,
+                    &at_step,
+                )
+                .await?;
+                if let Spread::TimedOut {
+                    converged,
+                    locations,
+                    waited,
+                } = spread
+                {
+                    self.platform
+                        .route(
+                            environment,
+                            RouteChange::all_to(live, revision.clone(), RouteReason::Rollback),
+                            self.lease,
+                        )
+                        .await?;
+                    let reason = format!(
+                        "{converged} of {locations} front door locations served the {step}% step after {:.1}s (timeout {})",
+                        waited.as_secs_f64(),
+                        format_duration(p.rules.propagation_timeout)
+                    );
+                    report.step(format!("canary set back to 0% at {step}%: {reason}"));
+                    return Err(ReleaseError::CanaryRolledBack {
+                        detail: format!("{} at {step}%: {reason}", canary.version),
+                        restored_color: live.to_string(),
+                        restored_version: state.color(live).version.unwrap_or_default(),
+                    });
+                }
+                // The step is judged on traffic routed everywhere.
+                let since = now_ms();
                 let started = Instant::now();
                 loop {
                     let done = started.elapsed() >= p.interval;
                     if !done {
                         self.pause(
                             (p.interval / 10)
-                                .clamp(Duration::from_millis(100), Duration::from_secs(2)),
+                                .clamp(Duration::from_millis(100), Duration::from_secs(2))
+                                .max(self.platform.poll_interval()),
                             &at_step,
                         )
                         .await?;

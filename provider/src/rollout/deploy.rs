@@ -1,6 +1,6 @@
 //! Deploying to the idle colour and waiting until its process accepts connections.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::attempt::Attempt;
 use super::clock::format_duration;
@@ -21,7 +21,7 @@ pub async fn deploy_and_wait(
         .deploy(attempt.environment, color, &version, engine.lease)
         .await?;
     let started = Instant::now();
-    let poll = Duration::from_millis(100);
+    let poll = engine.platform.poll_interval();
     loop {
         engine.check_stop("deployment")?;
         // The colour's phase is what this loop waits for: read it every time.

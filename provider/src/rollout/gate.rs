@@ -81,7 +81,9 @@ pub async fn health_gate(
             );
             return Err(fail(attempt, detail));
         }
-        engine.pause(check.interval, "the health gate").await?;
+        // Each probe reads the platform's state too: never faster than it allows.
+        let interval = check.interval.max(engine.platform.poll_interval());
+        engine.pause(interval, "the health gate").await?;
     }
 }
 

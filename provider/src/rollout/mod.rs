@@ -7,6 +7,7 @@ pub mod canary;
 pub mod clock;
 pub mod deploy;
 pub mod gate;
+pub mod propagation;
 pub mod report;
 pub mod smoke;
 pub mod switch;
@@ -87,6 +88,9 @@ pub struct PostSwitch {
     pub min_requests: u64,
     /// Switch back by itself on a breach.
     pub auto_rollback: bool,
+    /// Time a routing change may take to reach every location of the front
+    /// door before the routing is put back (local changes are served at once).
+    pub propagation_timeout: Duration,
 }
 
 impl Default for PostSwitch {
@@ -98,6 +102,8 @@ impl Default for PostSwitch {
             max_p95_increase: 0.5,
             min_requests: 20,
             auto_rollback: true,
+            // Cloud front doors take minutes to spread a change everywhere.
+            propagation_timeout: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -201,7 +207,8 @@ impl Engine<'_> {
             smoke::run_smoke_tests(&mut attempt, &spec.smoke).await?;
         }
 
-        let switched = switch::switch_to(&mut attempt).await?;
+        let switched =
+            switch::switch_to(&mut attempt, spec.post_switch.propagation_timeout).await?;
         if let Some(previous) = live {
             if !instant {
                 watch::watch_after_switch(&mut attempt, &spec.post_switch, previous, &switched)
@@ -285,6 +292,7 @@ impl Engine<'_> {
         environment: &EnvironmentRef,
         color: Color,
         health: &HealthCheck,
+        propagation_timeout: Duration,
     ) -> Result<ReleaseReport, ReleaseError> {
         let state = self.status(environment).await?;
         let version = state.color(color).version.unwrap_or_default();
@@ -301,7 +309,7 @@ impl Engine<'_> {
             ..health.clone()
         };
         gate::health_gate(&mut attempt, &quick).await?;
-        switch::switch_to(&mut attempt).await?;
+        switch::switch_to(&mut attempt, propagation_timeout).await?;
         attempt.report.finish(
             Outcome::Switched,
             format!("{color} ({version}) is live by pin"),

@@ -121,6 +121,16 @@ pub enum ReleaseError {
         /// Its version.
         restored_version: String,
     },
+    /// The switch was accepted but not served everywhere in time; the routing was put back.
+    #[error("the switch to {color} did not reach every front door location: {detail}. The routing was put back to {restored}; nothing else changed, apply again to retry.")]
+    NotPropagated {
+        /// Colour switched to.
+        color: String,
+        /// Figures: locations reached, time waited, the timeout.
+        detail: String,
+        /// What serves again.
+        restored: String,
+    },
     /// The watch saw a breach and `auto_rollback = false`.
     #[error("post-switch watch: {detail}. auto_rollback is false, so {version} stays live: set version back to {previous} to roll back.")]
     Breached {
@@ -144,9 +154,9 @@ impl ReleaseError {
     pub fn outcome(&self) -> Outcome {
         match self {
             ReleaseError::GateFailed { .. } => Outcome::GateFailed,
-            ReleaseError::RolledBack { .. } | ReleaseError::CanaryRolledBack { .. } => {
-                Outcome::RolledBack
-            }
+            ReleaseError::RolledBack { .. }
+            | ReleaseError::CanaryRolledBack { .. }
+            | ReleaseError::NotPropagated { .. } => Outcome::RolledBack,
             _ => Outcome::Failed,
         }
     }

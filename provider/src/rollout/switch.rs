@@ -1,33 +1,86 @@
-//! The atomic switch: one routing-table replacement, guarded by revision.
+//! The atomic switch: one routing-table replacement, guarded by revision, then
+//! the wait until every location of the front door serves it.
+
+use std::time::Duration;
 
 use super::attempt::Attempt;
+use super::clock::format_duration;
+use super::propagation::{await_propagation, Spread};
 use super::ReleaseError;
 use crate::platform::{now_ms, RouteChange, RouteReason, RoutingRevision};
 
 /// When and from what the switch happened, for the watch.
 #[derive(Debug, Clone)]
 pub struct Switched {
-    /// Unix ms of the switch.
+    /// Unix ms from which every location served the switch.
     pub at_ms: u64,
     /// Routing revision after the switch.
     pub revision: RoutingRevision,
 }
 
 /// Routes all traffic to the attempt's colour, replacing any canary, if the
-/// routing is still at the revision the attempt began from.
-pub async fn switch_to(attempt: &mut Attempt<'_>) -> Result<Switched, ReleaseError> {
+/// routing is still at the revision the attempt began from; waits until the
+/// change is served everywhere, and puts the routing the attempt began from
+/// back when that takes longer than `propagation_timeout`.
+pub async fn switch_to(
+    attempt: &mut Attempt<'_>,
+    propagation_timeout: Duration,
+) -> Result<Switched, ReleaseError> {
     let engine = attempt.engine;
+    let (environment, color) = (attempt.environment, attempt.color);
     engine.check_stop("the switch")?;
-    let at_ms = now_ms();
-    let change = RouteChange::all_to(
-        attempt.color,
-        attempt.snapshot.routing.revision.clone(),
-        RouteReason::Switch,
-    );
+    let from = attempt.snapshot.routing.clone();
+    let change = RouteChange::all_to(color, from.revision.clone(), RouteReason::Switch);
     let revision = engine
         .platform
-        .route(attempt.environment, change, engine.lease)
+        .route(environment, change, engine.lease)
         .await?;
-    attempt.step(format!("front door switched to {}", attempt.color));
-    Ok(Switched { at_ms, revision })
+    attempt.step(format!("front door switched to {color}"));
+    let what = format!("the propagation of the switch to {color}");
+    match await_propagation(engine, environment, &revision, propagation_timeout, &what).await? {
+        Spread::Complete { waited: None } => {}
+        Spread::Complete {
+            waited: Some(waited),
+        } => attempt.step(format!(
+            "every front door location serves {color} after {:.1}s",
+            waited.as_secs_f64()
+        )),
+        Spread::TimedOut {
+            converged,
+            locations,
+            waited,
+        } => {
+            let back = RouteChange {
+                primary: from.primary,
+                canary: from.canary.clone(),
+                tenant_header: None,
+                if_revision: revision,
+                reason: RouteReason::Rollback,
+            };
+            engine
+                .platform
+                .route(environment, back, engine.lease)
+                .await?;
+            let restored = from
+                .primary
+                .map_or("no colour (nothing was live before)".to_string(), |c| {
+                    c.to_string()
+                });
+            let err = ReleaseError::NotPropagated {
+                color: color.to_string(),
+                detail: format!(
+                    "{converged} of {locations} front door locations served it after {:.1}s (timeout {})",
+                    waited.as_secs_f64(),
+                    format_duration(propagation_timeout)
+                ),
+                restored,
+            };
+            attempt.step(err.to_string());
+            return Err(err);
+        }
+    }
+    Ok(Switched {
+        at_ms: now_ms(),
+        revision,
+    })
 }

@@ -37,6 +37,7 @@ fn rules() -> PostSwitch {
         max_p95_increase: 0.5,
         min_requests: 20,
         auto_rollback: true,
+        propagation_timeout: Duration::from_secs(5),
     }
 }
 
@@ -252,6 +253,86 @@ async fn every_platform_call_of_a_release_gets_the_environments_handle() {
     // Deploy, gate, switch, watch, rollback: all with the spec's handle, none rebuilt.
     assert_eq!(fake.handles(), vec![env()]);
     assert!(fake.routes().len() == 2, "{:?}", fake.routes());
+}
+
+#[tokio::test]
+async fn the_watch_starts_once_every_location_serves_the_switch() {
+    let fake = live_blue(Script {
+        propagation: Some(Duration::from_millis(300)),
+        ..Script::default()
+    })
+    .await;
+    let report = release(&fake, &spec("1.3.0")).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Released, "{:?}", report.steps);
+    let reads = fake.reads();
+    assert!(reads.propagation > 1, "{reads:?}");
+    assert_eq!(reads.metrics_while_propagating, 0, "{reads:?}");
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s.starts_with("every front door location serves green after")),
+        "{:?}",
+        report.steps
+    );
+}
+
+#[tokio::test]
+async fn a_switch_that_does_not_propagate_in_time_is_put_back() {
+    let fake = live_blue(Script {
+        propagation: Some(Duration::from_secs(3600)),
+        ..Script::default()
+    })
+    .await;
+    let spec = ReleaseSpec {
+        post_switch: PostSwitch {
+            propagation_timeout: Duration::from_millis(200),
+            ..rules()
+        },
+        ..spec("1.3.0")
+    };
+    let err = release(&fake, &spec).await.unwrap_err();
+    assert!(matches!(err, ReleaseError::NotPropagated { .. }), "{err}");
+    assert_eq!(err.outcome(), Outcome::RolledBack);
+    let text = err.to_string();
+    for expected in [
+        "0 of 3 front door locations served it after",
+        "(timeout 200ms)",
+        "put back to blue",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in {text}");
+    }
+    assert_eq!(
+        fake.routes(),
+        vec![
+            switch_to(Color::Green),
+            Call::Route(Some(Color::Blue), None, RouteReason::Rollback)
+        ]
+    );
+    assert_eq!(fake.routing().primary, Some(Color::Blue));
+    assert_eq!(fake.reads().metrics_while_propagating, 0);
+}
+
+#[tokio::test]
+async fn the_platform_sets_the_polling_cadence() {
+    let mut script = script_for(Color::Green, |s, c| {
+        s.rollout.insert(c, Rollout::NeverReady);
+    });
+    script.poll_interval = Duration::from_millis(250);
+    let fake = live_blue(script).await;
+    let spec = ReleaseSpec {
+        health: HealthCheck {
+            deadline: Duration::from_secs(1),
+            ..health()
+        },
+        ..spec("1.3.0")
+    };
+    let err = release(&fake, &spec).await.unwrap_err();
+    assert_eq!(err.outcome(), Outcome::GateFailed, "{err}");
+    // A one-second readiness wait at 250 ms is about five reads (plus the
+    // release's first and the failure's note); 100 ms would be over ten.
+    let reads = fake.status_reads();
+    assert!(reads <= 9, "{reads} status reads");
 }
 
 #[tokio::test]
@@ -512,7 +593,7 @@ async fn a_pin_gates_then_routes_everything_to_the_colour() {
     fake.run(Color::Green, "1.1.0").await;
     let (lease, stop) = (lease(), CancellationToken::new());
     let report = engine(&fake, &lease, &stop)
-        .pin(&env(), Color::Green, &health())
+        .pin(&env(), Color::Green, &health(), Duration::from_secs(5))
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Switched);
@@ -735,6 +816,42 @@ async fn a_stop_during_the_post_switch_watch_returns_promptly() {
         Run::Release(spec),
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_stop_while_the_switch_propagates_returns_promptly() {
+    let fake = live_blue(Script {
+        propagation: Some(Duration::from_secs(3600)),
+        ..Script::default()
+    })
+    .await;
+    let mut spec = patient();
+    spec.health.healthy_threshold = 1;
+    spec.post_switch.propagation_timeout = Duration::from_secs(60);
+    stops_promptly(
+        fake,
+        "the propagation of the switch to green",
+        Run::Release(spec),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_canary_step_is_judged_once_it_has_propagated() {
+    let fake = live_blue(Script {
+        propagation: Some(Duration::from_millis(150)),
+        ..Script::default()
+    })
+    .await;
+    fake.run(Color::Green, "1.3.0").await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    engine(&fake, &lease, &stop)
+        .canary(&env(), &canary(50), Some(&ramp(Duration::from_millis(200))))
+        .await
+        .unwrap();
+    let reads = fake.reads();
+    assert!(reads.propagation > 2, "{reads:?}");
+    assert_eq!(reads.metrics_while_propagating, 0, "{reads:?}");
 }
 
 #[tokio::test]

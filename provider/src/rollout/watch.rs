@@ -43,7 +43,9 @@ pub async fn watch_after_switch(
         .version_on(previous)
         .unwrap_or_else(|| "the previous version".into());
     let started = Instant::now();
-    let poll = (rules.window / 10).clamp(Duration::from_millis(250), Duration::from_secs(2));
+    let poll = (rules.window / 10)
+        .clamp(Duration::from_millis(250), Duration::from_secs(2))
+        .max(engine.platform.poll_interval());
     // Terraform shows only "Still modifying…" meanwhile: a progress line in
     // the log (`TF_LOG=info`) says what the apply is waiting for.
     let progress_every = progress_interval(rules.window);

@@ -107,7 +107,16 @@ impl EnvironmentResource {
             Some(pin) if live.is_some() => {
                 let runs = status.as_ref().and_then(|s| s.color(pin).version);
                 if runs.as_deref() == Some(cfg.release.version.as_str()) {
-                    Some(engine.pin(name, pin, &cfg.release.health).await?)
+                    Some(
+                        engine
+                            .pin(
+                                name,
+                                pin,
+                                &cfg.release.health,
+                                cfg.release.post_switch.propagation_timeout,
+                            )
+                            .await?,
+                    )
                 } else if Some(pin) != live {
                     // Pinned to the idle colour: the release lands there anyway.
                     Some(engine.release(&cfg.release).await?)
