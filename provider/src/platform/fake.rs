@@ -13,9 +13,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Lease,
-    LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange, RouteReason,
-    RoutingRevision, RoutingTable, TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Latency,
+    LatencyStatistic, Lease, LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange,
+    RouteReason, RoutingRevision, RoutingTable, TargetSpec,
 };
 
 /// How a colour answers its health path.
@@ -54,19 +54,26 @@ pub enum Rollout {
 pub struct Traffic {
     /// Requests per metrics call.
     pub requests: u64,
-    /// p95 latency in ms.
-    pub p95_ms: f64,
+    /// Latency in ms.
+    pub latency_ms: f64,
+    /// Which statistic the latency is.
+    pub statistic: LatencyStatistic,
     /// From this long after the colour started receiving traffic, half the
     /// requests answer 5xx; `None`: never.
     pub errors_after: Option<Duration>,
+    /// For this long after the colour started receiving traffic the platform
+    /// has no figures (an ingestion delay); `None`: figures at once.
+    pub no_data_for: Option<Duration>,
 }
 
 impl Default for Traffic {
     fn default() -> Self {
         Self {
             requests: 100,
-            p95_ms: 10.0,
+            latency_ms: 10.0,
+            statistic: LatencyStatistic::P95,
             errors_after: None,
+            no_data_for: None,
         }
     }
 }
@@ -635,7 +642,7 @@ impl Platform for FakePlatform {
         color: Color,
         _since_ms: u64,
         _until_ms: u64,
-    ) -> Result<Metrics, PlatformError> {
+    ) -> Result<Option<Metrics>, PlatformError> {
         self.saw(environment);
         let mut inner = self.lock_inner();
         if inner.propagation(None) != Propagation::Complete {
@@ -648,12 +655,17 @@ impl Platform for FakePlatform {
             .copied()
             .unwrap_or_default();
         let since = inner.colors.get(&color).and_then(|c| c.serving_since);
+        if let Some(delay) = traffic.no_data_for {
+            if since.is_none_or(|s| s.elapsed() < delay) {
+                return Ok(None);
+            }
+        }
         let failing = match (traffic.errors_after, since) {
             (Some(after), Some(since)) => since.elapsed() >= after,
             _ => false,
         };
         let errors = if failing { traffic.requests / 2 } else { 0 };
-        Ok(Metrics {
+        Ok(Some(Metrics {
             requests: traffic.requests,
             errors,
             error_rate: if traffic.requests == 0 {
@@ -661,8 +673,11 @@ impl Platform for FakePlatform {
             } else {
                 errors as f64 / traffic.requests as f64
             },
-            p95_ms: Some(traffic.p95_ms),
-        })
+            latency: Some(Latency {
+                ms: traffic.latency_ms,
+                statistic: traffic.statistic,
+            }),
+        }))
     }
 
     async fn lock(

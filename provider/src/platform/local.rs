@@ -11,9 +11,9 @@ use bluegreen_local_api::api::{
 use bluegreen_local_api::client::{Client, ClientError};
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Lease,
-    LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange, RouteReason,
-    RoutingRevision, RoutingTable, TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Latency,
+    LatencyStatistic, Lease, LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange,
+    RouteReason, RoutingRevision, RoutingTable, TargetSpec,
 };
 use crate::config::LocalConfig;
 
@@ -450,18 +450,22 @@ impl Platform for LocalPlatform {
         color: Color,
         since_ms: u64,
         until_ms: u64,
-    ) -> Result<Metrics, PlatformError> {
+    ) -> Result<Option<Metrics>, PlatformError> {
+        // The daemon counts as requests are answered: zero is a measured zero.
         let m = self
             .client
             .metrics(&environment.name, color, Some(since_ms), Some(until_ms))
             .await
             .map_err(|e| map_err(&environment.name, e))?;
-        Ok(Metrics {
+        Ok(Some(Metrics {
             requests: m.requests,
             errors: m.errors_5xx,
             error_rate: m.error_rate,
-            p95_ms: m.p95_ms,
-        })
+            latency: m.p95_ms.map(|ms| Latency {
+                ms,
+                statistic: LatencyStatistic::P95,
+            }),
+        }))
     }
 
     async fn lock(

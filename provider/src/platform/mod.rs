@@ -196,7 +196,9 @@ impl TargetSpec {
     }
 }
 
-/// Front-door metrics of a colour over a window.
+/// Front-door metrics of a colour over a window. Zero requests here is a
+/// measured zero; a platform without figures for the window yet answers
+/// `None` from [`Platform::metrics`] instead.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metrics {
     /// Requests.
@@ -205,8 +207,44 @@ pub struct Metrics {
     pub errors: u64,
     /// errors / requests.
     pub error_rate: f64,
-    /// 95th percentile latency, ms.
-    pub p95_ms: Option<f64>,
+    /// Response time, in the statistic the platform has; `None` without requests.
+    pub latency: Option<Latency>,
+}
+
+/// A response-time figure and which statistic it is.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Latency {
+    /// Milliseconds.
+    pub ms: f64,
+    /// What the figure is.
+    pub statistic: LatencyStatistic,
+}
+
+/// The statistic a latency figure is: the 95th percentile where the platform
+/// has it (locally), the mean where that is all it has (Azure Monitor's
+/// Front Door latency metrics are averages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyStatistic {
+    /// 95th percentile.
+    P95,
+    /// Mean.
+    Average,
+}
+
+impl LatencyStatistic {
+    /// Its name in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatencyStatistic::P95 => "p95",
+            LatencyStatistic::Average => "average",
+        }
+    }
+}
+
+impl std::fmt::Display for LatencyStatistic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A held environment lock.
@@ -281,14 +319,17 @@ pub trait Platform: Send + Sync {
         change: RouteChange,
         lease: &Lease,
     ) -> Result<RoutingRevision, PlatformError>;
-    /// Front-door metrics of `color` between two unix-ms instants.
+    /// Front-door metrics of `color` between two unix-ms instants; `None`
+    /// when the platform has no figures for the window yet (a cloud
+    /// platform's ingestion delay), which the engine judges as neither zero
+    /// traffic nor healthy.
     async fn metrics(
         &self,
         environment: &EnvironmentRef,
         color: Color,
         since_ms: u64,
         until_ms: u64,
-    ) -> Result<Metrics, PlatformError>;
+    ) -> Result<Option<Metrics>, PlatformError>;
     /// Takes the environment lock for `owner`.
     async fn lock(
         &self,

@@ -206,7 +206,8 @@ impl Engine<'_> {
                         .metrics(environment, color, since, now)
                         .await?;
                     let base = self.platform.metrics(environment, live, since, now).await?;
-                    if let Some(reason) = breach(&m, &base, &p.rules) {
+                    let reason = m.as_ref().and_then(|m| breach(m, base.as_ref(), &p.rules));
+                    if let Some(reason) = reason {
                         // Back to 0% and every tenant to the live colour, in one step.
                         self.platform
                             .route(
@@ -224,11 +225,17 @@ impl Engine<'_> {
                         });
                     }
                     if done {
-                        report.step(format!(
-                            "step {step}% passed: {} canary requests, error rate {:.2}%",
-                            m.requests,
-                            m.error_rate * 100.0
-                        ));
+                        report.step(match m {
+                            Some(m) => format!(
+                                "step {step}% passed: {} canary requests, error rate {:.2}%",
+                                m.requests,
+                                m.error_rate * 100.0
+                            ),
+                            // Unknown is not healthy: the step is not called passed.
+                            None => format!(
+                                "step {step}% not judged: no figures from the platform for {color} yet"
+                            ),
+                        });
                         break;
                     }
                 }

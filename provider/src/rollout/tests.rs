@@ -12,6 +12,7 @@ use super::{Engine, HealthCheck, Outcome, PostSwitch, ReleaseError, ReleaseRepor
 use crate::http::test_server::TlsServer;
 use crate::http::Http;
 use crate::platform::fake::{Call, FakePlatform, Health, Rollout, Script, Traffic};
+use crate::platform::LatencyStatistic;
 use crate::platform::{
     CanaryRoute, Color, EnvironmentRef, Failure, Lease, Platform, PlatformError, RouteReason,
 };
@@ -497,6 +498,81 @@ async fn a_breach_after_the_switch_rolls_back() {
     assert_eq!(fake.routing().primary, Some(Color::Blue));
     // The restored version is the attempt's, not read again.
     assert_eq!(fake.status_reads(), 2);
+}
+
+#[tokio::test]
+async fn a_watch_without_figures_is_neither_healthy_nor_a_breach() {
+    // Green would breach at once, but the platform has no figures for it yet
+    // (an ingestion delay longer than the window).
+    let fake = live_blue(script_for(Color::Green, |s, c| {
+        s.traffic.insert(
+            c,
+            Traffic {
+                errors_after: Some(Duration::ZERO),
+                no_data_for: Some(Duration::from_secs(3600)),
+                ..Traffic::default()
+            },
+        );
+    }))
+    .await;
+    // Every figure counts: no data must not read as "0 requests, 0 errors".
+    let spec = ReleaseSpec {
+        post_switch: PostSwitch {
+            min_requests: 0,
+            ..rules()
+        },
+        ..spec("1.3.0")
+    };
+    let report = release(&fake, &spec).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Released);
+    let steps = report.steps.join("\n");
+    assert!(
+        steps.contains("watch ended after 500ms with no figures from the platform for green yet: thresholds not judged"),
+        "{steps}"
+    );
+    assert!(!steps.contains("watch passed"), "{steps}");
+    assert!(!steps.contains("error rate 0.00%"), "{steps}");
+    assert_eq!(fake.routes(), vec![switch_to(Color::Green)]);
+}
+
+#[tokio::test]
+async fn figures_that_arrive_late_are_still_judged() {
+    let fake = live_blue(script_for(Color::Green, |s, c| {
+        s.traffic.insert(
+            c,
+            Traffic {
+                errors_after: Some(Duration::ZERO),
+                no_data_for: Some(Duration::from_millis(150)),
+                ..Traffic::default()
+            },
+        );
+    }))
+    .await;
+    let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    assert_eq!(err.outcome(), Outcome::RolledBack, "{err}");
+    assert!(err.to_string().contains("error rate 50.00%"), "{err}");
+}
+
+#[tokio::test]
+async fn the_latency_rule_names_the_statistic_it_compared() {
+    let average = |latency_ms: f64| Traffic {
+        latency_ms,
+        statistic: LatencyStatistic::Average,
+        ..Traffic::default()
+    };
+    let mut script = Script::default();
+    script.traffic.insert(Color::Blue, average(10.0));
+    script.traffic.insert(Color::Green, average(40.0));
+    let fake = live_blue(script).await;
+    let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    assert_eq!(err.outcome(), Outcome::RolledBack, "{err}");
+    let text = err.to_string();
+    for expected in [
+        "average latency 40.0 ms is 300% above the previous colour's 10.0 ms",
+        "applied to the average: the platform reports no p95",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in {text}");
+    }
 }
 
 #[tokio::test]

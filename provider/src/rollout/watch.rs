@@ -1,5 +1,7 @@
-//! The post-switch watch: the new colour's error rate and p95 against the
-//! thresholds and the previous colour's baseline; a breach switches back.
+//! The post-switch watch: the new colour's error rate and latency against the
+//! thresholds and the previous colour's baseline; a breach switches back. A
+//! window the platform has no figures for yet is judged neither healthy nor
+//! breached; the latency rule names the statistic it compared.
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +9,9 @@ use super::attempt::Attempt;
 use super::clock::format_duration;
 use super::switch::Switched;
 use super::{PostSwitch, ReleaseError};
-use crate::platform::{now_ms, Color, Metrics, RouteChange, RouteReason};
+use crate::platform::{
+    now_ms, Color, Latency, LatencyStatistic, Metrics, RouteChange, RouteReason,
+};
 
 /// Watches the attempt's colour for the window; on a breach switches back to
 /// `previous` (when `auto_rollback`) and fails with the measured figures.
@@ -37,7 +41,17 @@ pub async fn watch_after_switch(
         format_duration(rules.window),
         rules.max_error_rate * 100.0,
         rules.max_p95_increase * 100.0,
-        baseline.p95_ms.map_or("(no baseline)".to_string(), |p| format!("{p:.1} ms"))
+        match baseline.and_then(|b| b.latency) {
+            Some(Latency {
+                ms,
+                statistic: LatencyStatistic::P95,
+            }) => format!("{ms:.1} ms"),
+            Some(Latency { ms, statistic }) => format!(
+                "{statistic} of {ms:.1} ms (the platform reports no p95: the {statistic} is compared)"
+            ),
+            None if baseline.is_none() => "(no baseline: the platform has no figures yet)".into(),
+            None => "(no baseline)".into(),
+        }
     ));
     let previous_version = attempt
         .version_on(previous)
@@ -67,7 +81,9 @@ pub async fn watch_after_switch(
             .platform
             .metrics(environment, new, switched.at_ms, now_ms())
             .await?;
-        if let Some(breach) = breach(&m, &baseline, rules) {
+        if let Some((breach, m)) =
+            m.and_then(|m| breach(&m, baseline.as_ref(), rules).map(|b| (b, m)))
+        {
             let detail = format!(
                 "{breach} after {:.1}s ({} requests)",
                 started.elapsed().as_secs_f64(),
@@ -101,10 +117,24 @@ pub async fn watch_after_switch(
                 environment = %environment,
                 color = %new,
                 "{}",
-                progress_line(&environment.name, started.elapsed(), &m, &baseline, rules)
+                progress_line(
+                    &environment.name,
+                    started.elapsed(),
+                    m.as_ref(),
+                    baseline.as_ref(),
+                    rules
+                )
             );
         }
         if done {
+            let window = format_duration(rules.window);
+            let Some(m) = m else {
+                // Unknown is not healthy: say so rather than report a pass.
+                attempt.step(format!(
+                    "watch ended after {window} with no figures from the platform for {new} yet: thresholds not judged"
+                ));
+                return Ok(());
+            };
             let note = if m.requests < rules.min_requests {
                 format!(
                     " (only {} requests: fewer than min_requests = {}, thresholds not judged)",
@@ -112,15 +142,15 @@ pub async fn watch_after_switch(
                 )
             } else {
                 format!(
-                    ": error rate {:.2}%, p95 {}",
+                    ": error rate {:.2}%, {}",
                     m.error_rate * 100.0,
-                    m.p95_ms.map_or("n/a".into(), |p| format!("{p:.1} ms"))
+                    m.latency.map_or("p95 n/a".into(), |l| format!(
+                        "{} {:.1} ms",
+                        l.statistic, l.ms
+                    ))
                 )
             };
-            attempt.step(format!(
-                "watch passed after {}{note}",
-                format_duration(rules.window)
-            ));
+            attempt.step(format!("watch passed after {window}{note}"));
             return Ok(());
         }
     }
@@ -137,16 +167,23 @@ pub fn progress_interval(window: Duration) -> Duration {
 pub fn progress_line(
     environment: &str,
     elapsed: Duration,
-    m: &Metrics,
-    baseline: &Metrics,
+    m: Option<&Metrics>,
+    baseline: Option<&Metrics>,
     rules: &PostSwitch,
 ) -> String {
-    let p95 = match (m.p95_ms, baseline.p95_ms) {
-        (Some(p), Some(base)) if baseline.requests >= rules.min_requests => format!(
-            "p95 {p:.1} ms (limit {:.1} ms)",
-            base * (1.0 + rules.max_p95_increase)
-        ),
-        (Some(p), _) => format!("p95 {p:.1} ms (no baseline)"),
+    let head = format!(
+        "post-switch watch of {environment}: {}s of {}",
+        elapsed.as_secs(),
+        format_duration(rules.window)
+    );
+    let Some(m) = m else {
+        return format!("{head}, no figures from the platform yet: not judged");
+    };
+    let latency = match (m.latency, latency_limit(baseline, rules)) {
+        (Some(l), Some((limit, base))) if base.statistic == l.statistic => {
+            format!("{} {:.1} ms (limit {limit:.1} ms)", l.statistic, l.ms)
+        }
+        (Some(l), _) => format!("{} {:.1} ms (no baseline)", l.statistic, l.ms),
         (None, _) => "p95 n/a".into(),
     };
     let judged = if m.requests < rules.min_requests {
@@ -158,21 +195,28 @@ pub fn progress_line(
         String::new()
     };
     format!(
-        "post-switch watch of {environment}: {}s of {}, {} requests, error rate {:.2}% (limit {:.2}%), {p95}{judged}",
-        elapsed.as_secs(),
-        format_duration(rules.window),
+        "{head}, {} requests, error rate {:.2}% (limit {:.2}%), {latency}{judged}",
         m.requests,
         m.error_rate * 100.0,
         rules.max_error_rate * 100.0
     )
 }
 
-/// p95 differences smaller than this are noise, whatever the ratio: a
+/// The latency limit the baseline sets, and the baseline's figure; `None`
+/// without a baseline worth judging against.
+fn latency_limit(baseline: Option<&Metrics>, rules: &PostSwitch) -> Option<(f64, Latency)> {
+    let baseline = baseline.filter(|b| b.requests >= rules.min_requests)?;
+    let base = baseline.latency?;
+    Some((base.ms * (1.0 + rules.max_p95_increase), base))
+}
+
+/// Latency differences smaller than this are noise, whatever the ratio: a
 /// loopback service at 0.2 ms would otherwise "regress 50%" by 0.1 ms.
 pub const P95_NOISE_FLOOR_MS: f64 = 5.0;
 
-/// The first threshold crossed, in words with figures.
-pub fn breach(m: &Metrics, baseline: &Metrics, rules: &PostSwitch) -> Option<String> {
+/// The first threshold crossed, in words with figures. The latency rule
+/// compares like with like: the same statistic on both colours, named in the text.
+pub fn breach(m: &Metrics, baseline: Option<&Metrics>, rules: &PostSwitch) -> Option<String> {
     if m.requests < rules.min_requests {
         return None;
     }
@@ -185,16 +229,24 @@ pub fn breach(m: &Metrics, baseline: &Metrics, rules: &PostSwitch) -> Option<Str
             rules.max_error_rate * 100.0
         ));
     }
-    if let (Some(p95), Some(base)) = (m.p95_ms, baseline.p95_ms) {
-        if baseline.requests >= rules.min_requests && base > 0.0 {
-            let limit = base * (1.0 + rules.max_p95_increase);
-            if p95 > limit && p95 - base > P95_NOISE_FLOOR_MS {
-                return Some(format!(
-                    "p95 latency {p95:.1} ms is {:.0}% above the previous colour's {base:.1} ms (max_p95_increase {:.0}%)",
-                    (p95 / base - 1.0) * 100.0,
-                    rules.max_p95_increase * 100.0
-                ));
-            }
+    if let (Some(l), Some((limit, base))) = (m.latency, latency_limit(baseline, rules)) {
+        if l.statistic == base.statistic
+            && base.ms > 0.0
+            && l.ms > limit
+            && l.ms - base.ms > P95_NOISE_FLOOR_MS
+        {
+            let which = match l.statistic {
+                LatencyStatistic::P95 => String::new(),
+                other => format!(", applied to the {other}: the platform reports no p95"),
+            };
+            return Some(format!(
+                "{} latency {:.1} ms is {:.0}% above the previous colour's {:.1} ms (max_p95_increase {:.0}%{which})",
+                l.statistic,
+                l.ms,
+                (l.ms / base.ms - 1.0) * 100.0,
+                base.ms,
+                rules.max_p95_increase * 100.0
+            ));
         }
     }
     None
@@ -214,28 +266,31 @@ mod tests {
             } else {
                 errors as f64 / requests as f64
             },
-            p95_ms: Some(p95),
+            latency: Some(Latency {
+                ms: p95,
+                statistic: LatencyStatistic::P95,
+            }),
         }
     }
 
     #[test]
     fn error_rate_above_one_percent_breaches() {
         let rules = PostSwitch::default();
-        let text = breach(&m(1000, 50, 10.0), &m(1000, 0, 10.0), &rules).unwrap();
+        let text = breach(&m(1000, 50, 10.0), Some(&m(1000, 0, 10.0)), &rules).unwrap();
         assert!(text.contains("5.00%") && text.contains("1.00%"), "{text}");
-        assert!(breach(&m(1000, 10, 10.0), &m(1000, 0, 10.0), &rules).is_none());
+        assert!(breach(&m(1000, 10, 10.0), Some(&m(1000, 0, 10.0)), &rules).is_none());
     }
 
     #[test]
     fn p95_regression_breaches_only_with_enough_baseline() {
         let rules = PostSwitch::default();
-        assert!(breach(&m(100, 0, 16.0), &m(100, 0, 10.0), &rules)
+        assert!(breach(&m(100, 0, 16.0), Some(&m(100, 0, 10.0)), &rules)
             .unwrap()
             .contains("p95"));
-        assert!(breach(&m(100, 0, 14.0), &m(100, 0, 10.0), &rules).is_none());
+        assert!(breach(&m(100, 0, 14.0), Some(&m(100, 0, 10.0)), &rules).is_none());
         // 0.2 ms → 0.3 ms is +50% but only noise.
-        assert!(breach(&m(1000, 0, 0.3), &m(1000, 0, 0.2), &rules).is_none());
-        assert!(breach(&m(100, 0, 100.0), &m(3, 0, 10.0), &rules).is_none());
+        assert!(breach(&m(1000, 0, 0.3), Some(&m(1000, 0, 0.2)), &rules).is_none());
+        assert!(breach(&m(100, 0, 100.0), Some(&m(3, 0, 10.0)), &rules).is_none());
     }
 
     #[test]
@@ -247,8 +302,8 @@ mod tests {
         let line = progress_line(
             "shop",
             Duration::from_millis(35_400),
-            &m(1234, 1, 12.0),
-            &m(500, 0, 10.0),
+            Some(&m(1234, 1, 12.0)),
+            Some(&m(500, 0, 10.0)),
             &rules,
         );
         assert_eq!(
@@ -258,8 +313,8 @@ mod tests {
         let early = progress_line(
             "shop",
             Duration::from_secs(1),
-            &m(3, 0, 1.0),
-            &m(0, 0, 0.0),
+            Some(&m(3, 0, 1.0)),
+            Some(&m(0, 0, 0.0)),
             &rules,
         );
         assert!(early.ends_with("not judged yet"), "{early}");
@@ -276,6 +331,6 @@ mod tests {
     #[test]
     fn too_few_requests_are_not_judged() {
         let rules = PostSwitch::default();
-        assert!(breach(&m(5, 5, 10.0), &m(100, 0, 10.0), &rules).is_none());
+        assert!(breach(&m(5, 5, 10.0), Some(&m(100, 0, 10.0)), &rules).is_none());
     }
 }
