@@ -755,6 +755,10 @@ async fn trace_logs_carry_no_secret_token_or_assertion() {
         )
         .await
         .expect("PATCH");
+    // Another test of this binary may have registered the retry event's callsite
+    // on its own thread, where no subscriber listens: its cached "never" would hide
+    // the event from this thread's capture.
+    tracing::callsite::rebuild_interest_cache();
     fault(
         info,
         json!({"method": "GET", "path": "/routes/", "status": 429, "retry_after": 1}),

@@ -1,6 +1,7 @@
 //! The ARM client: bearer tokens, one correlation id per logical call,
 //! retries of 408/429/500/502/503/504 honouring `Retry-After`, one re-auth
-//! after a 401, long-running writes followed to their end (lro.rs), and
+//! after a 401, long-running writes followed to their end (lro.rs, which adds
+//! the waited PATCH/PUT/DELETE to this client), and
 //! every failure carrying the ARM code and request ids.
 
 use std::sync::Arc;
@@ -11,12 +12,10 @@ use azure_core::http::{HttpClient, Method, Request, Url};
 use azure_core::Uuid;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::auth::{CredentialOptions, Credentials};
 use super::error::{is_retryable_status, parse_error_body, ArmError, AzureError};
-use super::lro;
 use super::resource_id::ResourceId;
 use super::settings::AzureSettings;
 use super::transport::Transport;
@@ -191,66 +190,6 @@ impl ArmClient {
             url.query_pairs_mut().append_pair(k, v);
         }
         self.send(Method::Get, url, None, stop).await?.json()
-    }
-
-    /// PATCH of a resource, waited out to its end; answers the resource after it.
-    pub async fn patch<B: Serialize, T: DeserializeOwned>(
-        &self,
-        id: &ResourceId,
-        api_version: &str,
-        body: &B,
-        stop: &CancellationToken,
-    ) -> Result<T, AzureError> {
-        self.write(Method::Patch, id, api_version, body, stop).await
-    }
-
-    /// PUT of a resource, waited out to its end; answers the resource after it.
-    pub async fn put<B: Serialize, T: DeserializeOwned>(
-        &self,
-        id: &ResourceId,
-        api_version: &str,
-        body: &B,
-        stop: &CancellationToken,
-    ) -> Result<T, AzureError> {
-        self.write(Method::Put, id, api_version, body, stop).await
-    }
-
-    /// DELETE of a resource, waited out to its end; a resource already gone is fine.
-    pub async fn delete(
-        &self,
-        id: &ResourceId,
-        api_version: &str,
-        stop: &CancellationToken,
-    ) -> Result<(), AzureError> {
-        let url = self.url(id.as_str(), api_version)?;
-        match self.send(Method::Delete, url, None, stop).await {
-            Ok(accepted) => lro::wait(self, &accepted, None, stop).await.map(|_| ()),
-            Err(AzureError::Arm(e)) if e.status == 404 => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn write<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        id: &ResourceId,
-        api_version: &str,
-        body: &B,
-        stop: &CancellationToken,
-    ) -> Result<T, AzureError> {
-        let url = self.url(id.as_str(), api_version)?;
-        let bytes = serde_json::to_vec(body).map_err(|e| AzureError::Decode {
-            method: method.as_str().to_string(),
-            path: url.path().to_string(),
-            message: format!("cannot serialize the request body: {e}"),
-            request_id: None,
-        })?;
-        let accepted = self.send(method, url.clone(), Some(bytes), stop).await?;
-        let done = lro::wait(self, &accepted, Some(&url), stop).await?;
-        match done {
-            Some(resource) => resource.json(),
-            None => accepted.json(),
-        }
     }
 
     /// Whether `url` is on the Resource Manager host, where the token may go.

@@ -8,11 +8,13 @@
 use std::time::Instant;
 
 use azure_core::http::{Method, Url};
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::client::{arm_error, ArmClient, ArmResponse};
 use super::error::{ArmError, AzureError};
+use super::resource_id::ResourceId;
 use super::wait::{pause, retry_after};
 
 /// An `Azure-AsyncOperation` status document.
@@ -178,4 +180,68 @@ async fn wait_turn(
         });
     }
     pause(delay, stop, &format!("waiting for {what} to finish")).await
+}
+
+/// Writes waited out to their end: here rather than in client.rs, so the
+/// client does not import the module that polls through it.
+impl ArmClient {
+    /// PATCH of a resource, waited out to its end; answers the resource after it.
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(
+        &self,
+        id: &ResourceId,
+        api_version: &str,
+        body: &B,
+        stop: &CancellationToken,
+    ) -> Result<T, AzureError> {
+        self.write(Method::Patch, id, api_version, body, stop).await
+    }
+
+    /// PUT of a resource, waited out to its end; answers the resource after it.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(
+        &self,
+        id: &ResourceId,
+        api_version: &str,
+        body: &B,
+        stop: &CancellationToken,
+    ) -> Result<T, AzureError> {
+        self.write(Method::Put, id, api_version, body, stop).await
+    }
+
+    /// DELETE of a resource, waited out to its end; a resource already gone is fine.
+    pub async fn delete(
+        &self,
+        id: &ResourceId,
+        api_version: &str,
+        stop: &CancellationToken,
+    ) -> Result<(), AzureError> {
+        let url = self.url(id.as_str(), api_version)?;
+        match self.send(Method::Delete, url, None, stop).await {
+            Ok(accepted) => wait(self, &accepted, None, stop).await.map(|_| ()),
+            Err(AzureError::Arm(e)) if e.status == 404 => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn write<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        id: &ResourceId,
+        api_version: &str,
+        body: &B,
+        stop: &CancellationToken,
+    ) -> Result<T, AzureError> {
+        let url = self.url(id.as_str(), api_version)?;
+        let bytes = serde_json::to_vec(body).map_err(|e| AzureError::Decode {
+            method: method.as_str().to_string(),
+            path: url.path().to_string(),
+            message: format!("cannot serialize the request body: {e}"),
+            request_id: None,
+        })?;
+        let accepted = self.send(method, url.clone(), Some(bytes), stop).await?;
+        let done = wait(self, &accepted, Some(&url), stop).await?;
+        match done {
+            Some(resource) => resource.json(),
+            None => accepted.json(),
+        }
+    }
 }
