@@ -49,6 +49,15 @@ impl<'a> Attempt<'a> {
 
     /// This attempt's audit entry, refused with `err`.
     pub(super) fn refused(self, err: &DaemonError) -> AuditEntry {
+        self.entry(Outcome::Refused, err.to_string())
+    }
+
+    /// This attempt's audit entry once it succeeded, saying what it did.
+    pub(super) fn succeeded(self, message: String) -> AuditEntry {
+        self.entry(Outcome::Ok, message)
+    }
+
+    fn entry(self, outcome: Outcome, message: String) -> AuditEntry {
         AuditEntry {
             time: String::new(),
             actor: self.actor,
@@ -59,8 +68,8 @@ impl<'a> Attempt<'a> {
             from_color: None,
             to_color: self.color,
             revision: None,
-            outcome: Outcome::Refused,
-            message: err.to_string(),
+            outcome,
+            message,
         }
     }
 }

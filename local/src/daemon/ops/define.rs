@@ -64,19 +64,10 @@ impl Daemon {
             }
             env.reinstall();
             self.save().await?;
-            self.audit(AuditEntry {
-                time: String::new(),
-                actor: who,
-                environment: name.to_owned(),
-                action: AuditAction::Define,
-                from_version: None,
-                to_version: None,
-                from_color: None,
-                to_color: None,
-                revision: None,
-                outcome: Outcome::Ok,
-                message: format!("definition updated (front door {})", spec.listen),
-            });
+            self.audit(
+                Attempt::new(name, AuditAction::Define, who)
+                    .succeeded(format!("definition updated (front door {})", spec.listen)),
+            );
             return Ok(env.status());
         }
         let listener = FrontDoor::bind(&spec.listen).await?;
@@ -109,19 +100,12 @@ impl Daemon {
                 .remove(name);
             return Err(e);
         }
-        self.audit(AuditEntry {
-            time: String::new(),
-            actor: who,
-            environment: name.to_owned(),
-            action: AuditAction::Define,
-            from_version: None,
-            to_version: None,
-            from_color: None,
-            to_color: None,
-            revision: None,
-            outcome: Outcome::Ok,
-            message: format!("environment created; front door on {}", spec.listen),
-        });
+        self.audit(
+            Attempt::new(name, AuditAction::Define, who).succeeded(format!(
+                "environment created; front door on {}",
+                spec.listen
+            )),
+        );
         Ok(env.status())
     }
 
