@@ -52,19 +52,8 @@ impl From<ModelError> for Diagnostic {
     }
 }
 
-/// "a string", "null", …: a value's kind as an error message says it.
+/// "a string", "null", …: a value's kind as an error message says it (the
+/// codec's wording, so both kinds of error read alike).
 pub(crate) fn kind(value: &Value) -> &'static str {
-    match value.inner() {
-        Value::Null => "null",
-        Value::Unknown => "an unknown value",
-        Value::Bool(_) => "a bool",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::List(_) => "a list",
-        Value::Set(_) => "a set",
-        Value::Map(_) => "a map",
-        Value::Object(_) => "an object",
-        Value::Tuple(_) => "a tuple",
-        Value::Dynamic(..) => "a dynamic value",
-    }
+    crate::value::kind(value.inner())
 }

@@ -15,3 +15,6 @@ pub use msgpack::{decode_msgpack, encode_msgpack, MsgpackError};
 pub use path::{AttributePath, PathStep};
 pub use types::{Type, TypeError};
 pub use value::{Number, Value};
+
+// The wording of a value's kind, shared by the codecs' and the models' errors.
+pub(crate) use msgpack::kind;

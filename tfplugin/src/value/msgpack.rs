@@ -73,7 +73,7 @@ pub(super) fn brief(ty: &Type) -> String {
 }
 
 /// The kind of a value with its article, for error messages.
-pub(super) fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Unknown => "an unknown value",
