@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use super::azure::AzureTarget;
 use super::TargetSpec;
 
 /// An environment as its platform knows it.
@@ -16,14 +17,16 @@ pub struct EnvironmentRef {
     pub target: TargetRef,
 }
 
-/// The platform-specific identity of an environment. Azure adds a variant with
-/// the container app id, the Front Door route id and the origin group ids, taken
+/// The platform-specific identity of an environment: Azure's carries the
+/// container app id, the Front Door route id and the origin group ids, taken
 /// from the resource's `azure` block or recovered from the platform (tags on the
 /// app) by [`super::Platform::locate`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TargetRef {
     /// On the local daemon, which finds environments by name.
     Local,
+    /// On Azure: the resources the environment acts on.
+    Azure(AzureTarget),
 }
 
 impl EnvironmentRef {
@@ -39,6 +42,10 @@ impl EnvironmentRef {
     pub fn for_target(name: impl Into<String>, target: &TargetSpec) -> Self {
         match target {
             TargetSpec::Local { .. } => Self::local(name),
+            TargetSpec::Azure { target, .. } => Self {
+                name: name.into(),
+                target: TargetRef::Azure(target.clone()),
+            },
         }
     }
 }

@@ -329,7 +329,13 @@ impl Platform for LocalPlatform {
             listen,
             drain_timeout,
             trust_forwarded_headers,
-        } = spec;
+        } = spec
+        else {
+            return Err(PlatformError::Api(format!(
+                "environment {:?} declares an azure block, which the local platform cannot run; configure the provider's azure block to release it on Azure",
+                environment.name
+            )));
+        };
         // Keep a tenant header set by a traffic split.
         let tenant_header = match self.client.get_environment(&environment.name).await {
             Ok(s) => s.spec.tenant_header,

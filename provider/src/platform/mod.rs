@@ -174,25 +174,50 @@ pub enum TargetSpec {
         /// Pass clients' `X-Forwarded-*` headers on instead of replacing them.
         trust_forwarded_headers: bool,
     },
+    /// A Container App's `blue`/`green` revision labels behind a Front Door route.
+    Azure {
+        /// The resources acted on.
+        target: azure::AzureTarget,
+        /// Container to set the image of; None = the template's only container (error if several).
+        container_name: Option<String>,
+        /// Image with a `{version}` placeholder, e.g. "myregistry.azurecr.io/orders:{version}".
+        image: String,
+        /// Path the propagation probe asks on the edge (the health check's path).
+        probe_path: String,
+    },
 }
 
 impl TargetSpec {
     /// Whether both start the same program the same way (command and env):
     /// what decides if a running colour is still what the user declared.
     pub fn same_program(&self, other: &TargetSpec) -> bool {
-        let (
-            TargetSpec::Local {
-                command: a_command,
-                env: a_env,
-                ..
-            },
-            TargetSpec::Local {
-                command: b_command,
-                env: b_env,
-                ..
-            },
-        ) = (self, other);
-        a_command == b_command && a_env == b_env
+        match (self, other) {
+            (
+                TargetSpec::Local {
+                    command: a_command,
+                    env: a_env,
+                    ..
+                },
+                TargetSpec::Local {
+                    command: b_command,
+                    env: b_env,
+                    ..
+                },
+            ) => a_command == b_command && a_env == b_env,
+            (
+                TargetSpec::Azure {
+                    image: a_image,
+                    container_name: a_container,
+                    ..
+                },
+                TargetSpec::Azure {
+                    image: b_image,
+                    container_name: b_container,
+                    ..
+                },
+            ) => a_image == b_image && a_container == b_container,
+            _ => false,
+        }
     }
 }
 

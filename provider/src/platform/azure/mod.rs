@@ -2,7 +2,7 @@
 //! (the provider `azure` block with azurerm's `ARM_*` fallbacks), credentials,
 //! the ARM client with retries and long-running operations, and typed models
 //! of the resources a release touches (Container Apps, Front Door, Monitor).
-//! The `Platform` implementation will sit on top of this.
+//! `platform.rs` implements `Platform` on top of this.
 
 pub mod assertion;
 pub mod auth;
@@ -12,7 +12,12 @@ pub mod lro;
 pub mod managed_identity;
 pub mod metrics;
 pub mod models;
+pub mod platform;
 pub mod resource_id;
 pub mod settings;
+pub mod target;
 pub mod transport;
 pub mod wait;
+
+pub use platform::AzurePlatform;
+pub use target::AzureTarget;

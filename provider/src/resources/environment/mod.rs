@@ -387,8 +387,12 @@ impl Resource for EnvironmentResource {
                 let mut state = held.clone();
                 state::apply_truth(&mut state, &truth, true);
                 state::forget_lost_rollback_target(&mut state, &truth);
-                if let Some(spec) = &truth.spec {
-                    state.local = Field::Known(state::local_block_value(spec, &held.local));
+                if let Some(local) = truth
+                    .spec
+                    .as_ref()
+                    .and_then(|spec| state::local_block_value(spec, &held.local))
+                {
+                    state.local = Field::Known(local);
                 }
                 let mut diags = Diagnostics::new();
                 if let Some(why) = &truth.front_door_down {

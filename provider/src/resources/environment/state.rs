@@ -120,15 +120,19 @@ pub fn rollback_target(previous: &Field<String>, state: &EnvironmentState) -> Fi
 }
 
 /// The `local` block as the platform holds it, keeping the user's spelling
-/// of `drain_timeout` when it means the same duration.
-pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> LocalModel {
+/// of `drain_timeout` when it means the same duration; `None` for a spec of
+/// another platform (which has no `local` block).
+pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> Option<LocalModel> {
     let TargetSpec::Local {
         command,
         env,
         listen,
         drain_timeout,
         trust_forwarded_headers,
-    } = spec;
+    } = spec
+    else {
+        return None;
+    };
     let prior_drain = prior_local
         .known()
         .map_or(Field::Null, |l| l.drain_timeout.clone());
@@ -150,11 +154,11 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> 
                 .collect(),
         )
     };
-    LocalModel {
+    Some(LocalModel {
         command: Field::Known(command.iter().cloned().map(Field::Known).collect()),
         env: env_value,
         listen: Field::Known(listen.clone()),
         drain_timeout: drain,
         trust_forwarded_headers: Field::Known(*trust_forwarded_headers),
-    }
+    })
 }
