@@ -1,6 +1,7 @@
 //! Resource `bluegreen_environment`: one application behind one front door,
 //! with two colours, released by changing `version`.
 
+pub mod azure_block;
 pub mod model;
 pub mod schema;
 pub mod state;
@@ -42,6 +43,7 @@ fn release_needed(a: &EnvironmentModel, b: &EnvironmentModel) -> bool {
         || a.candidate_version != b.candidate_version
         || a.live_color != b.live_color
         || a.local != b.local
+        || a.azure != b.azure
         || a.keep_previous != b.keep_previous
 }
 
@@ -64,6 +66,16 @@ fn define_diagnostic(name: &str, err: &PlatformError) -> Diagnostic {
         PlatformError::Listen { address, reason } => listen_diagnostic(address, reason),
         other => platform_diagnostic(&format!("Defining environment {name:?} failed"), other),
     }
+}
+
+/// An `azure` environment with no credentials to reach Azure: said at plan
+/// time, before anything is released.
+fn azure_provider_missing() -> Diagnostic {
+    Diagnostic::error(
+        "The provider has no azure block",
+        "This environment runs on Azure (it has an azure block), so the bluegreen provider needs Azure credentials and a cloud: add provider \"bluegreen\" { azure { subscription_id = ..., tenant_id = ..., client_id = ... } } (each argument falls back to the ARM_* variable azurerm reads), or give the environment a local block instead.",
+    )
+    .at(AttributePath::attr("azure"))
 }
 
 fn platform_diagnostic(summary: &str, err: &PlatformError) -> Diagnostic {
@@ -199,7 +211,9 @@ impl EnvironmentResource {
                 return StateResponse::with_diagnostics(req.prior.clone(), d.into());
             }
         };
-        let redefine = !creating && prior.known().map(|p| &p.local) != Some(&planned.local);
+        let redefine = !creating
+            && prior.known().map(|p| (&p.local, &p.azure))
+                != Some((&planned.local, &planned.azure));
         let prior_live = match platform.status(&name).await {
             Ok(s) => s.and_then(|s| s.live_version()),
             Err(_) => None,
@@ -341,6 +355,10 @@ impl Resource for EnvironmentResource {
                 return planned;
             }
         };
+        if !config.azure.is_null() && self.shared.config().is_ok_and(|c| c.azure.is_none()) {
+            planned.diagnostics.push(azure_provider_missing());
+            return planned;
+        }
         // A split planned in this run checks its canary against this.
         if let Some(name) = p.name.as_deref() {
             self.shared

@@ -8,6 +8,7 @@ use tfplugin::model::{decode, Field};
 use tfplugin::timeouts::parse_duration;
 use tfplugin::{AttributePath, Diagnostics, Number, Value};
 
+use super::azure_block::{self, AzureModel};
 use crate::platform::{Color, EnvironmentRef, TargetSpec};
 use crate::rollout::{HealthCheck, PostSwitch, ReleaseSpec, SmokeTest};
 
@@ -40,6 +41,8 @@ tfplugin::model! {
         pub colors: Field<BTreeMap<String, ColorModel>>,
         /// The `local` block.
         pub local: Field<LocalModel>,
+        /// The `azure` block.
+        pub azure: Field<AzureModel>,
         /// The `health_check` block.
         pub health_check: Field<HealthCheckModel>,
         /// The `smoke_test` blocks.
@@ -406,15 +409,66 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
         propagation_timeout: pd.propagation_timeout,
     };
 
-    let lp = AttributePath::attr("local");
-    if config.local.is_null() {
-        diags.error_at(
-            lp.clone(),
-            "Missing target",
-            "Add a local { command = [...], listen = \"127.0.0.1:8080\" } block to say how to run the application.",
-        );
+    let target = target(config, &health.path, diags);
+    EnvironmentConfig {
+        release: ReleaseSpec {
+            environment: EnvironmentRef::for_target(name, &target),
+            version,
+            health,
+            smoke,
+            post_switch,
+            keep_previous: config.keep_previous.known().copied().unwrap_or(true),
+            definition_changed: false,
+        },
+        candidate_version,
+        live_color,
+        target,
     }
-    let local = config.local.known().cloned().unwrap_or_default();
+}
+
+/// The platform block: exactly one of `local` and `azure`. `probe_path` is
+/// the health check's path, which Azure's propagation probe asks on the edge.
+fn target(config: &EnvironmentModel, probe_path: &str, diags: &mut Diagnostics) -> TargetSpec {
+    match (&config.local, &config.azure) {
+        (Field::Null, Field::Null) => {
+            diags.error_at(
+                AttributePath::attr("local"),
+                "Missing target",
+                "Say where the application runs: add a local { command = [...], listen = \"127.0.0.1:8080\" } block for this machine, or an azure { container_app_id = ..., image = ..., front_door_route_id = ..., blue_origin_group_id = ..., green_origin_group_id = ... } block for Azure Container Apps behind Front Door.",
+            );
+            local_target(&LocalModel::default(), diags)
+        }
+        (local, Field::Null) => local_target(&local.known().cloned().unwrap_or_default(), diags),
+        (Field::Null, azure) => {
+            let block = azure.known().cloned().unwrap_or_default();
+            azure_target(&block, probe_path, diags)
+        }
+        (Field::Known(_), Field::Known(_)) => {
+            diags.error_at(
+                AttributePath::attr("azure"),
+                "Both local and azure blocks",
+                "An environment runs on one platform: remove the local block to release on Azure, or the azure block to release on this machine.",
+            );
+            local_target(&LocalModel::default(), diags)
+        }
+        // A dynamic block not known yet: judged once it is (validate only).
+        _ => local_target(&LocalModel::default(), diags),
+    }
+}
+
+/// The `azure` block's target.
+fn azure_target(block: &AzureModel, probe_path: &str, diags: &mut Diagnostics) -> TargetSpec {
+    match azure_block::read(block, diags) {
+        Some(azure) => azure.into_spec(probe_path),
+        // Never used: the diagnostics hold an error, or (validate, with ids
+        // known only after apply) the configuration is only checked.
+        None => local_target(&LocalModel::default(), diags),
+    }
+}
+
+/// The `local` block's target.
+fn local_target(local: &LocalModel, diags: &mut Diagnostics) -> TargetSpec {
+    let lp = AttributePath::attr("local");
     let written: &[Field<String>] = local.command.known().map_or(&[], Vec::as_slice);
     let command: Vec<String> = written.iter().filter_map(|v| v.known().cloned()).collect();
     if local.command.known().is_some_and(Vec::is_empty) {
@@ -462,7 +516,7 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
         diags,
     );
 
-    let target = TargetSpec::Local {
+    TargetSpec::Local {
         command,
         env,
         listen,
@@ -472,20 +526,6 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
             .known()
             .copied()
             .unwrap_or(false),
-    };
-    EnvironmentConfig {
-        release: ReleaseSpec {
-            environment: EnvironmentRef::for_target(name, &target),
-            version,
-            health,
-            smoke,
-            post_switch,
-            keep_previous: config.keep_previous.known().copied().unwrap_or(true),
-            definition_changed: false,
-        },
-        candidate_version,
-        live_color,
-        target,
     }
 }
 
@@ -593,6 +633,7 @@ mod tests {
                     ("trust_forwarded_headers", Value::Bool(false)),
                 ]),
             ),
+            ("azure", Value::Null),
             ("health_check", Value::Null),
             (
                 "smoke_test",
@@ -671,6 +712,67 @@ mod tests {
             paths.contains(&"health_check.interval".to_string()),
             "{paths:?}"
         );
+    }
+
+    fn azure_block() -> Value {
+        let fd = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Cdn/profiles/fd";
+        Value::object([
+            (
+                "container_app_id",
+                Value::from(
+                    "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.App/containerApps/orders",
+                ),
+            ),
+            ("container_name", Value::Null),
+            ("image", Value::from("acr.example/orders:{version}")),
+            (
+                "front_door_route_id",
+                Value::from(format!("{fd}/afdEndpoints/ep/routes/default").as_str()),
+            ),
+            (
+                "blue_origin_group_id",
+                Value::from(format!("{fd}/originGroups/og-blue").as_str()),
+            ),
+            (
+                "green_origin_group_id",
+                Value::from(format!("{fd}/originGroups/og-green").as_str()),
+            ),
+            ("split_origin_group_id", Value::Null),
+            ("rule_set_id", Value::Null),
+        ])
+    }
+
+    fn error_paths(config: &Value) -> Vec<(String, String)> {
+        let mut diags = Diagnostics::new();
+        read(&decode(config).unwrap(), &mut diags);
+        diags
+            .0
+            .iter()
+            .map(|d| {
+                (
+                    d.path.as_ref().map(ToString::to_string).unwrap_or_default(),
+                    d.summary.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exactly_one_platform_block() {
+        let mut both = config("127.0.0.1:8080", "1s");
+        both.set("azure", azure_block());
+        assert_eq!(
+            error_paths(&both),
+            [(
+                "azure".to_string(),
+                "Both local and azure blocks".to_string()
+            )]
+        );
+        let mut neither = config("127.0.0.1:8080", "1s");
+        neither.set("local", Value::Null);
+        let found = error_paths(&neither);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "local");
     }
 
     #[test]

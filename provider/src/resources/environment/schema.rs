@@ -46,7 +46,7 @@ pub fn computed_attributes(block: Block) -> Block {
 /// The resource schema.
 pub fn schema() -> Schema {
     let local = Block::new()
-        .description("Run the colours as local processes behind the local platform's front door. A changed `command` or `env` starts the idle colour afresh at the next release, even for a version it already runs; the live colour keeps its process until a release replaces it.")
+        .description("Run the colours as local processes behind the local platform's front door. Exactly one of `local` and `azure`. A changed `command` or `env` starts the idle colour afresh at the next release, even for a version it already runs; the live colour keeps its process until a release replaces it.")
         .attr(Attribute::new("command", Type::list(Type::String)).required().description(
             "Program and arguments of one colour. `{port}`, `{version}` and `{color}` are replaced, e.g. `[\"agog-demo-app\", \"--port\", \"{port}\", \"--version\", \"{version}\"]`.",
         ))
@@ -126,6 +126,7 @@ pub fn schema() -> Schema {
             "The last release this resource ran: `id`, `outcome` (`released`, `switched`, `candidate_ready`, `no_change`, `gate_failed`, `rolled_back`, `failed`), `started_at`, `finished_at`, `message`.",
         ))
         .block(NestedBlock::single("local", local))
+        .block(NestedBlock::single("azure", super::azure_block::schema()))
         .block(NestedBlock::single("health_check", health))
         .block(NestedBlock::list("smoke_test", smoke))
         .block(NestedBlock::single("post_switch", post_switch))
