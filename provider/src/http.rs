@@ -40,6 +40,8 @@ pub struct Reply {
     pub status: u16,
     /// Body as text (lossy UTF-8).
     pub body: String,
+    /// Response headers.
+    pub headers: hyper::HeaderMap,
 }
 
 impl Default for Http {
@@ -80,19 +82,32 @@ impl Http {
         url: &str,
         timeout: Duration,
     ) -> Result<Reply, String> {
+        self.request_with_headers(method, url, &[], timeout).await
+    }
+
+    /// [`Http::request`] with extra request headers (a tenant header, an
+    /// edge's `Host`).
+    pub async fn request_with_headers(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Reply, String> {
         let method = hyper::Method::from_bytes(method.as_bytes())
             .map_err(|_| format!("invalid HTTP method {method:?}"))?;
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| format!("invalid request to {url}: {e}"))?;
         let tls = uri.scheme() == Some(&hyper::http::uri::Scheme::HTTPS);
-        let req = hyper::Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(
-                "user-agent",
-                concat!("terraform-provider-bluegreen/", env!("CARGO_PKG_VERSION")),
-            )
+        let mut builder = hyper::Request::builder().method(method).uri(uri).header(
+            "user-agent",
+            concat!("terraform-provider-bluegreen/", env!("CARGO_PKG_VERSION")),
+        );
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        let req = builder
             .body(Full::new(Bytes::new()))
             .map_err(|e| format!("invalid request to {url}: {e}"))?;
         let call = async {
@@ -102,6 +117,7 @@ impl Http {
                 self.client.request(req).await.map_err(|e| describe(&e))?
             };
             let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
             let body = Limited::new(resp.into_body(), MAX_BODY)
                 .collect()
                 .await
@@ -110,6 +126,7 @@ impl Http {
             Ok(Reply {
                 status,
                 body: String::from_utf8_lossy(&body).into_owned(),
+                headers,
             })
         };
         match tokio::time::timeout(timeout, call).await {

@@ -140,6 +140,10 @@ pub struct EmulatorInfo {
     pub identity_header: String,
     /// Front Door edge locations (`http://127.0.0.1:PORT`), when revisions run.
     pub edge_urls: Vec<String>,
+    /// When revisions run: the host map file (`STATE_DIR/hosts.json`, kept
+    /// current) mapping label, app and endpoint host names to loopback URLs,
+    /// for the provider's `BLUEGREEN_AZURE_HOST_MAP`.
+    pub hosts_file: Option<PathBuf>,
 }
 
 /// A running emulator; dropping it stops the listeners.
@@ -189,6 +193,7 @@ impl Emulator {
             identity_endpoint: format!("{base_url}/msi/token"),
             identity_header: credentials.identity_header.clone(),
             edge_urls: Vec::new(),
+            hosts_file: None,
         };
         let info_file = config.state_dir.join("emulator.json");
 
@@ -208,9 +213,14 @@ impl Emulator {
         let mut tasks = Vec::new();
         if let Some(runtime) = config.runtime.clone() {
             tasks.extend(
-                runtime::start(shared.clone(), runtime, stopped.clone())
-                    .await
-                    .map_err(|source| EmulatorError::Runtime { source })?,
+                runtime::start(
+                    shared.clone(),
+                    runtime,
+                    config.state_dir.join(runtime::HOSTS_FILE),
+                    stopped.clone(),
+                )
+                .await
+                .map_err(|source| EmulatorError::Runtime { source })?,
             );
             info.edge_urls = shared
                 .lock()
@@ -219,6 +229,7 @@ impl Emulator {
                 .iter()
                 .map(|(_, port)| format!("http://127.0.0.1:{port}"))
                 .collect();
+            info.hosts_file = Some(config.state_dir.join(runtime::HOSTS_FILE));
         }
         let _ = std::fs::write(
             &info_file,

@@ -477,3 +477,38 @@ pub fn revision_weight(app: &Value, revision: &str) -> i64 {
         .map(|e| e["weight"].as_i64().unwrap_or(0))
         .sum()
 }
+
+/// `GET /subscriptions/{s}/providers/Microsoft.App/containerApps`
+/// (ContainerApps_ListBySubscription): every app of the subscription, in
+/// one page. `None` when the request is not that path.
+pub fn list_by_subscription(st: &State, req: &Incoming) -> Option<Reply> {
+    let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
+    let matches = segs.len() == 5
+        && segs[0].eq_ignore_ascii_case("subscriptions")
+        && segs[2].eq_ignore_ascii_case("providers")
+        && segs[3].eq_ignore_ascii_case("Microsoft.App")
+        && segs[4].eq_ignore_ascii_case("containerApps");
+    if !matches {
+        return None;
+    }
+    if req.method != "GET" {
+        return Some(Reply::arm_error(
+            405,
+            "MethodNotAllowed",
+            "A collection only answers GET.",
+        ));
+    }
+    if let Err(reply) = super::require_api_version(req, super::path::APP_API, "containerApps") {
+        return Some(reply);
+    }
+    let prefix = format!("/subscriptions/{}/", segs[1].to_lowercase());
+    let value: Vec<Value> = st
+        .resources
+        .iter()
+        .filter(|(k, d)| {
+            k.starts_with(&prefix) && d["type"].as_str() == Some("Microsoft.App/containerApps")
+        })
+        .map(|(_, d)| present(st, d))
+        .collect();
+    Some(Reply::json(200, json!({"value": value, "nextLink": null})))
+}

@@ -91,6 +91,9 @@ fn route(ctx: &Ctx, st: &mut State, req: &Incoming) -> Reply {
             );
         }
     }
+    if let Some(reply) = apps::list_by_subscription(st, req) {
+        return reply;
+    }
     match path::ResourcePath::parse(&req.path) {
         Some(p) => resources::handle(ctx, st, req, &p),
         None => Reply::arm_error(

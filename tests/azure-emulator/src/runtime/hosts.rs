@@ -111,3 +111,41 @@ pub fn resolve(st: &State, host: &str, pick: f64) -> Option<Target> {
     }
     None
 }
+
+/// The host map a client without the emulator's DNS uses (the provider's
+/// `BLUEGREEN_AZURE_HOST_MAP`): each label or app FQDN to its listener, each
+/// Front Door endpoint host name to every edge location.
+pub fn host_map(st: &State) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut map: std::collections::BTreeMap<String, Vec<String>> = st
+        .runtime
+        .hosts
+        .iter()
+        .map(|(host, port)| (host.clone(), vec![format!("http://127.0.0.1:{port}")]))
+        .collect();
+    let edges: Vec<String> = st
+        .runtime
+        .edge
+        .iter()
+        .map(|(_, port)| format!("http://127.0.0.1:{port}"))
+        .collect();
+    for doc in st.resources.values() {
+        let is_endpoint = doc["type"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("Microsoft.Cdn/profiles/afdendpoints"));
+        if let (true, Some(host)) = (is_endpoint, doc["properties"]["hostName"].as_str()) {
+            map.insert(host.to_lowercase(), edges.clone());
+        }
+    }
+    map
+}
+
+/// Writes `map` to `file` (through a temporary file and a rename, so a
+/// reader never sees half of it).
+pub fn write_host_map(
+    file: &std::path::Path,
+    map: &std::collections::BTreeMap<String, Vec<String>>,
+) -> std::io::Result<()> {
+    let tmp = file.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(map).unwrap_or_default())?;
+    std::fs::rename(&tmp, file)
+}

@@ -39,10 +39,14 @@ pub struct RuntimeConfig {
     pub log_dir: PathBuf,
 }
 
+/// Name of the host map file in the state directory (README: "host map").
+pub const HOSTS_FILE: &str = "hosts.json";
+
 /// Binds the edge listeners and starts the reconciler; returns their tasks.
 pub async fn start(
     shared: Arc<Shared>,
     config: RuntimeConfig,
+    hosts_file: PathBuf,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<Vec<JoinHandle<()>>> {
     let client = proxy::client();
@@ -66,7 +70,11 @@ pub async fn start(
         st.runtime.edge = edge;
     }
     std::fs::create_dir_all(&config.log_dir)?;
-    tasks.push(tokio::spawn(reconcile(shared, config, client, stop)));
+    // There from the start, so a client never finds it missing.
+    hosts::write_host_map(&hosts_file, &hosts::host_map(&shared.lock()))?;
+    tasks.push(tokio::spawn(reconcile(
+        shared, config, hosts_file, client, stop,
+    )));
     Ok(tasks)
 }
 
@@ -75,9 +83,11 @@ pub async fn start(
 async fn reconcile(
     shared: Arc<Shared>,
     config: RuntimeConfig,
+    hosts_file: PathBuf,
     client: proxy::HttpClient,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut written_map = None;
     let mut children: HashMap<String, Child> = HashMap::new();
     let mut listeners: Vec<JoinHandle<()>> = Vec::new();
     loop {
@@ -181,6 +191,14 @@ async fn reconcile(
                 router,
                 stop.clone(),
             )));
+        }
+        // The host map follows the listeners and the endpoints.
+        let map = hosts::host_map(&shared.lock());
+        if written_map.as_ref() != Some(&map) {
+            match hosts::write_host_map(&hosts_file, &map) {
+                Ok(()) => written_map = Some(map),
+                Err(e) => eprintln!("writing the host map {} failed: {e}", hosts_file.display()),
+            }
         }
         // Health of every live process.
         let live: Vec<(String, u16)> = {

@@ -1,0 +1,643 @@
+//! The Azure platform against the Azure emulator on loopback, with revisions
+//! running as real `agog-demo-app` processes behind their label addresses
+//! and a Front Door edge of two locations: define's checks, status, deploy's
+//! labels, full engine releases counted in the request journal, propagation,
+//! metrics through the ingestion delay, locate from tags, tenant canary, and
+//! every body we sent judged by Microsoft's SDK models.
+
+#[path = "../../tests/azure-emulator/tests/common/mod.rs"]
+mod emulator;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use bluegreen_azure_emulator::EmulatorInfo;
+use serde_json::{json, Value};
+use terraform_provider_bluegreen::config::Env;
+use terraform_provider_bluegreen::http::Http;
+use terraform_provider_bluegreen::platform::azure::auth::CredentialOptions;
+use terraform_provider_bluegreen::platform::azure::client::{ArmClient, ArmOptions};
+use terraform_provider_bluegreen::platform::azure::resource_id::ResourceId;
+use terraform_provider_bluegreen::platform::azure::settings::{self, AzureBlock};
+use terraform_provider_bluegreen::platform::azure::{AzurePlatform, AzureTarget};
+use terraform_provider_bluegreen::platform::{
+    CanaryRoute, Color, EnvironmentRef, Lease, Platform, PlatformError, Propagation, RouteChange,
+    RouteReason, TargetSpec,
+};
+use terraform_provider_bluegreen::rollout::{
+    Engine, HealthCheck, Outcome, PostSwitch, ReleaseError, ReleaseSpec,
+};
+use tokio_util::sync::CancellationToken;
+
+const ENV: &str = "orders";
+
+struct NoEnv;
+impl Env for NoEnv {
+    fn var(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+fn platform(info: &EmulatorInfo) -> AzurePlatform {
+    let block = AzureBlock {
+        subscription_id: Some(info.subscription_id.clone()),
+        tenant_id: Some(info.tenant_id.clone()),
+        client_id: Some(info.client_id.clone()),
+        client_secret: Some(info.client_secret.clone()),
+        resource_manager_endpoint: Some(format!("{}/", info.base_url)),
+        authority_host: Some(info.base_url.clone()),
+        ca_certificate_file: Some(info.ca_file.display().to_string()),
+        use_cli: Some(false),
+        ..AzureBlock::default()
+    };
+    let settings = settings::resolve(&block, &NoEnv).expect("emulator settings resolve");
+    let options = ArmOptions {
+        backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(400),
+        request_timeout: Duration::from_secs(20),
+        operation_timeout: Duration::from_secs(60),
+        ..ArmOptions::default()
+    };
+    let client =
+        ArmClient::new(&settings, options, CredentialOptions::default()).expect("ARM client");
+    AzurePlatform::with_client(client, &settings)
+        .expect("platform")
+        .with_host_map(info.hosts_file.clone().expect("emulator host map"))
+}
+
+async fn seed(info: &EmulatorInfo) -> AzureTarget {
+    let (status, ids) = emulator::admin(info, "POST", "/admin/seed", Some(json!({}))).await;
+    assert_eq!(status, 201, "{ids:?}");
+    let id = |k: &str| ResourceId::parse(ids[k].as_str().unwrap_or_default()).expect(k);
+    AzureTarget {
+        container_app_id: id("container_app_id"),
+        front_door_route_id: id("front_door_route_id"),
+        blue_origin_group_id: id("blue_origin_group_id"),
+        green_origin_group_id: id("green_origin_group_id"),
+        split_origin_group_id: Some(id("split_origin_group_id")),
+        rule_set_id: Some(id("rule_set_id")),
+    }
+}
+
+fn spec_of(target: &AzureTarget) -> TargetSpec {
+    TargetSpec::Azure {
+        target: target.clone(),
+        container_name: None,
+        image: "agog/orders:{version}".into(),
+        probe_path: "/api/health".into(),
+    }
+}
+
+fn lease() -> Lease {
+    Lease {
+        owner: "test@host".into(),
+    }
+}
+
+/// A seeded, defined environment on an emulator whose edge locations take `edge_ms`.
+async fn environment(edge_ms: Vec<u64>) -> (emulator::TestEmulator, AzurePlatform, EnvironmentRef) {
+    let emu = emulator::start_with_runtime(edge_ms).await;
+    let target = seed(&emu.info).await;
+    let azure = platform(&emu.info);
+    let spec = spec_of(&target);
+    let env = EnvironmentRef::for_target(ENV, &spec);
+    azure.define(&env, &spec, &lease()).await.expect("define");
+    (emu, azure, env)
+}
+
+fn release_spec(env: &EnvironmentRef, version: &str) -> ReleaseSpec {
+    ReleaseSpec {
+        environment: env.clone(),
+        version: version.into(),
+        health: HealthCheck {
+            path: "/api/health".into(),
+            expect_status: 200,
+            expect_version: true,
+            interval: Duration::from_millis(200),
+            timeout: Duration::from_secs(2),
+            healthy_threshold: 2,
+            deadline: Duration::from_secs(30),
+        },
+        smoke: Vec::new(),
+        post_switch: PostSwitch {
+            window: Duration::from_secs(1),
+            max_error_rate: 0.01,
+            max_p95_increase: 0.5,
+            min_requests: 20,
+            auto_rollback: true,
+            propagation_timeout: Duration::from_secs(30),
+        },
+        keep_previous: true,
+        definition_changed: false,
+    }
+}
+
+async fn release(
+    azure: &AzurePlatform,
+    spec: &ReleaseSpec,
+) -> Result<terraform_provider_bluegreen::rollout::ReleaseReport, ReleaseError> {
+    let lease = lease();
+    let engine = Engine {
+        platform: azure,
+        http: Http::new(),
+        stop: CancellationToken::new(),
+        lease: &lease,
+    };
+    engine.release(spec).await
+}
+
+async fn journal(info: &EmulatorInfo) -> Vec<Value> {
+    let (status, body) = emulator::admin(info, "GET", "/admin/journal", None).await;
+    assert_eq!(status, 200);
+    body.as_array()
+        .cloned()
+        .or_else(|| body["entries"].as_array().cloned())
+        .unwrap_or_default()
+}
+
+async fn clear_journal(info: &EmulatorInfo) {
+    let (status, _) = emulator::admin(info, "DELETE", "/admin/journal", None).await;
+    assert!(status < 300);
+}
+
+/// Writes (PATCH/PUT/DELETE) in the journal whose path contains `part`.
+fn writes(entries: &[Value], part: &str) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e["method"] != "GET" && e["method"] != "POST")
+        .filter(|e| {
+            e["path"]
+                .as_str()
+                .is_some_and(|p| p.to_ascii_lowercase().contains(part))
+        })
+        .map(|e| format!("{} {}", e["method"], e["path"]))
+        .collect()
+}
+
+/// Whether each write's body uses only properties Microsoft's SDK models define.
+fn body_check(entries: &[Value]) {
+    let python =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/azure-sdk-venv/bin/python");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/azure-emulator/sdk/body_check.py");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("journal.json");
+    std::fs::write(&file, serde_json::to_vec(entries).expect("json")).expect("write");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{} cannot run: {e}", python.display()));
+    assert!(
+        out.status.success(),
+        "body_check.py flagged our bodies:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Polls propagation at the platform's cadence until Complete (bounded).
+async fn until_propagated(azure: &AzurePlatform, env: &EnvironmentRef) {
+    let state = azure.status(env).await.expect("status").expect("exists");
+    let started = Instant::now();
+    loop {
+        match azure
+            .propagation(env, &state.routing.revision)
+            .await
+            .expect("propagation")
+        {
+            Propagation::Complete => return,
+            pending => assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "not propagated after 30 s: {pending:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn define_names_a_missing_resource_and_status_reads_a_seeded_environment() {
+    let emu = emulator::start_with_runtime(vec![200, 400]).await;
+    let target = seed(&emu.info).await;
+    let azure = platform(&emu.info);
+
+    let mut missing = target.clone();
+    missing.front_door_route_id = missing
+        .front_door_route_id
+        .parent()
+        .expect("endpoint")
+        .child("routes", "nope");
+    let spec = spec_of(&missing);
+    let err = azure
+        .define(&EnvironmentRef::for_target(ENV, &spec), &spec, &lease())
+        .await
+        .expect_err("missing route");
+    let text = err.to_string();
+    assert!(
+        text.contains("azure.front_door_route_id") && text.contains("nope"),
+        "{text}"
+    );
+
+    let spec = spec_of(&target);
+    let env = EnvironmentRef::for_target(ENV, &spec);
+    azure.define(&env, &spec, &lease()).await.expect("define");
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    // Seeded: the route names og-blue, but no revision carries a label yet.
+    assert_eq!(state.routing.primary, None);
+    assert!(state.colors.is_empty(), "{:?}", state.colors);
+    assert!(
+        state.endpoint.starts_with("http://127.0.0.1:"),
+        "{}",
+        state.endpoint
+    );
+    assert_eq!(
+        state.spec,
+        Some(spec.clone()),
+        "the definition kept on the app"
+    );
+    // Defining again with the same spec writes nothing.
+    clear_journal(&emu.info).await;
+    azure
+        .define(&env, &spec, &lease())
+        .await
+        .expect("define again");
+    assert_eq!(writes(&journal(&emu.info).await, "/"), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn deploys_make_one_revision_per_version_and_keep_both_labels() {
+    let (emu, azure, env) = environment(vec![200, 400]).await;
+    let app = match &env.target {
+        terraform_provider_bluegreen::platform::TargetRef::Azure(t) => t.container_app_id.clone(),
+        other => panic!("{other:?}"),
+    };
+    let (token, labels) = (emulator::token(&emu.info).await, |body: &Value| {
+        let mut l: Vec<(String, String, i64)> = body["properties"]["configuration"]["ingress"]
+            ["traffic"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                (
+                    e["label"].as_str().unwrap_or("").to_string(),
+                    e["revisionName"].as_str().unwrap_or("").to_string(),
+                    e["weight"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        l.sort();
+        l
+    });
+    let url = format!("{app}?api-version=2025-07-01");
+    for (color, version) in [
+        (Color::Blue, "1.0.0"),
+        (Color::Green, "2.0.0"),
+        (Color::Blue, "3.0.0"),
+    ] {
+        azure
+            .deploy(&env, color, version, &lease())
+            .await
+            .expect("deploy");
+        let body = emulator::arm(&emu.info, "GET", &url, &token, None)
+            .await
+            .body;
+        let l = labels(&body);
+        let mine = l
+            .iter()
+            .find(|(c, _, _)| c == color.as_str())
+            .expect("label");
+        assert!(mine.1.contains(&version.replace('.', "-")), "{l:?}");
+        if version != "1.0.0" {
+            assert_eq!(l.len(), 2, "both labels after deploying {version}: {l:?}");
+            assert_eq!(mine.2, 0, "the deployed (idle) label at 0: {l:?}");
+        }
+        let state = azure.status(&env).await.expect("status").expect("exists");
+        assert_eq!(state.color(color).version.as_deref(), Some(version));
+    }
+    let revisions = emulator::arm(
+        &emu.info,
+        "GET",
+        &format!("{app}/revisions?api-version=2025-07-01"),
+        &token,
+        None,
+    )
+    .await
+    .body;
+    let names: Vec<&str> = revisions["value"]
+        .as_array()
+        .expect("revisions")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 4, "seed + one per version: {names:?}");
+    // The green label still leads to 2.0.0 after blue moved on.
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.color(Color::Green).version.as_deref(), Some("2.0.0"));
+    body_check(&journal(&emu.info).await);
+}
+
+#[tokio::test]
+async fn engine_releases_switch_with_one_route_patch_and_roll_back_without_app_writes() {
+    let (emu, azure, env) = environment(vec![200, 500]).await;
+
+    let first = release(&azure, &release_spec(&env, "1.0.0"))
+        .await
+        .expect("first release");
+    assert_eq!(first.outcome, Outcome::Released, "{first:?}");
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.live_color(), Some(Color::Blue));
+    assert_eq!(state.live_version().as_deref(), Some("1.0.0"));
+
+    // Update: exactly one app PATCH and one route PATCH.
+    clear_journal(&emu.info).await;
+    let update = release(&azure, &release_spec(&env, "2.0.0"))
+        .await
+        .expect("update");
+    assert_eq!(update.outcome, Outcome::Released, "{update:?}");
+    let entries = journal(&emu.info).await;
+    assert_eq!(
+        writes(&entries, "/containerapps/").len(),
+        1,
+        "{:?}",
+        writes(&entries, "/")
+    );
+    assert_eq!(
+        writes(&entries, "/routes/").len(),
+        1,
+        "{:?}",
+        writes(&entries, "/")
+    );
+    assert_eq!(
+        writes(&entries, "/").len(),
+        2,
+        "{:?}",
+        writes(&entries, "/")
+    );
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.live_color(), Some(Color::Green));
+    // The edge serves it.
+    let (status, body) = emulator::get(&format!("{}/api/health", emu.info.edge_urls[0]), &[]).await;
+    assert_eq!((status, body["version"].as_str()), (200, Some("2.0.0")));
+    body_check(&journal(&emu.info).await);
+
+    // Instant rollback: the route only.
+    clear_journal(&emu.info).await;
+    let back = release(&azure, &release_spec(&env, "1.0.0"))
+        .await
+        .expect("rollback");
+    assert_eq!(back.outcome, Outcome::Switched, "{back:?}");
+    let entries = journal(&emu.info).await;
+    assert_eq!(writes(&entries, "/containerapps/"), Vec::<String>::new());
+    assert_eq!(
+        writes(&entries, "/routes/").len(),
+        1,
+        "{:?}",
+        writes(&entries, "/")
+    );
+
+    // A failed gate never writes the route.
+    clear_journal(&emu.info).await;
+    let mut bad = release_spec(&env, "3.0.0");
+    bad.health.path = "/no-such-health".into();
+    bad.health.deadline = Duration::from_secs(6);
+    let err = release(&azure, &bad).await.expect_err("gate fails");
+    assert!(matches!(err, ReleaseError::GateFailed { .. }), "{err}");
+    let entries = journal(&emu.info).await;
+    assert_eq!(writes(&entries, "/routes/"), Vec::<String>::new());
+    assert_eq!(writes(&entries, "/containerapps/").len(), 1);
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.live_version().as_deref(), Some("1.0.0"));
+}
+
+#[tokio::test]
+async fn propagation_waits_for_a_lagging_location() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    let first = release(&azure, &release_spec(&env, "1.0.0"))
+        .await
+        .expect("release");
+    assert_eq!(first.outcome, Outcome::Released);
+    azure
+        .deploy(&env, Color::Green, "2.0.0", &lease())
+        .await
+        .expect("deploy");
+    // Location b lags far behind from now on.
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"edge_propagation_ms": [100, 600000]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    let revision = azure
+        .route(
+            &env,
+            RouteChange::all_to(Color::Green, state.routing.revision, RouteReason::Switch),
+            &lease(),
+        )
+        .await
+        .expect("switch");
+    let mut last = None;
+    for _ in 0..8 {
+        last = Some(
+            azure
+                .propagation(&env, &revision)
+                .await
+                .expect("propagation"),
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        last,
+        Some(Propagation::Pending {
+            converged: 1,
+            locations: 2
+        })
+    );
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"edge_propagation_ms": [100, 100]})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    until_propagated(&azure, &env).await;
+}
+
+#[tokio::test]
+async fn metrics_are_none_during_the_ingestion_delay_then_figures() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    release(&azure, &release_spec(&env, "1.0.0"))
+        .await
+        .expect("release");
+    until_propagated(&azure, &env).await;
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"metrics_ingestion_delay_ms": 3000})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let since = terraform_provider_bluegreen::platform::now_ms() - 1000;
+    for _ in 0..25 {
+        let (status, _) =
+            emulator::get(&format!("{}/api/orders", emu.info.edge_urls[0]), &[]).await;
+        assert!(status > 0);
+    }
+    let until = || terraform_provider_bluegreen::platform::now_ms() + 60_000;
+    assert_eq!(
+        azure
+            .metrics(&env, Color::Blue, since, until())
+            .await
+            .expect("metrics"),
+        None,
+        "no data during the ingestion delay"
+    );
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let m = azure
+        .metrics(&env, Color::Blue, since, until())
+        .await
+        .expect("metrics")
+        .expect("figures after the delay");
+    assert_eq!(m.requests, 25, "{m:?}");
+    assert_eq!(m.errors, 0);
+    let latency = m.latency.expect("latency");
+    assert_eq!(latency.statistic.as_str(), "average");
+    // Green has no label yet: no figures.
+    assert_eq!(
+        azure
+            .metrics(&env, Color::Green, since, until())
+            .await
+            .expect("metrics"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_fresh_platform_locates_the_environment_from_its_tags() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    let fresh = platform(&emu.info);
+    assert_eq!(fresh.locate(ENV).await.expect("locate"), env);
+    let terraform_provider_bluegreen::platform::TargetRef::Azure(target) = &env.target else {
+        panic!("azure target");
+    };
+    assert_eq!(
+        fresh
+            .locate_by_app_id(&target.container_app_id)
+            .await
+            .expect("by app id"),
+        env
+    );
+    let err = fresh.locate("nobody").await.expect_err("untagged");
+    assert!(err.to_string().contains("bluegreen-environment"), "{err}");
+    // Destroy removes the tags (and only what the provider made).
+    fresh.delete(&env, &lease()).await.expect("delete");
+    assert!(matches!(
+        fresh.locate(ENV).await,
+        Err(PlatformError::Api(_))
+    ));
+    let _ = azure;
+}
+
+#[tokio::test]
+async fn listed_tenants_always_reach_the_canary_and_others_never() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    release(&azure, &release_spec(&env, "1.0.0"))
+        .await
+        .expect("release");
+    azure
+        .deploy(&env, Color::Green, "2.0.0", &lease())
+        .await
+        .expect("deploy candidate");
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    let canary = CanaryRoute {
+        color: Color::Green,
+        weight: 0,
+        tenants: vec!["acme".into()],
+    };
+    clear_journal(&emu.info).await;
+    azure
+        .route(
+            &env,
+            RouteChange {
+                primary: Some(Color::Blue),
+                canary: Some(canary.clone()),
+                tenant_header: None,
+                if_revision: state.routing.revision,
+                reason: RouteReason::Route,
+            },
+            &lease(),
+        )
+        .await
+        .expect("canary");
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.routing.primary, Some(Color::Blue));
+    assert_eq!(state.routing.canary, Some(canary));
+    until_propagated(&azure, &env).await;
+    for edge in &emu.info.edge_urls {
+        for _ in 0..10 {
+            let url = format!("{edge}/api/health");
+            let (_, tenant) = emulator::get(&url, &[("X-Tenant-ID", "ACME")]).await;
+            assert_eq!(tenant["version"], "2.0.0");
+            let (_, other) = emulator::get(&url, &[("X-Tenant-ID", "globex")]).await;
+            assert_eq!(other["version"], "1.0.0");
+            let (_, untagged) = emulator::get(&url, &[]).await;
+            assert_eq!(untagged["version"], "1.0.0");
+        }
+    }
+    body_check(&journal(&emu.info).await);
+    // Removing the canary deletes the rule the provider made.
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    azure
+        .route(
+            &env,
+            RouteChange::all_to(Color::Blue, state.routing.revision, RouteReason::Route),
+            &lease(),
+        )
+        .await
+        .expect("no canary");
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.routing.canary, None);
+    assert!(writes(&journal(&emu.info).await, "/rules/")
+        .iter()
+        .any(|w| w.starts_with("\"DELETE\"")));
+}
+
+#[tokio::test]
+async fn a_stale_revision_is_a_conflict() {
+    let (_emu, azure, env) = environment(vec![100, 100]).await;
+    release(&azure, &release_spec(&env, "1.0.0"))
+        .await
+        .expect("release");
+    azure
+        .deploy(&env, Color::Green, "2.0.0", &lease())
+        .await
+        .expect("deploy");
+    let before = azure.status(&env).await.expect("status").expect("exists");
+    azure
+        .route(
+            &env,
+            RouteChange::all_to(
+                Color::Green,
+                before.routing.revision.clone(),
+                RouteReason::Switch,
+            ),
+            &lease(),
+        )
+        .await
+        .expect("switch");
+    let err = azure
+        .route(
+            &env,
+            RouteChange::all_to(Color::Blue, before.routing.revision, RouteReason::Rollback),
+            &lease(),
+        )
+        .await
+        .expect_err("stale");
+    assert!(matches!(err, PlatformError::Conflict { .. }), "{err}");
+}
