@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod data_sources;
+pub mod env;
 pub mod http;
 pub mod migrate;
 pub mod platform;

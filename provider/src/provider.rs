@@ -51,7 +51,7 @@ impl Provider for BlueGreenProvider {
     }
 
     async fn validate(&self, _ctx: &Ctx, config: &Value) -> Diagnostics {
-        config::resolve(config, &ProcessEnv).1
+        config::validate(config, &ProcessEnv)
     }
 
     async fn configure(&self, _ctx: &Ctx, terraform_version: &str, config: &Value) -> Diagnostics {

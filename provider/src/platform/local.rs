@@ -15,7 +15,18 @@ use super::{
     LatencyStatistic, Lease, LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange,
     RouteReason, RoutingRevision, RoutingTable, TargetSpec,
 };
-use crate::config::LocalConfig;
+
+/// Settings of the local platform, resolved from the provider's `local`
+/// block and its variables by [`crate::config`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalConfig {
+    /// Admin endpoint.
+    pub endpoint: String,
+    /// State directory (token location).
+    pub state_dir: PathBuf,
+    /// Start the daemon when nothing answers.
+    pub autostart: bool,
+}
 
 /// The local platform.
 pub struct LocalPlatform {

@@ -6,7 +6,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::config::Env;
+use crate::env::Env;
 
 /// Audience of the federated tokens Microsoft Entra accepts as client assertions.
 pub const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";

@@ -1,0 +1,106 @@
+//! The provider configuration schema: the `local` and `azure` blocks, each
+//! argument naming the environment variable it falls back to.
+
+use tfplugin::schema::{Attribute, Block, NestedBlock, Schema};
+
+use super::{DEFAULT_LOCAL_ENDPOINT, DEFAULT_LOCAL_STATE_DIR};
+use crate::platform::azure::settings::DEFAULT_IMDS_ENDPOINT;
+
+/// The provider configuration schema.
+pub fn schema() -> Schema {
+    Schema::new(
+        Block::new()
+            .description(
+                "Blue-green releases for Terraform. Implemented: the embedded **local** platform, used with no block \
+                 or a `local` block. Not implemented yet: Azure Container Apps behind Front Door; an `azure` block is \
+                 refused with an error until it is, and `ARM_*` variables (which azurerm reads too) only draw a warning \
+                 when no `local` block says the local platform is meant.",
+            )
+            .block(NestedBlock::single("local", local_block()))
+            .block(NestedBlock::single("azure", azure_block())),
+    )
+}
+
+fn local_block() -> Block {
+    Block::new()
+        .description("The embedded local platform (`bluegreen-local`), the default when no block is given.")
+        .attr(Attribute::string("endpoint").optional().description(format!(
+            "Admin endpoint of the local platform daemon. Env `BLUEGREEN_LOCAL_ENDPOINT`; default `{DEFAULT_LOCAL_ENDPOINT}`."
+        )))
+        .attr(Attribute::string("state_dir").optional().description(format!(
+            "Directory holding the daemon's state and admin token. Env `BLUEGREEN_LOCAL_STATE_DIR`; default `{DEFAULT_LOCAL_STATE_DIR}` (relative to the working directory)."
+        )))
+        .attr(Attribute::bool("autostart").optional().description(
+            "Start `bluegreen-local` in the background when nothing answers at `endpoint`. Default `true`.",
+        ))
+}
+
+/// Every attribute of `settings::AzureBlock`, in the order azurerm documents
+/// them: subscription and cloud, then each credential in the order tried.
+fn azure_block() -> Block {
+    Block::new()
+        .description(
+            "**Not implemented yet: refused with an error.** Azure Resource Manager credentials and cloud, for the \
+             Azure platform to come. Each argument falls back to the environment variable azurerm uses. Credentials \
+             are tried in this order, the first that gives a token being kept: client secret, OIDC token, GitHub \
+             Actions OIDC request, OIDC token file, AKS workload identity, managed identity, Azure CLI.",
+        )
+        .attr(Attribute::string("subscription_id").optional().description(
+            "Subscription holding the Container App and Front Door. Env `ARM_SUBSCRIPTION_ID`. Required, here or in the environment.",
+        ))
+        .attr(Attribute::string("tenant_id").optional().description("Microsoft Entra tenant id. Env `ARM_TENANT_ID`."))
+        .attr(Attribute::string("client_id").optional().description(
+            "Service principal or managed identity client id. Env `ARM_CLIENT_ID`.",
+        ))
+        .attr(
+            Attribute::string("client_secret")
+                .optional()
+                .sensitive()
+                .description("Service principal secret. Env `ARM_CLIENT_SECRET`. Never logged or stored in state."),
+        )
+        .attr(Attribute::string("environment").optional().description(
+            "Cloud: `public`, `usgovernment`, `china`, or `custom` with the endpoints below. Env `ARM_ENVIRONMENT`; default `public`.",
+        ))
+        .attr(Attribute::string("resource_manager_endpoint").optional().description(
+            "Resource Manager https:// URL for private clouds and tests, e.g. `https://management.contoso.example/`. Env `ARM_RESOURCE_MANAGER_ENDPOINT`.",
+        ))
+        .attr(Attribute::string("authority_host").optional().description(
+            "Microsoft Entra authority https:// URL for private clouds and tests. Env `ARM_AUTHORITY_HOST`.",
+        ))
+        .attr(Attribute::string("ca_certificate_file").optional().description(
+            "PEM file of extra CA certificates to trust for Resource Manager, the authority host, and the health gate and smoke tests on HTTPS revision addresses (which also trust the public web PKI roots). No environment variable.",
+        ))
+        .attr(Attribute::bool("use_oidc").optional().description(
+            "Authenticate the service principal with a federated (OIDC) token: `oidc_token`, `oidc_request_url` with `oidc_request_token`, or `oidc_token_file_path`. Env `ARM_USE_OIDC`.",
+        ))
+        .attr(
+            Attribute::string("oidc_token")
+                .optional()
+                .sensitive()
+                .description("A federated token given directly. Env `ARM_OIDC_TOKEN`. Never logged or stored in state."),
+        )
+        .attr(Attribute::string("oidc_request_url").optional().description(
+            "GitHub Actions' token request https:// URL. Env `ARM_OIDC_REQUEST_URL`, then `ACTIONS_ID_TOKEN_REQUEST_URL` (set when the job has `permissions: id-token: write`).",
+        ))
+        .attr(
+            Attribute::string("oidc_request_token")
+                .optional()
+                .sensitive()
+                .description("GitHub Actions' bearer token for `oidc_request_url`. Env `ARM_OIDC_REQUEST_TOKEN`, then `ACTIONS_ID_TOKEN_REQUEST_TOKEN`. Never logged or stored in state."),
+        )
+        .attr(Attribute::string("oidc_token_file_path").optional().description(
+            "File holding the federated token, re-read as the platform refreshes it. Env `ARM_OIDC_TOKEN_FILE_PATH`, then `AZURE_FEDERATED_TOKEN_FILE`.",
+        ))
+        .attr(Attribute::bool("use_aks_workload_identity").optional().description(
+            "On AKS: client id, tenant id and token file from the variables the workload identity webhook sets (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`); `client_id` and `tenant_id` still win. Env `ARM_USE_AKS_WORKLOAD_IDENTITY`.",
+        ))
+        .attr(Attribute::bool("use_msi").optional().description(
+            "Authenticate with a managed identity (user-assigned when `client_id` is set). Env `ARM_USE_MSI`.",
+        ))
+        .attr(Attribute::string("msi_endpoint").optional().description(format!(
+            "Managed identity token endpoint (Instance Metadata Service shape). Env `ARM_MSI_ENDPOINT`; default `IDENTITY_ENDPOINT` on App Service, else `{DEFAULT_IMDS_ENDPOINT}`."
+        )))
+        .attr(Attribute::bool("use_cli").optional().description(
+            "Authenticate with the Azure CLI's login, tried last. Env `ARM_USE_CLI`; default `true`.",
+        ))
+}
