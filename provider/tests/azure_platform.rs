@@ -641,3 +641,104 @@ async fn a_stale_revision_is_a_conflict() {
         .expect_err("stale");
     assert!(matches!(err, PlatformError::Conflict { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_stop_ends_a_waited_deploy_within_two_seconds() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"lro_ms": 600000})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let stop = CancellationToken::new();
+    let stoppable = azure.clone().with_stop(stop.clone());
+    let deploy =
+        tokio::spawn(async move { stoppable.deploy(&env, Color::Blue, "1.0.0", &lease()).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!deploy.is_finished(), "the operation takes 10 minutes");
+    let stopped_at = Instant::now();
+    stop.cancel();
+    let outcome = tokio::time::timeout(Duration::from_secs(2), deploy)
+        .await
+        .expect("returns within 2 s of the stop")
+        .expect("task");
+    let err = outcome.expect_err("cut short");
+    assert!(err.to_string().contains("interrupted"), "{err}");
+    assert!(stopped_at.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_weighted_canary_uses_the_split_group_and_only_changed_origins() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    release(&azure, &release_spec(&env, "1.0.0"))
+        .await
+        .expect("release");
+    azure
+        .deploy(&env, Color::Green, "2.0.0", &lease())
+        .await
+        .expect("deploy candidate");
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    let canary = CanaryRoute {
+        color: Color::Green,
+        weight: 20,
+        tenants: Vec::new(),
+    };
+    clear_journal(&emu.info).await;
+    azure
+        .route(
+            &env,
+            RouteChange {
+                primary: Some(Color::Blue),
+                canary: Some(canary.clone()),
+                tenant_header: None,
+                if_revision: state.routing.revision,
+                reason: RouteReason::Route,
+            },
+            &lease(),
+        )
+        .await
+        .expect("canary");
+    let entries = journal(&emu.info).await;
+    // Seeded at 500 each: both origins change, then the route moves to the split group.
+    assert_eq!(
+        writes(&entries, "/origins/").len(),
+        2,
+        "{:?}",
+        writes(&entries, "/")
+    );
+    assert_eq!(writes(&entries, "/routes/").len(), 1);
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.routing.primary, Some(Color::Blue));
+    assert_eq!(state.routing.canary, Some(canary));
+    until_propagated(&azure, &env).await;
+    let mut green = 0;
+    for _ in 0..300 {
+        let (_, body) = emulator::get(&format!("{}/api/health", emu.info.edge_urls[0]), &[]).await;
+        if body["version"] == "2.0.0" {
+            green += 1;
+        }
+    }
+    // 20 % of 300 = 60; a binomial spread of ±4 standard deviations (±28) still says 20 %.
+    assert!(
+        (32..=88).contains(&green),
+        "{green} of 300 reached the canary"
+    );
+    body_check(&entries);
+
+    // Back to blue: one route PATCH, the origins keep their weights.
+    clear_journal(&emu.info).await;
+    azure
+        .route(
+            &env,
+            RouteChange::all_to(Color::Blue, state.routing.revision, RouteReason::Route),
+            &lease(),
+        )
+        .await
+        .expect("no canary");
+    let entries = journal(&emu.info).await;
+    assert_eq!(writes(&entries, "/"), writes(&entries, "/routes/"));
+    assert_eq!(writes(&entries, "/routes/").len(), 1);
+}
