@@ -8,6 +8,7 @@
 #[path = "../../tests/azure-emulator/tests/common/mod.rs"]
 mod emulator;
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,7 @@ use terraform_provider_bluegreen::config::Env;
 use terraform_provider_bluegreen::platform::azure::auth::CredentialOptions;
 use terraform_provider_bluegreen::platform::azure::client::{ArmClient, ArmOptions};
 use terraform_provider_bluegreen::platform::azure::error::AzureError;
+use terraform_provider_bluegreen::platform::azure::lock;
 use terraform_provider_bluegreen::platform::azure::models::{
     ContainerApp, Ingress, List, Origin, Route, Rule, TrafficWeight, APP_API_VERSION,
     CDN_API_VERSION,
@@ -30,6 +32,7 @@ use terraform_provider_bluegreen::platform::azure::settings::{
     self, AssertionSource, AzureBlock, AzureSettings, CredentialSource, ManagedIdentityEndpoint,
     Sensitive,
 };
+use terraform_provider_bluegreen::platform::azure::tags::merge_tags;
 use tokio_util::sync::CancellationToken;
 
 struct NoEnv;
@@ -882,6 +885,11 @@ async fn microsofts_sdk_models_accept_our_request_bodies() {
         .await
         .expect("PATCH origin");
 
+    let tags = BTreeMap::from([(lock::LOCK_TAG.to_string(), "value".to_string())]);
+    merge_tags(&client, &ids.app, &tags, &stop)
+        .await
+        .expect("PATCH tags at scope");
+
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("journal.json");
     let (_, body) = emulator::admin(&emu.info, "GET", "/admin/journal", None).await;
@@ -900,8 +908,8 @@ async fn microsofts_sdk_models_accept_our_request_bodies() {
     );
     let checked: Value = serde_json::from_str(&report).expect("the judge's JSON report");
     assert_eq!(
-        checked["checked"], 4,
-        "route, app, rule and origin bodies: {report}"
+        checked["checked"], 5,
+        "route, app, rule, origin and tags bodies: {report}"
     );
     assert_eq!(checked["unknown"], json!([]), "{report}");
     assert_eq!(checked["readonly"], json!([]), "{report}");

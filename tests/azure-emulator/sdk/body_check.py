@@ -16,6 +16,7 @@ import typing
 from azure.mgmt import appcontainers, cdn
 from azure.mgmt.appcontainers import models as app_models
 from azure.mgmt.cdn import models as cdn_models
+from azure.mgmt.resource.resources.v2021_04_01 import models as resource_models
 
 # (method, path regex) -> model of the request body, as the SDK operations declare.
 _OPERATIONS = [
@@ -34,6 +35,8 @@ _OPERATIONS = [
     ("PUT", r"/rulesets/[^/]+$", cdn_models.RuleSet),
     ("PUT", r"/rules/[^/]+$", cdn_models.Rule),
     ("PATCH", r"/rules/[^/]+$", cdn_models.RuleUpdateParameters),
+    ("PUT", r"/providers/microsoft\.resources/tags/default$", resource_models.TagsResource),
+    ("PATCH", r"/providers/microsoft\.resources/tags/default$", resource_models.TagsPatchResource),
 ]
 
 
@@ -97,6 +100,43 @@ def _concrete(cls, value):
     return cls
 
 
+def _is_msrest_model(cls):
+    """An older-style (msrest) model, such as azure-mgmt-resource's: `_attribute_map` and `_validation`."""
+    return isinstance(cls, type) and hasattr(cls, "_attribute_map") and not _is_model(cls)
+
+
+def _msrest_type(cls, type_name):
+    """The model a msrest type name (`Tags`, `[Tags]`, `{Tags}`) names; None for str, dicts of str…"""
+    inner = type_name.strip("[]{}")
+    found = getattr(sys.modules[cls.__module__], inner, None)
+    return found if _is_msrest_model(found) else None
+
+
+def _check_msrest(cls, value, path):
+    unknown, readonly = [], []
+    fields = {spec["key"]: (attr, spec) for attr, spec in cls._attribute_map.items()}
+    validation = getattr(cls, "_validation", {})
+    for key, item in value.items():
+        where = f"{path}.{key}" if path else key
+        if key not in fields:
+            unknown.append(where)
+            continue
+        attr, spec = fields[key]
+        if validation.get(attr, {}).get("readonly"):
+            readonly.append(where)
+        inner = _msrest_type(cls, spec["type"])
+        if spec["type"].startswith("{") and inner is not None and isinstance(item, dict):
+            for name, entry in item.items():
+                u, r = check(inner, entry, f"{where}.{name}")
+                unknown += u
+                readonly += r
+        else:
+            u, r = check(inner, item, where)
+            unknown += u
+            readonly += r
+    return unknown, readonly
+
+
 def check(cls, value, path=""):
     """Lists (unknown, readonly) property paths of `value` under model `cls`."""
     unknown, readonly = [], []
@@ -106,6 +146,8 @@ def check(cls, value, path=""):
             unknown += u
             readonly += r
         return unknown, readonly
+    if isinstance(value, dict) and _is_msrest_model(cls):
+        return _check_msrest(cls, value, path)
     if not isinstance(value, dict) or not _is_model(cls):
         return unknown, readonly
     cls = _concrete(cls, value)

@@ -27,9 +27,12 @@ from azure.mgmt.appcontainers import models as app_models
 from azure.mgmt.cdn import CdnManagementClient
 from azure.mgmt.cdn import models as cdn_models
 from azure.mgmt.monitor import MonitorManagementClient
+from azure.mgmt.resource import ResourceManagementClient
+from azure.mgmt.resource.resources.v2021_04_01 import models as resource_models
 
 APP_API = "2025-07-01"
 CDN_API = "2025-06-01"
+RESOURCES_API = "2021-04-01"
 
 
 def admin(info, method, path, body=None):
@@ -248,6 +251,44 @@ def test_rule_set_and_tenant_rule(info, cdn):
     assert fetched.provisioning_state == "Succeeded"
 
 
+def test_tags_at_scope_merge_and_delete_only_the_tags_named(info, credential, apps):
+    s = info["seeded"]
+    resources = ResourceManagementClient(
+        credential, info["subscription_id"], **client_kwargs(info, RESOURCES_API)
+    )
+    # The SDK puts the scope after a slash of its own.
+    scope = s["container_app_id"].lstrip("/")
+    seen = len(admin(info, "GET", "/admin/journal"))
+
+    def patch(operation, tags):
+        return resources.tags.update_at_scope(
+            scope,
+            resource_models.TagsPatchResource(
+                operation=operation, properties=resource_models.Tags(tags=tags)
+            ),
+        )
+
+    patch("Merge", {"team": "orders"})
+    merged = patch("Merge", {"bluegreen-lock": "n1 2026-12-02T10:00:00Z 2026-12-02T10:01:00Z run A"})
+    assert merged.properties.tags["team"] == "orders"
+    assert merged.id.lower() == f"/{scope}/providers/Microsoft.Resources/tags/default".lower()
+    assert merged.type == "Microsoft.Resources/tags"
+
+    # Delete of a name/value pair: only while the value is the one given.
+    kept = patch("Delete", {"bluegreen-lock": "someone else's"})
+    assert "bluegreen-lock" in kept.properties.tags
+    deleted = patch("Delete", {"bluegreen-lock": merged.properties.tags["bluegreen-lock"]})
+    assert deleted.properties.tags == {"team": "orders"}
+
+    assert resources.tags.get_at_scope(scope).properties.tags == {"team": "orders"}
+    assert apps.container_apps.get(s["resource_group"], "orders").tags == {"team": "orders"}
+    app_writes = [
+        e for e in admin(info, "GET", "/admin/journal")[seen:]
+        if e["method"] != "GET" and e["path"].lower() == s["container_app_id"].lower()
+    ]
+    assert app_writes == [], "tag writes must not PATCH the app itself"
+
+
 def test_metrics_in_get_metric_shape(info, credential):
     s = info["seeded"]
     minute = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0) - datetime.timedelta(minutes=3)
@@ -373,3 +414,9 @@ def test_body_check_passes_the_sdks_own_bodies_and_flags_others(info):
             "selector": "X-Tenant", "matchValues": ["acme"], "bogus": 1}}], "actions": []}},
     )
     assert rule_unknown == ["properties.conditions[0].parameters.bogus"]
+
+    tags_unknown, _ = body_check.check(
+        body_check.model_for("PATCH", "/x/containerApps/orders/providers/Microsoft.Resources/tags/default"),
+        {"operation": "Merge", "properties": {"tags": {"a": "b"}, "colour": 1}, "etag": "x"},
+    )
+    assert sorted(tags_unknown) == ["etag", "properties.colour"]

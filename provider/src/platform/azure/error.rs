@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::platform::{Failure, PlatformError};
+
 /// An error answer from Resource Manager, or a long-running operation that
 /// ended `Failed`/`Canceled`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,40 @@ impl AzureError {
             AzureError::Arm(e) => e.retryable(),
             AzureError::Transport(_) | AzureError::Timeout { .. } => true,
             _ => false,
+        }
+    }
+}
+
+impl From<AzureError> for PlatformError {
+    /// Azure's failure as the engine sees it: ARM's code and request id kept
+    /// (a Failure), the network as Unreachable.
+    fn from(e: AzureError) -> PlatformError {
+        let retryable = e.retryable();
+        let failure = |code: &str, message: String| {
+            PlatformError::Refused(Failure {
+                code: code.to_string(),
+                message,
+                request_id: None,
+                retryable,
+            })
+        };
+        match e {
+            AzureError::Arm(error) | AzureError::OperationFailed { error, .. } => {
+                PlatformError::Refused(Failure {
+                    message: format!(
+                        "Azure Resource Manager {} {}: {} {}",
+                        error.method, error.path, error.status, error.message
+                    ),
+                    code: error.code,
+                    request_id: error.request_id,
+                    retryable,
+                })
+            }
+            AzureError::Transport(_) => PlatformError::Unreachable(e.to_string()),
+            AzureError::Auth(message) => failure("authentication_failed", message),
+            AzureError::Decode { .. } => failure("unexpected_answer", e.to_string()),
+            AzureError::Timeout { .. } => failure("timeout", e.to_string()),
+            AzureError::Cancelled(_) => failure("cancelled", e.to_string()),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod lro;
 pub mod merge;
 pub mod path;
 pub mod resources;
+pub mod tags;
 
 use crate::faults::{self, FaultAction};
 use crate::front::Incoming;
@@ -94,13 +95,16 @@ fn route(ctx: &Ctx, st: &mut State, req: &Incoming) -> Reply {
     if let Some(reply) = apps::list_by_subscription(st, req) {
         return reply;
     }
+    if tags::is_tags_path(&lower) {
+        return tags::handle(st, req);
+    }
     match path::ResourcePath::parse(&req.path) {
         Some(p) => resources::handle(ctx, st, req, &p),
         None => Reply::arm_error(
             404,
             "InvalidResourceType",
             format!(
-                "The path '{}' names no resource type this emulator serves (Microsoft.App containerApps, Microsoft.Cdn profiles, Microsoft.Insights metrics).",
+                "The path '{}' names no resource type this emulator serves (Microsoft.App containerApps, Microsoft.Cdn profiles, Microsoft.Insights metrics, Microsoft.Resources tags).",
                 req.path
             ),
         ),
