@@ -62,7 +62,11 @@ fn azure_block() -> Block {
             "Cloud: `public`, `usgovernment`, `china`, or `custom` with the endpoints below. Env `ARM_ENVIRONMENT`; default `public`.",
         ))
         .attr(Attribute::string("resource_manager_endpoint").optional().description(
-            "Resource Manager https:// URL for private clouds and tests, e.g. `https://management.contoso.example/`. Env `ARM_RESOURCE_MANAGER_ENDPOINT`.",
+            "Resource Manager https:// URL for private clouds and tests, e.g. `https://management.contoso.example/`. Env `ARM_RESOURCE_MANAGER_ENDPOINT`. \
+             Where Azure's host names do not resolve (a private network, the Azure emulator of the tests), env `BLUEGREEN_AZURE_HOST_MAP` \
+             names a JSON file `{\"<host name>\": [\"http://127.0.0.1:PORT\", …]}`, read on each use: a revision label's address \
+             (`<app>---blue.<domain>`) and the Front Door endpoint resolve to the first URL, and the propagation probe asks every URL \
+             of the endpoint as one edge location. The emulator writes such a file (`hosts_file`).",
         ))
         .attr(Attribute::string("authority_host").optional().description(
             "Microsoft Entra authority https:// URL for private clouds and tests. Env `ARM_AUTHORITY_HOST`.",
