@@ -1114,3 +1114,59 @@ async fn monitor_metrics_tell_no_data_from_zero() {
         .expect_err("unknown metric");
     assert_eq!(err.arm().map(|e| e.status), Some(400), "{err}");
 }
+
+#[tokio::test]
+async fn lists_follow_next_link_page_by_page_up_to_a_bound() {
+    let emu = emulator::start().await;
+    let ids = seed(&emu.info).await;
+    let client = client_with(&settings_for(&emu.info), CredentialOptions::default());
+    let stop = CancellationToken::new();
+    let origins_path = format!("{}/origins", ids.split);
+    let origins_gets = |entries: Vec<Value>| -> Vec<Value> {
+        entries
+            .into_iter()
+            .filter(|e| {
+                e["method"] == "GET"
+                    && e["path"]
+                        .as_str()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(&origins_path))
+            })
+            .collect()
+    };
+
+    let whole: Vec<Origin> = client
+        .list_all(&origins_path, CDN_API_VERSION, &[], &stop)
+        .await
+        .expect("one page");
+    assert_eq!(whole.len(), 2, "blue and green");
+    assert_eq!(origins_gets(journal(&emu.info).await).len(), 1);
+
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"page_size": 1})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    emulator::admin(&emu.info, "DELETE", "/admin/journal", None).await;
+    let paged: Vec<Origin> = client
+        .list_all(&origins_path, CDN_API_VERSION, &[], &stop)
+        .await
+        .expect("two pages");
+    let names = |list: &[Origin]| {
+        let mut names: Vec<String> = list.iter().filter_map(|o| o.name.clone()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(&paged), names(&whole), "the same items, page by page");
+    let gets = origins_gets(journal(&emu.info).await);
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    assert_eq!(gets[1]["query"]["$skiptoken"], "1", "{gets:?}");
+
+    let err = client
+        .list_all_bounded::<Origin>(&origins_path, CDN_API_VERSION, &[], 1, &stop)
+        .await
+        .expect_err("more pages than allowed");
+    assert!(err.to_string().contains("past 1 pages"), "{err}");
+}

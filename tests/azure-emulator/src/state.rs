@@ -29,6 +29,9 @@ pub struct Settings {
     pub edge_propagation_ms: Vec<u64>,
     /// Whether the `az` stand-in is logged in (false: "Please run 'az login'").
     pub cli_logged_in: bool,
+    /// Items per page of a list answer (`nextLink` to the rest); `None` (the
+    /// default) answers every item in one page.
+    pub page_size: Option<usize>,
 }
 
 impl Default for Settings {
@@ -41,6 +44,7 @@ impl Default for Settings {
             metrics_ingestion_delay_ms: 60_000,
             edge_propagation_ms: vec![5_000, 15_000],
             cli_logged_in: true,
+            page_size: None,
         }
     }
 }

@@ -16,10 +16,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::auth::{CredentialOptions, Credentials};
 use super::error::{is_retryable_status, parse_error_body, ArmError, AzureError};
+use super::models::List;
 use super::resource_id::ResourceId;
 use super::settings::AzureSettings;
 use super::transport::Transport;
 use super::wait::{pause, retry_after};
+
+/// Most pages [`ArmClient::list_all`] follows: a list that goes on longer is
+/// an error rather than an endless walk (ARM pages hold 100 to 1,000 items).
+pub const MAX_LIST_PAGES: usize = 100;
 
 /// Retry and polling behaviour.
 #[derive(Debug, Clone)]
@@ -190,6 +195,61 @@ impl ArmClient {
             url.query_pairs_mut().append_pair(k, v);
         }
         self.send(Method::Get, url, None, stop).await?.json()
+    }
+
+    /// Every item of a list at `path`, following `nextLink` page after page
+    /// (at most [`MAX_LIST_PAGES`]).
+    pub async fn list_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        api_version: &str,
+        query: &[(&str, &str)],
+        stop: &CancellationToken,
+    ) -> Result<Vec<T>, AzureError> {
+        self.list_all_bounded(path, api_version, query, MAX_LIST_PAGES, stop)
+            .await
+    }
+
+    /// [`ArmClient::list_all`] reading at most `max_pages` pages; a list with
+    /// more is an error naming the bound.
+    pub async fn list_all_bounded<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        api_version: &str,
+        query: &[(&str, &str)],
+        max_pages: usize,
+        stop: &CancellationToken,
+    ) -> Result<Vec<T>, AzureError> {
+        let mut url = self.url(path, api_version)?;
+        for (k, v) in query {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+        let mut items = Vec::new();
+        for _ in 0..max_pages {
+            let page: List<T> = self.send(Method::Get, url, None, stop).await?.json()?;
+            items.extend(page.value);
+            let Some(link) = page.next_link.filter(|l| !l.trim().is_empty()) else {
+                return Ok(items);
+            };
+            // ARM's links are absolute; a relative one is taken from the endpoint.
+            // `send` refuses a link to another host, which would get our token.
+            url = Url::parse(&link)
+                .or_else(|_| self.endpoint.join(&link))
+                .map_err(|e| AzureError::Decode {
+                    method: "GET".into(),
+                    path: path.to_string(),
+                    message: format!("nextLink {link:?} is not a URL: {e}"),
+                    request_id: None,
+                })?;
+        }
+        Err(AzureError::Decode {
+            method: "GET".into(),
+            path: path.to_string(),
+            message: format!(
+                "the list goes on past {max_pages} pages of nextLink; this provider reads at most that many"
+            ),
+            request_id: None,
+        })
     }
 
     /// Whether `url` is on the Resource Manager host, where the token may go.

@@ -5,6 +5,7 @@ pub mod apps;
 pub mod cdn;
 pub mod lro;
 pub mod merge;
+pub mod paging;
 pub mod path;
 pub mod resources;
 pub mod tags;

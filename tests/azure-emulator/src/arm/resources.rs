@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::path::{key_of, Kind, ResourcePath, TypeSpec};
-use super::{apps, cdn, Ctx};
+use super::{apps, cdn, paging, Ctx};
 use crate::front::Incoming;
 use crate::reply::Reply;
 use crate::state::State;
@@ -52,7 +52,7 @@ pub fn handle(ctx: &Ctx, st: &mut State, req: &Incoming, p: &ResourcePath) -> Re
         if req.method != "GET" {
             return Reply::arm_error(405, "MethodNotAllowed", "A collection only answers GET.");
         }
-        return list(st, p, spec);
+        return list(ctx, st, req, p, spec);
     }
     match req.method.as_str() {
         "GET" => match st.resources.get(&p.key()) {
@@ -104,20 +104,26 @@ fn read_only() -> Reply {
     )
 }
 
-fn list(st: &State, p: &ResourcePath, spec: &TypeSpec) -> Reply {
+fn list(ctx: &Ctx, st: &State, req: &Incoming, p: &ResourcePath, spec: &TypeSpec) -> Reply {
     let prefix = format!("{}/", p.key());
-    let value: Vec<Value> = st
+    let items: Vec<Value> = st
         .resources
         .range(prefix.clone()..)
         .take_while(|(k, _)| k.starts_with(&prefix))
         .filter(|(k, _)| !k[prefix.len()..].contains('/'))
         .map(|(_, doc)| present(st, doc))
         .collect();
-    let mut body = json!({ "value": value });
-    if spec.kind == Kind::Revision {
-        body["nextLink"] = Value::Null;
+    let revisions = spec.kind == Kind::Revision;
+    match paging::page(
+        &ctx.shared.base_url,
+        st.settings.page_size,
+        req,
+        items,
+        revisions,
+    ) {
+        Ok(body) => Reply::json(200, body),
+        Err(reply) => reply,
     }
-    Reply::json(200, body)
 }
 
 fn delete(st: &mut State, p: &ResourcePath, now: u64) -> Reply {
