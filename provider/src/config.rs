@@ -11,7 +11,7 @@ mod tests;
 use std::path::PathBuf;
 
 use tfplugin::model::{decode, Field};
-use tfplugin::{AttributePath, Diagnostic, Diagnostics, Value};
+use tfplugin::{AttributePath, Diagnostics, Value};
 
 pub use crate::env::{Env, ProcessEnv};
 pub use schema::schema;
@@ -35,59 +35,13 @@ pub struct ProviderConfig {
     pub azure: Option<AzureSettings>,
 }
 
-/// The `ARM_*` variables whose presence suggests the user expects Azure.
-const ARM_SELECTING_VARS: [&str; 3] = ["ARM_SUBSCRIPTION_ID", "ARM_TENANT_ID", "ARM_CLIENT_ID"];
-
-/// Until the Azure platform exists: an `azure` block is an error (a
-/// configuration written for Azure must not silently release on this
-/// machine), and `ARM_*` variables with neither block are a warning, not an
-/// error, because azurerm in the same configuration reads the same variables.
-/// An explicit `local` block says the local platform is meant: no warning.
-fn unimplemented_platforms(config: &ProviderModel, env: &dyn Env, diags: &mut Diagnostics) {
-    if !config.azure.is_null() {
-        diags.error_at(
-            AttributePath::attr("azure"),
-            "The Azure platform is not implemented yet",
-            "This version of the provider releases only on the local platform (bluegreen-local): \
-             the azure block's arguments are checked but nothing can reach Azure. Remove the azure \
-             block to release on the local platform, or use a provider version whose documentation \
-             lists Azure as implemented.",
-        );
-        return;
-    }
-    if !config.local.is_null() {
-        return;
-    }
-    let set: Vec<&str> = ARM_SELECTING_VARS
-        .into_iter()
-        .filter(|v| env.var(v).is_some())
-        .collect();
-    if !set.is_empty() {
-        diags.push(Diagnostic::warning(
-            "Releasing on the local platform despite ARM_* variables",
-            format!(
-                "{} set, but this version of the provider implements only the local platform \
-                 (bluegreen-local), and it releases there. The variables are left to azurerm. \
-                 Add an empty local {{}} block to the provider \"bluegreen\" block to say the local \
-                 platform is meant and silence this warning.",
-                if set.len() == 1 {
-                    format!("{} is", set[0])
-                } else {
-                    format!("{} are", set.join(", "))
-                }
-            ),
-        ));
-    }
-}
-
 /// Checks the configuration as `ValidateProviderConfig` sees it, where values
 /// from variables are not known yet: a problem is reported only if it stands
 /// whatever those values turn out to be.
 pub fn validate(config: &Value, env: &dyn Env) -> Diagnostics {
     match decode::<ProviderModel>(config) {
         Ok(model) => {
-            let (_, mut diags) = resolve_model(&model, env);
-            unimplemented_platforms(&model, env, &mut diags);
+            let (_, diags) = resolve_model(&model, env);
             diags
         }
         Err(e) => Diagnostics(vec![e]),
@@ -95,8 +49,7 @@ pub fn validate(config: &Value, env: &dyn Env) -> Diagnostics {
 }
 
 /// Resolves the configuration `ConfigureProvider` receives with its
-/// fallbacks, reporting every problem at its attribute path, and refuses the
-/// platforms not implemented yet. An `azure` value not known until apply is
+/// fallbacks, reporting every problem at its attribute path. An `azure` value not known until apply is
 /// an error here: Azure calls cannot be planned without it.
 pub fn resolve(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagnostics) {
     let model = match decode::<ProviderModel>(config) {
@@ -117,7 +70,6 @@ pub fn resolve(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagno
             );
         }
     }
-    unimplemented_platforms(&model, env, &mut diags);
     if diags.has_errors() {
         (None, diags)
     } else {
@@ -125,8 +77,8 @@ pub fn resolve(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagno
     }
 }
 
-/// The settings alone, whichever platform they select (tests read them
-/// without the refusal of the platforms not implemented yet).
+/// The settings alone, without `resolve`'s refusal of values not known
+/// until apply (tests of what validate sees).
 #[cfg(test)]
 fn resolve_settings(config: &Value, env: &dyn Env) -> (Option<ProviderConfig>, Diagnostics) {
     match decode::<ProviderModel>(config) {

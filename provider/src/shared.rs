@@ -8,15 +8,20 @@ use tfplugin::diag::Diagnostic;
 
 use crate::config::ProviderConfig;
 use crate::http::Http;
+use crate::platform::azure::AzurePlatform;
 use crate::platform::local::LocalPlatform;
-use crate::platform::Platform;
+use crate::platform::{Platform, TargetRef};
 use crate::resources::planned_versions::PlannedVersions;
 
 /// State shared by the provider and its resources once configured.
 #[derive(Default)]
 pub struct Shared {
     config: RwLock<Option<Arc<ProviderConfig>>>,
-    platform: tokio::sync::OnceCell<Arc<dyn Platform>>,
+    /// Each platform is created on first use: a run that touches only local
+    /// environments never builds an Azure client, and one that touches only
+    /// Azure never starts the local daemon.
+    local: tokio::sync::OnceCell<Arc<dyn Platform>>,
+    azure: tokio::sync::OnceCell<Arc<AzurePlatform>>,
     /// Trusts the platform's extra CA, when its configuration names one.
     http: RwLock<Http>,
     /// Versions the environments planned in this run will run.
@@ -24,10 +29,29 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// The platform, connected (and the local daemon started) on first use.
+    /// The platform environments are looked up on by name alone (a traffic
+    /// split, the data source, a migration's environment): Azure when the
+    /// provider has an `azure` block, else the local platform.
     pub async fn platform(&self) -> Result<Arc<dyn Platform>, Diagnostic> {
+        if self.config()?.azure.is_some() {
+            self.azure().await.map(|p| p as Arc<dyn Platform>)
+        } else {
+            self.local().await
+        }
+    }
+
+    /// The platform an environment's handle lives on.
+    pub async fn platform_for(&self, target: &TargetRef) -> Result<Arc<dyn Platform>, Diagnostic> {
+        match target {
+            TargetRef::Local => self.local().await,
+            TargetRef::Azure(_) => self.azure().await.map(|p| p as Arc<dyn Platform>),
+        }
+    }
+
+    /// The local platform, connected (and the daemon started) on first use.
+    pub async fn local(&self) -> Result<Arc<dyn Platform>, Diagnostic> {
         let config = self.config()?;
-        self.platform
+        self.local
             .get_or_try_init(|| async {
                 LocalPlatform::connect(&config.local)
                     .await
@@ -35,6 +59,23 @@ impl Shared {
                     .map_err(|e| {
                         Diagnostic::error("Cannot reach the local platform", e.to_string())
                     })
+            })
+            .await
+            .cloned()
+    }
+
+    /// The Azure platform from the provider's `azure` block; an error with
+    /// the fix when the provider has none.
+    pub async fn azure(&self) -> Result<Arc<AzurePlatform>, Diagnostic> {
+        let config = self.config()?;
+        let Some(settings) = config.azure.as_ref() else {
+            return Err(azure_block_missing());
+        };
+        self.azure
+            .get_or_try_init(|| async {
+                AzurePlatform::new(settings)
+                    .map(Arc::new)
+                    .map_err(|e| Diagnostic::error("Cannot set up the Azure client", e.to_string()))
             })
             .await
             .cloned()
@@ -70,4 +111,12 @@ impl Shared {
             *slot = Some(Arc::new(config));
         }
     }
+}
+
+/// An Azure environment or import with no credentials to reach Azure.
+pub fn azure_block_missing() -> Diagnostic {
+    Diagnostic::error(
+        "The provider has no azure block",
+        "This environment runs on Azure, so the bluegreen provider needs Azure credentials and a cloud: add provider \"bluegreen\" { azure { subscription_id = ..., tenant_id = ..., client_id = ... } } (each argument falls back to the ARM_* variable azurerm reads), or give the environment a local block instead.",
+    )
 }

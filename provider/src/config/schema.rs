@@ -11,10 +11,12 @@ pub fn schema() -> Schema {
     Schema::new(
         Block::new()
             .description(
-                "Blue-green releases for Terraform. Implemented: the embedded **local** platform, used with no block \
-                 or a `local` block. Not implemented yet: Azure Container Apps behind Front Door; an `azure` block is \
-                 refused with an error until it is, and `ARM_*` variables (which azurerm reads too) only draw a warning \
-                 when no `local` block says the local platform is meant.",
+                "Blue-green releases for Terraform, on two platforms: the embedded **local** platform (the default, \
+                 `local` block optional) and **Azure** Container Apps behind Front Door (the `azure` block: credentials \
+                 and cloud). Each `bluegreen_environment` says where it runs with its own `local` or `azure` block; \
+                 a provider may serve both. Resources that name an environment only by name (`bluegreen_traffic_split`, \
+                 the `bluegreen_environment` data source, `bluegreen_migration`'s `environment`) look it up on Azure \
+                 when the provider has an `azure` block, else locally.",
             )
             .block(NestedBlock::single("local", local_block()))
             .block(NestedBlock::single("azure", azure_block())),
@@ -40,8 +42,8 @@ fn local_block() -> Block {
 fn azure_block() -> Block {
     Block::new()
         .description(
-            "**Not implemented yet: refused with an error.** Azure Resource Manager credentials and cloud, for the \
-             Azure platform to come. Each argument falls back to the environment variable azurerm uses. Credentials \
+            "Azure Resource Manager credentials and cloud, for environments with an `azure` block. Required by them; \
+             an environment with a `local` block does not use it. Each argument falls back to the environment variable azurerm uses. Credentials \
              are tried in this order, the first that gives a token being kept: client secret, OIDC token, GitHub \
              Actions OIDC request, OIDC token file, AKS workload identity, managed identity, Azure CLI.",
         )

@@ -163,43 +163,37 @@ fn summaries(diags: &Diagnostics) -> Vec<(bool, String, Option<String>)> {
 }
 
 #[test]
-fn azure_block_is_refused_at_its_path_until_implemented() {
+fn an_azure_block_configures_azure_beside_the_local_platform() {
     let config = Value::object([
         ("local", Value::Null),
         (
             "azure",
-            Value::object([("subscription_id", Value::from("sub"))]),
+            Value::object([
+                ("subscription_id", Value::from("sub")),
+                ("tenant_id", Value::from("t")),
+                ("client_id", Value::from("c")),
+                ("client_secret", Value::from("s")),
+            ]),
         ),
     ]);
     let (cfg, diags) = resolve(&config, &FakeEnv(HashMap::new()));
-    assert!(cfg.is_none(), "an azure block must not run locally");
-    assert_eq!(
-        summaries(&diags),
-        vec![(
-            true,
-            "The Azure platform is not implemented yet".to_string(),
-            Some("azure".to_string())
-        )]
-    );
+    assert!(diags.is_empty(), "{diags:?}");
+    let cfg = cfg.expect("configured");
+    assert_eq!(cfg.azure.expect("azure settings").subscription_id, "sub");
+    assert_eq!(cfg.local.endpoint, DEFAULT_LOCAL_ENDPOINT);
 }
 
 #[test]
-fn arm_variables_alone_warn_and_run_locally() {
+fn arm_variables_alone_neither_warn_nor_select_azure() {
+    // An environment's own block says where it runs; the variables belong
+    // to azurerm until the provider has an azure block.
     let env = FakeEnv(HashMap::from([
         ("ARM_CLIENT_ID", "app"),
         ("ARM_SUBSCRIPTION_ID", "sub"),
     ]));
     let (cfg, diags) = resolve(&null_config(), &env);
-    let cfg = cfg.expect("a warning still configures the local platform");
-    assert!(cfg.azure.is_none(), "ARM_* alone must not select Azure");
-    let found = summaries(&diags);
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert!(!found[0].0, "a warning, not an error: {found:?}");
-    let detail = &diags.0[0].detail;
-    assert!(
-        detail.contains("ARM_SUBSCRIPTION_ID, ARM_CLIENT_ID are set"),
-        "{detail}"
-    );
+    assert!(diags.is_empty(), "{diags:?}");
+    assert!(cfg.expect("configured").azure.is_none());
 }
 
 #[test]
@@ -429,34 +423,20 @@ fn unknown_values_are_skipped_at_validate_and_refused_at_configure() {
         )]
     );
 
-    // Validation keeps only the refusal of the block; configuring needs the
-    // value: an error at the attribute, beside the refusal.
+    // Validation lets an unknown value be; configuring needs it: an error
+    // at the attribute.
     let config = azure_config(vec![("subscription_id", Value::Unknown)]);
     let validated = validate(&config, &env);
-    assert_eq!(
-        summaries(&validated),
-        vec![(
-            true,
-            "The Azure platform is not implemented yet".to_string(),
-            Some("azure".to_string())
-        )]
-    );
+    assert!(validated.is_empty(), "{validated:?}");
     let (cfg, diags) = resolve(&config, &env);
     assert!(cfg.is_none());
     assert_eq!(
         summaries(&diags),
-        vec![
-            (
-                true,
-                "Azure setting not known until apply".to_string(),
-                Some("azure.subscription_id".to_string())
-            ),
-            (
-                true,
-                "The Azure platform is not implemented yet".to_string(),
-                Some("azure".to_string())
-            ),
-        ]
+        vec![(
+            true,
+            "Azure setting not known until apply".to_string(),
+            Some("azure.subscription_id".to_string())
+        )]
     );
 
     // An unknown local endpoint falls back, as before.

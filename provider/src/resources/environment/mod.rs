@@ -17,11 +17,11 @@ use tfplugin::timeouts::{format_duration, timeout_for};
 use tfplugin::{AttributePath, Value};
 
 use crate::platform::lease::HeldLock;
-use crate::platform::{Lease, Platform, PlatformError};
+use crate::platform::{EnvironmentRef, Lease, Platform, PlatformError, TargetRef};
 use crate::resources::common::{listen_diagnostic, locate, lock_owner, release_diagnostic};
 use crate::resources::stop::StopSignal;
 use crate::rollout::{Engine, Outcome, ReleaseError, ReleaseReport};
-use crate::shared::Shared;
+use crate::shared::{azure_block_missing, Shared};
 use model::{EnvironmentConfig, EnvironmentModel, LocalModel};
 
 /// The resource type.
@@ -68,23 +68,27 @@ fn define_diagnostic(name: &str, err: &PlatformError) -> Diagnostic {
     }
 }
 
-/// An `azure` environment with no credentials to reach Azure: said at plan
-/// time, before anything is released.
-fn azure_provider_missing() -> Diagnostic {
-    Diagnostic::error(
-        "The provider has no azure block",
-        "This environment runs on Azure (it has an azure block), so the bluegreen provider needs Azure credentials and a cloud: add provider \"bluegreen\" { azure { subscription_id = ..., tenant_id = ..., client_id = ... } } (each argument falls back to the ARM_* variable azurerm reads), or give the environment a local block instead.",
-    )
-    .at(AttributePath::attr("azure"))
-}
-
 fn platform_diagnostic(summary: &str, err: &PlatformError) -> Diagnostic {
     Diagnostic::error(summary, err.to_string())
 }
 
 impl EnvironmentResource {
-    async fn platform(&self) -> Result<Arc<dyn Platform>, Diagnostic> {
-        self.shared.platform().await
+    /// The environment's platform and handle from the blocks state holds:
+    /// an `azure` block names its resources; otherwise the local platform
+    /// finds the environment by name.
+    async fn held_environment(
+        &self,
+        held: &EnvironmentModel,
+    ) -> Result<(Arc<dyn Platform>, EnvironmentRef), Diagnostic> {
+        let name = held.name.as_deref().unwrap_or_default().to_string();
+        if let Some(target) = azure_block::target_of(&held.azure) {
+            let target = TargetRef::Azure(target);
+            let platform = self.shared.platform_for(&target).await?;
+            return Ok((platform, EnvironmentRef { name, target }));
+        }
+        let platform = self.shared.platform_for(&TargetRef::Local).await?;
+        let environment = locate(platform.as_ref(), &name).await?;
+        Ok((platform, environment))
     }
 
     /// Runs the release steps the configuration asks for; returns the last report.
@@ -180,7 +184,11 @@ impl EnvironmentResource {
             Ok(t) => t,
             Err(d) => return StateResponse::with_diagnostics(req.prior.clone(), d.into()),
         };
-        let platform = match self.platform().await {
+        let platform = match self
+            .shared
+            .platform_for(&cfg.release.environment.target)
+            .await
+        {
             Ok(p) => p,
             Err(d) => return StateResponse::with_diagnostics(req.prior.clone(), d.into()),
         };
@@ -356,7 +364,9 @@ impl Resource for EnvironmentResource {
             }
         };
         if !config.azure.is_null() && self.shared.config().is_ok_and(|c| c.azure.is_none()) {
-            planned.diagnostics.push(azure_provider_missing());
+            planned
+                .diagnostics
+                .push(azure_block_missing().at(AttributePath::attr("azure")));
             return planned;
         }
         // A split planned in this run checks its canary against this.
@@ -391,12 +401,8 @@ impl Resource for EnvironmentResource {
             Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
         };
         let name = held.name.as_deref().unwrap_or_default().to_string();
-        let platform = match self.platform().await {
-            Ok(p) => p,
-            Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
-        };
-        let environment = match locate(platform.as_ref(), &name).await {
-            Ok(e) => e,
+        let (platform, environment) = match self.held_environment(&held).await {
+            Ok(found) => found,
             Err(d) => return StateResponse::with_diagnostics(prior.clone(), d.into()),
         };
         match platform.status(&environment).await {
@@ -411,6 +417,13 @@ impl Resource for EnvironmentResource {
                     .and_then(|spec| state::local_block_value(spec, &held.local))
                 {
                     state.local = Field::Known(local);
+                }
+                if let Some(azure) = truth
+                    .spec
+                    .as_ref()
+                    .and_then(|spec| azure_block::block_value(spec, &held.azure))
+                {
+                    state.azure = Field::Known(azure);
                 }
                 let mut diags = Diagnostics::new();
                 if let Some(why) = &truth.front_door_down {
@@ -463,12 +476,8 @@ impl Resource for EnvironmentResource {
             Err(d) => return d.into(),
         };
         let name = held.name.as_deref().unwrap_or_default().to_string();
-        let platform = match self.platform().await {
-            Ok(p) => p,
-            Err(d) => return d.into(),
-        };
-        let environment = match locate(platform.as_ref(), &name).await {
-            Ok(e) => e,
+        let (platform, environment) = match self.held_environment(&held).await {
+            Ok(found) => found,
             Err(d) => return d.into(),
         };
         let lock = match HeldLock::acquire(&platform, &environment, &lock_owner()).await {
@@ -493,36 +502,69 @@ impl Resource for EnvironmentResource {
     }
 
     async fn import(&self, _ctx: &Ctx, id: &str) -> StateResponse {
-        if !model::valid_name(id) {
+        let found = if let Some(app) = azure_block::is_container_app_id(id) {
+            self.locate_azure(&app).await
+        } else if model::valid_name(id) {
+            self.locate_local(id).await
+        } else {
             return StateResponse::with_diagnostics(
                 Value::Null,
-                Diagnostic::error("Invalid import id", format!("{id:?} is not an environment name. Import with: terraform import bluegreen_environment.NAME <environment name>")).into(),
+                Diagnostic::error("Invalid import id", format!("{id:?} is neither an environment name nor a Container App id. Import a local environment by its name (terraform import bluegreen_environment.NAME <environment name>), an Azure one by its Container App id (terraform import bluegreen_environment.NAME /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.App/containerApps/<app>).")).into(),
             );
-        }
-        let platform = match self.platform().await {
-            Ok(p) => p,
-            Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
         };
-        let environment = match locate(platform.as_ref(), id).await {
-            Ok(e) => e,
+        let (platform, environment) = match found {
+            Ok(found) => found,
             Err(d) => return StateResponse::with_diagnostics(Value::Null, d.into()),
         };
         match platform.status(&environment).await {
-            Ok(Some(_)) => {
-                // Read fills in the rest from the platform.
+            Ok(Some(truth)) => {
+                // Read fills in the rest from the platform; the azure block
+                // is needed now, since it is how read finds the environment.
+                let azure = truth
+                    .spec
+                    .as_ref()
+                    .and_then(|spec| azure_block::block_value(spec, &Field::Null));
                 let state = EnvironmentModel {
-                    id: Field::Known(id.to_string()),
-                    name: Field::Known(id.to_string()),
+                    id: Field::Known(environment.name.clone()),
+                    name: Field::Known(environment.name.clone()),
                     keep_previous: Field::Known(true),
+                    azure: Field::from_option(azure),
                     ..EnvironmentModel::default()
                 };
                 StateResponse::ok(state.into_value())
             }
             Ok(None) => StateResponse::with_diagnostics(
                 Value::Null,
-                Diagnostic::error("Environment not found", format!("There is no environment named {id:?} on the platform. Check the name with `bluegreen-local status`.")).into(),
+                Diagnostic::error("Environment not found", format!("There is no environment {id:?} on the platform. Check the name with `bluegreen-local status`, or for Azure the Container App id (the provider finds an environment by the tags its first release wrote on the app).")).into(),
             ),
             Err(e) => StateResponse::with_diagnostics(Value::Null, platform_diagnostic("Import failed", &e).into()),
         }
+    }
+}
+
+impl EnvironmentResource {
+    /// An import by name: a local environment.
+    async fn locate_local(
+        &self,
+        name: &str,
+    ) -> Result<(Arc<dyn Platform>, EnvironmentRef), Diagnostic> {
+        let platform = self.shared.platform_for(&TargetRef::Local).await?;
+        let environment = locate(platform.as_ref(), name).await?;
+        Ok((platform, environment))
+    }
+
+    /// An import by Container App id: the environment the app's tags describe.
+    async fn locate_azure(
+        &self,
+        app: &crate::platform::azure::resource_id::ResourceId,
+    ) -> Result<(Arc<dyn Platform>, EnvironmentRef), Diagnostic> {
+        let azure = self.shared.azure().await?;
+        let environment = azure.locate_by_app_id(app).await.map_err(|e| {
+            Diagnostic::error(
+                format!("Cannot find a bluegreen environment on the Container App {app}"),
+                e.to_string(),
+            )
+        })?;
+        Ok((azure as Arc<dyn Platform>, environment))
     }
 }

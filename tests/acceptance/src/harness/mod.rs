@@ -8,6 +8,7 @@
 //! [`plugin`] starts a provider binary the way Terraform does, for tests of
 //! the plugin protocol itself (mTLS, Shutdown, malformed input).
 //! [`local_platform`] gives a test its own `bluegreen-local` daemon;
+//! [`azure_emulator`] gives a test its own seeded Azure emulator.
 //! [`fixture`] adds a front-door port and the provider configuration pointed
 //! at that daemon, and [`environment`] writes the `bluegreen_environment`
 //! block the suites run on it.
@@ -16,6 +17,7 @@
 //! [`front_door`] reads one answer of it.
 //! [`output`] matches what a Terraform command printed, however it wrapped.
 
+pub mod azure_emulator;
 pub mod case;
 pub mod environment;
 pub mod fixture;
