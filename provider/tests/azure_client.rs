@@ -1170,3 +1170,27 @@ async fn lists_follow_next_link_page_by_page_up_to_a_bound() {
         .expect_err("more pages than allowed");
     assert!(err.to_string().contains("past 1 pages"), "{err}");
 }
+
+#[test]
+fn a_ca_file_that_does_not_load_is_named_with_its_attribute() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let garbage = dir.path().join("corporate-ca.pem");
+    std::fs::write(&garbage, "-----BEGIN CERTIFICATE-----\nnot base64\n").expect("write");
+    let missing = dir.path().join("missing.pem");
+    for (file, says) in [(&garbage, "not a PEM bundle"), (&missing, "cannot read")] {
+        let block = AzureBlock {
+            subscription_id: Some("00000000-0000-0000-0000-000000000001".into()),
+            ca_certificate_file: Some(file.display().to_string()),
+            use_cli: Some(true),
+            ..AzureBlock::default()
+        };
+        let settings = settings::resolve(&block, &NoEnv).expect("settings resolve");
+        let err = ArmClient::new(&settings, options(), CredentialOptions::default())
+            .expect_err("the CA file does not load");
+        let shown = err.to_string();
+        assert!(matches!(err, AzureError::Settings(_)), "{shown}");
+        assert!(shown.starts_with("azure.ca_certificate_file: "), "{shown}");
+        assert!(shown.contains(&file.display().to_string()), "{shown}");
+        assert!(shown.contains(says), "{shown}");
+    }
+}

@@ -129,7 +129,7 @@ impl ArmClient {
                 settings.ca_certificate_file.as_deref(),
                 options.request_timeout,
             )
-            .map_err(|e| AzureError::Transport(e.to_string()))?,
+            .map_err(|e| AzureError::Settings(e.to_string()))?,
         );
         let credentials = Arc::new(Credentials::new(
             settings,

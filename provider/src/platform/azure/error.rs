@@ -99,6 +99,10 @@ pub enum AzureError {
     /// Terraform (or the engine) asked to stop while waiting.
     #[error("interrupted while {0}")]
     Cancelled(String),
+    /// The settings cannot be used as they are (a CA file that does not
+    /// load): the message names the attribute and the fix.
+    #[error("{0}")]
+    Settings(String),
 }
 
 impl AzureError {
@@ -150,6 +154,7 @@ impl From<AzureError> for PlatformError {
             AzureError::Decode { .. } => failure("unexpected_answer", e.to_string()),
             AzureError::Timeout { .. } => failure("timeout", e.to_string()),
             AzureError::Cancelled(_) => failure("cancelled", e.to_string()),
+            AzureError::Settings(message) => failure("invalid_settings", message),
         }
     }
 }

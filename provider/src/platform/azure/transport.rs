@@ -18,8 +18,9 @@ use azure_core::http::{AsyncRawResponse, Body, HttpClient, Request, StatusCode};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
+
+use crate::http::trust::{Trust, TrustError};
 
 /// Largest response body read (ARM documents and token answers are small).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -31,27 +32,10 @@ const MAX_IDLE_PER_HOST: usize = 4;
 /// Why the transport could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    /// The CA file could not be read.
-    #[error("azure.ca_certificate_file: cannot read {path}: {source}. Point it at a PEM bundle.")]
-    ReadCa {
-        /// The file.
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The CA file holds no usable certificate.
-    #[error(
-        "azure.ca_certificate_file: {path} holds no PEM certificate rustls accepts ({reason})."
-    )]
-    BadCa {
-        /// The file.
-        path: String,
-        /// What was wrong.
-        reason: String,
-    },
-    /// rustls refused the configuration.
-    #[error("TLS setup failed: {0}")]
-    Tls(String),
+    /// The CA file cannot be read or holds no usable certificate; the message
+    /// names the file.
+    #[error("azure.ca_certificate_file: {0}")]
+    Ca(#[source] TrustError),
 }
 
 /// HTTP(S) transport for Resource Manager and Microsoft Entra.
@@ -74,44 +58,18 @@ impl std::fmt::Debug for Transport {
 impl Transport {
     /// Public roots plus the certificates in `ca_file`; each request is bounded by `timeout`.
     pub fn new(ca_file: Option<&Path>, timeout: Duration) -> Result<Transport, TransportError> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        if let Some(path) = ca_file {
-            let shown = path.display().to_string();
-            let pem = std::fs::read(path).map_err(|source| TransportError::ReadCa {
-                path: shown.clone(),
-                source,
-            })?;
-            let mut added = 0;
-            for cert in CertificateDer::pem_slice_iter(&pem) {
-                let cert = cert.map_err(|e| TransportError::BadCa {
-                    path: shown.clone(),
-                    reason: e.to_string(),
-                })?;
-                roots.add(cert).map_err(|e| TransportError::BadCa {
-                    path: shown.clone(),
-                    reason: e.to_string(),
-                })?;
-                added += 1;
-            }
-            if added == 0 {
-                return Err(TransportError::BadCa {
-                    path: shown,
-                    reason: "no CERTIFICATE block".into(),
-                });
-            }
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TransportError::Tls(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Transport {
-            tls: Arc::new(config),
+        let trust = Trust::load(ca_file).map_err(TransportError::Ca)?;
+        Ok(Transport::from_trust(&trust, timeout))
+    }
+
+    /// A transport verifying servers against `trust`, already loaded (the
+    /// gates' HTTP client holds the same one): the CA file is read once.
+    pub fn from_trust(trust: &Trust, timeout: Duration) -> Transport {
+        Transport {
+            tls: Arc::clone(&trust.config),
             timeout,
             idle: Arc::new(Mutex::new(HashMap::new())),
-        })
+        }
     }
 
     async fn send(&self, request: &Request) -> Result<AsyncRawResponse, CoreError> {
@@ -330,7 +288,10 @@ mod tests {
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").expect("write");
         let err = Transport::new(Some(&empty), Duration::from_secs(1)).expect_err("empty bundle");
-        assert!(err.to_string().contains("no CERTIFICATE block"), "{err}");
+        let shown = err.to_string();
+        assert!(shown.starts_with("azure.ca_certificate_file"), "{shown}");
+        assert!(shown.contains(&empty.display().to_string()), "{shown}");
+        assert!(shown.contains("not a PEM bundle"), "{shown}");
     }
 
     /// A plain-HTTP server answering `200 {n}` to each request on a
