@@ -69,6 +69,18 @@ async fn seed(info: &EmulatorInfo) -> AzureTarget {
     let (status, ids) = emulator::admin(info, "POST", "/admin/seed", Some(json!({}))).await;
     assert_eq!(status, 201, "{ids:?}");
     let id = |k: &str| ResourceId::parse(ids[k].as_str().unwrap_or_default()).expect(k);
+    // The emulator's host map follows new endpoints within its 100 ms cycle.
+    let host = ids["endpoint_host_name"].as_str().expect("endpoint host");
+    let file = info.hosts_file.clone().expect("host map");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&file).is_ok_and(|m| m.contains(host)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{host} never in {}",
+            file.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     AzureTarget {
         container_app_id: id("container_app_id"),
         front_door_route_id: id("front_door_route_id"),
@@ -741,4 +753,38 @@ async fn a_weighted_canary_uses_the_split_group_and_only_changed_origins() {
     let entries = journal(&emu.info).await;
     assert_eq!(writes(&entries, "/"), writes(&entries, "/routes/"));
     assert_eq!(writes(&entries, "/routes/").len(), 1);
+}
+
+#[tokio::test]
+async fn a_second_run_is_refused_while_the_lock_is_held() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    let ttl = Duration::from_secs(60);
+    let held = azure
+        .lock(&env, "pipeline-a", ttl)
+        .await
+        .expect("first lock");
+    let other = platform(&emu.info);
+    let err = other
+        .lock(&env, "pipeline-b", ttl)
+        .await
+        .expect_err("held by a");
+    match &err {
+        PlatformError::Locked(held_by) => assert!(held_by.owner.contains("pipeline-a"), "{err}"),
+        other => panic!("expected Locked, got {other}"),
+    }
+    azure.renew(&env, &held, ttl).await.expect("renew");
+    azure.unlock(&env, &held).await.expect("unlock");
+    let lease = other
+        .lock(&env, "pipeline-b", ttl)
+        .await
+        .expect("free again");
+    other.unlock(&env, &lease).await.expect("unlock");
+    // Taking and releasing the lock never writes the app itself.
+    assert!(journal(&emu.info)
+        .await
+        .iter()
+        .filter(|e| e["method"] == "PATCH" || e["method"] == "PUT")
+        .all(|e| e["path"].as_str().is_some_and(|p| p
+            .to_ascii_lowercase()
+            .contains("/providers/microsoft.resources/tags/"))));
 }

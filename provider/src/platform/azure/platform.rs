@@ -2,15 +2,18 @@
 //! one Container App, the switch is one PATCH of a Front Door route's origin
 //! group, canary and tenants are origin weights plus a rule (colors.rs,
 //! routing.rs). What a fresh process needs and no handle carries (the image
-//! template, the probe path, the ids for `locate`) is kept in tags on the app.
+//! template, the probe path, the ids for `locate`) is kept in tags on the app,
+//! written through the tags API at scope (tags.rs), so neither they nor the
+//! lock (lock.rs, the `bluegreen-lock` tag) ever PATCH the app.
 //!
 //! Stop: every ARM request and wait of this platform ends at once when the
 //! token given to [`AzurePlatform::with_stop`] is cancelled; the engine also
 //! drops the futures of its polls (status, propagation) when it stops.
 
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,6 +25,7 @@ use super::client::{ArmClient, ArmOptions};
 use super::colors::{self, DeployPlan};
 use super::error::AzureError;
 use super::hosts;
+use super::lock;
 use super::models::{
     ContainerApp, List, Origin, ResourceReference, Revision, Route, RouteProperties, Rule,
     APP_API_VERSION, CDN_API_VERSION,
@@ -31,11 +35,12 @@ use super::propagation::{Expected, Prober};
 use super::resource_id::ResourceId;
 use super::routing::{self, Observed};
 use super::settings::AzureSettings;
+use super::tags;
 use super::target::{AzureTarget, KeptDefinition, ENVIRONMENT_TAG, ID_TAGS, MAX_TAG_VALUE};
 use crate::http::Http;
 use crate::platform::{
-    Color, EnvironmentRef, EnvironmentState, Failure, Lease, Metrics, Platform, PlatformError,
-    Propagation, RouteChange, RoutingRevision, TargetRef, TargetSpec,
+    Color, EnvironmentRef, EnvironmentState, Lease, Metrics, Platform, PlatformError, Propagation,
+    RouteChange, RoutingRevision, TargetRef, TargetSpec,
 };
 
 /// How often the engine reads while it waits: a status is 3 ARM reads, so
@@ -49,6 +54,9 @@ pub struct AzurePlatform {
     stop: CancellationToken,
     prober: Arc<Prober>,
     host_map: Option<PathBuf>,
+    /// Endpoint host names by route id: Azure fixes an endpoint's name at
+    /// creation, so it is read once per process rather than on every poll.
+    endpoint_hosts: Arc<Mutex<HashMap<ResourceId, String>>>,
 }
 
 impl std::fmt::Debug for AzurePlatform {
@@ -87,6 +95,7 @@ impl AzurePlatform {
             stop: CancellationToken::new(),
             prober: Arc::new(Prober::new(http)),
             host_map: None,
+            endpoint_hosts: Arc::default(),
         })
     }
 
@@ -139,7 +148,7 @@ impl AzurePlatform {
         {
             Ok(app) => Ok(Some(app)),
             Err(AzureError::Arm(e)) if e.status == 404 => Ok(None),
-            Err(e) => Err(platform_error(e)),
+            Err(e) => Err(PlatformError::from(e)),
         }
     }
 
@@ -149,7 +158,7 @@ impl AzurePlatform {
             .client
             .get_path(&path, APP_API_VERSION, &[], &self.stop)
             .await
-            .map_err(platform_error)?;
+            .map_err(PlatformError::from)?;
         Ok(list.value)
     }
 
@@ -206,7 +215,7 @@ impl AzurePlatform {
         {
             Ok(rule) => Ok(Some(rule)),
             Err(AzureError::Arm(e)) if e.status == 404 => Ok(None),
-            Err(e) => Err(platform_error(e)),
+            Err(e) => Err(PlatformError::from(e)),
         }
     }
 
@@ -222,6 +231,15 @@ impl AzurePlatform {
         struct EndpointProperties {
             host_name: Option<String>,
         }
+        let cached = self
+            .endpoint_hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&target.front_door_route_id)
+            .cloned();
+        if let Some(host) = cached {
+            return Ok(host);
+        }
         let id = target.front_door_route_id.parent().ok_or_else(|| {
             PlatformError::Api(format!(
                 "azure.front_door_route_id {} does not name a route of an endpoint (…/afdEndpoints/<endpoint>/routes/<route>)",
@@ -232,13 +250,18 @@ impl AzurePlatform {
             .client
             .get(&id, CDN_API_VERSION, &self.stop)
             .await
-            .map_err(platform_error)?;
-        endpoint
+            .map_err(PlatformError::from)?;
+        let host = endpoint
             .properties
             .and_then(|p| p.host_name)
             .ok_or_else(|| {
                 PlatformError::Api(format!("the Front Door endpoint {id} has no hostName yet"))
-            })
+            })?;
+        self.endpoint_hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(target.front_door_route_id.clone(), host.clone());
+        Ok(host)
     }
 
     /// Everything `status` reports, plus the endpoint's host and the kept definition.
@@ -334,64 +357,15 @@ impl AzurePlatform {
         if wanted.iter().all(|(k, v)| current.get(k) == Some(v)) {
             return Ok(());
         }
-        tags::merge(
+        tags::merge_tags(
             &self.client,
             &kept.target.container_app_id,
-            &current,
             &wanted,
             &self.stop,
         )
         .await
-    }
-}
-
-/// Tag writes in one place: today a PATCH of the app's `tags` (a change of
-/// tags makes no revision), to become the tags API at scope (tags.rs) so the
-/// app is never PATCHed for them.
-mod tags {
-    use super::*;
-
-    #[derive(serde::Serialize)]
-    struct TagsPatch {
-        tags: BTreeMap<String, String>,
-    }
-
-    pub async fn merge(
-        client: &ArmClient,
-        app: &ResourceId,
-        current: &BTreeMap<String, String>,
-        wanted: &BTreeMap<String, String>,
-        stop: &CancellationToken,
-    ) -> Result<(), PlatformError> {
-        let mut tags = current.clone();
-        tags.extend(wanted.iter().map(|(k, v)| (k.clone(), v.clone())));
-        client
-            .patch::<_, serde_json::Value>(app, APP_API_VERSION, &TagsPatch { tags }, stop)
-            .await
-            .map(|_| ())
-            .map_err(platform_error)
-    }
-
-    pub async fn remove(
-        client: &ArmClient,
-        app: &ResourceId,
-        current: &BTreeMap<String, String>,
-        names: &[&str],
-        stop: &CancellationToken,
-    ) -> Result<(), PlatformError> {
-        let tags: BTreeMap<String, String> = current
-            .iter()
-            .filter(|(k, _)| !names.iter().any(|n| n.eq_ignore_ascii_case(k)))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if tags.len() == current.len() {
-            return Ok(());
-        }
-        client
-            .patch::<_, serde_json::Value>(app, APP_API_VERSION, &TagsPatch { tags }, stop)
-            .await
-            .map(|_| ())
-            .map_err(platform_error)
+        .map(|_| ())
+        .map_err(PlatformError::from)
     }
 }
 
@@ -413,28 +387,6 @@ fn azure_target(environment: &EnvironmentRef) -> Result<&AzureTarget, PlatformEr
     }
 }
 
-/// Azure's failure as the engine sees it: ARM's code and request id kept.
-pub fn platform_error(e: AzureError) -> PlatformError {
-    let retryable = e.retryable();
-    match e {
-        AzureError::Arm(error) | AzureError::OperationFailed { error, .. } => {
-            PlatformError::Refused(Failure {
-                message: error.to_string(),
-                code: error.code,
-                request_id: error.request_id,
-                retryable,
-            })
-        }
-        AzureError::Transport(_) => PlatformError::Unreachable(e.to_string()),
-        other => PlatformError::Refused(Failure {
-            code: "azure_error".into(),
-            message: other.to_string(),
-            request_id: None,
-            retryable,
-        }),
-    }
-}
-
 /// A failure reading the resource of attribute `azure.<attribute>`: a 404
 /// names the attribute and the fix.
 fn attribute_error(attribute: &str, id: &ResourceId, e: AzureError) -> PlatformError {
@@ -445,7 +397,7 @@ fn attribute_error(attribute: &str, id: &ResourceId, e: AzureError) -> PlatformE
             arm.message,
             arm.request_id.as_deref().unwrap_or("none")
         )),
-        _ => platform_error(e),
+        _ => PlatformError::from(e),
     }
 }
 
@@ -516,7 +468,7 @@ impl Platform for AzurePlatform {
             .client
             .get_path(&path, APP_API_VERSION, &[], &self.stop)
             .await
-            .map_err(platform_error)?;
+            .map_err(PlatformError::from)?;
         let tagged: Vec<&ContainerApp> = apps
             .value
             .iter()
@@ -703,7 +655,7 @@ impl Platform for AzurePlatform {
                 &self.stop,
             )
             .await
-            .map_err(platform_error)?;
+            .map_err(PlatformError::from)?;
         Ok(())
     }
 
@@ -793,7 +745,7 @@ impl Platform for AzurePlatform {
                 self.client
                     .put::<_, serde_json::Value>(rule_id, CDN_API_VERSION, &wanted, &self.stop)
                     .await
-                    .map_err(platform_error)?;
+                    .map_err(PlatformError::from)?;
             }
             if !rule_sets.iter().any(|r| r.id == *set) {
                 rule_sets.push(ResourceReference { id: set.clone() });
@@ -823,7 +775,7 @@ impl Platform for AzurePlatform {
                     &self.stop,
                 )
                 .await
-                .map_err(platform_error)?;
+                .map_err(PlatformError::from)?;
         }
         // A tenant rule no longer wanted goes after the route stopped needing it.
         if tenants.is_none() {
@@ -831,7 +783,7 @@ impl Platform for AzurePlatform {
                 self.client
                     .delete(id, CDN_API_VERSION, &self.stop)
                     .await
-                    .map_err(platform_error)?;
+                    .map_err(PlatformError::from)?;
             }
         }
         let (_, after) = self.observe(target, &environment.name).await?;
@@ -860,34 +812,60 @@ impl Platform for AzurePlatform {
                 &self.stop,
             )
             .await
-            .map_err(platform_error)?;
+            .map_err(PlatformError::from)?;
         Ok(monitor::figures(&answer))
     }
 
     async fn lock(
         &self,
-        _environment: &EnvironmentRef,
+        environment: &EnvironmentRef,
         owner: &str,
-        _ttl: Duration,
+        ttl: Duration,
     ) -> Result<Lease, PlatformError> {
-        lock::acquire(owner)
+        let target = azure_target(environment)?;
+        lock::acquire(
+            &self.client,
+            &target.container_app_id,
+            &environment.name,
+            owner,
+            ttl,
+            &self.stop,
+        )
+        .await
     }
 
     async fn renew(
         &self,
-        _environment: &EnvironmentRef,
-        _lease: &Lease,
-        _ttl: Duration,
+        environment: &EnvironmentRef,
+        lease: &Lease,
+        ttl: Duration,
     ) -> Result<(), PlatformError> {
-        Ok(())
+        let target = azure_target(environment)?;
+        lock::renew(
+            &self.client,
+            &target.container_app_id,
+            &environment.name,
+            lease,
+            ttl,
+            &self.stop,
+        )
+        .await
     }
 
     async fn unlock(
         &self,
-        _environment: &EnvironmentRef,
-        _lease: &Lease,
+        environment: &EnvironmentRef,
+        lease: &Lease,
     ) -> Result<(), PlatformError> {
-        Ok(())
+        let target = azure_target(environment)?;
+        lock::release(
+            &self.client,
+            &target.container_app_id,
+            &environment.name,
+            lease,
+            &self.stop,
+        )
+        .await
     }
 
     async fn delete(
@@ -902,30 +880,17 @@ impl Platform for AzurePlatform {
             self.client
                 .delete(&id, CDN_API_VERSION, &self.stop)
                 .await
-                .map_err(platform_error)?;
+                .map_err(PlatformError::from)?;
         }
-        if let Some(app) = self.app(target).await? {
-            tags::remove(
-                &self.client,
-                &target.container_app_id,
-                &app.tags.unwrap_or_default(),
-                ID_TAGS,
-                &self.stop,
-            )
-            .await?;
+        if self.app(target).await?.is_some() {
+            // By name whatever the value (an empty value in ARM's Delete).
+            let ours: BTreeMap<String, String> = ID_TAGS
+                .iter()
+                .map(|name| (name.to_string(), String::new()))
+                .collect();
+            tags::delete_tags(&self.client, &target.container_app_id, &ours, &self.stop).await?;
         }
         Ok(())
-    }
-}
-
-/// The lock, in one place until lock.rs (tags at scope) is wired.
-mod lock {
-    use super::*;
-
-    pub fn acquire(owner: &str) -> Result<Lease, PlatformError> {
-        Err(PlatformError::Api(format!(
-            "locking environments on Azure is not available in this build (requested by {owner})"
-        )))
     }
 }
 
@@ -963,7 +928,7 @@ impl AzurePlatform {
                     &self.stop,
                 )
                 .await
-                .map_err(platform_error)?;
+                .map_err(PlatformError::from)?;
         }
         if !seen.iter().all(|s| *s) {
             return Err(PlatformError::Api(format!(
