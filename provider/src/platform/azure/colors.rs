@@ -152,6 +152,12 @@ pub fn color_state(
         Some(t) => version_in(t, i),
         None => version_of_image(i),
     });
+    // Started from another image template than the one declared now (the
+    // registry or repository changed): a release redeploys it, not reuses it.
+    let outdated = match (image.as_deref(), image_template) {
+        (Some(i), Some(t)) => !fits(t, i),
+        _ => false,
+    };
     let (phase, last_exit) = match props {
         None => (
             ColorPhase::Stopped,
@@ -167,8 +173,19 @@ pub fn color_state(
         restarts: 0,
         last_exit,
         log_tail: Vec::new(),
-        outdated: false,
+        outdated,
     })
+}
+
+/// Whether `image` is `template` with some version in place of `{version}`.
+fn fits(template: &str, image: &str) -> bool {
+    template
+        .split_once("{version}")
+        .is_some_and(|(prefix, suffix)| {
+            image.len() > prefix.len() + suffix.len()
+                && image.starts_with(prefix)
+                && image.ends_with(suffix)
+        })
 }
 
 /// Phase from a revision's provisioning, running and health states.
@@ -382,6 +399,30 @@ mod tests {
         assert_eq!(
             version_in("reg/x:{version}", "other/y:3").as_deref(),
             Some("3")
+        );
+    }
+
+    #[test]
+    fn a_colour_from_another_image_template_is_outdated() {
+        let a = app(json!([{"revisionName": "orders--seed", "label": "blue", "weight": 100}]));
+        let revisions: Vec<Revision> = serde_json::from_value(json!([{
+            "name": "orders--seed",
+            "properties": {"provisioningState": "Provisioned", "runningState": "Running", "healthState": "Healthy",
+                           "template": {"containers": [{"name": "orders", "image": "agog/orders:0.0.0"}]}}
+        }]))
+        .expect("revisions");
+        let state = |template| {
+            color_state(&a, &revisions, Color::Blue, None, Some(template), None).expect("blue")
+        };
+        let same = state("agog/orders:{version}");
+        assert_eq!(
+            (same.version.as_deref(), same.outdated, same.phase),
+            (Some("0.0.0"), false, ColorPhase::Running)
+        );
+        let moved = state("myregistry.azurecr.io/orders:{version}");
+        assert_eq!(
+            (moved.version.as_deref(), moved.outdated),
+            (Some("0.0.0"), true)
         );
     }
 
