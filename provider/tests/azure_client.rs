@@ -30,7 +30,7 @@ use terraform_provider_bluegreen::platform::azure::models::{
 use terraform_provider_bluegreen::platform::azure::resource_id::ResourceId;
 use terraform_provider_bluegreen::platform::azure::settings::{
     self, AssertionSource, AzureBlock, AzureSettings, CredentialSource, ManagedIdentityEndpoint,
-    Sensitive,
+    Sensitive, SubscriptionSource,
 };
 use terraform_provider_bluegreen::platform::azure::tags::merge_tags;
 use tokio_util::sync::CancellationToken;
@@ -124,6 +124,34 @@ fn federated_jwt(subject: &str) -> String {
         .to_string(),
     );
     format!("{header}.{claims}.c2lnbmF0dXJl")
+}
+
+/// Credential options that put the emulator's `az` stand-in first on PATH
+/// (the directory lives as long as the returned guard).
+fn az_stand_in(info: &EmulatorInfo) -> (tempfile::TempDir, CredentialOptions) {
+    let az = target_debug().join("bluegreen-azure-emulator-az");
+    assert!(
+        az.exists(),
+        "{} is missing: run `cargo build -p bluegreen-azure-emulator` first",
+        az.display()
+    );
+    let bin = tempfile::tempdir().expect("temp dir");
+    std::os::unix::fs::symlink(&az, bin.path().join("az")).expect("link az");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cli = CredentialOptions {
+        cli_environment: vec![
+            (OsString::from("PATH"), OsString::from(path)),
+            (
+                OsString::from("BLUEGREEN_AZURE_EMULATOR_ADMIN_URL"),
+                OsString::from(info.admin_url.clone()),
+            ),
+        ],
+    };
+    (bin, cli)
 }
 
 fn target_debug() -> PathBuf {
@@ -581,28 +609,7 @@ async fn every_credential_kind_gets_a_token() {
     }
 
     // The Azure CLI: the emulator's `az` stand-in first on PATH.
-    let az = target_debug().join("bluegreen-azure-emulator-az");
-    assert!(
-        az.exists(),
-        "{} is missing: run `cargo build -p bluegreen-azure-emulator` first",
-        az.display()
-    );
-    let bin = tempfile::tempdir().expect("temp dir");
-    std::os::unix::fs::symlink(&az, bin.path().join("az")).expect("link az");
-    let path = format!(
-        "{}:{}",
-        bin.path().display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let cli = CredentialOptions {
-        cli_environment: vec![
-            (OsString::from("PATH"), OsString::from(path)),
-            (
-                OsString::from("BLUEGREEN_AZURE_EMULATOR_ADMIN_URL"),
-                OsString::from(info.admin_url.clone()),
-            ),
-        ],
-    };
+    let (_bin, cli) = az_stand_in(info);
     let kind = authenticate_with(
         info,
         &ids.route,
@@ -1192,5 +1199,70 @@ fn a_ca_file_that_does_not_load_is_named_with_its_attribute() {
         assert!(shown.starts_with("azure.ca_certificate_file: "), "{shown}");
         assert!(shown.contains(&file.display().to_string()), "{shown}");
         assert!(shown.contains(says), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn without_a_subscription_the_azure_clis_is_used_and_without_one_the_error_says_what_to_set()
+{
+    let emu = emulator::start().await;
+    let ids = seed(&emu.info).await;
+    let block = AzureBlock {
+        subscription_id: None,
+        tenant_id: Some(emu.info.tenant_id.clone()),
+        client_id: Some(emu.info.client_id.clone()),
+        client_secret: Some(emu.info.client_secret.clone()),
+        resource_manager_endpoint: Some(format!("{}/", emu.info.base_url)),
+        authority_host: Some(emu.info.base_url.clone()),
+        ca_certificate_file: Some(emu.info.ca_file.display().to_string()),
+        use_cli: Some(true),
+        ..AzureBlock::default()
+    };
+    let settings = settings::resolve(&block, &NoEnv).expect("the CLI's subscription will do");
+    assert_eq!(settings.subscription_id, SubscriptionSource::AzureCli);
+    let (_bin, cli) = az_stand_in(&emu.info);
+    let stop = CancellationToken::new();
+
+    let client = client_with(&settings, cli.clone());
+    assert_eq!(client.subscription_id(), "", "not asked yet");
+    let subscription = client.subscription(&stop).await.expect("az account show");
+    assert_eq!(subscription, emu.info.subscription_id);
+    assert_eq!(client.subscription_id(), emu.info.subscription_id);
+    let apps: Vec<ContainerApp> = client
+        .list_all(
+            &format!(
+                "/subscriptions/{subscription}/resourceGroups/{}/providers/Microsoft.App/containerApps",
+                ids.app.resource_group()
+            ),
+            APP_API_VERSION,
+            &[],
+            &stop,
+        )
+        .await
+        .expect("list in the CLI's subscription");
+    assert_eq!(apps.len(), 1);
+
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"cli_logged_in": false})),
+    )
+    .await;
+    assert!(status < 300);
+    let logged_out = client_with(&settings, cli);
+    let err = logged_out
+        .subscription(&stop)
+        .await
+        .expect_err("a logged-out CLI has no subscription");
+    let shown = err.to_string();
+    assert!(matches!(err, AzureError::Settings(_)), "{shown}");
+    for needle in [
+        "azure.subscription_id",
+        "ARM_SUBSCRIPTION_ID",
+        "az login",
+        "Please run 'az login'",
+    ] {
+        assert!(shown.contains(needle), "{needle}: {shown}");
     }
 }

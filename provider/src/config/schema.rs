@@ -48,7 +48,7 @@ fn azure_block() -> Block {
              Actions OIDC request, OIDC token file, AKS workload identity, managed identity, Azure CLI.",
         )
         .attr(Attribute::string("subscription_id").optional().description(
-            "Subscription holding the Container App and Front Door. Env `ARM_SUBSCRIPTION_ID`. Required, here or in the environment.",
+            "Subscription holding the Container App and Front Door. Env `ARM_SUBSCRIPTION_ID`. When neither is set and the Azure CLI credential is enabled (`use_cli`), the CLI's current subscription (`az account show`), as azurerm does.",
         ))
         .attr(Attribute::string("tenant_id").optional().description("Microsoft Entra tenant id. Env `ARM_TENANT_ID`."))
         .attr(Attribute::string("client_id").optional().description(

@@ -4,6 +4,7 @@
 //! the waited PATCH/PUT/DELETE to this client), and
 //! every failure carrying the ARM code and request ids.
 
+use std::ffi::OsString;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,8 @@ use super::auth::{CredentialOptions, Credentials};
 use super::error::{is_retryable_status, parse_error_body, ArmError, AzureError};
 use super::models::List;
 use super::resource_id::ResourceId;
-use super::settings::AzureSettings;
+use super::settings::{AzureSettings, SubscriptionSource};
+use super::subscription;
 use super::transport::Transport;
 use super::wait::{pause, retry_after};
 
@@ -105,7 +107,10 @@ impl ArmResponse {
 #[derive(Debug, Clone)]
 pub struct ArmClient {
     endpoint: Url,
-    subscription_id: String,
+    subscription: SubscriptionSource,
+    /// The Azure CLI's subscription once asked (for [`SubscriptionSource::AzureCli`]).
+    cli_subscription: Arc<tokio::sync::OnceCell<String>>,
+    cli_environment: Vec<(OsString, OsString)>,
     credentials: Arc<Credentials>,
     transport: Arc<Transport>,
     options: ArmOptions,
@@ -131,6 +136,7 @@ impl ArmClient {
             )
             .map_err(|e| AzureError::Settings(e.to_string()))?,
         );
+        let cli_environment = credential_options.cli_environment.clone();
         let credentials = Arc::new(Credentials::new(
             settings,
             transport.clone(),
@@ -138,16 +144,40 @@ impl ArmClient {
         ));
         Ok(ArmClient {
             endpoint,
-            subscription_id: settings.subscription_id.clone(),
+            subscription: settings.subscription_id.clone(),
+            cli_subscription: Arc::new(tokio::sync::OnceCell::new()),
+            cli_environment,
             credentials,
             transport,
             options,
         })
     }
 
-    /// The subscription the client works in.
+    /// The subscription the client works in: the one given, or the Azure
+    /// CLI's current one (`az account show`, asked once).
+    pub async fn subscription(&self, stop: &CancellationToken) -> Result<&str, AzureError> {
+        match &self.subscription {
+            SubscriptionSource::Given(id) => Ok(id),
+            SubscriptionSource::AzureCli => self
+                .cli_subscription
+                .get_or_try_init(|| subscription::from_azure_cli(&self.cli_environment, stop))
+                .await
+                .map(String::as_str),
+        }
+    }
+
+    /// The subscription as known now: the one given, or the Azure CLI's once
+    /// [`ArmClient::subscription`] has asked for it (empty before). Paths
+    /// that need it should await [`ArmClient::subscription`] instead.
     pub fn subscription_id(&self) -> &str {
-        &self.subscription_id
+        match &self.subscription {
+            SubscriptionSource::Given(id) => id,
+            SubscriptionSource::AzureCli => self
+                .cli_subscription
+                .get()
+                .map(String::as_str)
+                .unwrap_or_default(),
+        }
     }
 
     /// The credentials in use (to report which one authenticated).

@@ -21,6 +21,7 @@ pub mod propagation;
 pub mod resource_id;
 pub mod routing;
 pub mod settings;
+pub mod subscription;
 pub mod tags;
 pub mod target;
 pub mod transport;

@@ -274,11 +274,45 @@ impl CredentialSource {
     }
 }
 
+/// Where the subscription id comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionSource {
+    /// `subscription_id`, or `ARM_SUBSCRIPTION_ID`.
+    Given(String),
+    /// Neither is set and the Azure CLI credential is configured: the CLI's
+    /// current subscription (`az account show`), asked once on first use, as
+    /// azurerm does. Resolving stays pure; the ARM client runs the CLI.
+    AzureCli,
+}
+
+impl SubscriptionSource {
+    /// The id when it was given.
+    pub fn given(&self) -> Option<&str> {
+        match self {
+            SubscriptionSource::Given(id) => Some(id),
+            SubscriptionSource::AzureCli => None,
+        }
+    }
+}
+
+/// A given subscription compares equal to its id.
+impl PartialEq<str> for SubscriptionSource {
+    fn eq(&self, other: &str) -> bool {
+        self.given() == Some(other)
+    }
+}
+
+impl PartialEq<&str> for SubscriptionSource {
+    fn eq(&self, other: &&str) -> bool {
+        self.given() == Some(*other)
+    }
+}
+
 /// Resolved Azure settings: cloud, subscription, TLS trust and credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AzureSettings {
-    /// Subscription the resources live in.
-    pub subscription_id: String,
+    /// Subscription the resources live in, or where to ask for it.
+    pub subscription_id: SubscriptionSource,
     /// The cloud's endpoints.
     pub cloud: Cloud,
     /// Extra CA certificates (PEM) trusted for Resource Manager and the authority.
@@ -417,13 +451,9 @@ pub fn resolve(block: &AzureBlock, env: &dyn Env) -> Result<AzureSettings, Setti
 
     let cloud = resolve_cloud(&mut r, block);
 
-    let subscription_id = r.string(&block.subscription_id, SUBSCRIPTION_ID);
-    if subscription_id.is_none() {
-        r.problem(
-            SUBSCRIPTION_ID,
-            "Missing: set subscription_id (the subscription holding the Container App and Front Door) or ARM_SUBSCRIPTION_ID.",
-        );
-    }
+    let given_subscription = r.string(&block.subscription_id, SUBSCRIPTION_ID);
+    // Its problem, if any, goes here: problems are in attribute order.
+    let subscription_problem_at = r.problems.len();
 
     let ca_certificate_file = block
         .ca_certificate_file
@@ -433,6 +463,25 @@ pub fn resolve(block: &AzureBlock, env: &dyn Env) -> Result<AzureSettings, Setti
         .map(PathBuf::from);
 
     let credentials = resolve_credentials(&mut r, block);
+
+    let cli = credentials
+        .iter()
+        .any(|c| matches!(c, CredentialSource::AzureCli { .. }));
+    let subscription_id = match given_subscription {
+        Some(id) => Some(SubscriptionSource::Given(id)),
+        None if cli => Some(SubscriptionSource::AzureCli),
+        None => {
+            r.problems.insert(
+                subscription_problem_at,
+                SettingProblem {
+                    attribute: format!("azure.{}", SUBSCRIPTION_ID.0),
+                    env_vars: SUBSCRIPTION_ID.1.to_vec(),
+                    message: "Missing: set subscription_id (the subscription holding the Container App and Front Door) or ARM_SUBSCRIPTION_ID; with the Azure CLI credential (use_cli), the CLI's current subscription is used instead.".into(),
+                },
+            );
+            None
+        }
+    };
 
     match (subscription_id, cloud) {
         (Some(subscription_id), Some(cloud)) if r.problems.is_empty() => Ok(AzureSettings {
@@ -840,11 +889,48 @@ mod tests {
     fn missing_subscription_is_reported_with_its_variable() {
         let p = problems(resolve(
             &AzureBlock::default(),
-            &env(&[("ARM_USE_CLI", "true")]),
+            &env(&[
+                ("ARM_USE_CLI", "false"),
+                ("ARM_TENANT_ID", "t"),
+                ("ARM_CLIENT_ID", "c"),
+                ("ARM_CLIENT_SECRET", "s"),
+            ]),
         ));
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].attribute, "azure.subscription_id");
         assert_eq!(p[0].env_vars, ["ARM_SUBSCRIPTION_ID"]);
+        assert!(p[0].message.contains("use_cli"), "{p:?}");
+    }
+
+    #[test]
+    fn without_a_subscription_the_azure_clis_is_asked_for_on_first_use() {
+        let s = resolve(&AzureBlock::default(), &env(&[("ARM_USE_CLI", "true")]))
+            .expect("the CLI's subscription will do");
+        assert_eq!(s.subscription_id, SubscriptionSource::AzureCli);
+        assert_eq!(s.subscription_id.given(), None);
+        // A given one wins over the CLI's.
+        let s = resolve(
+            &AzureBlock::default(),
+            &env(&[("ARM_USE_CLI", "true"), ("ARM_SUBSCRIPTION_ID", "sub")]),
+        )
+        .expect("settings");
+        assert_eq!(s.subscription_id, "sub");
+    }
+
+    #[test]
+    fn the_subscription_problem_stays_in_attribute_order() {
+        let block = AzureBlock {
+            environment: Some("moon".into()),
+            use_cli: Some(false),
+            ..AzureBlock::default()
+        };
+        let p = problems(resolve(&block, &env(&[])));
+        let attributes: Vec<&str> = p.iter().map(|p| p.attribute.as_str()).collect();
+        assert_eq!(
+            attributes[..2],
+            ["azure.environment", "azure.subscription_id"],
+            "{p:?}"
+        );
     }
 
     #[test]

@@ -63,6 +63,10 @@ fn get_access_token(rest: &[&str]) -> Result<Value, (u8, String)> {
 }
 
 fn account_show() -> Result<Value, (u8, String)> {
+    // Logged out, the CLI knows no account either.
+    if admin("GET", "/admin/settings", None)?["cli_logged_in"] == json!(false) {
+        return Err((1, "ERROR: Please run 'az login' to setup account.".into()));
+    }
     let info = admin("GET", "/admin/info", None)?;
     Ok(json!({
         "environmentName": "AzureCloud",
