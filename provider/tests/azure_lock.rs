@@ -300,3 +300,77 @@ async fn a_lapsed_lock_is_taken_over_and_the_old_holder_cannot_renew_or_release_
     assert_eq!(end, tags(&[("team", "orders")]), "only the lock tag went");
     assert_eq!(writes_on(&emu.info, &app).await, Vec::<Value>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_renewed_while_an_app_write_fails_stays_renewed() {
+    let emu = emulator::start().await;
+    let app = seeded_app(&emu.info).await;
+    let client = client(&emu.info);
+    let stop = CancellationToken::new();
+    let lease = lock::acquire_settling(
+        &client,
+        &app,
+        "prod",
+        "run A",
+        Duration::from_secs(60),
+        lock::MIN_SETTLE,
+        &stop,
+    )
+    .await
+    .expect("lock");
+    let (status, body) = emulator::admin(
+        &emu.info,
+        "POST",
+        "/admin/faults",
+        Some(json!({"method": "PATCH", "path": "/containerApps/",
+                    "lro_failed": {"code": "ContainerAppOperationError", "message": "image pull failed"}})),
+    )
+    .await;
+    assert!(status < 300, "{body:?}");
+    let read: ContainerApp = client.get(&app, APP_API_VERSION, &stop).await.expect("GET");
+    let mut template = read.properties.and_then(|p| p.template).expect("template");
+    template.revision_suffix = Some("v9".into());
+    if let Some(c) = template.containers.as_mut().and_then(|c| c.first_mut()) {
+        c.image = Some("agog/orders:9.0.0".into());
+    }
+    let before = read_tags(&client, &app, &stop).await.expect("read");
+    let body = json!({"properties": {"template": template}});
+    let deploy = client.patch::<_, ContainerApp>(&app, APP_API_VERSION, &body, &stop);
+    let renewal = async {
+        // While the write's operation runs (it ends at the first poll, 1 s on).
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        lock::renew(
+            &client,
+            &app,
+            "prod",
+            &lease,
+            Duration::from_secs(600),
+            &stop,
+        )
+        .await
+    };
+    let (deployed, renewed) = tokio::join!(deploy, renewal);
+    assert!(deployed.is_err(), "the scripted failure: {deployed:?}");
+    renewed.expect("renewed during the write");
+    let after = read_tags(&client, &app, &stop).await.expect("read");
+    assert_ne!(
+        after.get(LOCK_TAG),
+        before.get(LOCK_TAG),
+        "the renewal survived the failed write"
+    );
+    let refused = lock::acquire_settling(
+        &client,
+        &app,
+        "prod",
+        "run B",
+        Duration::from_secs(60),
+        lock::MIN_SETTLE,
+        &stop,
+    )
+    .await
+    .expect_err("still A's");
+    assert!(
+        matches!(&refused, PlatformError::Locked(h) if h.owner == "run A" && h.expires_in_secs.is_some_and(|s| s > 500)),
+        "{refused}"
+    );
+}

@@ -95,6 +95,9 @@ pub struct Operation {
     pub resource_key: String,
     /// Document to restore if the operation fails (None for a create).
     pub previous: Option<Value>,
+    /// The resource's tags as the write left them: tags changed after it
+    /// (through the tags API) survive its failure.
+    pub tags_written: Option<Value>,
     /// Key of the Container Apps revision it provisions, if any.
     pub revision_key: Option<String>,
     /// Emulated start time.

@@ -35,10 +35,16 @@ pub fn start(
 ) -> (String, OperationUrls) {
     let id = ids::uuid();
     let urls = urls(&id);
+    let tags_written = st
+        .resources
+        .get(resource_key)
+        .and_then(|doc| doc.get("tags"))
+        .cloned();
     let op = Operation {
         id: id.clone(),
         resource_key: resource_key.to_string(),
         previous,
+        tags_written,
         revision_key,
         started_ms: ctx.now,
         completes_ms: ctx.now + st.settings.lro_ms,
@@ -130,8 +136,18 @@ fn finish(st: &mut State, op: &Operation) {
     let runtime = st.runtime.enabled;
     if failed {
         if let Some(previous) = &op.previous {
-            st.resources
-                .insert(op.resource_key.clone(), previous.clone());
+            // Tags written after the failed write through the tags API (a
+            // lock renewed during a deploy) were no part of it: they stay.
+            let mut restored = previous.clone();
+            if let Some(tags) = st
+                .resources
+                .get(&op.resource_key)
+                .and_then(|current| current.get("tags"))
+                .filter(|tags| Some(*tags) != op.tags_written.as_ref())
+            {
+                restored["tags"] = tags.clone();
+            }
+            st.resources.insert(op.resource_key.clone(), restored);
         }
     }
     if let Some(doc) = st.resources.get_mut(&op.resource_key) {
