@@ -1,9 +1,35 @@
-//! The provider's `azure` block: required by an Azure environment, at plan
-//! time and before any request reaches Azure.
+//! The provider's `azure` block can be empty: every argument falls back to
+//! the `ARM_*` variable azurerm reads (subscription, tenant, client, secret,
+//! custom cloud endpoints), with the CA file from the block.
 
 use bluegreen_acceptance::harness::on_every_cli;
 
-use crate::{bluegreen, Fixture};
+use crate::{bluegreen, Fixture, ADDRESS};
+
+#[test]
+fn arm_variables_fill_an_empty_azure_block() {
+    on_every_cli("azure_arm_variables", |tf| {
+        let test = "azure_arm_variables";
+        let fx = Fixture::new("azarm", tf, "orders");
+        let ws = fx.workspace(test, tf);
+        for (key, value) in fx.azure.arm_variables() {
+            ws.set_env(key, value);
+        }
+        ws.write_config(&format!(
+            "{}\nprovider \"bluegreen\" {{\n  azure {{\n    ca_certificate_file = \"{}\"\n  }}\n}}\n\n{}",
+            bluegreen().required_providers_block(),
+            fx.azure.field("ca_file"),
+            fx.env("1.0.0").hcl()
+        ));
+        ws.init();
+        ws.apply();
+        let state = ws.show();
+        assert_eq!(state.resource(ADDRESS).str("live_color"), "blue");
+        fx.assert_route_to("blue");
+        ws.assert_plan_empty("after create with ARM_* variables");
+        ws.destroy();
+    });
+}
 
 #[test]
 fn an_azure_environment_needs_the_providers_azure_block() {

@@ -7,6 +7,10 @@
 //! Build the binaries first: `cargo build --workspace --bins`.
 
 mod credentials;
+mod drift;
+mod failed_gate;
+mod lifecycle;
+mod secrets;
 
 use std::time::Duration;
 
