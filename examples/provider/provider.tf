@@ -14,3 +14,16 @@ provider "bluegreen" {
     autostart = true
   }
 }
+
+# For environments with an azure block: credentials and cloud. Every argument
+# falls back to the ARM_* variable azurerm reads, so `azure {}` is enough in a
+# pipeline that sets them.
+#
+# provider "bluegreen" {
+#   azure {
+#     subscription_id = "00000000-0000-0000-0000-000000000000" # ARM_SUBSCRIPTION_ID
+#     tenant_id       = "11111111-1111-1111-1111-111111111111" # ARM_TENANT_ID
+#     client_id       = "22222222-2222-2222-2222-222222222222" # ARM_CLIENT_ID
+#     use_oidc        = true                                   # ARM_USE_OIDC (GitHub Actions, workload identity)
+#   }
+# }
