@@ -460,10 +460,14 @@ impl Platform for AzurePlatform {
     }
 
     async fn locate(&self, name: &str) -> Result<EnvironmentRef, PlatformError> {
-        let path = format!(
-            "/subscriptions/{}/providers/Microsoft.App/containerApps",
-            self.client.subscription_id()
-        );
+        // The subscription may come from the Azure CLI, asked on first use.
+        let subscription = self
+            .client
+            .subscription(&self.stop)
+            .await
+            .map_err(PlatformError::from)?
+            .to_string();
+        let path = format!("/subscriptions/{subscription}/providers/Microsoft.App/containerApps");
         let apps: List<ContainerApp> = self
             .client
             .get_path(&path, APP_API_VERSION, &[], &self.stop)
@@ -492,8 +496,7 @@ impl Platform for AzurePlatform {
                 })
             }
             [] => Err(PlatformError::Api(format!(
-                "no Container App in subscription {} has the tag {ENVIRONMENT_TAG} = {name:?}: the environment was never created by this provider there, or its tags were removed; import it by its Container App id, or declare its azure block",
-                self.client.subscription_id()
+                "no Container App in subscription {subscription} has the tag {ENVIRONMENT_TAG} = {name:?}: the environment was never created by this provider there, or its tags were removed; import it by its Container App id, or declare its azure block"
             ))),
             several => Err(PlatformError::Api(format!(
                 "{} Container Apps have the tag {ENVIRONMENT_TAG} = {name:?} ({}); remove the tag from all but one",
