@@ -115,7 +115,7 @@ pub fn schema() -> Schema {
         .attr(Attribute::string("candidate_version").optional().description(
             "Deploy this version to the idle colour and gate it, without switching (canary or preview). Route traffic to it with `bluegreen_traffic_split`; promote it by setting `version` to it.",
         ))
-        .attr(Attribute::bool("keep_previous").default(true).description("Keep the previous colour running after a release, for instant rollback."))
+        .attr(Attribute::bool("keep_previous").default(true).description("Keep the previous colour running after a release, for instant rollback. On Azure the previous revision keeps its label and runs either way (Container Apps scale it by the app's own scale rules, to zero with `minReplicas = 0`): `false` changes nothing there."))
         .attr(Attribute::string("live_color").optional().computed().description(
             "The colour receiving traffic. Set it to pin a colour (manual rollback): it must run `version`, or be the idle colour (then `version` is deployed there first).",
         ))
