@@ -41,6 +41,15 @@ impl AzureEmulator {
     /// Starts a seeded emulator running the demo application as its
     /// revisions, with its state in `target/acc-work/<name>-azure-<pid>`.
     pub fn start(name: &str) -> AzureEmulator {
+        Self::start_with(name, &[], CLOCK_SCALE)
+    }
+
+    /// [`AzureEmulator::start`] with extra environment variables for the
+    /// emulator and so for its revisions, e.g. the demo application's
+    /// `AGOG_FAULTY_VERSION` and `AGOG_ERROR_RATE` for a bad build, and
+    /// another clock scale: 1 where the provider's own clock must agree with
+    /// the emulator's (Azure Monitor's timespans are wall-clock times).
+    pub fn start_with(name: &str, env: &[(&str, &str)], clock_scale: f64) -> AzureEmulator {
         let state_dir = target_dir()
             .join("acc-work")
             .join(format!("{name}-azure-{}", std::process::id()));
@@ -60,13 +69,14 @@ impl AzureEmulator {
             .arg(&state_dir)
             .arg("--seed")
             .arg("--clock-scale")
-            .arg(CLOCK_SCALE.to_string())
+            .arg(clock_scale.to_string())
             .arg("--app-command")
             .arg(format!(
                 "{} --port {{port}} --version {{version}} --color {{color}}",
                 app.display()
             ))
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(file(&stdout_path))
             .stderr(file(&state_dir.join("emulator.log")));

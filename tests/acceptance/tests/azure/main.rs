@@ -11,6 +11,7 @@ mod drift;
 mod failed_gate;
 mod lifecycle;
 mod secrets;
+mod watch_rollback;
 
 use std::time::Duration;
 
@@ -36,6 +37,19 @@ impl Fixture {
     pub fn new(label: &str, tf: &Terraform, name: &str) -> Fixture {
         Fixture {
             azure: AzureEmulator::start(&format!("{label}-tf{}", tf.version_string())),
+            name: name.to_string(),
+        }
+    }
+
+    /// A fixture whose emulator runs the demo application with `env`, on
+    /// real time (see [`AzureEmulator::start_with`]).
+    pub fn with_env(label: &str, tf: &Terraform, name: &str, env: &[(&str, &str)]) -> Fixture {
+        Fixture {
+            azure: AzureEmulator::start_with(
+                &format!("{label}-tf{}", tf.version_string()),
+                env,
+                1.0,
+            ),
             name: name.to_string(),
         }
     }
@@ -71,6 +85,7 @@ impl Fixture {
             block: self.azure.environment_block(false),
             gates: true,
             health_path: "/api/health".into(),
+            window: "3s".into(),
         }
     }
 
@@ -178,6 +193,8 @@ pub struct AzureEnv {
     pub gates: bool,
     /// `health_check.path`.
     pub health_path: String,
+    /// `post_switch.window`.
+    pub window: String,
 }
 
 impl AzureEnv {
@@ -185,6 +202,13 @@ impl AzureEnv {
     #[must_use]
     pub fn minimal(mut self) -> Self {
         self.gates = false;
+        self
+    }
+
+    /// With another post-switch window.
+    #[must_use]
+    pub fn window(mut self, window: &str) -> Self {
+        self.window = window.to_string();
         self
     }
 
@@ -203,8 +227,8 @@ impl AzureEnv {
         );
         if self.gates {
             out.push_str(&format!(
-                "\n  health_check {{\n    path              = \"{}\"\n    interval          = \"500ms\"\n    timeout           = \"2s\"\n    healthy_threshold = 2\n    deadline          = \"30s\"\n  }}\n\n  post_switch {{\n    window       = \"3s\"\n    min_requests = 20\n  }}\n",
-                self.health_path
+                "\n  health_check {{\n    path              = \"{}\"\n    interval          = \"500ms\"\n    timeout           = \"2s\"\n    healthy_threshold = 2\n    deadline          = \"30s\"\n  }}\n\n  post_switch {{\n    window       = \"{}\"\n    min_requests = 20\n  }}\n",
+                self.health_path, self.window
             ));
         }
         out.push_str("}\n");
