@@ -6,6 +6,7 @@
 //!
 //! Build the binaries first: `cargo build --workspace --bins`.
 
+mod canary;
 mod credentials;
 mod drift;
 mod failed_gate;
