@@ -54,7 +54,8 @@ impl Provider for BlueGreenProvider {
         config::validate(config, &ProcessEnv)
     }
 
-    async fn configure(&self, _ctx: &Ctx, terraform_version: &str, config: &Value) -> Diagnostics {
+    async fn configure(&self, ctx: &Ctx, terraform_version: &str, config: &Value) -> Diagnostics {
+        self.shared.stop_with(ctx);
         let (resolved, diags) = config::resolve(config, &ProcessEnv);
         if let Some(resolved) = resolved {
             tracing::info!(terraform_version, local_endpoint = %resolved.local.endpoint, azure = resolved.azure.is_some(), "provider configured");

@@ -5,6 +5,7 @@
 use std::sync::{Arc, RwLock};
 
 use tfplugin::diag::Diagnostic;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::ProviderConfig;
 use crate::http::Http;
@@ -26,6 +27,10 @@ pub struct Shared {
     http: RwLock<Http>,
     /// Versions the environments planned in this run will run.
     pub planned: PlannedVersions,
+    /// Cancelled when Terraform stops the provider (Ctrl-C): every ARM
+    /// request and wait of the Azure platform then ends at once, including
+    /// the waited app and route writes the engine does not drop itself.
+    stop: CancellationToken,
 }
 
 impl Shared {
@@ -74,11 +79,23 @@ impl Shared {
         self.azure
             .get_or_try_init(|| async {
                 AzurePlatform::new(settings)
-                    .map(Arc::new)
+                    .map(|p| Arc::new(p.with_stop(self.stop.clone())))
                     .map_err(|e| Diagnostic::error("Cannot set up the Azure client", e.to_string()))
             })
             .await
             .cloned()
+    }
+
+    /// Cancels [`Shared`]'s stop token when `ctx` is stopped. Terraform's
+    /// StopProvider is provider-wide and final, so the token stays cancelled.
+    pub fn stop_with(&self, ctx: &tfplugin::provider::Ctx) {
+        let (ctx, token) = (ctx.clone(), self.stop.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                () = ctx.stopped() => token.cancel(),
+                () = token.cancelled() => {}
+            }
+        });
     }
 
     /// The HTTP client for gates.
@@ -119,4 +136,24 @@ pub fn azure_block_missing() -> Diagnostic {
         "The provider has no azure block",
         "This environment runs on Azure, so the bluegreen provider needs Azure credentials and a cloud: add provider \"bluegreen\" { azure { subscription_id = ..., tenant_id = ..., client_id = ... } } (each argument falls back to the ARM_* variable azurerm reads), or give the environment a local block instead.",
     )
+}
+
+#[cfg(test)]
+mod stop_tests {
+    use super::*;
+    use std::time::Duration;
+    use tfplugin::provider::Ctx;
+
+    #[tokio::test]
+    async fn terraform_stop_cancels_the_token_the_azure_platform_waits_on() {
+        let shared = Shared::default();
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        shared.stop_with(&Ctx::new(rx));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!shared.stop.is_cancelled(), "no stop yet");
+        tx.send(true).expect("send");
+        tokio::time::timeout(Duration::from_secs(2), shared.stop.cancelled())
+            .await
+            .expect("the token follows Terraform's stop");
+    }
 }
