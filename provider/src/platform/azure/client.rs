@@ -166,20 +166,6 @@ impl ArmClient {
         }
     }
 
-    /// The subscription as known now: the one given, or the Azure CLI's once
-    /// [`ArmClient::subscription`] has asked for it (empty before). Paths
-    /// that need it should await [`ArmClient::subscription`] instead.
-    pub fn subscription_id(&self) -> &str {
-        match &self.subscription {
-            SubscriptionSource::Given(id) => id,
-            SubscriptionSource::AzureCli => self
-                .cli_subscription
-                .get()
-                .map(String::as_str)
-                .unwrap_or_default(),
-        }
-    }
-
     /// The credentials in use (to report which one authenticated).
     pub fn credentials(&self) -> &Credentials {
         &self.credentials
