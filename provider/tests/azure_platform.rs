@@ -137,7 +137,6 @@ fn release_spec(env: &EnvironmentRef, version: &str) -> ReleaseSpec {
             max_p95_increase: 0.5,
             min_requests: 20,
             auto_rollback: true,
-            propagation_timeout: Duration::from_secs(30),
         },
         keep_previous: true,
         definition_changed: false,
@@ -154,6 +153,8 @@ async fn release(
         http: Http::new(),
         stop: CancellationToken::new(),
         lease: &lease,
+        // 30 s for the switch to propagate, after the 1 s watch is kept out.
+        deadline: Instant::now() + Duration::from_secs(31),
     };
     engine.release(spec).await
 }

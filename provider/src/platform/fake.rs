@@ -104,6 +104,8 @@ pub struct Script {
     /// Time a routing change takes to reach all of the front door's
     /// [`EDGE_LOCATIONS`] (one after another); `None`: at once.
     pub propagation: Option<Duration>,
+    /// The same for rollback writes, when they spread at another pace.
+    pub rollback_propagation: Option<Duration>,
 }
 
 /// Locations of the fake's front door.
@@ -122,6 +124,7 @@ impl Default for Script {
             locked_by: None,
             poll_interval: Duration::from_millis(10),
             propagation: None,
+            rollback_propagation: None,
         }
     }
 }
@@ -170,7 +173,8 @@ struct Inner {
     /// Every distinct handle a call was made with.
     handles: Vec<EnvironmentRef>,
     /// The last routing write: its revision and when it was accepted.
-    routed: Option<(RoutingRevision, Instant)>,
+    /// The last routing write: its revision, when, and how long it takes to spread.
+    routed: Option<(RoutingRevision, Instant, Option<Duration>)>,
     /// Reads of state, propagation and metrics.
     reads: Reads,
     probes: BTreeMap<Color, u32>,
@@ -295,6 +299,11 @@ impl FakePlatform {
             .collect()
     }
 
+    /// Whether every location serves the last routing write by now.
+    pub fn propagated(&self) -> bool {
+        self.lock_inner().propagation(None) == Propagation::Complete
+    }
+
     /// The current routing.
     pub fn routing(&self) -> RoutingTable {
         self.lock_inner().routing.clone()
@@ -374,9 +383,10 @@ impl FakePlatform {
 impl Inner {
     /// How far the last routing write (if it is `revision`) has spread.
     fn propagation(&self, revision: Option<&RoutingRevision>) -> Propagation {
-        let (Some(total), Some((routed, at))) = (self.script.propagation, &self.routed) else {
+        let Some((routed, at, Some(total))) = &self.routed else {
             return Propagation::Complete;
         };
+        let total = *total;
         if revision.is_some_and(|r| r != routed) {
             return Propagation::Complete;
         }
@@ -631,7 +641,14 @@ impl Platform for FakePlatform {
             inner.routing.tenant_header = header;
         }
         inner.bump_revision();
-        inner.routed = Some((inner.routing.revision.clone(), Instant::now()));
+        let spreads_in = match change.reason {
+            RouteReason::Rollback => inner
+                .script
+                .rollback_propagation
+                .or(inner.script.propagation),
+            _ => inner.script.propagation,
+        };
+        inner.routed = Some((inner.routing.revision.clone(), Instant::now(), spreads_in));
         inner.routing.updated_by = Some(lease.owner.clone());
         Ok(inner.routing.revision.clone())
     }

@@ -69,6 +69,12 @@ pub fn release_diagnostic(version: &str, err: &ReleaseError) -> Diagnostic {
         ReleaseError::NotPropagated { .. } => {
             format!("Release of {version} switched back: the switch did not propagate")
         }
+        ReleaseError::RollbackNotPropagated { .. } => {
+            format!("Release of {version} rolled back: the rollback is still propagating")
+        }
+        ReleaseError::RouteNotPropagated { .. } => {
+            format!("Routing for {version} accepted but still propagating")
+        }
         ReleaseError::Breached { .. } => {
             format!("Release of {version} breached its post-switch thresholds")
         }

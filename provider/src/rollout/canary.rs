@@ -4,8 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::clock::format_duration;
-use super::propagation::{await_propagation, Spread};
+use super::propagation::{await_propagation, settle};
 use super::watch::breach;
 use super::{Engine, Outcome, PostSwitch, ReleaseError, ReleaseReport};
 use crate::platform::{
@@ -105,6 +104,16 @@ impl Engine<'_> {
                         "{} is live: canary routing removed (revision {revision})",
                         canary.version
                     ));
+                    let removal = "the removal of the canary routing";
+                    let served = format!("{live} alone");
+                    if let Some(shortfall) =
+                        settle(self, environment, &revision, removal, &served, &mut report).await?
+                    {
+                        return Err(ReleaseError::RouteNotPropagated {
+                            change: format!("{removal} ({} is live)", canary.version),
+                            shortfall,
+                        });
+                    }
                     report.finish(
                         Outcome::Routed,
                         format!("{} is live on {live}; no canary", canary.version),
@@ -153,20 +162,12 @@ impl Engine<'_> {
                     )
                     .await?;
                 report.step(format!("canary {} on {color} at {step}%", canary.version));
-                let spread = await_propagation(
-                    self,
-                    environment,
-                    &revision,
-                    p.rules.propagation_timeout,
-                    &at_step,
-                )
-                .await?;
-                if let Spread::TimedOut {
-                    converged,
-                    locations,
-                    waited,
-                } = spread
-                {
+                // The step's watch follows: its interval is kept out of the wait.
+                let budget = self.time_left(p.interval);
+                let spread =
+                    await_propagation(self, environment, &revision, budget, &at_step).await?;
+                if let Some(shortfall) = spread.shortfall(p.interval) {
+                    // Put back without waiting: the deadline has passed.
                     self.platform
                         .route(
                             environment,
@@ -174,11 +175,7 @@ impl Engine<'_> {
                             self.lease,
                         )
                         .await?;
-                    let reason = format!(
-                        "{converged} of {locations} front door locations served the {step}% step after {:.1}s (timeout {})",
-                        waited.as_secs_f64(),
-                        format_duration(p.rules.propagation_timeout)
-                    );
+                    let reason = format!("the {step}% step did not propagate: {shortfall}");
                     report.step(format!("canary set back to 0% at {step}%: {reason}"));
                     return Err(ReleaseError::CanaryRolledBack {
                         detail: format!("{} at {step}%: {reason}", canary.version),
@@ -209,7 +206,8 @@ impl Engine<'_> {
                     let reason = m.as_ref().and_then(|m| breach(m, base.as_ref(), &p.rules));
                     if let Some(reason) = reason {
                         // Back to 0% and every tenant to the live colour, in one step.
-                        self.platform
+                        let back = self
+                            .platform
                             .route(
                                 environment,
                                 RouteChange::all_to(live, revision.clone(), RouteReason::Rollback),
@@ -218,11 +216,26 @@ impl Engine<'_> {
                             .await?;
                         let live_version = state.color(live).version.unwrap_or_default();
                         report.step(format!("canary set back to 0% at {step}%: {reason}"));
-                        return Err(ReleaseError::CanaryRolledBack {
-                            detail: format!("{} at {step}%: {reason}", canary.version),
-                            restored_color: live.to_string(),
-                            restored_version: live_version,
-                        });
+                        let detail = format!("{} at {step}%: {reason}", canary.version);
+                        let set_back = "the canary's set-back to 0%";
+                        let served = format!("{live} alone");
+                        return Err(
+                            match settle(self, environment, &back, set_back, &served, &mut report)
+                                .await?
+                            {
+                                None => ReleaseError::CanaryRolledBack {
+                                    detail,
+                                    restored_color: live.to_string(),
+                                    restored_version: live_version,
+                                },
+                                Some(shortfall) => ReleaseError::RollbackNotPropagated {
+                                    breach: format!("canary ramp: {detail}"),
+                                    restored_color: live.to_string(),
+                                    restored_version: live_version,
+                                    shortfall,
+                                },
+                            },
+                        );
                     }
                     if done {
                         report.step(match m {
@@ -265,6 +278,19 @@ impl Engine<'_> {
             canary.weight,
             canary.tenants.len()
         ));
+        let route = format!(
+            "the canary route of {} on {color} at {}%",
+            canary.version, canary.weight
+        );
+        let served = format!("the canary at {}%", canary.weight);
+        if let Some(shortfall) =
+            settle(self, environment, &revision, &route, &served, &mut report).await?
+        {
+            return Err(ReleaseError::RouteNotPropagated {
+                change: route,
+                shortfall,
+            });
+        }
         report.finish(
             Outcome::Routed,
             format!(

@@ -16,7 +16,7 @@ pub mod watch;
 #[cfg(test)]
 mod tests;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -88,9 +88,6 @@ pub struct PostSwitch {
     pub min_requests: u64,
     /// Switch back by itself on a breach.
     pub auto_rollback: bool,
-    /// Time a routing change may take to reach every location of the front
-    /// door before the routing is put back (local changes are served at once).
-    pub propagation_timeout: Duration,
 }
 
 impl Default for PostSwitch {
@@ -102,8 +99,6 @@ impl Default for PostSwitch {
             max_p95_increase: 0.5,
             min_requests: 20,
             auto_rollback: true,
-            // Cloud front doors take minutes to spread a change everywhere.
-            propagation_timeout: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -151,6 +146,11 @@ pub struct Engine<'a> {
     pub stop: CancellationToken,
     /// The environment lock held for this release.
     pub lease: &'a Lease,
+    /// When the waits for a routing change to propagate must give up, so
+    /// that what follows still fits in the resource's timeout: see
+    /// [`propagation::deadline_within`]. Cloud front doors take minutes to
+    /// spread a change everywhere, so these waits use what the timeout leaves.
+    pub deadline: Instant,
 }
 
 impl Engine<'_> {
@@ -207,10 +207,17 @@ impl Engine<'_> {
             smoke::run_smoke_tests(&mut attempt, &spec.smoke).await?;
         }
 
-        let switched =
-            switch::switch_to(&mut attempt, spec.post_switch.propagation_timeout).await?;
+        // The watch follows a deploy's switch: its window is kept out of the
+        // time the switch may take to propagate.
+        let watched = live.is_some() && !instant;
+        let keep = if watched {
+            spec.post_switch.window
+        } else {
+            Duration::ZERO
+        };
+        let switched = switch::switch_to(&mut attempt, keep).await?;
         if let Some(previous) = live {
-            if !instant {
+            if watched {
                 watch::watch_after_switch(&mut attempt, &spec.post_switch, previous, &switched)
                     .await?;
             }
@@ -292,7 +299,6 @@ impl Engine<'_> {
         environment: &EnvironmentRef,
         color: Color,
         health: &HealthCheck,
-        propagation_timeout: Duration,
     ) -> Result<ReleaseReport, ReleaseError> {
         let state = self.status(environment).await?;
         let version = state.color(color).version.unwrap_or_default();
@@ -309,12 +315,20 @@ impl Engine<'_> {
             ..health.clone()
         };
         gate::health_gate(&mut attempt, &quick).await?;
-        switch::switch_to(&mut attempt, propagation_timeout).await?;
+        switch::switch_to(&mut attempt, Duration::ZERO).await?;
         attempt.report.finish(
             Outcome::Switched,
             format!("{color} ({version}) is live by pin"),
         );
         Ok(attempt.report)
+    }
+
+    /// What remains before [`Engine::deadline`], less `keep` for what must
+    /// still follow (a watch window).
+    pub(crate) fn time_left(&self, keep: Duration) -> Duration {
+        self.deadline
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(keep)
     }
 
     pub(crate) fn check_stop(&self, what: &str) -> Result<(), ReleaseError> {

@@ -4,8 +4,19 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Engine, ReleaseError};
+use super::clock::format_duration;
+use super::{Engine, ReleaseError, ReleaseReport};
 use crate::platform::{EnvironmentRef, Propagation, RoutingRevision};
+
+/// Time kept back from a resource's timeout for what follows a wait that gave
+/// up: putting the routing back, reading the platform's truth into state,
+/// releasing the lock. A tenth of the timeout when that is less.
+pub const RESERVE: Duration = Duration::from_secs(60);
+
+/// The engine's deadline for an operation Terraform allows `timeout` from now.
+pub fn deadline_within(timeout: Duration) -> Instant {
+    Instant::now() + timeout.saturating_sub(RESERVE.min(timeout / 10))
+}
 
 /// How a wait for propagation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +35,30 @@ pub enum Spread {
         /// Time waited.
         waited: Duration,
     },
+}
+
+impl Spread {
+    /// "1 of 3 front door locations served it after 12.0s, …" when the
+    /// deadline passed first (`keep` is what was kept out of the wait for
+    /// what follows it); `None` when the change is served everywhere.
+    pub fn shortfall(&self, keep: Duration) -> Option<String> {
+        match *self {
+            Spread::Complete { .. } => None,
+            Spread::TimedOut {
+                converged,
+                locations,
+                waited,
+            } => Some(format!(
+                "{converged} of {locations} front door locations served it after {:.1}s, all the time the resource's timeouts left for it{}; raise timeouts {{ create, update }} to wait longer",
+                waited.as_secs_f64(),
+                if keep.is_zero() {
+                    String::new()
+                } else {
+                    format!(" less {} for what follows", format_duration(keep))
+                }
+            )),
+        }
+    }
 }
 
 /// Polls [`crate::platform::Platform::propagation`] at the platform's cadence
@@ -66,4 +101,36 @@ pub async fn await_propagation(
             }
         }
     }
+}
+
+/// Waits, for as long as the deadline allows, for a routing change that
+/// nothing follows (a rollback, the final canary route); records how long it
+/// took in `report` and returns the shortfall when it is not served everywhere.
+pub async fn settle(
+    engine: &Engine<'_>,
+    environment: &EnvironmentRef,
+    revision: &RoutingRevision,
+    what: &str,
+    served: &str,
+    report: &mut ReleaseReport,
+) -> Result<Option<String>, ReleaseError> {
+    let what = format!("the propagation of {what}");
+    let spread = await_propagation(
+        engine,
+        environment,
+        revision,
+        engine.time_left(Duration::ZERO),
+        &what,
+    )
+    .await?;
+    if let Spread::Complete {
+        waited: Some(waited),
+    } = spread
+    {
+        report.step(format!(
+            "every front door location serves {served} after {:.1}s",
+            waited.as_secs_f64()
+        ));
+    }
+    Ok(spread.shortfall(Duration::ZERO))
 }

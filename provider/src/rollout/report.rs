@@ -131,6 +131,29 @@ pub enum ReleaseError {
         /// What serves again.
         restored: String,
     },
+    /// A breach sent traffic back (a post-switch watch, a canary step), and
+    /// the front door accepted the rollback but did not serve it everywhere
+    /// before the deadline. There is nothing further back to go.
+    #[error("{breach}. Traffic was sent back to {restored_color} ({restored_version}) and the front door accepted it, but the rollback is not yet served everywhere: {shortfall}. There is nothing further back to go: the front door keeps spreading the rollback by itself; check that it has before releasing again.")]
+    RollbackNotPropagated {
+        /// What breached, with its figures ("post-switch watch: error rate …").
+        breach: String,
+        /// Colour traffic was sent back to.
+        restored_color: String,
+        /// Its version.
+        restored_version: String,
+        /// Locations served, time waited.
+        shortfall: String,
+    },
+    /// A routing change that nothing is put back behind (the final canary
+    /// route) was accepted but not served everywhere before the deadline.
+    #[error("{change} was accepted but is not yet served everywhere: {shortfall}. The front door keeps spreading it by itself.")]
+    RouteNotPropagated {
+        /// The change, e.g. "the canary route of 1.3.0 on green at 50%".
+        change: String,
+        /// Locations served, time waited.
+        shortfall: String,
+    },
     /// The watch saw a breach and `auto_rollback = false`.
     #[error("post-switch watch: {detail}. auto_rollback is false, so {version} stays live: set version back to {previous} to roll back.")]
     Breached {
@@ -156,7 +179,8 @@ impl ReleaseError {
             ReleaseError::GateFailed { .. } => Outcome::GateFailed,
             ReleaseError::RolledBack { .. }
             | ReleaseError::CanaryRolledBack { .. }
-            | ReleaseError::NotPropagated { .. } => Outcome::RolledBack,
+            | ReleaseError::NotPropagated { .. }
+            | ReleaseError::RollbackNotPropagated { .. } => Outcome::RolledBack,
             _ => Outcome::Failed,
         }
     }

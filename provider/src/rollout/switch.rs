@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use super::attempt::Attempt;
-use super::clock::format_duration;
 use super::propagation::{await_propagation, Spread};
 use super::ReleaseError;
 use crate::platform::{now_ms, RouteChange, RouteReason, RoutingRevision};
@@ -21,10 +20,12 @@ pub struct Switched {
 /// Routes all traffic to the attempt's colour, replacing any canary, if the
 /// routing is still at the revision the attempt began from; waits until the
 /// change is served everywhere, and puts the routing the attempt began from
-/// back when that takes longer than `propagation_timeout`.
+/// back when that takes longer than the engine's deadline allows, `keep`
+/// (the watch that follows) kept out. The routing put back is not waited
+/// for: the deadline has passed, and the error says it was put back.
 pub async fn switch_to(
     attempt: &mut Attempt<'_>,
-    propagation_timeout: Duration,
+    keep: Duration,
 ) -> Result<Switched, ReleaseError> {
     let engine = attempt.engine;
     let (environment, color) = (attempt.environment, attempt.color);
@@ -37,7 +38,9 @@ pub async fn switch_to(
         .await?;
     attempt.step(format!("front door switched to {color}"));
     let what = format!("the propagation of the switch to {color}");
-    match await_propagation(engine, environment, &revision, propagation_timeout, &what).await? {
+    let budget = engine.time_left(keep);
+    let spread = await_propagation(engine, environment, &revision, budget, &what).await?;
+    match spread {
         Spread::Complete { waited: None } => {}
         Spread::Complete {
             waited: Some(waited),
@@ -45,11 +48,7 @@ pub async fn switch_to(
             "every front door location serves {color} after {:.1}s",
             waited.as_secs_f64()
         )),
-        Spread::TimedOut {
-            converged,
-            locations,
-            waited,
-        } => {
+        Spread::TimedOut { .. } => {
             let back = RouteChange {
                 primary: from.primary,
                 canary: from.canary.clone(),
@@ -68,11 +67,7 @@ pub async fn switch_to(
                 });
             let err = ReleaseError::NotPropagated {
                 color: color.to_string(),
-                detail: format!(
-                    "{converged} of {locations} front door locations served it after {:.1}s (timeout {})",
-                    waited.as_secs_f64(),
-                    format_duration(propagation_timeout)
-                ),
+                detail: spread.shortfall(keep).unwrap_or_default(),
                 restored,
             };
             attempt.step(err.to_string());

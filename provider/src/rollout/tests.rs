@@ -38,7 +38,6 @@ fn rules() -> PostSwitch {
         max_p95_increase: 0.5,
         min_requests: 20,
         auto_rollback: true,
-        propagation_timeout: Duration::from_secs(5),
     }
 }
 
@@ -70,6 +69,7 @@ fn engine<'a>(fake: &'a FakePlatform, lease: &'a Lease, stop: &CancellationToken
         http: Http::new(),
         stop: stop.clone(),
         lease,
+        deadline: Instant::now() + Duration::from_secs(600),
     }
 }
 
@@ -285,20 +285,22 @@ async fn a_switch_that_does_not_propagate_in_time_is_put_back() {
         ..Script::default()
     })
     .await;
-    let spec = ReleaseSpec {
-        post_switch: PostSwitch {
-            propagation_timeout: Duration::from_millis(200),
-            ..rules()
-        },
-        ..spec("1.3.0")
-    };
-    let err = release(&fake, &spec).await.unwrap_err();
+    // The deploy and gate take tens of ms; the watch's 500 ms is kept out.
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let err = Engine {
+        deadline: Instant::now() + Duration::from_millis(800),
+        ..engine(&fake, &lease, &stop)
+    }
+    .release(&spec("1.3.0"))
+    .await
+    .unwrap_err();
     assert!(matches!(err, ReleaseError::NotPropagated { .. }), "{err}");
     assert_eq!(err.outcome(), Outcome::RolledBack);
     let text = err.to_string();
     for expected in [
         "0 of 3 front door locations served it after",
-        "(timeout 200ms)",
+        "all the time the resource's timeouts left for it less 500ms for what follows",
+        "raise timeouts { create, update }",
         "put back to blue",
     ] {
         assert!(text.contains(expected), "{expected:?} missing in {text}");
@@ -669,7 +671,7 @@ async fn a_pin_gates_then_routes_everything_to_the_colour() {
     fake.run(Color::Green, "1.1.0").await;
     let (lease, stop) = (lease(), CancellationToken::new());
     let report = engine(&fake, &lease, &stop)
-        .pin(&env(), Color::Green, &health(), Duration::from_secs(5))
+        .pin(&env(), Color::Green, &health())
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Switched);
@@ -800,26 +802,46 @@ fn patient() -> ReleaseSpec {
 enum Run {
     Release(ReleaseSpec),
     Canary(CanarySpec, Progressive),
+    /// A canary routed at once, without a ramp.
+    CanaryRoute(CanarySpec),
 }
 
 /// Stops the engine 100 ms into `run` and expects `Stopped` naming `during`
 /// within a second.
 async fn stops_promptly(fake: FakePlatform, during: &str, run: Run) {
-    let (lease, stop) = (lease(), CancellationToken::new());
     let started = Instant::now();
+    stops_promptly_once(fake, during, run, move |_| {
+        started.elapsed() >= Duration::from_millis(100)
+    })
+    .await;
+}
+
+/// Stops the engine once `ready` says the fake has reached the wait to
+/// interrupt, and expects `Stopped` naming `during` within a second of it.
+async fn stops_promptly_once(
+    fake: FakePlatform,
+    during: &str,
+    run: Run,
+    ready: impl Fn(&FakePlatform) -> bool,
+) {
+    let (lease, stop) = (lease(), CancellationToken::new());
     let canceller = stop.clone();
     let engine = engine(&fake, &lease, &stop);
     let work = async {
         match &run {
             Run::Release(spec) => engine.release(spec).await,
             Run::Canary(spec, ramp) => engine.canary(&env(), spec, Some(ramp)).await,
+            Run::CanaryRoute(spec) => engine.canary(&env(), spec, None).await,
         }
     };
-    let (result, ()) = tokio::join!(work, async move {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let (result, stopped_at) = tokio::join!(work, async {
+        while !ready(&fake) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         canceller.cancel();
+        Instant::now()
     });
-    let elapsed = started.elapsed();
+    let elapsed = stopped_at.elapsed();
     match result {
         Err(ReleaseError::Stopped(what)) => assert!(what.contains(during), "{what}"),
         other => panic!("expected a stop during {during}, got {other:?}"),
@@ -903,7 +925,6 @@ async fn a_stop_while_the_switch_propagates_returns_promptly() {
     .await;
     let mut spec = patient();
     spec.health.healthy_threshold = 1;
-    spec.post_switch.propagation_timeout = Duration::from_secs(60);
     stops_promptly(
         fake,
         "the propagation of the switch to green",
@@ -937,4 +958,218 @@ async fn a_stop_during_a_canary_step_returns_promptly() {
     let ramp = ramp(Duration::from_secs(60));
     let spec = canary(50);
     stops_promptly(fake, "the canary ramp at 10%", Run::Canary(spec, ramp)).await;
+}
+
+/// A rollback is a routing write like the switch: `rolled back` means every
+/// location serves the previous colour again, not only that it was asked to.
+#[tokio::test]
+async fn a_rollback_is_waited_for_until_every_location_serves_it() {
+    let mut script = breaching_green();
+    script.rollback_propagation = Some(Duration::from_millis(300));
+    let fake = live_blue(script).await;
+    let err = release(&fake, &spec("1.3.0")).await.unwrap_err();
+    assert!(matches!(err, ReleaseError::RolledBack { .. }), "{err}");
+    assert!(
+        fake.propagated(),
+        "the engine reported a rollback that not every location serves yet"
+    );
+    // The watch saw green, then the rollback was polled until served.
+    assert!(fake.reads().propagation > 2, "{:?}", fake.reads());
+    assert_eq!(
+        fake.routes(),
+        vec![
+            switch_to(Color::Green),
+            Call::Route(Some(Color::Blue), None, RouteReason::Rollback)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_not_served_everywhere_by_the_deadline_says_so_with_figures() {
+    let mut script = breaching_green();
+    script.rollback_propagation = Some(Duration::from_secs(3600));
+    let fake = live_blue(script).await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let started = Instant::now();
+    let err = Engine {
+        deadline: started + Duration::from_millis(900),
+        ..engine(&fake, &lease, &stop)
+    }
+    .release(&spec("1.3.0"))
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, ReleaseError::RollbackNotPropagated { .. }),
+        "{err}"
+    );
+    assert_eq!(err.outcome(), Outcome::RolledBack);
+    let text = err.to_string();
+    for expected in [
+        "post-switch watch: error rate 50.00%",
+        "sent back to blue (1.2.0) and the front door accepted it",
+        "not yet served everywhere: 0 of 3 front door locations served it after",
+        "all the time the resource's timeouts left for it;",
+        "nothing further back to go",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing in {text}");
+    }
+    // It gave up at the deadline, and wrote nothing after the rollback.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(fake.routes().len(), 2, "{:?}", fake.routes());
+    assert_eq!(fake.routing().primary, Some(Color::Blue));
+}
+
+#[tokio::test]
+async fn the_final_canary_route_is_waited_for() {
+    let fake = live_blue(Script {
+        propagation: Some(Duration::from_millis(300)),
+        ..Script::default()
+    })
+    .await;
+    fake.run(Color::Green, "1.3.0").await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let report = engine(&fake, &lease, &stop)
+        .canary(&env(), &canary(50), None)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Routed);
+    assert!(fake.propagated(), "routed before every location serves it");
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s.starts_with("every front door location serves the canary at 50% after")),
+        "{:?}",
+        report.steps
+    );
+}
+
+#[tokio::test]
+async fn a_final_canary_route_not_served_by_the_deadline_is_an_error_with_figures() {
+    let fake = live_blue(Script {
+        propagation: Some(Duration::from_secs(3600)),
+        ..Script::default()
+    })
+    .await;
+    fake.run(Color::Green, "1.3.0").await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let err = Engine {
+        deadline: Instant::now() + Duration::from_millis(300),
+        ..engine(&fake, &lease, &stop)
+    }
+    .canary(&env(), &canary(50), None)
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the canary route of 1.3.0 on green at 50% was accepted but is not yet served everywhere: 0 of 3 front door locations served it after 0."),
+        "{text}"
+    );
+    assert!(text.contains("raise timeouts { create, update }"), "{text}");
+    // Nothing is put back: the route stays and keeps spreading.
+    assert_eq!(fake.routes(), vec![canary_route(50, &["acme"])]);
+}
+
+#[tokio::test]
+async fn a_stop_while_the_rollback_propagates_returns_promptly() {
+    let mut script = breaching_green();
+    script.rollback_propagation = Some(Duration::from_secs(3600));
+    let fake = live_blue(script).await;
+    stops_promptly_once(
+        fake,
+        "the propagation of the rollback to blue",
+        Run::Release(spec("1.3.0")),
+        |fake| fake.routes().len() == 2,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_stop_while_the_final_canary_route_propagates_returns_promptly() {
+    let fake = live_blue(Script {
+        propagation: Some(Duration::from_secs(3600)),
+        ..Script::default()
+    })
+    .await;
+    fake.run(Color::Green, "1.3.0").await;
+    stops_promptly_once(
+        fake,
+        "the propagation of the canary route of 1.3.0 on green at 50%",
+        Run::CanaryRoute(canary(50)),
+        |fake| !fake.routes().is_empty(),
+    )
+    .await;
+}
+
+#[test]
+fn the_engine_deadline_keeps_a_reserve_out_of_the_resources_timeout() {
+    use super::propagation::{deadline_within, RESERVE};
+    let left = |timeout: Duration| {
+        let deadline = deadline_within(timeout);
+        deadline.saturating_duration_since(Instant::now())
+    };
+    // The default 60m: a minute kept back to put routing back and record it.
+    let hour = left(Duration::from_secs(3600));
+    assert!(hour <= Duration::from_secs(3600) - RESERVE, "{hour:?}");
+    assert!(hour > Duration::from_secs(3590) - RESERVE, "{hour:?}");
+    // A short timeout keeps a tenth back, not all of it.
+    let short = left(Duration::from_secs(100));
+    assert!(
+        short <= Duration::from_secs(90) && short > Duration::from_secs(89),
+        "{short:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_canary_set_back_is_waited_for_and_reported_when_it_does_not_spread() {
+    let breaching = |rollback: Duration| {
+        let mut script = script_for(Color::Green, |s, c| {
+            s.traffic.insert(
+                c,
+                Traffic {
+                    errors_after: Some(Duration::ZERO),
+                    ..Traffic::default()
+                },
+            );
+        });
+        script.rollback_propagation = Some(rollback);
+        script
+    };
+    let fake = live_blue(breaching(Duration::from_millis(300))).await;
+    fake.run(Color::Green, "1.3.0").await;
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let err = engine(&fake, &lease, &stop)
+        .canary(&env(), &canary(50), Some(&ramp(Duration::from_millis(300))))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ReleaseError::CanaryRolledBack { .. }),
+        "{err}"
+    );
+    assert!(
+        fake.propagated(),
+        "set back before every location serves it"
+    );
+
+    let fake = live_blue(breaching(Duration::from_secs(3600))).await;
+    fake.run(Color::Green, "1.3.0").await;
+    let err = Engine {
+        deadline: Instant::now() + Duration::from_millis(700),
+        ..engine(&fake, &lease, &stop)
+    }
+    .canary(&env(), &canary(50), Some(&ramp(Duration::from_millis(300))))
+    .await
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("canary ramp: 1.3.0 at 10%: error rate")
+            && text.contains("sent back to blue (1.2.0) and the front door accepted it")
+            && text.contains("0 of 3 front door locations served it after"),
+        "{text}"
+    );
+    assert_eq!(err.outcome(), Outcome::RolledBack);
 }

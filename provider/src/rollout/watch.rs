@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::attempt::Attempt;
 use super::clock::format_duration;
+use super::propagation::settle;
 use super::switch::Switched;
 use super::{PostSwitch, ReleaseError};
 use crate::platform::{
@@ -96,7 +97,7 @@ pub async fn watch_after_switch(
                     previous: previous_version,
                 });
             }
-            engine
+            let revision = engine
                 .platform
                 .route(
                     environment,
@@ -105,10 +106,29 @@ pub async fn watch_after_switch(
                 )
                 .await?;
             attempt.step(format!("rolled back to {previous}: {detail}"));
-            return Err(ReleaseError::RolledBack {
-                detail,
-                restored_color: previous.to_string(),
-                restored_version: previous_version,
+            // Rolled back means served everywhere: until then some locations
+            // still send users to the version that breached.
+            let shortfall = settle(
+                engine,
+                environment,
+                &revision,
+                &format!("the rollback to {previous}"),
+                &previous.to_string(),
+                &mut attempt.report,
+            )
+            .await?;
+            return Err(match shortfall {
+                None => ReleaseError::RolledBack {
+                    detail,
+                    restored_color: previous.to_string(),
+                    restored_version: previous_version,
+                },
+                Some(shortfall) => ReleaseError::RollbackNotPropagated {
+                    breach: format!("post-switch watch: {detail}"),
+                    restored_color: previous.to_string(),
+                    restored_version: previous_version,
+                    shortfall,
+                },
             });
         }
         if !done && last_progress.elapsed() >= progress_every {

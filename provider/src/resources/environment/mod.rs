@@ -20,6 +20,7 @@ use crate::platform::lease::HeldLock;
 use crate::platform::{EnvironmentRef, Lease, Platform, PlatformError, TargetRef};
 use crate::resources::common::{listen_diagnostic, locate, lock_owner, release_diagnostic};
 use crate::resources::stop::StopSignal;
+use crate::rollout::propagation::deadline_within;
 use crate::rollout::{Engine, Outcome, ReleaseError, ReleaseReport};
 use crate::shared::{azure_block_missing, Shared};
 use model::{EnvironmentConfig, EnvironmentModel, LocalModel};
@@ -123,16 +124,7 @@ impl EnvironmentResource {
             Some(pin) if live.is_some() => {
                 let runs = status.as_ref().and_then(|s| s.color(pin).version);
                 if runs.as_deref() == Some(cfg.release.version.as_str()) {
-                    Some(
-                        engine
-                            .pin(
-                                name,
-                                pin,
-                                &cfg.release.health,
-                                cfg.release.post_switch.propagation_timeout,
-                            )
-                            .await?,
-                    )
+                    Some(engine.pin(name, pin, &cfg.release.health).await?)
                 } else if Some(pin) != live {
                     // Pinned to the idle colour: the release lands there anyway.
                     Some(engine.release(&cfg.release).await?)
@@ -232,6 +224,7 @@ impl EnvironmentResource {
             http: self.shared.http(),
             stop: stop.token(),
             lease: lock.lease(),
+            deadline: deadline_within(timeout),
         };
         let outcome = tokio::time::timeout(timeout, self.converge(&engine, &cfg, redefine)).await;
         if let Err(e) = lock.release(platform.as_ref()).await {

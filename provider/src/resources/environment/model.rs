@@ -406,7 +406,6 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
             diags,
         ) as u64,
         auto_rollback: ps.auto_rollback.known().copied().unwrap_or(true),
-        propagation_timeout: pd.propagation_timeout,
     };
 
     let target = target(config, &health.path, diags);

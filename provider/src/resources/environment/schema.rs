@@ -6,8 +6,11 @@ use tfplugin::schema::{Attribute, Block, NestedBlock, Schema};
 use tfplugin::timeouts::timeouts_block;
 use tfplugin::{Type, Value};
 
-/// Default create/update timeout.
-pub const DEFAULT_APPLY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Default create/update timeout. A cloud front door may take 20 minutes and
+/// more to serve a change everywhere (DESIGN §3), and a release may wait for
+/// two: the switch, and the rollback after a breach. With the health gate and
+/// the watch, 30 minutes did not leave room for both.
+pub const DEFAULT_APPLY_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// Default delete timeout.
 pub const DEFAULT_DELETE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
@@ -107,7 +110,11 @@ pub fn schema() -> Schema {
         .description(
             "One application behind one front door, with two colours. Changing `version` deploys it to the idle colour, \
              health-gates it, switches the front door atomically, watches error rate and latency, and rolls back by itself. \
-             A failed gate never moves traffic.",
+             A failed gate never moves traffic. Each routing change (the switch, a rollback) is waited for until every \
+             front door location serves it (at once locally; Azure Front Door can take 20 minutes and more), for as long \
+             as `timeouts` allow less a reserve (a minute, or a tenth of the timeout) to record the outcome; the switch \
+             also leaves `post_switch.window` for the watch. A switch not served everywhere by then is put back; a \
+             rollback is reported with the locations it reached.",
         )
         .attr(Attribute::string("id").computed().description("The environment name."))
         .attr(Attribute::string("name").required().force_new().description("Environment name, unique on the platform. Changing it creates a new environment."))

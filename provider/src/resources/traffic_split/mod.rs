@@ -22,14 +22,17 @@ use crate::resources::common::{locate, lock_owner, release_diagnostic, status_by
 use crate::resources::planned_versions::PlannedRun;
 use crate::resources::stop::StopSignal;
 use crate::rollout::canary::{place, Placement};
+use crate::rollout::propagation::deadline_within;
 use crate::rollout::{Engine, ReleaseError};
 use crate::shared::Shared;
 
 use model::{read_config, CanaryModel, SplitModel};
 use state::truth_state;
 
-/// Default timeout of each operation.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Default timeout of each operation: a cloud front door may take 20 minutes
+/// and more to serve a routing change everywhere (DESIGN §3), and the apply
+/// waits for it, at each progressive step and at the final route.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// The resource type.
 pub struct TrafficSplitResource {
@@ -92,6 +95,7 @@ impl TrafficSplitResource {
             http: self.shared.http(),
             stop: stop.token(),
             lease: lock.lease(),
+            deadline: deadline_within(timeout),
         };
         let result = tokio::time::timeout(
             timeout,

@@ -214,7 +214,6 @@ fn read_progressive(prog: &ProgressiveModel, diags: &mut Diagnostics) -> Progres
                 .and_then(Number::as_i64)
                 .map_or(d.min_requests, |n| n.max(0) as u64),
             auto_rollback: true,
-            propagation_timeout: d.propagation_timeout,
         },
     }
 }

@@ -31,7 +31,10 @@ pub fn schema() -> Schema {
             .description(
                 "Canary and tenant routing for one environment, defined by version. Requests from a listed tenant always reach \
                  the canary; requests from any other tenant never do; `weight` applies only to requests without a tenant \
-                 header. The whole routing table changes in one atomic step. Destroy returns all traffic to the live colour.",
+                 header. The whole routing table changes in one atomic step. Destroy returns all traffic to the live colour. \
+                 The apply waits until every front door location serves each change (at once locally; Azure Front Door can \
+                 take 20 minutes and more), for as long as `timeouts` allow less a reserve (a minute, or a tenth of the \
+                 timeout); a progressive step also leaves its `interval`. A ramp on Azure needs a timeout that covers every step.",
             )
             .attr(Attribute::string("id").computed().description("The environment name."))
             .attr(Attribute::string("environment").required().force_new().description("Name of the `bluegreen_environment`. One split per environment."))
