@@ -301,6 +301,42 @@ impl AzureEmulator {
     }
 }
 
+/// A journal entry's `time` (emulated, RFC 3339 with milliseconds, UTC) in
+/// emulated ms since the Unix epoch; divide differences by the clock scale
+/// for real time.
+pub fn journal_ms(entry: &Json) -> u64 {
+    let s = entry["time"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a journal entry without time: {entry}"));
+    let n = |range: std::ops::Range<usize>| -> i64 {
+        s.get(range)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("not an RFC 3339 time: {s:?}"))
+    };
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
+    let millis = if s.as_bytes().get(19) == Some(&b'.') {
+        n(20..23)
+    } else {
+        0
+    };
+    u64::try_from(secs * 1000 + millis).unwrap_or(0)
+}
+
+/// Whether a journal entry is a token request (AAD, managed identity).
+pub fn is_token_request(entry: &Json) -> bool {
+    entry["path"].as_str().is_some_and(|p| {
+        p.contains("/oauth2/") || p.contains("/msi/token") || p.contains("/metadata/identity/")
+    })
+}
+
 /// The writes of a journal as `METHOD path` (token requests left out).
 pub fn writes_of(journal: &[Json]) -> Vec<String> {
     journal

@@ -10,6 +10,7 @@ mod canary;
 mod credentials;
 mod drift;
 mod failed_gate;
+mod faults;
 mod lifecycle;
 mod secrets;
 mod watch_rollback;
@@ -87,6 +88,7 @@ impl Fixture {
             gates: true,
             health_path: "/api/health".into(),
             window: "3s".into(),
+            timeouts: None,
         }
     }
 
@@ -196,6 +198,8 @@ pub struct AzureEnv {
     pub health_path: String,
     /// `post_switch.window`.
     pub window: String,
+    /// The `timeouts` block's body (e.g. `update = "20s"`), when written.
+    pub timeouts: Option<String>,
 }
 
 impl AzureEnv {
@@ -220,6 +224,13 @@ impl AzureEnv {
         self
     }
 
+    /// With a `timeouts` block whose body is `body` (e.g. `update = "20s"`).
+    #[must_use]
+    pub fn timeouts(mut self, body: &str) -> Self {
+        self.timeouts = Some(body.to_string());
+        self
+    }
+
     /// The HCL.
     pub fn hcl(&self) -> String {
         let mut out = format!(
@@ -231,6 +242,9 @@ impl AzureEnv {
                 "\n  health_check {{\n    path              = \"{}\"\n    interval          = \"500ms\"\n    timeout           = \"2s\"\n    healthy_threshold = 2\n    deadline          = \"30s\"\n  }}\n\n  post_switch {{\n    window       = \"{}\"\n    min_requests = 20\n  }}\n",
                 self.health_path, self.window
             ));
+        }
+        if let Some(body) = &self.timeouts {
+            out.push_str(&format!("\n  timeouts {{\n    {body}\n  }}\n"));
         }
         out.push_str("}\n");
         out
