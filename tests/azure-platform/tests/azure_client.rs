@@ -5,7 +5,7 @@
 //! retried, an expired token recovered, a wait cancelled, no secret in the
 //! trace log, and our request bodies judged by Microsoft's Python SDK.
 
-#[path = "../../tests/azure-emulator/tests/common/mod.rs"]
+#[path = "../../azure-emulator/tests/common/mod.rs"]
 mod emulator;
 
 use std::collections::BTreeMap;
@@ -819,7 +819,7 @@ async fn trace_logs_carry_no_secret_token_or_assertion() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn microsofts_sdk_models_accept_our_request_bodies() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let venv = std::env::var_os("AZURE_SDK_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join(".tools/azure-sdk-venv"));

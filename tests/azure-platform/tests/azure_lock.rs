@@ -3,7 +3,7 @@
 //! taking the lock at once exactly one wins; a lapsed lock is taken over; a
 //! release never removes another run's lock.
 
-#[path = "../../tests/azure-emulator/tests/common/mod.rs"]
+#[path = "../../azure-emulator/tests/common/mod.rs"]
 mod emulator;
 
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! metrics through the ingestion delay, locate from tags, tenant canary, and
 //! every body we sent judged by Microsoft's SDK models.
 
-#[path = "../../tests/azure-emulator/tests/common/mod.rs"]
+#[path = "../../azure-emulator/tests/common/mod.rs"]
 mod emulator;
 
 use std::path::PathBuf;
@@ -190,9 +190,9 @@ fn writes(entries: &[Value], part: &str) -> Vec<String> {
 /// Whether each write's body uses only properties Microsoft's SDK models define.
 fn body_check(entries: &[Value]) {
     let python =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/azure-sdk-venv/bin/python");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/azure-sdk-venv/bin/python");
     let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/azure-emulator/sdk/body_check.py");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../azure-emulator/sdk/body_check.py");
     let dir = tempfile::tempdir().expect("dir");
     let file = dir.path().join("journal.json");
     std::fs::write(&file, serde_json::to_vec(entries).expect("json")).expect("write");
