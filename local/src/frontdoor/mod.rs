@@ -11,6 +11,7 @@ pub mod proxy;
 mod read;
 mod rng;
 pub mod routing;
+mod tunnel;
 pub mod upstream;
 mod workers;
 
@@ -42,6 +43,8 @@ pub fn worker_threads() -> usize {
 pub struct ColorStats {
     /// Requests being proxied to it (until their response body is done).
     pub in_flight: AtomicU64,
+    /// Tunnels open to it (connections upgraded by its `101`, WebSocket mostly).
+    pub tunnels: AtomicU64,
     /// Sliding-window metrics.
     pub metrics: ColorMetrics,
     /// Idle upstream connections.

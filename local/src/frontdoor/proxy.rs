@@ -14,6 +14,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Sleep;
 
+use hyper::http::HeaderValue;
+
 use super::chunked;
 use super::downstream::answer::{self, Persistence};
 use super::downstream::body::ClientBody;
@@ -21,6 +23,7 @@ use super::downstream::forward::{self, Forwarding};
 use super::downstream::request::{self, BodyFraming, Parsed, RequestError};
 use super::head::Span;
 use super::read::{self, READ_BUFFER};
+use super::tunnel;
 use super::upstream::{Framing, Outgoing, UpstreamBody};
 use super::workers;
 use super::{ColorStats, OpenConnection, Shared};
@@ -263,6 +266,7 @@ async fn exchange(
         head: &client.up_head,
         is_head: req.is_head,
         idempotent: req.idempotent,
+        upgrade: req.upgrade,
     };
     let (sent, body_done) = if has_body {
         // Reading the body notices a client that leaves.
@@ -334,12 +338,21 @@ async fn exchange(
         }
     };
     guard.record(head.status, started);
+    if head.framing == Framing::Switched {
+        switch_protocols(client, shared, &mut answer_body, &color_header, guard).await;
+        return false;
+    }
 
     // A body whose length the colour did not give goes on chunked to an HTTP/1.1 client,
     // and delimited by closing the connection to an HTTP/1.0 one.
     let unknown_length = matches!(head.framing, Framing::Chunked | Framing::UntilClose);
     let chunked = unknown_length && !req.http10;
-    let persistence = Persistence::of(req.http10, closing() || (unknown_length && req.http10));
+    // A refused upgrade closes the connection after its answer: a client may already
+    // have sent bytes of the protocol it asked for, which are no request.
+    let persistence = Persistence::of(
+        req.http10,
+        closing() || (unknown_length && req.http10) || req.upgrade,
+    );
     answer::finish_head(
         &mut client.out,
         color_header.as_bytes(),
@@ -374,6 +387,66 @@ async fn exchange(
         linger(client).await;
     }
     wrote && persistence != Persistence::Close
+}
+
+/// Passes a colour's `101` on and relays bytes both ways until the tunnel ends. The
+/// handshake stops counting as in flight once the `101` is out; the tunnel counts in
+/// the colour's open tunnels instead.
+async fn switch_protocols(
+    client: &mut Client,
+    shared: &Shared,
+    answer: &mut UpstreamBody,
+    color: &HeaderValue,
+    handshake: InFlight,
+) {
+    let Some(mut colour) = answer.take_switched() else {
+        return;
+    };
+    answer::finish_switch(&mut client.out, color.as_bytes());
+    // What the colour sent right after its 101 goes out with it.
+    client.out.extend_from_slice(&colour.early);
+    let stats = handshake.0.clone();
+    drop(handshake);
+    if write_all(&client.stream, &client.out).await.is_err() {
+        return;
+    }
+    // What the client sent before the 101 (read while it waited) goes first.
+    if !client.buf.is_empty() && colour.stream.write_all(&client.buf).await.is_err() {
+        return;
+    }
+    // The request buffers are not needed any more; thousands of tunnels may be open.
+    client.buf = BytesMut::new();
+    client.out = Vec::new();
+    client.up_head = Vec::new();
+    client.scratch = Vec::new();
+    client.spans = Vec::new();
+    drop(colour.early);
+    let _open = OpenTunnel::enter(stats);
+    let end = tunnel::relay(&mut client.stream, &mut colour.stream, tunnel::IDLE_LIMIT).await;
+    let env = &shared.environment;
+    match end {
+        tunnel::End::Closed { up, down } => {
+            tracing::debug!(environment = %env, up, down, "tunnel closed by both sides")
+        }
+        tunnel::End::Idle => tracing::debug!(environment = %env, "idle tunnel closed"),
+        tunnel::End::Failed(e) => tracing::debug!(environment = %env, "tunnel broke: {e}"),
+    }
+}
+
+/// Counts a tunnel as open on its colour until dropped.
+struct OpenTunnel(Arc<ColorStats>);
+
+impl OpenTunnel {
+    fn enter(stats: Arc<ColorStats>) -> Self {
+        stats.tunnels.fetch_add(1, Ordering::AcqRel);
+        Self(stats)
+    }
+}
+
+impl Drop for OpenTunnel {
+    fn drop(&mut self) {
+        self.0.tunnels.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Sends the front door's own answer in `client.out`; whether the connection stays open.

@@ -61,6 +61,15 @@ pub fn finish_head(
     out.extend_from_slice(b"\r\n");
 }
 
+/// Completes the head of a colour's `101 Switching Protocols` started in `out` (status
+/// line, the colour's lines and its `Upgrade`): `x-bluegreen-color` and
+/// `Connection: upgrade`, which the tunnel after it needs.
+pub fn finish_switch(out: &mut Vec<u8>, color: &[u8]) {
+    write_line(out, super::COLOR_HEADER.as_bytes(), color);
+    write_line(out, b"connection", b"upgrade");
+    out.extend_from_slice(b"\r\n");
+}
+
 /// A whole answer of the front door's own, with a JSON body `{"error","message"}`.
 pub fn local(
     out: &mut Vec<u8>,

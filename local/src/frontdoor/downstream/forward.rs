@@ -73,6 +73,10 @@ pub fn encode_head(
     if !req.has_forwarded_host {
         write_line(out, b"x-forwarded-host", host);
     }
+    if req.upgrade {
+        // The only hop-by-hop line that goes on: the colour must see the upgrade asked.
+        write_line(out, b"connection", b"upgrade");
+    }
     if req.body == BodyFraming::Chunked {
         write_line(out, b"transfer-encoding", b"chunked");
     } else if let Some(length) = req.content_length {

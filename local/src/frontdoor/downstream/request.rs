@@ -60,6 +60,10 @@ pub struct Parsed {
     pub has_forwarded_proto: bool,
     /// A client `X-Forwarded-Host` goes on (trusted) instead of the front door's own.
     pub has_forwarded_host: bool,
+    /// A protocol upgrade (`Connection: upgrade` and `Upgrade: <token>`) from an
+    /// HTTP/1.1 client, without a body: its `Upgrade` lines go on with
+    /// `Connection: upgrade`, and a `101` answer turns the connection into a tunnel.
+    pub upgrade: bool,
 }
 
 /// A request the front door refuses; the answer says why and the connection closes.
@@ -168,8 +172,16 @@ pub fn parse(
     // The framing headers are written by `forward::encode_head` from what was decided
     // here, never copied: a colour must frame the body exactly as the front door did.
     let drop_forwarding = !trust_forwarded && fields.forwarding;
+    // An upgrade request with a body is served as a plain request (RFC 9110 §7.8 lets a
+    // server ignore `Upgrade`): once the body is passed on, the bytes after it could be
+    // the next request or the new protocol, and a tunnel must not start on a guess.
+    let upgrade =
+        !http10 && fields.connection_upgrade && fields.upgrade && body == BodyFraming::None;
     kept.retain(|&(n0, n1, _, _)| {
         let name = &buf[n0 as usize..n1 as usize];
+        if upgrade && name.eq_ignore_ascii_case(b"upgrade") {
+            return true;
+        }
         !(hop_by_hop::is_hop_by_hop(name)
             || (drop_forwarding && is_forwarding(name))
             || name.eq_ignore_ascii_case(b"expect")
@@ -202,6 +214,7 @@ pub fn parse(
         forwarded_for: trust_forwarded && fields.forwarded_for,
         has_forwarded_proto: trust_forwarded && fields.forwarded_proto,
         has_forwarded_host: trust_forwarded && fields.forwarded_host,
+        upgrade,
     }))
 }
 
@@ -249,6 +262,10 @@ struct Fields {
     forwarded_for: bool,
     forwarded_proto: bool,
     forwarded_host: bool,
+    /// `Connection` lists `upgrade`.
+    connection_upgrade: bool,
+    /// An `Upgrade` line with a token in it.
+    upgrade: bool,
     /// Names `Connection` lists besides close / keep-alive, as spans of the buffer.
     listed: Vec<(u32, u32)>,
 }
@@ -272,6 +289,9 @@ impl Fields {
                 }
                 self.host = Some((v0, v1));
             }
+            7 if name.eq_ignore_ascii_case(b"upgrade") => {
+                self.upgrade |= head::tokens(value).next().is_some()
+            }
             6 if name.eq_ignore_ascii_case(b"expect") => {
                 self.expect_continue |= value.trim_ascii().eq_ignore_ascii_case(b"100-continue")
             }
@@ -281,6 +301,8 @@ impl Fields {
                         self.close = true;
                     } else if token.eq_ignore_ascii_case(b"keep-alive") {
                         self.keep_alive = true;
+                    } else if token.eq_ignore_ascii_case(b"upgrade") {
+                        self.connection_upgrade = true;
                     } else if !hop_by_hop::is_end_to_end_essential(token) {
                         let at = (token.as_ptr() as usize - buf.as_ptr() as usize) as u32;
                         self.listed.push((at, at + token.len() as u32));
@@ -384,6 +406,30 @@ mod tests {
         );
         assert_eq!(req.body, BodyFraming::Length(3));
         assert!(req.expect_continue && req.keep_alive && !req.idempotent);
+    }
+
+    #[test]
+    fn an_upgrade_keeps_its_upgrade_lines_and_says_so_in_connection() {
+        let (req, head) = forwarded(
+            "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\n\r\n",
+        );
+        assert!(req.upgrade);
+        assert_eq!(
+            head,
+            "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\nx-forwarded-for: 127.0.0.2\r\nx-forwarded-proto: http\r\nx-forwarded-host: h\r\nconnection: upgrade\r\n\r\n"
+        );
+        // Not an upgrade: without `Connection: upgrade`, from HTTP/1.0, with a body, or
+        // with an empty `Upgrade`. The colour sees a plain request.
+        for raw in [
+            "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n",
+            "GET /ws HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+            "POST /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: websocket\r\nContent-Length: 2\r\n\r\n",
+            "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: upgrade\r\nUpgrade: \r\n\r\n",
+        ] {
+            let (req, head) = forwarded(raw);
+            assert!(!req.upgrade, "{raw:?}");
+            assert!(!head.to_ascii_lowercase().contains("upgrade"), "{raw:?}: {head}");
+        }
     }
 
     #[test]

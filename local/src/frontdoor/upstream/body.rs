@@ -20,6 +20,9 @@ enum Reading {
     Length(u64),
     Chunked(chunked::Decoder),
     UntilClose,
+    /// No body: the connection carries another protocol now, and is taken whole for a
+    /// tunnel ([`UpstreamBody::take_switched`]); never back to the pool.
+    Switched,
     Done,
 }
 
@@ -48,6 +51,13 @@ impl UpstreamBody {
             Framing::Length(n) => Reading::Length(n),
             Framing::Chunked => Reading::Chunked(chunked::Decoder::default()),
             Framing::UntilClose => Reading::UntilClose,
+            Framing::Switched => {
+                return Self {
+                    conn: Some(conn),
+                    reading: Reading::Switched,
+                    keep_alive: false,
+                }
+            }
         };
         if let Reading::Whole(_) = reading {
             // Bytes beyond the body mean the colour and we disagree on framing.
@@ -74,6 +84,19 @@ impl UpstreamBody {
             return None;
         }
         self.conn.take().filter(|c| c.buf.is_empty())
+    }
+
+    /// The connection of a `101` answer, with what the colour already sent in the new
+    /// protocol in its buffer: the colour's end of a tunnel.
+    pub fn take_switched(&mut self) -> Option<super::Tunnelled> {
+        if !matches!(self.reading, Reading::Switched) {
+            return None;
+        }
+        self.reading = Reading::Done;
+        self.conn.take().map(|c| super::Tunnelled {
+            stream: c.stream,
+            early: c.buf,
+        })
     }
 
     fn finish(&mut self) {
@@ -119,7 +142,7 @@ impl UpstreamBody {
                     }
                     return Poll::Ready(data.map(Ok));
                 }
-                Reading::Done => return Poll::Ready(None),
+                Reading::Done | Reading::Switched => return Poll::Ready(None),
                 Reading::Length(left) => {
                     let Some(conn) = this.conn.as_mut() else {
                         return Poll::Ready(None);

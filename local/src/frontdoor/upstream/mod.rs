@@ -11,8 +11,10 @@
 //!
 //! What it covers (tests: here and `local/tests/upstream_protocol.rs`): `Content-Length`,
 //! chunked and close-delimited bodies, HEAD / 204 / 304, interim 1xx answers (skipped),
-//! `Connection: close`, request bodies by length or re-chunked, and idle connections the
-//! colour closed (a request that cannot have been processed is retried once, fresh).
+//! `Connection: close`, request bodies by length or re-chunked, idle connections the
+//! colour closed (a request that cannot have been processed is retried once, fresh), and
+//! a `101` to an upgrade request, whose connection is handed over whole for a tunnel
+//! (`tunnel.rs`, tests in `local/tests/websocket.rs`).
 
 mod body;
 mod request;
@@ -87,6 +89,15 @@ impl UpstreamError {
     pub fn is_malformed_body(&self) -> bool {
         matches!(self, UpstreamError::Body(BodyError::Malformed(_)))
     }
+}
+
+/// A colour's connection after it switched protocols, for a tunnel.
+#[derive(Debug)]
+pub struct Tunnelled {
+    /// The socket.
+    pub stream: TcpStream,
+    /// Bytes the colour sent after its `101`, for the client.
+    pub early: BytesMut,
 }
 
 /// An open connection to a colour, between requests or during one.
@@ -204,7 +215,7 @@ impl Pool {
             if let Some(b) = body.take() {
                 b.write_to(&mut conn.stream).await?;
             }
-            match read_head(&mut conn, req.is_head, answer_head).await {
+            match read_head(&mut conn, req.is_head, req.upgrade, answer_head).await {
                 Ok(head) => {
                     let body = UpstreamBody::new(conn, head.framing, head.keep_alive, |c| {
                         self.put(port, c)
@@ -234,14 +245,20 @@ enum ReadHeadError {
 async fn read_head(
     conn: &mut Conn,
     is_head: bool,
+    upgrade: bool,
     answer_head: &mut Vec<u8>,
 ) -> Result<Head, ReadHeadError> {
     let mut received = 0usize;
     loop {
         if received > 0 {
-            if let Some(head) =
-                response::parse(&mut conn.buf, is_head, &mut conn.spans, answer_head)
-                    .map_err(ReadHeadError::Head)?
+            if let Some(head) = response::parse(
+                &mut conn.buf,
+                is_head,
+                upgrade,
+                &mut conn.spans,
+                answer_head,
+            )
+            .map_err(ReadHeadError::Head)?
             {
                 return Ok(head);
             }

@@ -13,6 +13,9 @@ pub struct Outgoing<'a> {
     /// Whether its method is idempotent. Only such a request without a body may be sent
     /// twice: retried on a fresh connection when a pooled one turns out closed.
     pub idempotent: bool,
+    /// Whether it asks for a protocol upgrade: a `101` answer is then final, and its
+    /// connection leaves the pool for good.
+    pub upgrade: bool,
 }
 
 /// A request body the client is still sending: written to the colour after the head.

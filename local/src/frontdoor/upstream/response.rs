@@ -24,6 +24,9 @@ pub enum Framing {
     Chunked,
     /// Until the colour closes the connection.
     UntilClose,
+    /// None: the colour switched protocols (`101` to an upgrade request) and the
+    /// connection is now a tunnel.
+    Switched,
 }
 
 /// What the front door needs to know of a final response head; the head itself, filtered
@@ -47,12 +50,15 @@ pub enum HeadError {
     Malformed(String),
     #[error("the colour's response head is larger than {MAX_HEAD} bytes")]
     TooLarge,
-    #[error("the colour answered 101 Switching Protocols, which the front door does not proxy")]
+    #[error("the colour answered 101 Switching Protocols to a request that asked for no upgrade")]
     Upgrade,
 }
 
 /// Parses one final response head from the front of `buf`, skipping interim (1xx)
 /// answers; `None` means more bytes are needed. Consumed bytes are removed from `buf`.
+/// To a request that asked for an `upgrade`, a `101` is final: its head keeps its
+/// `Upgrade` lines, its framing is [`Framing::Switched`], and what follows it in `buf`
+/// is the new protocol's.
 ///
 /// The head to send on is written into `out` at once: the status line (as HTTP/1.1) and
 /// the colour's header lines byte for byte, minus the hop-by-hop ones (RFC 9110 §7.6.1:
@@ -63,6 +69,7 @@ pub enum HeadError {
 pub fn parse(
     buf: &mut BytesMut,
     is_head_request: bool,
+    upgrade: bool,
     spans: &mut Vec<Span>,
     out: &mut Vec<u8>,
 ) -> Result<Option<Head>, HeadError> {
@@ -89,7 +96,7 @@ pub fn parse(
             if !(100..=999).contains(&code) {
                 return Err(HeadError::Malformed(format!("status code {code}")));
             }
-            if code >= 200 {
+            if code >= 200 || (code == 101 && upgrade) {
                 head::spans_of(buf, resp.headers, spans);
                 // The colour's reason phrase, or the standard one if it sent none (or one
                 // that is not plain text).
@@ -97,10 +104,11 @@ pub fn parse(
             }
             (consumed, code, resp.version)
         };
-        if code == 101 {
+        let switched = code == 101;
+        if switched && !upgrade {
             return Err(HeadError::Upgrade);
         }
-        if code < 200 {
+        if code < 200 && !switched {
             // 100 / 103 are hints for the client of the colour, which we are: skip them.
             buf.advance(consumed);
             continue;
@@ -108,6 +116,11 @@ pub fn parse(
         let fields = Fields::read(&buf[..consumed], spans)?;
         for &(n0, n1, v0, v1) in spans.iter() {
             let name = &buf[n0 as usize..n1 as usize];
+            // The protocol switched to is the one thing of the 101 the client must see.
+            if switched && name.eq_ignore_ascii_case(b"upgrade") {
+                head::write_line(out, name, &buf[v0 as usize..v1 as usize]);
+                continue;
+            }
             if hop_by_hop::is_hop_by_hop(name)
                 || fields.lists(&buf[..consumed], name)
                 // The front door says which colour answered; a colour cannot.
@@ -121,9 +134,14 @@ pub fn parse(
             }
             head::write_line(out, name, &buf[v0 as usize..v1 as usize]);
         }
-        let framing = fields.framing(code, is_head_request);
-        let keep_alive =
-            version == Some(1) && framing != Framing::UntilClose && !fields.connection_close;
+        let framing = if switched {
+            Framing::Switched
+        } else {
+            fields.framing(code, is_head_request)
+        };
+        let keep_alive = version == Some(1)
+            && !matches!(framing, Framing::UntilClose | Framing::Switched)
+            && !fields.connection_close;
         buf.advance(consumed);
         return Ok(Some(Head {
             status: code,
@@ -233,7 +251,7 @@ mod tests {
     fn parse_all(raw: &str, is_head: bool) -> Result<Option<(Head, String)>, HeadError> {
         let mut buf = BytesMut::from(raw.as_bytes());
         let mut out = Vec::new();
-        Ok(parse(&mut buf, is_head, &mut Vec::new(), &mut out)?
+        Ok(parse(&mut buf, is_head, false, &mut Vec::new(), &mut out)?
             .map(|head| (head, String::from_utf8_lossy(&out).into_owned())))
     }
 
@@ -293,7 +311,7 @@ mod tests {
             &b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-a: 1\r\n\r\nok"[..],
         );
         let mut out = Vec::new();
-        let head = parse(&mut buf, GET, &mut Vec::new(), &mut out)
+        let head = parse(&mut buf, GET, false, &mut Vec::new(), &mut out)
             .expect("valid")
             .expect("complete");
         assert_eq!(head.status, 200);
@@ -352,6 +370,34 @@ mod tests {
         );
         let huge = format!("HTTP/1.1 200 OK\r\nx: {}", "a".repeat(MAX_HEAD + 1));
         assert_eq!(parse_all(&huge, GET).err(), Some(HeadError::TooLarge));
+    }
+
+    #[test]
+    fn a_101_to_an_upgrade_keeps_its_upgrade_line_and_leaves_the_new_protocol_in_the_buffer() {
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: abc=\r\n\r\n\x81\x02hi"[..],
+        );
+        let mut out = Vec::new();
+        let head = parse(&mut buf, GET, true, &mut Vec::new(), &mut out)
+            .expect("valid")
+            .expect("complete");
+        assert_eq!(
+            (head.status, head.framing, head.keep_alive),
+            (101, Framing::Switched, false)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: abc=\r\n"
+        );
+        assert_eq!(&buf[..], b"\x81\x02hi");
+        // An interim 100 before the switch is still skipped.
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n"[..],
+        );
+        let head = parse(&mut buf, GET, true, &mut Vec::new(), &mut Vec::new())
+            .expect("valid")
+            .expect("complete");
+        assert_eq!(head.framing, Framing::Switched);
     }
 
     #[test]
