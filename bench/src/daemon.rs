@@ -246,6 +246,7 @@ pub fn demo_app_spec(app: &Path, front_port: u16, app_args: &[&str]) -> Environm
         listen: format!("127.0.0.1:{front_port}"),
         // Short, so the benchmark's own shutdown is quick.
         drain_timeout_ms: 2000,
+        upstream_timeout_ms: bluegreen_local::api::DEFAULT_UPSTREAM_TIMEOUT_MS,
         tenant_header: "X-Tenant-ID".into(),
         trust_forwarded_headers: false,
     }

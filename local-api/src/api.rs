@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_TENANT_HEADER: &str = "X-Tenant-ID";
 /// Default time to wait for a retired colour's in-flight requests.
 pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 30_000;
+/// Default time a colour has to answer a request's head through the front door.
+pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 60_000;
 /// Default lease duration of an environment lock: short, because holders renew it
 /// while they work and a holder that died must not block the environment for long.
 pub const DEFAULT_LOCK_TTL_SECS: u64 = 60;
@@ -33,6 +35,11 @@ pub struct EnvironmentSpec {
     /// How long a retired colour may take to finish in-flight requests before it stops.
     #[serde(default = "default_drain_timeout_ms")]
     pub drain_timeout_ms: u64,
+    /// How long a colour may take to answer a request's head through the front door
+    /// before the client gets a `504` (counted as an error of that colour). Tunnels
+    /// (upgraded connections) are exempt once switched.
+    #[serde(default = "default_upstream_timeout_ms")]
+    pub upstream_timeout_ms: u64,
     /// Request header whose value identifies the tenant.
     #[serde(default = "default_tenant_header")]
     pub tenant_header: String,
@@ -44,6 +51,10 @@ pub struct EnvironmentSpec {
 
 fn default_drain_timeout_ms() -> u64 {
     DEFAULT_DRAIN_TIMEOUT_MS
+}
+
+fn default_upstream_timeout_ms() -> u64 {
+    DEFAULT_UPSTREAM_TIMEOUT_MS
 }
 
 fn default_tenant_header() -> String {
@@ -567,6 +578,7 @@ mod tests {
                 .expect("valid spec");
         assert_eq!(spec.tenant_header, DEFAULT_TENANT_HEADER);
         assert_eq!(spec.drain_timeout_ms, DEFAULT_DRAIN_TIMEOUT_MS);
+        assert_eq!(spec.upstream_timeout_ms, DEFAULT_UPSTREAM_TIMEOUT_MS);
         assert!(!spec.trust_forwarded_headers);
     }
 

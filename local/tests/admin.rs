@@ -396,6 +396,48 @@ async fn error_rate_shows_in_front_door_metrics() {
     assert_eq!(blue.requests, 0);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_colour_slower_than_upstream_timeout_is_a_504_in_its_metrics() {
+    let d = Daemon::start().await;
+    let port = d.define("slow", &["--latency-ms", "1500"]).await;
+    let c = d.client();
+    let mut spec = c.get_environment("slow").await.expect("status").spec;
+    spec.upstream_timeout_ms = 0;
+    let refused = c.put_environment("slow", &spec, Some("test")).await;
+    assert!(
+        matches!(&refused, Err(e) if e.to_string().contains("upstream_timeout_ms")),
+        "{refused:?}"
+    );
+    spec.upstream_timeout_ms = 300;
+    c.put_environment("slow", &spec, Some("test"))
+        .await
+        .expect("redefine");
+    assert_eq!(
+        c.get_environment("slow")
+            .await
+            .expect("status")
+            .spec
+            .upstream_timeout_ms,
+        300
+    );
+    d.deploy("slow", Color::Blue, "1.0.0").await;
+    d.route("slow", Color::Blue).await;
+    let since = bluegreen_local::time::now_ms();
+    let answer = common::get(
+        &common::http(),
+        &format!("http://127.0.0.1:{port}/api/orders"),
+        &[],
+    )
+    .await;
+    assert_eq!(answer.status, 504, "{answer:?}");
+    assert_eq!(answer.color.as_deref(), Some("blue"));
+    let m = c
+        .metrics("slow", Color::Blue, Some(since), None)
+        .await
+        .expect("metrics");
+    assert_eq!((m.requests, m.errors_5xx), (1, 1), "{m:?}");
+}
+
 fn cli(d: &Daemon, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_bluegreen-local"))
         .args(args)

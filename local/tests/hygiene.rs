@@ -39,6 +39,7 @@ async fn state_directory_and_files_are_owner_only_and_tightened_at_start() {
         env: [("DATABASE_PASSWORD".to_owned(), "s3cret".to_owned())].into(),
         listen: format!("127.0.0.1:{}", common::free_port()),
         drain_timeout_ms: 1_000,
+        upstream_timeout_ms: bluegreen_local::api::DEFAULT_UPSTREAM_TIMEOUT_MS,
         tenant_header: "X-Tenant-ID".into(),
         trust_forwarded_headers: false,
     };

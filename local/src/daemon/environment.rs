@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use hyper::http::{HeaderName, HeaderValue};
 
@@ -119,17 +120,22 @@ impl Env {
 
     /// Recompiles and installs the front door table from the current data.
     pub fn reinstall(&self) {
-        let (table, trust_forwarded_headers) = {
+        let (table, trust_forwarded_headers, upstream_timeout) = {
             let data = self.data();
             for color in Color::ALL {
                 if let Some(sup) = &data.colors[color.index()].supervisor {
                     sup.set_routed(data.routing.routes_to(color));
                 }
             }
-            (self.compile(&data), data.spec.trust_forwarded_headers)
+            (
+                self.compile(&data),
+                data.spec.trust_forwarded_headers,
+                Duration::from_millis(data.spec.upstream_timeout_ms),
+            )
         };
         self.frontdoor
             .set_trust_forwarded_headers(trust_forwarded_headers);
+        self.frontdoor.set_upstream_timeout(upstream_timeout);
         self.frontdoor.install(table);
     }
 

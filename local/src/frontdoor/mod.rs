@@ -83,6 +83,9 @@ pub struct Shared {
     /// Pass the client's `X-Forwarded-*` headers on (another proxy in front sets them)
     /// instead of replacing them with the front door's own.
     pub trust_forwarded_headers: AtomicBool,
+    /// How long a colour may take to answer a request's head, in milliseconds, before
+    /// the client gets a `504` (the environment's `upstream_timeout_ms`).
+    pub upstream_timeout_ms: AtomicU64,
 }
 
 /// Counts one client connection as open until dropped.
@@ -142,6 +145,7 @@ impl FrontDoor {
                 stats: [Arc::default(), Arc::default()],
                 connections: AtomicU64::new(0),
                 trust_forwarded_headers: AtomicBool::new(false),
+                upstream_timeout_ms: AtomicU64::new(crate::api::DEFAULT_UPSTREAM_TIMEOUT_MS),
             }),
             listening: Mutex::new(None),
             outage: Mutex::new(None),
@@ -160,6 +164,13 @@ impl FrontDoor {
         self.shared
             .trust_forwarded_headers
             .store(trust, Ordering::Relaxed);
+    }
+
+    /// How long a colour may take to answer a request's head before the client gets a
+    /// `504` counted against the colour; takes effect from the next request.
+    pub fn set_upstream_timeout(&self, timeout: Duration) {
+        let ms = timeout.as_millis().clamp(1, u128::from(u64::MAX)) as u64;
+        self.shared.upstream_timeout_ms.store(ms, Ordering::Relaxed);
     }
 
     /// The current table.

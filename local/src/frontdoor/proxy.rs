@@ -260,6 +260,7 @@ async fn exchange(
     drop(table);
     client.buf.advance(req.consumed);
 
+    let answer_timeout = Duration::from_millis(shared.upstream_timeout_ms.load(Ordering::Relaxed));
     let guard = InFlight::enter(stats.clone());
     let started = Instant::now();
     let outgoing = Outgoing {
@@ -279,7 +280,13 @@ async fn exchange(
         );
         let sent = stats
             .pool
-            .send(port, outgoing, Some(&mut body), &mut client.out)
+            .send(
+                port,
+                outgoing,
+                Some(&mut body),
+                &mut client.out,
+                answer_timeout,
+            )
             .await;
         (Some(sent), body.is_done())
     } else {
@@ -287,7 +294,7 @@ async fn exchange(
         // client that went away ends the exchange (and its in-flight count) at once.
         let sent = tokio::select! {
             biased;
-            sent = stats.pool.send::<ClientBody>(port, outgoing, None, &mut client.out) => Some(sent),
+            sent = stats.pool.send::<ClientBody>(port, outgoing, None, &mut client.out, answer_timeout) => Some(sent),
             () = read::closed(&client.stream, &mut client.buf, request::MAX_HEAD) => None,
         };
         (sent, true)
@@ -317,20 +324,32 @@ async fn exchange(
             return false;
         }
         Err(e) => {
-            guard.record(502, started);
-            let why = if e.is_connect() {
-                "refused the connection (is the process up?)"
+            // Counted against the colour either way: the watch's error rate sees a colour
+            // that hangs as well as one that fails.
+            let (status, error, why) = if e.is_timeout() {
+                (
+                    504,
+                    "gateway_timeout",
+                    format!("did not answer within the environment's upstream_timeout ({answer_timeout:?})"),
+                )
+            } else if e.is_connect() {
+                (
+                    502,
+                    "bad_gateway",
+                    "refused the connection (is the process up?)".to_owned(),
+                )
             } else {
-                "failed to answer"
+                (502, "bad_gateway", "failed to answer".to_owned())
             };
+            guard.record(status, started);
             tracing::warn!(environment = %shared.environment, %color, "upstream error: {e}");
             drop(guard);
             let persistence = Persistence::of(req.http10, closing() || !body_done);
             answer::local(
                 &mut client.out,
-                502,
+                status,
                 Some(color_header.as_bytes()),
-                "bad_gateway",
+                error,
                 &format!("colour {color} of environment {} {why}", shared.environment),
                 persistence,
             );

@@ -194,6 +194,7 @@ impl Daemon {
             env: Default::default(),
             listen: format!("127.0.0.1:{port}"),
             drain_timeout_ms: 10_000,
+            upstream_timeout_ms: bluegreen_local::api::DEFAULT_UPSTREAM_TIMEOUT_MS,
             tenant_header: "X-Tenant-ID".into(),
             trust_forwarded_headers: false,
         };

@@ -291,6 +291,7 @@ fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
             env: s.spec.env.clone(),
             listen: s.spec.listen.clone(),
             drain_timeout: Duration::from_millis(s.spec.drain_timeout_ms),
+            upstream_timeout: Duration::from_millis(s.spec.upstream_timeout_ms),
             trust_forwarded_headers: s.spec.trust_forwarded_headers,
         }),
         front_door_down: s
@@ -339,6 +340,7 @@ impl Platform for LocalPlatform {
             env,
             listen,
             drain_timeout,
+            upstream_timeout,
             trust_forwarded_headers,
         } = spec
         else {
@@ -357,6 +359,7 @@ impl Platform for LocalPlatform {
             env: env.clone(),
             listen: listen.clone(),
             drain_timeout_ms: drain_timeout.as_millis() as u64,
+            upstream_timeout_ms: upstream_timeout.as_millis() as u64,
             tenant_header,
             trust_forwarded_headers: *trust_forwarded_headers,
         };

@@ -171,6 +171,8 @@ pub enum TargetSpec {
         listen: String,
         /// Drain time for a retired colour.
         drain_timeout: Duration,
+        /// Time a colour has to answer through the front door before a `504`.
+        upstream_timeout: Duration,
         /// Pass clients' `X-Forwarded-*` headers on instead of replacing them.
         trust_forwarded_headers: bool,
     },

@@ -8,6 +8,8 @@ use crate::api::{EnvironmentSpec, RoutingUpdate};
 
 /// Longest accepted drain timeout.
 const MAX_DRAIN_MS: u64 = 60 * 60 * 1000;
+/// Longest accepted colour answer timeout: a request waiting longer is a hang.
+const MAX_UPSTREAM_TIMEOUT_MS: u64 = 60 * 60 * 1000;
 
 /// Checks an environment name: it becomes part of file paths and URLs.
 pub(super) fn validate_name(name: &str) -> Result<(), DaemonError> {
@@ -49,6 +51,11 @@ pub(super) fn validate_spec(spec: &EnvironmentSpec) -> Result<(), DaemonError> {
     if spec.drain_timeout_ms > MAX_DRAIN_MS {
         return Err(DaemonError::Invalid(format!(
             "`drain_timeout_ms` must be at most {MAX_DRAIN_MS} (one hour)"
+        )));
+    }
+    if spec.upstream_timeout_ms == 0 || spec.upstream_timeout_ms > MAX_UPSTREAM_TIMEOUT_MS {
+        return Err(DaemonError::Invalid(format!(
+            "`upstream_timeout_ms` must be between 1 and {MAX_UPSTREAM_TIMEOUT_MS} (one hour), e.g. 60000"
         )));
     }
     Ok(())

@@ -68,12 +68,20 @@ pub enum UpstreamError {
     /// The answer was not valid HTTP/1.1.
     #[error("{0}")]
     Head(#[from] HeadError),
+    /// No answer head within the environment's `upstream_timeout`.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
 }
 
 impl UpstreamError {
     /// Whether the colour could not be reached at all.
     pub fn is_connect(&self) -> bool {
         matches!(self, UpstreamError::Connect { .. })
+    }
+
+    /// Whether the colour did not answer in time.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, UpstreamError::Timeout(_))
     }
 
     /// Whether the client, not the colour, broke the exchange (it went away or sent a
@@ -174,7 +182,8 @@ impl Pool {
 
     /// Sends `req` to `127.0.0.1:port`, then `body` if there is one, and reads the head of
     /// the answer, writing it (filtered, without its final empty line) into `answer_head`.
-    /// The body is read by the returned [`UpstreamBody`]. When the body came whole with
+    /// The body is read by the returned [`UpstreamBody`]. The colour has `answer_timeout`
+    /// from the end of the request to the end of its answer's head. When the body came whole with
     /// the head (the common case) the connection is back in the pool already; otherwise
     /// the caller returns it once the body is read ([`UpstreamBody::take_reusable`]).
     pub async fn send<B: RequestBody>(
@@ -183,6 +192,7 @@ impl Pool {
         req: Outgoing<'_>,
         mut body: Option<&mut B>,
         answer_head: &mut Vec<u8>,
+        answer_timeout: Duration,
     ) -> Result<(Head, UpstreamBody), UpstreamError> {
         let retriable = req.idempotent && body.is_none();
         let mut reuse_attempts = 0;
@@ -215,7 +225,14 @@ impl Pool {
             if let Some(b) = body.take() {
                 b.write_to(&mut conn.stream).await?;
             }
-            match read_head(&mut conn, req.is_head, req.upgrade, answer_head).await {
+            let answer = tokio::time::timeout(
+                answer_timeout,
+                read_head(&mut conn, req.is_head, req.upgrade, answer_head),
+            )
+            .await
+            // The connection goes with the error: its answer may still come, for no one.
+            .map_err(|_| UpstreamError::Timeout(answer_timeout))?;
+            match answer {
                 Ok(head) => {
                     let body = UpstreamBody::new(conn, head.framing, head.keep_alive, |c| {
                         self.put(port, c)

@@ -12,6 +12,11 @@ use super::azure_block::{self, AzureModel};
 use crate::platform::{Color, EnvironmentRef, TargetSpec};
 use crate::rollout::{HealthCheck, PostSwitch, ReleaseSpec, SmokeTest};
 
+/// `local.upstream_timeout` when the configuration leaves it out (the daemon's default).
+const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest `local.upstream_timeout` the daemon accepts.
+const MAX_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(3600);
+
 tfplugin::model! {
     /// An environment as configured, planned or stored: every attribute of the
     /// schema, so that it round-trips.
@@ -96,6 +101,8 @@ tfplugin::model! {
         pub listen: Field<String>,
         /// How long a retired colour may drain.
         pub drain_timeout: Field<String>,
+        /// How long a colour may take to answer through the front door.
+        pub upstream_timeout: Field<String>,
         /// Pass client X-Forwarded-* headers on.
         pub trust_forwarded_headers: Field<bool>,
     }
@@ -510,16 +517,33 @@ fn local_target(local: &LocalModel, diags: &mut Diagnostics) -> TargetSpec {
     }
     let drain_timeout = duration_at(
         &local.drain_timeout,
-        lp.then_attr("drain_timeout"),
+        lp.clone().then_attr("drain_timeout"),
         Duration::from_secs(30),
         diags,
     );
+    let upstream_timeout = duration_at(
+        &local.upstream_timeout,
+        lp.clone().then_attr("upstream_timeout"),
+        DEFAULT_UPSTREAM_TIMEOUT,
+        diags,
+    );
+    if upstream_timeout.is_zero() || upstream_timeout > MAX_UPSTREAM_TIMEOUT {
+        diags.error_at(
+            lp.then_attr("upstream_timeout"),
+            "Invalid upstream timeout",
+            format!(
+                "{:?} is outside 1ms to 1h: a colour needs some time to answer, and a request waiting longer than an hour is a hang. Use e.g. \"60s\".",
+                local.upstream_timeout.as_deref().unwrap_or_default()
+            ),
+        );
+    }
 
     TargetSpec::Local {
         command,
         env,
         listen,
         drain_timeout,
+        upstream_timeout,
         trust_forwarded_headers: local
             .trust_forwarded_headers
             .known()
@@ -629,6 +653,7 @@ mod tests {
                     ),
                     ("listen", Value::from("127.0.0.1:8080")),
                     ("drain_timeout", Value::from("5s")),
+                    ("upstream_timeout", Value::from("60s")),
                     ("trust_forwarded_headers", Value::Bool(false)),
                 ]),
             ),
@@ -711,6 +736,41 @@ mod tests {
             paths.contains(&"health_check.interval".to_string()),
             "{paths:?}"
         );
+    }
+
+    #[test]
+    fn upstream_timeout_defaults_to_a_minute_and_must_be_within_an_hour() {
+        let with = |timeout: Option<&str>| {
+            let mut cfg = config("127.0.0.1:8080", "500ms");
+            if let (Value::Object(top), Some(t)) = (&mut cfg, timeout) {
+                if let Some(Value::Object(local)) = top.get_mut("local") {
+                    local.insert("upstream_timeout".into(), Value::from(t));
+                }
+            }
+            let mut diags = Diagnostics::new();
+            let read = read(&decode(&cfg).unwrap(), &mut diags);
+            let paths: Vec<String> = diags
+                .0
+                .iter()
+                .filter_map(|d| d.path.as_ref().map(ToString::to_string))
+                .collect();
+            let upstream = match read.target {
+                TargetSpec::Local {
+                    upstream_timeout, ..
+                } => upstream_timeout,
+                other => panic!("not local: {other:?}"),
+            };
+            (upstream, paths)
+        };
+        assert_eq!(with(None), (Duration::from_secs(60), vec![]));
+        assert_eq!(with(Some("1500ms")), (Duration::from_millis(1500), vec![]));
+        for bad in ["0s", "2h", "soon"] {
+            assert_eq!(
+                with(Some(bad)).1,
+                vec!["local.upstream_timeout".to_string()],
+                "{bad}"
+            );
+        }
     }
 
     fn azure_block() -> Value {

@@ -56,6 +56,9 @@ pub fn schema() -> Schema {
         .attr(Attribute::new("env", Type::map(Type::String)).optional().description("Extra environment variables for the colour processes (placeholders replaced)."))
         .attr(Attribute::string("listen").required().description("Front door address, e.g. `127.0.0.1:8080`. All user traffic goes here."))
         .attr(Attribute::string("drain_timeout").default("30s").description("How long a retired colour may finish in-flight requests before it is stopped."))
+        .attr(Attribute::string("upstream_timeout").default("60s").description(
+            "How long a colour may take to answer a request's head through the front door (1ms to 1h). A colour that takes longer gets the client a `504 Gateway Timeout`, counted as an error of that colour, so the post-switch watch rolls back a release whose new colour hangs. WebSocket and other upgraded connections are exempt once switched (they close after an hour without traffic).",
+        ))
         .attr(Attribute::bool("trust_forwarded_headers").default(false).description(
             "Pass the `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` a client sends on to the colours (the client's address is appended to `X-Forwarded-For`). Set it only when every client comes through a proxy of yours that sets them; by default the front door replaces them with its own, so that no client can pose as another address or host.",
         ));

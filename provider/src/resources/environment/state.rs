@@ -2,6 +2,7 @@
 //! user's own arguments as they wrote them (or plans never converge).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use tfplugin::model::Field;
 
@@ -120,7 +121,7 @@ pub fn rollback_target(previous: &Field<String>, state: &EnvironmentState) -> Fi
 }
 
 /// The `local` block as the platform holds it, keeping the user's spelling
-/// of `drain_timeout` when it means the same duration; `None` for a spec of
+/// of `drain_timeout` and `upstream_timeout` when it means the same duration; `None` for a spec of
 /// another platform (which has no `local` block).
 pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> Option<LocalModel> {
     let TargetSpec::Local {
@@ -128,21 +129,22 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> 
         env,
         listen,
         drain_timeout,
+        upstream_timeout,
         trust_forwarded_headers,
     } = spec
     else {
         return None;
     };
-    let prior_drain = prior_local
-        .known()
-        .map_or(Field::Null, |l| l.drain_timeout.clone());
-    let drain = match prior_drain
-        .as_deref()
-        .map(tfplugin::timeouts::parse_duration)
-    {
-        Some(Ok(d)) if d == *drain_timeout => prior_drain,
-        _ => Field::Known(tfplugin::timeouts::format_duration(*drain_timeout)),
+    let spelled = |prior: Option<&Field<String>>, held: Duration| {
+        let prior = prior.cloned().unwrap_or(Field::Null);
+        match prior.as_deref().map(tfplugin::timeouts::parse_duration) {
+            Some(Ok(d)) if d == held => prior,
+            _ => Field::Known(tfplugin::timeouts::format_duration(held)),
+        }
     };
+    let prior = prior_local.known();
+    let drain = spelled(prior.map(|l| &l.drain_timeout), *drain_timeout);
+    let upstream = spelled(prior.map(|l| &l.upstream_timeout), *upstream_timeout);
     // An env map the user left out stays null rather than becoming {}.
     let prior_env_null = prior_local.known().is_none_or(|l| l.env.is_null());
     let env_value = if env.is_empty() && prior_env_null {
@@ -159,6 +161,7 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> 
         env: env_value,
         listen: Field::Known(listen.clone()),
         drain_timeout: drain,
+        upstream_timeout: upstream,
         trust_forwarded_headers: Field::Known(*trust_forwarded_headers),
     })
 }
