@@ -18,6 +18,8 @@ pub struct EnvConfig {
     pub listen: String,
     /// `local.env` (omitted when empty).
     pub env: BTreeMap<String, String>,
+    /// `local.upstream_timeout` (omitted when `None`).
+    pub upstream_timeout: Option<String>,
     /// Write the `health_check` block.
     pub health_check: bool,
     /// Write a `smoke_test` block against `/api/orders`.
@@ -46,6 +48,7 @@ impl EnvConfig {
             candidate: None,
             listen: format!("127.0.0.1:{front_port}"),
             env: BTreeMap::new(),
+            upstream_timeout: None,
             health_check: true,
             smoke_test: true,
             post_switch: true,
@@ -104,7 +107,11 @@ impl EnvConfig {
         if let Some(c) = &self.candidate {
             out.push_str(&format!("  candidate_version = \"{c}\"\n"));
         }
-        out.push_str(&demo_app_local_block(&self.listen, &self.env));
+        out.push_str(&demo_app_local_block(
+            &self.listen,
+            &self.env,
+            self.upstream_timeout.as_deref(),
+        ));
         if self.health_check {
             out.push_str(&format!(
                 "\n  health_check {{\n    interval          = \"200ms\"\n    timeout           = \"{}\"\n    healthy_threshold = 2\n    deadline          = \"{}\"\n  }}\n",

@@ -45,15 +45,23 @@ impl std::fmt::Display for Answer {
 
 /// The `local` block of a `bluegreen_environment` that runs the demo
 /// application (`agog-demo-app`) as its colours behind a front door on
-/// `listen`, with `env` as `local.env` (omitted when empty): from the blank
-/// line before it to its closing brace.
-pub fn demo_app_local_block(listen: &str, env: &BTreeMap<String, String>) -> String {
+/// `listen`, with `env` as `local.env` (omitted when empty) and
+/// `upstream_timeout` (omitted when `None`): from the blank line before it to
+/// its closing brace.
+pub fn demo_app_local_block(
+    listen: &str,
+    env: &BTreeMap<String, String>,
+    upstream_timeout: Option<&str>,
+) -> String {
     let app = workspace_binary("agog-demo-app");
     let mut out = format!(
         "\n  local {{\n    command       = [\"{}\", \"--port\", \"{{port}}\", \"--version\", \"{{version}}\", \"--color\", \"{{color}}\"]\n    listen        = \"{}\"\n    drain_timeout = \"1s\"\n",
         app.display(),
         listen
     );
+    if let Some(t) = upstream_timeout {
+        out.push_str(&format!("    upstream_timeout = \"{t}\"\n"));
+    }
     if !env.is_empty() {
         out.push_str("    env = {\n");
         for (k, v) in env {

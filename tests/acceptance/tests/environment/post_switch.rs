@@ -167,3 +167,98 @@ fn previous_version_after_a_rollback() {
         destroy_and_check(&ws, &fx);
     });
 }
+
+/// A release whose new colour hangs (answers after 1.2 s, health included, so its
+/// gate still passes within a 3 s probe timeout) behind `upstream_timeout = "400ms"`:
+/// users get 504s from the front door, counted against the new colour, and the
+/// watch switches back by itself (issue 15, item 4).
+#[test]
+fn a_new_colour_that_hangs_is_rolled_back_by_the_watch() {
+    on_every_cli(
+        "a_new_colour_that_hangs_is_rolled_back_by_the_watch",
+        |tf| {
+            let test = "a_new_colour_that_hangs_is_rolled_back_by_the_watch";
+            let fx = Fixture::new("hang", tf, "shop");
+            let mut env = fx
+                .env("1.2.0")
+                .var("AGOG_FAULTY_VERSION", "1.3.1")
+                .var("AGOG_LATENCY_MS", "1200")
+                .without_smoke_test();
+            env.upstream_timeout = Some("400ms".into());
+            env.health_timeout = "3s".into();
+            env.health_deadline = "20s".into();
+            let ws = Workspace::new(test, tf, &bluegreen());
+            ws.write_config(&fx.config(&env.hcl()));
+            ws.init();
+            ws.apply();
+            let front = fx.front_door();
+            front.assert_serves(5, "1.2.0", "blue");
+
+            ws.write_config(&fx.config(&env.clone().version("1.3.1").hcl()));
+            let started = now_ms();
+            let load = Load::start(&front.url("/api/version"), 8, LOAD_BOUNDS);
+            fx.wait_for_requests("blue", started, 200, Duration::from_secs(60));
+            let apply = ws.run(&["apply", "-auto-approve"]);
+            let summary = load.stop();
+            announce(&format!(
+            "acceptance: {test} on Terraform v{}: apply exit {:?} after {:.1}s; load: {summary}",
+            tf.version_string(),
+            apply.code,
+            apply.elapsed.as_secs_f64()
+        ));
+            if apply.code != Some(1) {
+                ws.fail(
+                    Some(&apply),
+                    &format!(
+                        "the apply of a hanging 1.3.1 exited {:?}, expected 1",
+                        apply.code
+                    ),
+                );
+            }
+            expect_match(&ws, &apply, r"Error: Release of 1\.3\.1 rolled back");
+            let figures = expect_match(
+                &ws,
+                &apply,
+                r"error rate (\d+\.\d+)% \((\d+) of (\d+) requests answered 5xx\) is above max_error_rate 1\.00%",
+            );
+            announce(&format!(
+                "acceptance: {test} on Terraform v{}: measured error rate {}% ({} of {} requests)",
+                tf.version_string(),
+                figures[1],
+                figures[2],
+                figures[3]
+            ));
+            let rate: f64 = figures[1].parse().expect("a rate");
+            assert!(
+                rate >= 90.0,
+                "every request to the hanging colour should be a 504, measured {rate}%"
+            );
+            expect_match(
+                &ws,
+                &apply,
+                r"Traffic was switched back to blue \(1\.2\.0\) automatically",
+            );
+            // What users saw of 1.3.1 was the front door's 504, and nothing else failed.
+            let failures = summary.failures();
+            assert!(
+                failures.get("HTTP 504").copied().unwrap_or(0) > 0,
+                "no 504 reached a user, so the timeout judged nothing: {summary}"
+            );
+            assert!(
+                failures.keys().all(|k| k == "HTTP 504"),
+                "failures other than the front door's 504s: {summary}"
+            );
+            front.assert_serves(20, "1.2.0", "blue");
+
+            let state = ws.show();
+            let api = state.resource(ADDRESS);
+            assert_eq!(api.str("version"), "1.2.0", "state after the rollback");
+            assert_eq!(api.str("local.upstream_timeout"), "400ms");
+            assert_eq!(api.str("last_deployment.outcome"), "rolled_back");
+            // The timeout as written stays in state: only the version is proposed again.
+            assert_plan_proposes(&ws, "1.2.0", "1.3.1");
+
+            destroy_and_check(&ws, &fx);
+        },
+    );
+}
