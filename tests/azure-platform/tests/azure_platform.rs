@@ -590,7 +590,7 @@ async fn listed_tenants_always_reach_the_canary_and_others_never() {
         .expect("canary");
     let state = azure.status(&env).await.expect("status").expect("exists");
     assert_eq!(state.routing.primary, Some(Color::Blue));
-    assert_eq!(state.routing.canary, Some(canary));
+    assert_eq!(state.routing.canary, Some(canary.clone()));
     until_propagated(&azure, &env).await;
     for edge in &emu.info.edge_urls {
         for _ in 0..10 {
@@ -604,8 +604,65 @@ async fn listed_tenants_always_reach_the_canary_and_others_never() {
         }
     }
     body_check(&journal(&emu.info).await);
-    // Removing the canary deletes the rule the provider made.
+
+    // With a share of untagged traffic the route leaves the live colour's
+    // group: the guard rule keeps every tenant not listed on blue.
     let state = azure.status(&env).await.expect("status").expect("exists");
+    let weighted = CanaryRoute {
+        weight: 50,
+        ..canary
+    };
+    clear_journal(&emu.info).await;
+    azure
+        .route(
+            &env,
+            RouteChange {
+                primary: Some(Color::Blue),
+                canary: Some(weighted.clone()),
+                tenant_header: None,
+                if_revision: state.routing.revision,
+                reason: RouteReason::Route,
+            },
+            &lease(),
+        )
+        .await
+        .expect("weighted canary");
+    let entries = journal(&emu.info).await;
+    let rules = writes(&entries, "/rules/");
+    assert_eq!(rules.len(), 1, "only the guard is new: {rules:?}");
+    assert!(
+        rules[0].starts_with("\"PUT\"") && rules[0].contains(&format!("/rules/bgunlisted{ENV}")),
+        "{rules:?}"
+    );
+    body_check(&entries);
+    let state = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.routing.canary, Some(weighted));
+    until_propagated(&azure, &env).await;
+    let mut untagged_green = 0;
+    for edge in &emu.info.edge_urls {
+        let url = format!("{edge}/api/health");
+        for _ in 0..20 {
+            let (_, tenant) = emulator::get(&url, &[("X-Tenant-ID", "acme")]).await;
+            assert_eq!(tenant["version"], "2.0.0", "listed: always the canary");
+            for other in ["globex", "ACME-2", ""] {
+                let (_, body) = emulator::get(&url, &[("X-Tenant-ID", other)]).await;
+                assert_eq!(
+                    body["version"], "1.0.0",
+                    "{other:?} is not listed: never the canary"
+                );
+            }
+            let (_, untagged) = emulator::get(&url, &[]).await;
+            untagged_green += usize::from(untagged["version"] == "2.0.0");
+        }
+    }
+    // 40 untagged requests at 50 %: all 40 on one side has odds 2·2⁻⁴⁰.
+    assert!(
+        (1..40).contains(&untagged_green),
+        "untagged requests are split: {untagged_green} of 40 on the canary"
+    );
+
+    // Removing the canary deletes both rules the provider made.
+    clear_journal(&emu.info).await;
     azure
         .route(
             &env,
@@ -616,9 +673,11 @@ async fn listed_tenants_always_reach_the_canary_and_others_never() {
         .expect("no canary");
     let state = azure.status(&env).await.expect("status").expect("exists");
     assert_eq!(state.routing.canary, None);
-    assert!(writes(&journal(&emu.info).await, "/rules/")
-        .iter()
-        .any(|w| w.starts_with("\"DELETE\"")));
+    let deleted: Vec<String> = writes(&journal(&emu.info).await, "/rules/")
+        .into_iter()
+        .filter(|w| w.starts_with("\"DELETE\""))
+        .collect();
+    assert_eq!(deleted.len(), 2, "{deleted:?}");
 }
 
 #[tokio::test]
@@ -723,6 +782,8 @@ async fn a_weighted_canary_uses_the_split_group_and_only_changed_origins() {
         writes(&entries, "/")
     );
     assert_eq!(writes(&entries, "/routes/").len(), 1);
+    // And the guard that keeps tagged requests on blue, written before.
+    assert_eq!(writes(&entries, "/rules/").len(), 1);
     let state = azure.status(&env).await.expect("status").expect("exists");
     assert_eq!(state.routing.primary, Some(Color::Blue));
     assert_eq!(state.routing.canary, Some(canary));
@@ -752,8 +813,13 @@ async fn a_weighted_canary_uses_the_split_group_and_only_changed_origins() {
         .await
         .expect("no canary");
     let entries = journal(&emu.info).await;
-    assert_eq!(writes(&entries, "/"), writes(&entries, "/routes/"));
+    assert_eq!(writes(&entries, "/origins/"), Vec::<String>::new());
     assert_eq!(writes(&entries, "/routes/").len(), 1);
+    assert_eq!(
+        writes(&entries, "/rules/").len(),
+        1,
+        "the guard goes with the split"
+    );
 }
 
 #[tokio::test]

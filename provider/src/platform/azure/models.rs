@@ -409,21 +409,39 @@ impl Rule {
         values: Vec<String>,
         origin_group: ResourceId,
     ) -> Rule {
+        Rule::override_when(
+            order,
+            vec![RuleCondition::header_equal(header, &values, false)],
+            origin_group,
+        )
+    }
+
+    /// The guard of a weighted canary: requests that carry `header` with a
+    /// value not in `listed` go to `origin_group` (the live colour's), so a
+    /// tenant not listed never reaches the canary; requests without the
+    /// header match neither condition and keep the route's (split) group.
+    pub fn unlisted_override(
+        order: u32,
+        header: &str,
+        listed: &[String],
+        origin_group: ResourceId,
+    ) -> Rule {
+        let mut conditions = vec![RuleCondition::header_present(header)];
+        // With no tenant listed, every tagged request is "not listed"; Front
+        // Door wants match values for `Equal`, so the condition is left out.
+        if !listed.is_empty() {
+            conditions.push(RuleCondition::header_equal(header, listed, true));
+        }
+        Rule::override_when(order, conditions, origin_group)
+    }
+
+    /// A rule that sends requests matching every condition to `origin_group`
+    /// and stops the rules engine there.
+    fn override_when(order: u32, conditions: Vec<RuleCondition>, origin_group: ResourceId) -> Rule {
         Rule {
             properties: Some(RuleProperties {
                 order: Some(order),
-                conditions: Some(vec![RuleCondition {
-                    name: "RequestHeader".into(),
-                    parameters: ConditionParameters {
-                        type_name: "DeliveryRuleRequestHeaderConditionParameters".into(),
-                        operator: Some("Equal".into()),
-                        selector: Some(header.to_string()),
-                        negate_condition: Some(false),
-                        match_values: Some(values.iter().map(|v| v.to_ascii_lowercase()).collect()),
-                        transforms: Some(vec!["Lowercase".into()]),
-                        other: Map::new(),
-                    },
-                }]),
+                conditions: Some(conditions),
                 actions: Some(vec![RuleAction {
                     name: "RouteConfigurationOverride".into(),
                     parameters: ActionParameters {
@@ -487,6 +505,40 @@ pub struct RuleCondition {
     pub name: String,
     /// Its parameters.
     pub parameters: ConditionParameters,
+}
+
+impl RuleCondition {
+    /// `header` equals (or, negated, equals none of) `values`, compared in
+    /// lower case: the header's value is lowercased by the `Lowercase`
+    /// transform and the values are written lowercased.
+    pub fn header_equal(header: &str, values: &[String], negate: bool) -> RuleCondition {
+        RuleCondition {
+            name: "RequestHeader".into(),
+            parameters: ConditionParameters {
+                type_name: "DeliveryRuleRequestHeaderConditionParameters".into(),
+                operator: Some("Equal".into()),
+                selector: Some(header.to_string()),
+                negate_condition: Some(negate),
+                match_values: Some(values.iter().map(|v| v.to_ascii_lowercase()).collect()),
+                transforms: Some(vec!["Lowercase".into()]),
+                other: Map::new(),
+            },
+        }
+    }
+
+    /// The request carries `header`, whatever its value (operator `Any`).
+    pub fn header_present(header: &str) -> RuleCondition {
+        RuleCondition {
+            name: "RequestHeader".into(),
+            parameters: ConditionParameters {
+                type_name: "DeliveryRuleRequestHeaderConditionParameters".into(),
+                operator: Some("Any".into()),
+                selector: Some(header.to_string()),
+                negate_condition: Some(false),
+                ..ConditionParameters::default()
+            },
+        }
+    }
 }
 
 /// Parameters shared by the match conditions a release uses.
@@ -815,6 +867,26 @@ mod tests {
         assert_eq!(rule.origin_group_override(), Some(&group));
         let back: Rule = serde_json::from_value(body).expect("rule");
         assert_eq!(back, rule);
+
+        // The guard: header present (`Any`, no values) and none of the listed.
+        let guard = Rule::unlisted_override(2, "x-tenant", &["Acme".into()], group.clone());
+        let body = serde_json::to_value(&guard).expect("json");
+        assert_eq!(
+            body["properties"]["conditions"],
+            json!([
+                {"name": "RequestHeader", "parameters": {
+                    "typeName": "DeliveryRuleRequestHeaderConditionParameters",
+                    "operator": "Any", "selector": "x-tenant", "negateCondition": false}},
+                {"name": "RequestHeader", "parameters": {
+                    "typeName": "DeliveryRuleRequestHeaderConditionParameters",
+                    "operator": "Equal", "selector": "x-tenant", "negateCondition": true,
+                    "matchValues": ["acme"], "transforms": ["Lowercase"]}},
+            ])
+        );
+        assert_eq!(body["properties"]["order"], json!(2));
+        assert_eq!(body["properties"]["matchProcessingBehavior"], json!("Stop"));
+        let back: Rule = serde_json::from_value(body).expect("rule");
+        assert_eq!(back, guard);
     }
 
     #[test]

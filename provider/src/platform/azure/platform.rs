@@ -154,12 +154,11 @@ impl AzurePlatform {
 
     async fn revisions(&self, target: &AzureTarget) -> Result<Vec<Revision>, PlatformError> {
         let path = format!("{}/revisions", target.container_app_id);
-        let list: List<Revision> = self
-            .client
-            .get_path(&path, APP_API_VERSION, &[], &self.stop)
+        // Every page: an app keeps up to 100 inactive revisions, and ARM pages lists.
+        self.client
+            .list_all(&path, APP_API_VERSION, &[], &self.stop)
             .await
-            .map_err(PlatformError::from)?;
-        Ok(list.value)
+            .map_err(PlatformError::from)
     }
 
     /// The route, the split group's origins (when the route uses it) and the tenant rule.
@@ -191,20 +190,30 @@ impl AzurePlatform {
             Some(id) if runs_rule_set => self.rule(&id).await?,
             _ => None,
         };
-        let observed = Observed::new(&route, split, rule, target);
+        let unlisted = match routing::unlisted_rule_id(target, environment) {
+            Some(id) if runs_rule_set => self.rule(&id).await?,
+            _ => None,
+        };
+        let observed = Observed::new(&route, split, (rule, unlisted), target);
         Ok((route, observed))
     }
 
+    /// Every origin of `group`, page after page.
     async fn origins(&self, group: &ResourceId) -> Result<List<Origin>, PlatformError> {
-        self.client
-            .get_path(
+        let value = self
+            .client
+            .list_all(
                 &format!("{group}/origins"),
                 CDN_API_VERSION,
                 &[],
                 &self.stop,
             )
             .await
-            .map_err(|e| attribute_error("split_origin_group_id", group, e))
+            .map_err(|e| attribute_error("split_origin_group_id", group, e))?;
+        Ok(List {
+            value,
+            next_link: None,
+        })
     }
 
     async fn rule(&self, id: &ResourceId) -> Result<Option<Rule>, PlatformError> {
@@ -468,13 +477,13 @@ impl Platform for AzurePlatform {
             .map_err(PlatformError::from)?
             .to_string();
         let path = format!("/subscriptions/{subscription}/providers/Microsoft.App/containerApps");
-        let apps: List<ContainerApp> = self
+        // Every page: ARM pages the subscription's list, and the app sought may be on any.
+        let apps: Vec<ContainerApp> = self
             .client
-            .get_path(&path, APP_API_VERSION, &[], &self.stop)
+            .list_all(&path, APP_API_VERSION, &[], &self.stop)
             .await
             .map_err(PlatformError::from)?;
         let tagged: Vec<&ContainerApp> = apps
-            .value
             .iter()
             .filter(|a| {
                 a.tags
@@ -735,21 +744,39 @@ impl Platform for AzurePlatform {
                 )));
             };
             let wanted = Rule::header_override(
-                1,
+                routing::TENANT_RULE_ORDER,
                 &header,
                 c.tenants.clone(),
                 routing::color_group(target, c.color).clone(),
             );
-            let same = observed
-                .rule
-                .as_ref()
-                .is_some_and(|r| r.properties == wanted.properties);
-            if !same {
-                self.client
-                    .put::<_, serde_json::Value>(rule_id, CDN_API_VERSION, &wanted, &self.stop)
-                    .await
-                    .map_err(PlatformError::from)?;
+            self.put_rule(rule_id, observed.rule.as_ref(), &wanted)
+                .await?;
+            if !rule_sets.iter().any(|r| r.id == *set) {
+                rule_sets.push(ResourceReference { id: set.clone() });
             }
+        }
+        // While untagged requests leave the live colour's group, the guard
+        // keeps tagged ones not listed on it (DESIGN §3), written before the
+        // route moves so that no such request reaches the canary meanwhile.
+        let guarded = canary.as_ref().filter(|c| c.weight > 0);
+        if let Some(c) = guarded {
+            let (Some(set), Some(unlisted_id)) = (
+                &target.rule_set_id,
+                routing::unlisted_rule_id(target, &environment.name),
+            ) else {
+                return Err(PlatformError::Api(format!(
+                    "environment {:?}: a canary with a share of untagged traffic needs azure.rule_set_id (a rule set of the route's Front Door profile, where the provider writes the rule that keeps tenants not listed on the live colour)",
+                    environment.name
+                )));
+            };
+            let wanted = Rule::unlisted_override(
+                routing::UNLISTED_RULE_ORDER,
+                &header,
+                &c.tenants,
+                routing::color_group(target, primary).clone(),
+            );
+            self.put_rule(&unlisted_id, observed.unlisted.as_ref(), &wanted)
+                .await?;
             if !rule_sets.iter().any(|r| r.id == *set) {
                 rule_sets.push(ResourceReference { id: set.clone() });
             }
@@ -780,9 +807,18 @@ impl Platform for AzurePlatform {
                 .await
                 .map_err(PlatformError::from)?;
         }
-        // A tenant rule no longer wanted goes after the route stopped needing it.
+        // A rule no longer wanted goes after the route stopped needing it.
         if tenants.is_none() {
             if let (Some(id), Some(_)) = (&rule_id, &observed.rule) {
+                self.client
+                    .delete(id, CDN_API_VERSION, &self.stop)
+                    .await
+                    .map_err(PlatformError::from)?;
+            }
+        }
+        if guarded.is_none() {
+            let id = routing::unlisted_rule_id(target, &environment.name);
+            if let (Some(id), Some(_)) = (&id, &observed.unlisted) {
                 self.client
                     .delete(id, CDN_API_VERSION, &self.stop)
                     .await
@@ -879,9 +915,13 @@ impl Platform for AzurePlatform {
         // Compute, the route and the origin groups belong to their owner
         // (azurerm): destroy removes only what the provider created.
         let target = azure_target(environment)?;
-        if let Some(id) = routing::rule_id(target, &environment.name) {
+        let rules = [
+            routing::rule_id(target, &environment.name),
+            routing::unlisted_rule_id(target, &environment.name),
+        ];
+        for id in rules.iter().flatten() {
             self.client
-                .delete(&id, CDN_API_VERSION, &self.stop)
+                .delete(id, CDN_API_VERSION, &self.stop)
                 .await
                 .map_err(PlatformError::from)?;
         }
@@ -898,6 +938,28 @@ impl Platform for AzurePlatform {
 }
 
 impl AzurePlatform {
+    /// Writes rule `id` as `wanted` unless what was read is already that.
+    async fn put_rule(
+        &self,
+        id: &ResourceId,
+        current: Option<&Rule>,
+        wanted: &Rule,
+    ) -> Result<(), PlatformError> {
+        // Compared as sent: read-only fields (provisioning and deployment
+        // states) and the nulls ARM fills in for unset properties differ
+        // from the body without the rule being any different.
+        let body =
+            |r: &Rule| without_nulls(serde_json::to_value(&r.properties).unwrap_or_default());
+        if current.is_some_and(|r| body(r) == body(wanted)) {
+            return Ok(());
+        }
+        self.client
+            .put::<_, serde_json::Value>(id, CDN_API_VERSION, wanted, &self.stop)
+            .await
+            .map_err(PlatformError::from)?;
+        Ok(())
+    }
+
     /// Sets the split group's origin weights for a canary of `share` percent,
     /// PATCHing only the origins whose weight changes.
     async fn weigh(
@@ -940,5 +1002,18 @@ impl AzurePlatform {
             )));
         }
         Ok(())
+    }
+}
+
+/// `value` with every null member of an object left out, recursively.
+fn without_nulls(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, without_nulls(v)))
+            .collect(),
+        serde_json::Value::Array(items) => items.into_iter().map(without_nulls).collect(),
+        other => other,
     }
 }

@@ -4,6 +4,14 @@
 //! addresses) carry the weights; listed tenants are a rule in the rule set
 //! that overrides the route's origin group on the tenant header.
 //!
+//! While the route uses the split group (or the canary's group at 100 %), a
+//! second rule, the guard, sends requests that carry the tenant header with a
+//! value not listed to the live colour's group (DESIGN §3: a tenant not listed
+//! never reaches the canary; the weight applies only to untagged requests).
+//! Front Door ANDs a rule's conditions, so the guard is "header present
+//! (`Any`)" and "header equals none of the listed (`Equal`, negated)". The two
+//! rules never match the same request; both stop the rules engine.
+//!
 //! In the split group the canary's origin weight is always odd and the
 //! primary's even (`10·w + 1` against `10·(100 − w)`), so which colour is the
 //! canary is read from Front Door itself, even at 50 %, with no state kept
@@ -38,16 +46,34 @@ pub struct Observed {
     pub split: Vec<(String, Color, u32)>,
     /// The provider's tenant rule, if it exists.
     pub rule: Option<Rule>,
+    /// The provider's guard for tenants not listed, if it exists.
+    pub unlisted: Option<Rule>,
 }
 
-/// The name of the tenant rule of `environment` (rule names are letters and digits).
-pub fn rule_name(environment: &str) -> String {
-    let cleaned: String = environment
+/// Rule order of the tenant rule in its rule set.
+pub const TENANT_RULE_ORDER: u32 = 1;
+/// Rule order of the guard for tenants not listed.
+pub const UNLISTED_RULE_ORDER: u32 = 2;
+
+/// The environment's name as rule names allow it (letters and digits).
+fn rule_name_part(environment: &str) -> String {
+    environment
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .take(50)
-        .collect();
-    format!("bluegreen{cleaned}")
+        .collect()
+}
+
+/// The name of the tenant rule of `environment`.
+pub fn rule_name(environment: &str) -> String {
+    format!("bluegreen{}", rule_name_part(environment))
+}
+
+/// The name of the guard rule of `environment`; its prefix differs from the
+/// tenant rule's from the second letter, so no environment's name can make
+/// one collide with the other's.
+pub fn unlisted_rule_name(environment: &str) -> String {
+    format!("bgunlisted{}", rule_name_part(environment))
 }
 
 /// The id of the tenant rule, when the environment has a rule set.
@@ -56,6 +82,14 @@ pub fn rule_id(target: &AzureTarget, environment: &str) -> Option<ResourceId> {
         .rule_set_id
         .as_ref()
         .map(|s| s.child("rules", &rule_name(environment)))
+}
+
+/// The id of the guard rule, when the environment has a rule set.
+pub fn unlisted_rule_id(target: &AzureTarget, environment: &str) -> Option<ResourceId> {
+    target
+        .rule_set_id
+        .as_ref()
+        .map(|s| s.child("rules", &unlisted_rule_name(environment)))
 }
 
 /// The colour an origin leads to: its host is the label address `<app>---<colour>.…`.
@@ -91,11 +125,12 @@ pub fn color_group(target: &AzureTarget, color: Color) -> &ResourceId {
 }
 
 impl Observed {
-    /// From the route, the split group's origins (when the route uses it) and the rule.
+    /// From the route, the split group's origins (when the route uses it)
+    /// and the two rules (tenant rule, guard).
     pub fn new(
         route: &Route,
         split_origins: Option<List<Origin>>,
-        rule: Option<Rule>,
+        (rule, unlisted): (Option<Rule>, Option<Rule>),
         target: &AzureTarget,
     ) -> Self {
         let props = route.properties.as_ref();
@@ -118,6 +153,7 @@ impl Observed {
                 })
                 .unwrap_or_default(),
             rule,
+            unlisted,
         }
     }
 
@@ -152,6 +188,11 @@ impl Observed {
                 tenants.join(","),
                 lower(&group)
             ));
+        }
+        if let Some(properties) = self.unlisted.as_ref().and_then(|r| r.properties.as_ref()) {
+            // Its whole body: a changed guard changes what tagged requests reach.
+            let body = serde_json::to_string(properties).unwrap_or_default();
+            text.push_str(&format!(";unlisted={}", body.to_ascii_lowercase()));
         }
         RoutingRevision::new(format!("afd-{:016x}", fnv1a(text.as_bytes())))
     }
@@ -212,7 +253,12 @@ impl Observed {
                 tenants: Vec::new(),
             });
         }
-        let mut tenant_header = DEFAULT_TENANT_HEADER.to_string();
+        let mut tenant_header = self
+            .unlisted
+            .as_ref()
+            .and_then(|r| r.properties.as_ref()?.conditions.as_ref()?.first())
+            .and_then(|c| c.parameters.selector.clone())
+            .unwrap_or_else(|| DEFAULT_TENANT_HEADER.to_string());
         let rule_runs = self.rule.is_some()
             && self.rule_sets.iter().any(|s| {
                 self.rule
@@ -303,11 +349,11 @@ mod tests {
     #[test]
     fn primary_from_the_route_group_whatever_the_id_case() {
         let t = target();
-        let table = Observed::new(&route("OG-GREEN", &[]), None, None, &t).table(&t);
+        let table = Observed::new(&route("OG-GREEN", &[]), None, (None, None), &t).table(&t);
         assert_eq!(table.primary, Some(Color::Green));
         assert_eq!(table.canary, None);
         assert_eq!(table.tenant_header, DEFAULT_TENANT_HEADER);
-        let other = Observed::new(&route("og-blue", &[]), None, None, &t);
+        let other = Observed::new(&route("og-blue", &[]), None, (None, None), &t);
         assert_ne!(other.revision(&t), table.revision);
     }
 
@@ -319,7 +365,7 @@ mod tests {
             let observed = Observed::new(
                 &route("og-split", &[]),
                 Some(origins(w(Color::Blue), w(Color::Green))),
-                None,
+                (None, None),
                 &t,
             );
             let table = observed.table(&t);
@@ -335,13 +381,19 @@ mod tests {
         let group = t.green_origin_group_id.clone();
         let mut rule = Rule::header_override(1, "X-Customer", vec!["Acme".into()], group);
         rule.id = rule_id(&t, "orders");
-        let not_linked = Observed::new(&route("og-blue", &[]), None, Some(rule.clone()), &t);
+        let not_linked =
+            Observed::new(&route("og-blue", &[]), None, (Some(rule.clone()), None), &t);
         assert_eq!(
             not_linked.table(&t).canary,
             None,
             "a rule set the route does not run routes nothing"
         );
-        let linked = Observed::new(&route("og-blue", &["tenants"]), None, Some(rule), &t);
+        let linked = Observed::new(
+            &route("og-blue", &["tenants"]),
+            None,
+            (Some(rule), None),
+            &t,
+        );
         let table = linked.table(&t);
         assert_eq!(table.primary, Some(Color::Blue));
         assert_eq!(
@@ -354,5 +406,128 @@ mod tests {
         );
         assert_eq!(table.tenant_header, "X-Customer");
         assert_ne!(linked.revision(&t), not_linked.revision(&t));
+    }
+
+    /// The guard's conditions as Front Door evaluates them (all must hold;
+    /// `Any` needs the header present; negation inverts `Equal` over the
+    /// lowercased value), for a request whose tenant header is `value`.
+    fn guard_matches(rule: &Rule, value: Option<&str>) -> bool {
+        let conditions = rule
+            .properties
+            .as_ref()
+            .and_then(|p| p.conditions.as_ref())
+            .expect("conditions");
+        conditions.iter().all(|c| {
+            let p = &c.parameters;
+            let matched = match (value, p.operator.as_deref()) {
+                (None, _) => false,
+                (Some(_), Some("Any")) => true,
+                (Some(v), Some("Equal")) => p
+                    .match_values
+                    .iter()
+                    .flatten()
+                    .any(|m| *m == v.to_ascii_lowercase()),
+                (_, other) => panic!("operator {other:?} not used by the provider"),
+            };
+            matched != p.negate_condition.unwrap_or(false)
+        })
+    }
+
+    #[test]
+    fn the_guard_takes_tagged_requests_not_listed_and_nothing_else() {
+        let t = target();
+        let listed = vec!["Acme".to_string(), "globex".to_string()];
+        let guard = Rule::unlisted_override(
+            UNLISTED_RULE_ORDER,
+            "X-Tenant-ID",
+            &listed,
+            t.blue_origin_group_id.clone(),
+        );
+        assert!(guard_matches(&guard, Some("initech")));
+        assert!(
+            guard_matches(&guard, Some("")),
+            "an empty value is a tenant too"
+        );
+        assert!(!guard_matches(&guard, Some("ACME")), "listed, any case");
+        assert!(!guard_matches(&guard, Some("globex")));
+        assert!(
+            !guard_matches(&guard, None),
+            "untagged requests keep the split"
+        );
+        // No tenant listed: every tagged request stays on the live colour.
+        let all = Rule::unlisted_override(2, "X-Tenant-ID", &[], t.blue_origin_group_id.clone());
+        assert!(guard_matches(&all, Some("acme")));
+        assert!(!guard_matches(&all, None));
+        let props = guard.properties.as_ref().expect("properties");
+        assert_eq!(props.match_processing_behavior.as_deref(), Some("Stop"));
+        assert_ne!(props.order, Some(TENANT_RULE_ORDER));
+        assert_eq!(guard.origin_group_override(), Some(&t.blue_origin_group_id));
+    }
+
+    #[test]
+    fn the_guard_leaves_the_table_alone_but_not_the_revision() {
+        let t = target();
+        let w = |c| split_weight(c, Color::Green, 20);
+        let mut rule = Rule::header_override(
+            TENANT_RULE_ORDER,
+            "X-Customer",
+            vec!["acme".into()],
+            t.green_origin_group_id.clone(),
+        );
+        rule.id = rule_id(&t, "orders");
+        let guard = Rule::unlisted_override(
+            UNLISTED_RULE_ORDER,
+            "X-Customer",
+            &["acme".into()],
+            t.blue_origin_group_id.clone(),
+        );
+        let observe = |unlisted: Option<Rule>| {
+            Observed::new(
+                &route("og-split", &["tenants"]),
+                Some(origins(w(Color::Blue), w(Color::Green))),
+                (Some(rule.clone()), unlisted),
+                &t,
+            )
+        };
+        let (with, without) = (observe(Some(guard.clone())), observe(None));
+        let table = with.table(&t);
+        assert_eq!(table.primary, Some(Color::Blue));
+        assert_eq!(
+            table.canary,
+            Some(CanaryRoute {
+                color: Color::Green,
+                weight: 20,
+                tenants: vec!["acme".into()]
+            })
+        );
+        assert_eq!(table.tenant_header, "X-Customer");
+        assert_eq!(without.table(&t).canary, table.canary);
+        assert_ne!(with.revision(&t), without.revision(&t));
+
+        // A weighted canary with no tenant listed: the header is the guard's.
+        let alone = Observed::new(
+            &route("og-split", &["tenants"]),
+            Some(origins(w(Color::Blue), w(Color::Green))),
+            (None, Some(guard)),
+            &t,
+        );
+        assert_eq!(alone.table(&t).tenant_header, "X-Customer");
+        assert_eq!(
+            alone.table(&t).canary.expect("canary").tenants,
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn the_two_rule_names_never_collide() {
+        for (a, b) in [
+            ("orders", "unlistedorders"),
+            ("bgunlisted", ""),
+            ("x", "gunlistedx"),
+        ] {
+            assert_ne!(rule_name(a), unlisted_rule_name(b));
+            assert_ne!(unlisted_rule_name(a), rule_name(b));
+        }
+        assert_eq!(unlisted_rule_name("orders-eu"), "bgunlistedorderseu");
     }
 }

@@ -41,6 +41,43 @@ fn versions_for(fx: &Fixture, tenant: &str, n: usize) -> BTreeMap<String, usize>
     seen
 }
 
+/// Untagged requests sent through the first edge location, and how many of
+/// them the canary (`version`) answered; any failed request fails the test.
+fn untagged_on(fx: &Fixture, version: &str, n: usize) -> usize {
+    let edge = fx
+        .azure
+        .edge_urls()
+        .into_iter()
+        .next()
+        .expect("an edge location");
+    // A few client threads, so that thousands of loopback requests take seconds.
+    const THREADS: usize = 8;
+    let url = format!("{edge}/api/version");
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..THREADS)
+            .map(|i| {
+                let url = &url;
+                let share = n / THREADS + usize::from(i < n % THREADS);
+                scope.spawn(move || {
+                    let mut canary = 0;
+                    for _ in 0..share {
+                        let reply = http::request("GET", url, &[], None, Duration::from_secs(5))
+                            .unwrap_or_else(|e| panic!("untagged request: {e}"));
+                        assert_eq!(reply.status, 200, "untagged request: {}", reply.body);
+                        let json = reply.json().expect("a JSON answer");
+                        canary += usize::from(json["version"] == version);
+                    }
+                    canary
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("client thread"))
+            .sum()
+    })
+}
+
 #[test]
 fn tenants_reach_the_canary_through_a_split_found_by_name() {
     on_every_cli("azure_canary", |tf| {
@@ -96,6 +133,28 @@ output "idle_version" {
             pilot,
             BTreeMap::from([("1.1.0".to_string(), 20)]),
             "the pilot tenant always reaches the canary"
+        );
+        // DESIGN §3: a tenant not listed never reaches the canary (the guard
+        // rule sends it to the live colour's group); only untagged requests
+        // are split by weight.
+        let other = versions_for(&fx, "someone-else", 40);
+        assert_eq!(
+            other,
+            BTreeMap::from([("1.0.0".to_string(), 40)]),
+            "a tenant not listed never reaches the canary"
+        );
+        // Untagged requests: the canary's share is within 2.5 points of the
+        // weight. Front Door draws each request's origin by weight (canary
+        // 201 of 1001, so p = 20.08 %); with n = 7,000 the share's standard
+        // deviation is 0.48 points and the exact binomial tails outside
+        // [17.5 %, 22.5 %] sum to 3.1e-7, so a correct split fails this
+        // less than once in a million runs.
+        const UNTAGGED: usize = 7_000;
+        let canary = untagged_on(&fx, "1.1.0", UNTAGGED);
+        let share = canary as f64 * 100.0 / UNTAGGED as f64;
+        assert!(
+            (17.5..=22.5).contains(&share),
+            "{canary} of {UNTAGGED} untagged requests ({share:.2} %) reached the canary of weight 20"
         );
         ws.assert_plan_empty("after the split");
 

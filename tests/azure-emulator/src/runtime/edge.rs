@@ -416,3 +416,55 @@ fn record(shared: &Shared, d: &Decision, status: u16, elapsed_ms: f64) {
         st.metrics.drain(..excess);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(tenant: Option<&str>) -> Request {
+        let mut builder = Request::builder().uri("/api/health");
+        if let Some(t) = tenant {
+            builder = builder.header("X-Tenant-ID", t);
+        }
+        builder.body(Body::empty()).expect("request")
+    }
+
+    fn header(operator: &str, values: &[&str], negate: bool) -> Value {
+        json!({"name": "RequestHeader", "parameters": {
+            "typeName": "DeliveryRuleRequestHeaderConditionParameters",
+            "operator": operator, "selector": "x-tenant-id", "matchValues": values,
+            "negateCondition": negate, "transforms": ["Lowercase"]}})
+    }
+
+    /// A rule's conditions all hold (Front Door ANDs them).
+    fn rule_matches(conditions: &[Value], tenant: Option<&str>) -> bool {
+        let req = request(tenant);
+        conditions.iter().all(|c| condition_matches(c, &req))
+    }
+
+    #[test]
+    fn any_needs_the_header_and_negation_inverts_equal() {
+        let any = header("Any", &[], false);
+        assert!(rule_matches(std::slice::from_ref(&any), Some("acme")));
+        assert!(rule_matches(std::slice::from_ref(&any), Some("")));
+        assert!(!rule_matches(std::slice::from_ref(&any), None));
+        let not_listed = header("Equal", &["acme"], true);
+        assert!(rule_matches(
+            std::slice::from_ref(&not_listed),
+            Some("globex")
+        ));
+        assert!(!rule_matches(
+            std::slice::from_ref(&not_listed),
+            Some("ACME")
+        ));
+        // Present and not listed: the guard the provider writes.
+        let guard = [any, not_listed];
+        assert!(rule_matches(&guard, Some("globex")));
+        assert!(!rule_matches(&guard, Some("Acme")));
+        assert!(
+            !rule_matches(&guard, None),
+            "untagged requests are not a tenant"
+        );
+    }
+}
