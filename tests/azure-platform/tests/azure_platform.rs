@@ -855,3 +855,78 @@ async fn a_second_run_is_refused_while_the_lock_is_held() {
             .to_ascii_lowercase()
             .contains("/providers/microsoft.resources/tags/"))));
 }
+
+#[tokio::test]
+async fn lists_are_read_past_their_first_page() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    // Another team's app in the same subscription, listed before ours.
+    let (status, other) = emulator::admin(
+        &emu.info,
+        "POST",
+        "/admin/seed",
+        Some(json!({"resource_group": "rg-aaa", "app": "aaa", "profile": "fd-aaa", "endpoint": "ep-aaa"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{other:?}");
+    release(&azure, &release_spec(&env, "1.0.0"))
+        .await
+        .expect("release");
+    azure
+        .deploy(&env, Color::Green, "2.0.0", &lease())
+        .await
+        .expect("deploy candidate");
+    // ARM pages every list; one item a page is the hardest case.
+    let (status, _) = emulator::admin(
+        &emu.info,
+        "PATCH",
+        "/admin/settings",
+        Some(json!({"page_size": 1})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let token = emulator::token(&emu.info).await;
+    let first_page = emulator::arm(
+        &emu.info,
+        "GET",
+        &format!(
+            "/subscriptions/{}/providers/Microsoft.App/containerApps?api-version=2025-07-01",
+            emu.info.subscription_id
+        ),
+        &token,
+        None,
+    )
+    .await
+    .body;
+    assert_eq!(first_page["value"][0]["name"], "aaa", "{first_page:?}");
+    assert!(first_page["nextLink"].is_string(), "{first_page:?}");
+
+    // The subscription's apps: ours is on the second page.
+    let fresh = platform(&emu.info);
+    assert_eq!(fresh.locate(ENV).await.expect("locate"), env);
+    // The app's revisions (seed, 1.0.0, 2.0.0): each colour's version.
+    let state = fresh.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.color(Color::Blue).version.as_deref(), Some("1.0.0"));
+    assert_eq!(state.color(Color::Green).version.as_deref(), Some("2.0.0"));
+    // The split group's two origins, one a page: a canary finds and weighs both.
+    let canary = CanaryRoute {
+        color: Color::Green,
+        weight: 30,
+        tenants: Vec::new(),
+    };
+    fresh
+        .route(
+            &env,
+            RouteChange {
+                primary: Some(Color::Blue),
+                canary: Some(canary.clone()),
+                tenant_header: None,
+                if_revision: state.routing.revision,
+                reason: RouteReason::Route,
+            },
+            &lease(),
+        )
+        .await
+        .expect("canary over paged origins");
+    let state = fresh.status(&env).await.expect("status").expect("exists");
+    assert_eq!(state.routing.canary, Some(canary));
+}

@@ -479,9 +479,9 @@ pub fn revision_weight(app: &Value, revision: &str) -> i64 {
 }
 
 /// `GET /subscriptions/{s}/providers/Microsoft.App/containerApps`
-/// (ContainerApps_ListBySubscription): every app of the subscription, in
-/// one page. `None` when the request is not that path.
-pub fn list_by_subscription(st: &State, req: &Incoming) -> Option<Reply> {
+/// (ContainerApps_ListBySubscription): every app of the subscription, paged
+/// as the setting `page_size` says. `None` when the request is not that path.
+pub fn list_by_subscription(base_url: &str, st: &State, req: &Incoming) -> Option<Reply> {
     let segs: Vec<&str> = req.path.trim_matches('/').split('/').collect();
     let matches = segs.len() == 5
         && segs[0].eq_ignore_ascii_case("subscriptions")
@@ -510,5 +510,10 @@ pub fn list_by_subscription(st: &State, req: &Incoming) -> Option<Reply> {
         })
         .map(|(_, d)| present(st, d))
         .collect();
-    Some(Reply::json(200, json!({"value": value, "nextLink": null})))
+    Some(
+        match super::paging::page(base_url, st.settings.page_size, req, value, true) {
+            Ok(body) => Reply::json(200, body),
+            Err(reply) => reply,
+        },
+    )
 }

@@ -93,7 +93,7 @@ fn route(ctx: &Ctx, st: &mut State, req: &Incoming) -> Reply {
             );
         }
     }
-    if let Some(reply) = apps::list_by_subscription(st, req) {
+    if let Some(reply) = apps::list_by_subscription(&ctx.shared.base_url, st, req) {
         return reply;
     }
     if tags::is_tags_path(&lower) {
