@@ -109,7 +109,8 @@ resource "bluegreen_environment" "orders" {
 }
 
 # Pilot tenants and 10% of untagged traffic to the candidate, by origin weights
-# in the split origin group and a rule on the tenant header.
+# in the split origin group and two rules on the tenant header: pilot tenants to
+# the candidate, every other tenant kept on the live colour.
 resource "bluegreen_traffic_split" "orders" {
   count         = var.candidate_version == null ? 0 : 1
   environment   = bluegreen_environment.orders.name

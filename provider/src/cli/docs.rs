@@ -1,7 +1,10 @@
 //! `terraform-provider-bluegreen docs`: registry-format documentation
 //! generated from the schema descriptions and the files under `examples/`,
 //! in the layout the Terraform Registry reads (`docs/index.md`,
-//! `docs/resources/<name>.md`, `docs/data-sources/<name>.md`).
+//! `docs/resources/<name>.md`, `docs/data-sources/<name>.md`). Behaviour
+//! that no single argument's description can carry (how the Azure lock works,
+//! which Front Door rules a split writes) is prose in a `notes.md` beside the
+//! example, placed between the example and the schema.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -23,8 +26,11 @@ pub fn write_docs(
         &format!("{name} Provider"),
         &format!("{name} Provider"),
         &provider.schema(),
-        read_optional(&examples.join("provider/provider.tf"))?,
-        None,
+        Page {
+            example: read_optional(&examples.join("provider/provider.tf"))?,
+            notes: read_optional(&examples.join("provider/notes.md"))?,
+            import: None,
+        },
     );
     written.push(write(out.join("index.md"), &index)?);
     for r in provider.resources() {
@@ -38,8 +44,11 @@ pub fn write_docs(
             &format!("{} Resource - terraform-provider-{name}", r.type_name()),
             &format!("{} (Resource)", r.type_name()),
             &r.schema(),
-            read_optional(&dir.join("resource.tf"))?,
-            read_optional(&dir.join("import.sh"))?,
+            Page {
+                example: read_optional(&dir.join("resource.tf"))?,
+                notes: read_optional(&dir.join("notes.md"))?,
+                import: read_optional(&dir.join("import.sh"))?,
+            },
         );
         written.push(write(
             out.join("resources").join(format!("{short}.md")),
@@ -57,8 +66,11 @@ pub fn write_docs(
             &format!("{} Data Source - terraform-provider-{name}", d.type_name()),
             &format!("{} (Data Source)", d.type_name()),
             &d.schema(),
-            read_optional(&dir.join("data-source.tf"))?,
-            None,
+            Page {
+                example: read_optional(&dir.join("data-source.tf"))?,
+                notes: read_optional(&dir.join("notes.md"))?,
+                import: None,
+            },
         );
         written.push(write(
             out.join("data-sources").join(format!("{short}.md")),
@@ -84,14 +96,24 @@ fn write(path: PathBuf, text: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// One page: front matter, description, example, schema, import.
-pub fn render_page(
-    page_title: &str,
-    heading: &str,
-    schema: &Schema,
-    example: Option<String>,
-    import: Option<String>,
-) -> String {
+/// The hand-written parts of a page, from `examples/`.
+#[derive(Debug, Default)]
+pub struct Page {
+    /// `resource.tf` (or `provider.tf`, `data-source.tf`).
+    pub example: Option<String>,
+    /// `notes.md`: Markdown sections (`## …`) after the example.
+    pub notes: Option<String>,
+    /// `import.sh`.
+    pub import: Option<String>,
+}
+
+/// One registry page: front matter, description, example, notes, schema, import.
+pub fn render_page(page_title: &str, heading: &str, schema: &Schema, page: Page) -> String {
+    let Page {
+        example,
+        notes,
+        import,
+    } = page;
     let description = schema.block.description.trim();
     let mut s = String::new();
     let _ = writeln!(
@@ -109,6 +131,9 @@ pub fn render_page(
             "## Example Usage\n\n```terraform\n{}\n```\n",
             example.trim_end()
         );
+    }
+    if let Some(notes) = notes {
+        let _ = writeln!(s, "{}\n", notes.trim());
     }
     s.push_str("## Schema\n");
     render_block(&mut s, &schema.block, "");
@@ -272,9 +297,18 @@ mod tests {
             "t",
             "x (Resource)",
             &schema,
-            Some("resource \"x\" \"y\" {}".into()),
-            Some("terraform import x.y id".into()),
+            Page {
+                example: Some("resource \"x\" \"y\" {}".into()),
+                notes: Some("## Locking\n\nOne at a time.\n".into()),
+                import: Some("terraform import x.y id".into()),
+            },
         );
+        let (example, notes, schema_at) = (
+            page.find("## Example Usage").expect("example"),
+            page.find("## Locking\n\nOne at a time.\n").expect("notes"),
+            page.find("## Schema").expect("schema"),
+        );
+        assert!(example < notes && notes < schema_at, "{page}");
         assert!(
             page.contains("### Required\n\n- `name` (String) Its name."),
             "{page}"

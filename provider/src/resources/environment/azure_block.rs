@@ -265,17 +265,17 @@ pub fn read(block: &AzureModel, diags: &mut Diagnostics) -> Option<AzureBlockCon
     );
     let rule_set = id_at(&block.rule_set_id, "rule_set_id", &RULE_SET, diags);
 
-    // Canary and tenant routing need both: the split group is what the rules send to.
+    // Canary and tenant routing need both: weights in the split group, rules in the rule set.
     match (&block.split_origin_group_id, &block.rule_set_id) {
         (Field::Null, Field::Known(_)) => diags.error_at(
             at("split_origin_group_id"),
             "azure.rule_set_id needs azure.split_origin_group_id",
-            "Canary and tenant routing use both: the rule set's rule sends listed tenants to the split origin group. Set split_origin_group_id to the origin group holding both labels' origins, or remove rule_set_id.",
+            "Canary and tenant routing use both: the split group carries the canary's weight, the rule set the rules that send listed tenants to the canary and other tenants to the live colour. Set split_origin_group_id to the origin group holding both labels' origins, or remove rule_set_id.",
         ),
         (Field::Known(_), Field::Null) => diags.error_at(
             at("rule_set_id"),
             "azure.split_origin_group_id needs azure.rule_set_id",
-            "Canary and tenant routing use both: the rule set's rule sends listed tenants to the split origin group. Set rule_set_id to a rule set attached to the route, or remove split_origin_group_id.",
+            "Canary and tenant routing use both: the split group carries the canary's weight, the rule set the rules that send listed tenants to the canary and other tenants to the live colour. Set rule_set_id to a rule set attached to the route, or remove split_origin_group_id.",
         ),
         _ => {}
     }
@@ -380,10 +380,10 @@ pub fn schema() -> Block {
             "Id of the origin group whose origin is the `green` label's host name (`<app>---green.<environment domain>`).",
         ))
         .attr(Attribute::string("split_origin_group_id").optional().description(
-            "For `bluegreen_traffic_split`: an origin group with both labels' origins, whose weights the canary sets (origins are never deleted or disabled). Set together with `rule_set_id`.",
+            "For `bluegreen_traffic_split`: an origin group with both labels' origins, whose weights the canary sets (origins are never deleted or disabled); the route points at it while a canary takes a share of untagged requests. Set together with `rule_set_id`.",
         ))
         .attr(Attribute::string("rule_set_id").optional().description(
-            "For `bluegreen_traffic_split`: a rule set attached to the route, where the provider keeps the rules that send listed tenants (by header) to the canary. Set together with `split_origin_group_id`.",
+            "For `bluegreen_traffic_split`: a rule set of the route's profile, for this environment only, where the provider keeps its rules: `bluegreen<env>` sends listed tenants (by header) to the canary, `bgunlisted<env>` keeps every other tenant on the live colour while the route uses the split group. The provider attaches it to the route if needed. Set together with `split_origin_group_id`.",
         ))
 }
 
