@@ -250,6 +250,35 @@ def test_rule_set_and_tenant_rule(info, cdn):
     assert override.origin_group.id == s["green_origin_group_id"]
     assert fetched.provisioning_state == "Succeeded"
 
+    # The provider's guard for tenants not listed: header present (Any, no
+    # values) AND not one of the listed (Equal, negated), in the SDK's models.
+    guard = cdn_models.Rule(
+        order=2,
+        match_processing_behavior="Stop",
+        conditions=[
+            cdn_models.DeliveryRuleRequestHeaderCondition(
+                parameters=cdn_models.RequestHeaderMatchConditionParameters(
+                    type_name="DeliveryRuleRequestHeaderConditionParameters",
+                    operator="Any", selector="X-Tenant", negate_condition=False,
+                ),
+            ),
+            cdn_models.DeliveryRuleRequestHeaderCondition(
+                parameters=cdn_models.RequestHeaderMatchConditionParameters(
+                    type_name="DeliveryRuleRequestHeaderConditionParameters",
+                    operator="Equal", selector="X-Tenant", match_values=["acme"],
+                    transforms=["Lowercase"], negate_condition=True,
+                ),
+            ),
+        ],
+        actions=rule.actions,
+    )
+    cdn.rules.begin_create(rg, profile, "canary", "unlisted", guard).result()
+    fetched = cdn.rules.get(rg, profile, "canary", "unlisted")
+    assert fetched.order == 2
+    assert [c.parameters.operator for c in fetched.conditions] == ["Any", "Equal"]
+    assert [c.parameters.negate_condition for c in fetched.conditions] == [False, True]
+    assert not fetched.conditions[0].parameters.match_values
+
 
 def test_tags_at_scope_merge_and_delete_only_the_tags_named(info, credential, apps):
     s = info["seeded"]
