@@ -120,6 +120,18 @@ pub struct ColorStatus {
     pub log_tail: Vec<String>,
     /// Requests being proxied to it right now.
     pub in_flight: u64,
+    /// Tunnels (WebSocket or other upgraded connections) open to it right now.
+    #[serde(default)]
+    pub open_tunnels: u64,
+    /// Tunnels that ended on their own after a switch took traffic away from it,
+    /// since the daemon started.
+    #[serde(default)]
+    pub tunnels_drained: u64,
+    /// Tunnels the front door closed at the drain deadline (the environment's
+    /// `drain_timeout` after the switch, or when the colour stopped), since the daemon
+    /// started.
+    #[serde(default)]
+    pub tunnels_cut: u64,
     /// The process runs an older `command`/`env` than the current definition:
     /// the next deploy to this colour starts it afresh even at the same version.
     #[serde(default)]

@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 
-use bluegreen_local::api::{Color, EnvironmentStatus};
+use bluegreen_local::api::{Color, ColorStatus, EnvironmentStatus};
 use bluegreen_local::client::Client;
 
 fn paint(color: Color, tty: bool) -> String {
@@ -69,13 +69,21 @@ pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
             ));
         }
         out.push_str(&format!(
-            "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {}\n",
-            "COLOR", "VERSION", "STATUS", "PID", "PORT", "RESTARTS", "TRAFFIC", "LAST EXIT"
+            "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {:<26} {}\n",
+            "COLOR",
+            "VERSION",
+            "STATUS",
+            "PID",
+            "PORT",
+            "RESTARTS",
+            "TRAFFIC",
+            "TUNNELS",
+            "LAST EXIT"
         ));
         for color in Color::ALL {
             let c = env.colors.get(color);
             out.push_str(&format!(
-                "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {}\n",
+                "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {:<26} {}\n",
                 paint(color, tty),
                 c.version.as_deref().unwrap_or("-"),
                 c.status.to_string(),
@@ -83,11 +91,25 @@ pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
                 c.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
                 c.restarts,
                 traffic(env, color),
+                tunnels(c),
                 c.last_exit.as_deref().unwrap_or("-"),
             ));
         }
     }
     out
+}
+
+/// Open WebSocket (upgraded) connections of a colour, and how those of its retirements
+/// ended: on their own within the drain, or closed at its deadline.
+fn tunnels(c: &ColorStatus) -> String {
+    if c.tunnels_drained == 0 && c.tunnels_cut == 0 {
+        format!("{} open", c.open_tunnels)
+    } else {
+        format!(
+            "{} open, {} drained, {} cut",
+            c.open_tunnels, c.tunnels_drained, c.tunnels_cut
+        )
+    }
 }
 
 /// Prints the status of one or all environments.

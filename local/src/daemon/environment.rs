@@ -120,7 +120,7 @@ impl Env {
 
     /// Recompiles and installs the front door table from the current data.
     pub fn reinstall(&self) {
-        let (table, trust_forwarded_headers, upstream_timeout) = {
+        let (table, trust_forwarded_headers, upstream_timeout, drain_timeout) = {
             let data = self.data();
             for color in Color::ALL {
                 if let Some(sup) = &data.colors[color.index()].supervisor {
@@ -131,8 +131,11 @@ impl Env {
                 self.compile(&data),
                 data.spec.trust_forwarded_headers,
                 Duration::from_millis(data.spec.upstream_timeout_ms),
+                Duration::from_millis(data.spec.drain_timeout_ms),
             )
         };
+        // Before the table: a colour this table retires gets this drain for its tunnels.
+        self.frontdoor.set_drain_timeout(drain_timeout);
         self.frontdoor
             .set_trust_forwarded_headers(trust_forwarded_headers);
         self.frontdoor.set_upstream_timeout(upstream_timeout);
@@ -142,11 +145,8 @@ impl Env {
     /// Status of one colour.
     pub fn color_status(&self, data: &EnvData, color: Color) -> ColorStatus {
         let slot = &data.colors[color.index()];
-        let in_flight = self
-            .frontdoor
-            .stats(color)
-            .in_flight
-            .load(Ordering::Relaxed);
+        let stats = self.frontdoor.stats(color);
+        let in_flight = stats.in_flight.load(Ordering::Relaxed);
         let mut status = ColorStatus {
             color,
             version: slot.version.clone(),
@@ -161,6 +161,9 @@ impl Env {
             log_path: None,
             log_tail: Vec::new(),
             in_flight,
+            open_tunnels: stats.tunnels.load(Ordering::Relaxed),
+            tunnels_drained: stats.retirement.drained.load(Ordering::Relaxed),
+            tunnels_cut: stats.retirement.cut.load(Ordering::Relaxed),
             outdated: slot.outdated(&data.spec, color),
         };
         if let Some(sup) = &slot.supervisor {

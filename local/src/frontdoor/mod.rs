@@ -9,6 +9,7 @@ mod hop_by_hop;
 pub mod metrics;
 pub mod proxy;
 mod read;
+pub mod retirement;
 mod rng;
 pub mod routing;
 mod tunnel;
@@ -49,6 +50,8 @@ pub struct ColorStats {
     pub metrics: ColorMetrics,
     /// Idle upstream connections.
     pub pool: upstream::Pool,
+    /// When its tunnels must end after a switch took traffic away, and how they ended.
+    pub retirement: retirement::Retirement,
 }
 
 /// Errors starting a front door.
@@ -86,6 +89,9 @@ pub struct Shared {
     /// How long a colour may take to answer a request's head, in milliseconds, before
     /// the client gets a `504` (the environment's `upstream_timeout_ms`).
     pub upstream_timeout_ms: AtomicU64,
+    /// How long tunnels to a colour stay open after a switch retired it, in
+    /// milliseconds (the environment's `drain_timeout_ms`).
+    pub drain_timeout_ms: AtomicU64,
 }
 
 /// Counts one client connection as open until dropped.
@@ -146,6 +152,7 @@ impl FrontDoor {
                 connections: AtomicU64::new(0),
                 trust_forwarded_headers: AtomicBool::new(false),
                 upstream_timeout_ms: AtomicU64::new(crate::api::DEFAULT_UPSTREAM_TIMEOUT_MS),
+                drain_timeout_ms: AtomicU64::new(crate::api::DEFAULT_DRAIN_TIMEOUT_MS),
             }),
             listening: Mutex::new(None),
             outage: Mutex::new(None),
@@ -153,9 +160,35 @@ impl FrontDoor {
         }
     }
 
-    /// Installs a new table; requests already routed keep their colour.
+    /// Installs a new table; requests already routed keep their colour. A colour the
+    /// table no longer routes to is retired: its open tunnels get the drain timeout to
+    /// end; a colour routed again keeps its tunnels.
     pub fn install(&self, table: RoutingTable) {
+        let drain = Duration::from_millis(self.shared.drain_timeout_ms.load(Ordering::Relaxed));
+        let routed = |color: Color| {
+            table.primary.as_ref().is_some_and(|t| t.color == color)
+                || table
+                    .canary
+                    .as_ref()
+                    .is_some_and(|c| c.target.color == color)
+        };
+        let routed = Color::ALL.map(|c| (c, routed(c)));
         self.shared.table.store(Arc::new(table));
+        for (color, routed) in routed {
+            let retirement = &self.stats(color).retirement;
+            if routed {
+                retirement.routed();
+            } else {
+                retirement.retire(drain);
+            }
+        }
+    }
+
+    /// How long tunnels to a colour stay open after a switch retired it (the
+    /// environment's `drain_timeout`); applies to the colours retired from now on.
+    pub fn set_drain_timeout(&self, timeout: Duration) {
+        let ms = timeout.as_millis().min(u128::from(u64::MAX)) as u64;
+        self.shared.drain_timeout_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Whether client `X-Forwarded-For`/`-Proto`/`-Host` headers go on to the colours
@@ -334,6 +367,33 @@ impl FrontDoor {
         if let Some(old) = old {
             close(old).await;
         }
+    }
+
+    /// Before a retired colour stops: waits until it has no request in flight and no
+    /// open tunnel, or `timeout` passes; then closes the tunnels left (counted as cut)
+    /// so that they end at the front door rather than by the process dying. True if
+    /// everything ended on its own.
+    pub async fn drain_color(&self, color: Color, timeout: Duration) -> bool {
+        let stats = self.stats(color);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let busy = stats.in_flight.load(Ordering::Acquire) > 0
+                || stats.tunnels.load(Ordering::Acquire) > 0;
+            if !busy {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stats.retirement.cut_now();
+        // Closing a socket is immediate: a short wait lets the counts settle.
+        let settle = Instant::now() + Duration::from_secs(1);
+        while stats.tunnels.load(Ordering::Acquire) > 0 && Instant::now() < settle {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        false
     }
 
     /// Waits until `color` has no in-flight request or `timeout` passes; true if drained.

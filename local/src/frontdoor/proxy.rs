@@ -23,6 +23,7 @@ use super::downstream::forward::{self, Forwarding};
 use super::downstream::request::{self, BodyFraming, Parsed, RequestError};
 use super::head::Span;
 use super::read::{self, READ_BUFFER};
+use super::retirement;
 use super::tunnel;
 use super::upstream::{Framing, Outgoing, UpstreamBody};
 use super::workers;
@@ -440,14 +441,25 @@ async fn switch_protocols(
     client.scratch = Vec::new();
     client.spans = Vec::new();
     drop(colour.early);
-    let _open = OpenTunnel::enter(stats);
-    let end = tunnel::relay(&mut client.stream, &mut colour.stream, tunnel::IDLE_LIMIT).await;
+    let _open = OpenTunnel::enter(stats.clone());
+    let mut deadline = stats.retirement.subscribe();
+    let end = tunnel::relay(
+        &mut client.stream,
+        &mut colour.stream,
+        tunnel::IDLE_LIMIT,
+        retirement::deadline_passed(&mut deadline),
+    )
+    .await;
+    stats.retirement.count_end(matches!(end, tunnel::End::Cut));
     let env = &shared.environment;
     match end {
         tunnel::End::Closed { up, down } => {
             tracing::debug!(environment = %env, up, down, "tunnel closed by both sides")
         }
         tunnel::End::Idle => tracing::debug!(environment = %env, "idle tunnel closed"),
+        tunnel::End::Cut => {
+            tracing::debug!(environment = %env, "tunnel of a retired colour closed at its drain deadline")
+        }
         tunnel::End::Failed(e) => tracing::debug!(environment = %env, "tunnel broke: {e}"),
     }
 }

@@ -35,12 +35,20 @@ pub(crate) enum End {
     },
     /// Nothing passed for the idle limit.
     Idle,
+    /// Closed by the front door: the colour was retired by a switch and its
+    /// `drain_timeout` passed.
+    Cut,
     /// A socket failed (reset by one side, usually).
     Failed(io::Error),
 }
 
-/// Relays bytes between `client` and `colour` until the tunnel ends.
-pub(crate) async fn relay(client: &mut TcpStream, colour: &mut TcpStream, idle: Duration) -> End {
+/// Relays bytes between `client` and `colour` until the tunnel ends, or `cut` resolves.
+pub(crate) async fn relay(
+    client: &mut TcpStream,
+    colour: &mut TcpStream,
+    idle: Duration,
+    cut: impl std::future::Future<Output = ()>,
+) -> End {
     let started = Instant::now();
     // Milliseconds since `started` of the last byte read from either side.
     let last_read = AtomicU64::new(0);
@@ -56,6 +64,7 @@ pub(crate) async fn relay(client: &mut TcpStream, colour: &mut TcpStream, idle: 
     };
     let copy = tokio::io::copy_bidirectional_with_sizes(&mut client, &mut colour, BUFFER, BUFFER);
     tokio::pin!(copy);
+    tokio::pin!(cut);
     loop {
         let seen = last_read.load(Ordering::Relaxed);
         let deadline = started + Duration::from_millis(seen) + idle;
@@ -69,6 +78,7 @@ pub(crate) async fn relay(client: &mut TcpStream, colour: &mut TcpStream, idle: 
                     return End::Idle;
                 }
             }
+            () = &mut cut => return End::Cut,
         }
     }
 }
@@ -134,7 +144,13 @@ mod tests {
         let (mut client, mut client_end) = pair().await;
         let (mut colour_end, mut colour) = pair().await;
         let tunnel = tokio::spawn(async move {
-            relay(&mut client_end, &mut colour_end, Duration::from_secs(10)).await
+            relay(
+                &mut client_end,
+                &mut colour_end,
+                Duration::from_secs(10),
+                std::future::pending(),
+            )
+            .await
         });
         client.write_all(b"ping").await.expect("write");
         let mut got = [0u8; 4];
@@ -159,7 +175,13 @@ mod tests {
         let (mut client, mut client_end) = pair().await;
         let (mut colour_end, _colour) = pair().await;
         let tunnel = tokio::spawn(async move {
-            relay(&mut client_end, &mut colour_end, Duration::from_millis(300)).await
+            relay(
+                &mut client_end,
+                &mut colour_end,
+                Duration::from_millis(300),
+                std::future::pending(),
+            )
+            .await
         });
         // Traffic keeps it open past one idle limit.
         for _ in 0..3 {

@@ -183,8 +183,8 @@ impl Daemon {
     /// Drains a colour that no longer receives traffic, then stops its process.
     pub(super) async fn retire(&self, env: &Env, color: Color, sup: Supervisor, drain: Duration) {
         sup.mark_stopping();
-        if !env.frontdoor.wait_drained(color, drain).await {
-            tracing::warn!(environment = %env.name, %color, "drain timeout ({drain:?}) reached with requests in flight; stopping anyway");
+        if !env.frontdoor.drain_color(color, drain).await {
+            tracing::warn!(environment = %env.name, %color, "drain timeout ({drain:?}) reached with requests in flight or tunnels open; stopping anyway");
         }
         let port = sup.launch().port;
         sup.stop(STOP_GRACE).await;

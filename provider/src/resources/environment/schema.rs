@@ -55,7 +55,7 @@ pub fn schema() -> Schema {
         ))
         .attr(Attribute::new("env", Type::map(Type::String)).optional().description("Extra environment variables for the colour processes (placeholders replaced)."))
         .attr(Attribute::string("listen").required().description("Front door address, e.g. `127.0.0.1:8080`. All user traffic goes here."))
-        .attr(Attribute::string("drain_timeout").default("30s").description("How long a retired colour may finish in-flight requests before it is stopped."))
+        .attr(Attribute::string("drain_timeout").default("30s").description("How long a retired colour may finish in-flight requests before it is stopped, and how long WebSocket (upgraded) connections open on a colour stay open after a switch takes traffic away from it; the front door closes those still open then (new connections go to the new colour at once)."))
         .attr(Attribute::string("upstream_timeout").default("60s").description(
             "How long a colour may take to answer a request's head through the front door (1ms to 1h). A colour that takes longer gets the client a `504 Gateway Timeout`, counted as an error of that colour, so the post-switch watch rolls back a release whose new colour hangs. WebSocket and other upgraded connections are exempt once switched (they close after an hour without traffic).",
         ))
