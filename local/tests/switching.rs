@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use bluegreen_local::api::{Canary, Color, RoutingUpdate, StopRequest};
 use common::{get, http, Daemon};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_many_times_under_load_fails_no_request() {
@@ -233,4 +235,80 @@ async fn front_door_without_live_colour_answers_503_and_dead_colour_502() {
     assert_eq!(s.status, 502, "{s:?}");
     assert_eq!(s.color.as_deref(), Some("blue"));
     assert!(s.body.contains("colour blue"), "{}", s.body);
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The demo app's `/ws` through the daemon's front door (tokio-tungstenite as the
+/// client): the version a tunnel reaches, and the status API's tunnel counts.
+async fn ws_version(port: u16) -> (Ws, String) {
+    let (mut ws, _) = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws")),
+    )
+    .await
+    .expect("handshake in time")
+    .expect("handshake");
+    let version = ws_ask(&mut ws).await;
+    (ws, version)
+}
+
+async fn ws_ask(ws: &mut Ws) -> String {
+    ws.send(Message::text("version")).await.expect("send");
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => t.as_str().to_owned(),
+        other => panic!("no answer to `version`: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_stays_on_its_colour_across_a_switch_and_stop_waits_for_it() {
+    let d = Daemon::start().await;
+    let port = d.define("ws", &[]).await;
+    d.deploy("ws", Color::Blue, "1.2.0").await;
+    d.deploy("ws", Color::Green, "1.3.0").await;
+    d.route("ws", Color::Blue).await;
+
+    let (mut old, version) = ws_version(port).await;
+    assert!(
+        version.contains("\"1.2.0\"") && version.contains("blue"),
+        "{version}"
+    );
+    d.route("ws", Color::Green).await;
+    let (_new, version) = ws_version(port).await;
+    assert!(
+        version.contains("\"1.3.0\"") && version.contains("green"),
+        "{version}"
+    );
+    // The old tunnel still reaches blue within the drain (10 s here).
+    assert!(ws_ask(&mut old).await.contains("\"1.2.0\""));
+    let c = d.client();
+    let env = c.get_environment("ws").await.expect("status");
+    assert_eq!(
+        (env.colors.blue.open_tunnels, env.colors.green.open_tunnels),
+        (1, 1)
+    );
+
+    // Stopping blue waits for its tunnel; the client ends it after 500 ms.
+    let closer = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        old.close(None).await.expect("close");
+        while let Some(Ok(_)) = old.next().await {}
+    });
+    let started = Instant::now();
+    c.stop("ws", Color::Blue, &StopRequest::default())
+        .await
+        .expect("stop blue");
+    let waited = started.elapsed();
+    closer.await.expect("closer");
+    assert!(
+        waited >= Duration::from_millis(400) && waited < Duration::from_secs(9),
+        "stop waited {waited:?} for a tunnel closed after 500 ms"
+    );
+    let blue = c.get_environment("ws").await.expect("status").colors.blue;
+    assert_eq!(
+        (blue.open_tunnels, blue.tunnels_drained, blue.tunnels_cut),
+        (0, 1, 0)
+    );
 }

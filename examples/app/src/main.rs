@@ -5,6 +5,7 @@ mod clock;
 mod config;
 mod faults;
 mod routes;
+mod websocket;
 
 use std::sync::Arc;
 use std::time::Duration;

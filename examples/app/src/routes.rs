@@ -55,6 +55,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/client", get(client))
         .route("/api/orders", get(list_orders))
         .route("/api/orders/{id}", get(get_order))
+        .route("/ws", get(crate::websocket::websocket))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(app.clone(), fault_layer))
         .with_state(app)
