@@ -2,6 +2,7 @@
 //! statistics, machine description, the local platform, `wrk` and `nginx` drivers, and the
 //! synthetic SQL migration corpus.
 
+pub mod arm_journal;
 pub mod cpu;
 pub mod daemon;
 pub mod load;

@@ -11,6 +11,7 @@ pub mod provider;
 pub mod resources;
 pub mod rollout;
 pub mod shared;
+pub mod waits;
 
 /// The provider's registry address.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/agog/bluegreen";

@@ -340,11 +340,16 @@ impl Engine<'_> {
     }
 
     /// Sleeps `d`, or fails with `Stopped` as soon as a stop is requested.
+    /// Each pause is logged at debug level with how long it lasted, so that
+    /// `bench-azure` can tell the provider's own time from its waits.
     pub(crate) async fn pause(&self, d: Duration, what: &str) -> Result<(), ReleaseError> {
-        tokio::select! {
+        let started = Instant::now();
+        let outcome = tokio::select! {
             () = tokio::time::sleep(d) => Ok(()),
             () = self.stop.cancelled() => Err(ReleaseError::Stopped(what.to_string())),
-        }
+        };
+        crate::waits::record(what, started.elapsed());
+        outcome
     }
 
     /// Runs `work` (an HTTP probe, a platform call), or fails with `Stopped`

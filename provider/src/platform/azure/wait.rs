@@ -16,11 +16,14 @@ pub async fn pause(
     stop: &CancellationToken,
     what: &str,
 ) -> Result<(), AzureError> {
-    tokio::select! {
+    let started = std::time::Instant::now();
+    let outcome = tokio::select! {
         biased;
         _ = stop.cancelled() => Err(AzureError::Cancelled(what.to_string())),
         _ = tokio::time::sleep(delay) => Ok(()),
-    }
+    };
+    crate::waits::record(what, started.elapsed());
+    outcome
 }
 
 fn header<'a>(headers: &'a Headers, name: &'static str) -> Option<&'a str> {
