@@ -38,7 +38,10 @@ impl Kind {
 /// Classifies one entry (`method`, `path`).
 pub fn kind(entry: &Json) -> Kind {
     let method = entry["method"].as_str().unwrap_or_default();
-    let path = entry["path"].as_str().unwrap_or_default().to_ascii_lowercase();
+    let path = entry["path"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if path.contains("/oauth2/") || path.contains("/msi/token") || path.contains("/identity/oauth2")
     {
         return Kind::Token;

@@ -127,7 +127,8 @@ fn run(mut cmd: Command, what: &str, timeout: Duration) -> anyhow::Result<(Strin
 /// The sum of the provider's logged waits (`paused … waited_ms=N`, provider/src/waits.rs)
 /// in a Terraform log file.
 fn paused_in_log(log: &Path) -> anyhow::Result<(Duration, usize)> {
-    let text = std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
+    let text =
+        std::fs::read_to_string(log).with_context(|| format!("reading {}", log.display()))?;
     let mut total = 0u64;
     let mut waits = 0;
     for line in text.lines().filter(|l| l.contains("paused")) {
@@ -462,12 +463,21 @@ fn main() -> anyhow::Result<()> {
         ("SDK script: release", |r| &r.sdk),
     ];
     let col = |pick: Pick, f: fn(&Counts) -> usize| -> Vec<f64> {
-        results.iter().map(|r| f(&pick(r).counts()) as f64).collect()
+        results
+            .iter()
+            .map(|r| f(&pick(r).counts()) as f64)
+            .collect()
     };
 
     println!("\nARM requests per release, phase A (waits at their minimum); median (min–max) over {} runs:\n", results.len());
     let mut t = Table::new([
-        "release", "tokens", "resource reads", "operation polls", "metrics reads", "writes", "ARM requests",
+        "release",
+        "tokens",
+        "resource reads",
+        "operation polls",
+        "metrics reads",
+        "writes",
+        "ARM requests",
     ]);
     for (name, pick) in releases {
         t.row([
@@ -484,7 +494,12 @@ fn main() -> anyhow::Result<()> {
 
     println!("\nTime per release, phase A, seconds; own = apply − no-change apply − waits:\n");
     let mut t = Table::new([
-        "release", "wall", "waits", "wall − waits", "own (− no-change apply)", "CPU (terraform + provider)",
+        "release",
+        "wall",
+        "waits",
+        "wall − waits",
+        "own (− no-change apply)",
+        "CPU (terraform + provider)",
     ]);
     let noop: Vec<f64> = results.iter().map(|r| r.noop.wall.as_secs_f64()).collect();
     let own = |pick: Pick| -> Vec<f64> {
@@ -498,7 +513,10 @@ fn main() -> anyhow::Result<()> {
     };
     for (name, pick) in releases {
         let wall: Vec<f64> = results.iter().map(|r| pick(r).wall.as_secs_f64()).collect();
-        let paused: Vec<f64> = results.iter().map(|r| pick(r).paused.as_secs_f64()).collect();
+        let paused: Vec<f64> = results
+            .iter()
+            .map(|r| pick(r).paused.as_secs_f64())
+            .collect();
         let active: Vec<f64> = wall.iter().zip(&paused).map(|(w, p)| w - p).collect();
         let cpu: Vec<f64> = results.iter().map(|r| pick(r).cpu_s).collect();
         let own_cell = if name.starts_with("provider") && !name.contains("no-change") {
@@ -518,9 +536,20 @@ fn main() -> anyhow::Result<()> {
     print!("{}", t.render());
     println!("(no-change apply: {} s)", spread(&noop, 2));
 
-    println!("\nPhase B (Azure-sized waits, clock ×{}): update by the provider vs the SDK script:\n", args.scale);
+    println!(
+        "\nPhase B (Azure-sized waits, clock ×{}): update by the provider vs the SDK script:\n",
+        args.scale
+    );
     let mut t = Table::new([
-        "release", "ARM requests", "reads", "writes", "wall s", "reads while waiting", "reads/min (wall)", "reads/min (emulated)", "margin to 200/min",
+        "release",
+        "ARM requests",
+        "reads",
+        "writes",
+        "wall s",
+        "reads while waiting",
+        "reads/min (wall)",
+        "reads/min (emulated)",
+        "margin to 200/min",
     ]);
     let phase_b: [(&str, Pick); 2] = [
         ("provider: update", |r| &r.azure_update),
@@ -528,18 +557,33 @@ fn main() -> anyhow::Result<()> {
     ];
     for (name, pick) in phase_b {
         let counts = |f: fn(&Counts) -> usize| -> Vec<f64> {
-            results.iter().map(|r| f(&pick(r).counts()) as f64).collect()
+            results
+                .iter()
+                .map(|r| f(&pick(r).counts()) as f64)
+                .collect()
         };
         let rates: Vec<ReadRate> = results.iter().map(|r| waiting(pick(r))).collect();
-        let wall_rate: Vec<f64> = rates.iter().map(|r| r.per_wall_minute(args.scale)).collect();
+        let wall_rate: Vec<f64> = rates
+            .iter()
+            .map(|r| r.per_wall_minute(args.scale))
+            .collect();
         let emu_rate: Vec<f64> = rates.iter().map(ReadRate::per_emulated_minute).collect();
-        let margin: Vec<f64> = wall_rate.iter().map(|r| ARM_READS_PER_MINUTE / r.max(1e-9)).collect();
+        let margin: Vec<f64> = wall_rate
+            .iter()
+            .map(|r| ARM_READS_PER_MINUTE / r.max(1e-9))
+            .collect();
         t.row([
             name.to_string(),
             spread(&counts(Counts::arm), 0),
             spread(&counts(Counts::reads), 0),
             spread(&counts(|c| c.writes), 0),
-            spread(&results.iter().map(|r| pick(r).wall.as_secs_f64()).collect::<Vec<_>>(), 1),
+            spread(
+                &results
+                    .iter()
+                    .map(|r| pick(r).wall.as_secs_f64())
+                    .collect::<Vec<_>>(),
+                1,
+            ),
             spread(&rates.iter().map(|r| r.reads as f64).collect::<Vec<_>>(), 0),
             spread(&wall_rate, 1),
             spread(&emu_rate, 2),
@@ -560,10 +604,16 @@ fn main() -> anyhow::Result<()> {
         ]);
     };
     let arm = |pick: Pick| -> Vec<f64> {
-        results.iter().map(|r| pick(r).counts().arm() as f64).collect()
+        results
+            .iter()
+            .map(|r| pick(r).counts().arm() as f64)
+            .collect()
     };
     let reads = |pick: Pick| -> Vec<f64> {
-        results.iter().map(|r| pick(r).counts().reads() as f64).collect()
+        results
+            .iter()
+            .map(|r| pick(r).counts().reads() as f64)
+            .collect()
     };
     let active = |pick: Pick| -> Vec<f64> {
         results
@@ -571,9 +621,24 @@ fn main() -> anyhow::Result<()> {
             .map(|r| pick(r).wall.as_secs_f64() - pick(r).paused.as_secs_f64())
             .collect()
     };
-    ratio_row(&mut t, "ARM requests, phase A (update vs release)", arm(|r| &r.update), arm(|r| &r.sdk));
-    ratio_row(&mut t, "ARM reads, phase A", reads(|r| &r.update), reads(|r| &r.sdk));
-    ratio_row(&mut t, "ARM requests, phase B", arm(|r| &r.azure_update), arm(|r| &r.azure_sdk));
+    ratio_row(
+        &mut t,
+        "ARM requests, phase A (update vs release)",
+        arm(|r| &r.update),
+        arm(|r| &r.sdk),
+    );
+    ratio_row(
+        &mut t,
+        "ARM reads, phase A",
+        reads(|r| &r.update),
+        reads(|r| &r.sdk),
+    );
+    ratio_row(
+        &mut t,
+        "ARM requests, phase B",
+        arm(|r| &r.azure_update),
+        arm(|r| &r.azure_sdk),
+    );
     ratio_row(
         &mut t,
         "time beyond waits, s, phase A (provider: own; SDK: steps − sleeps)",
@@ -583,8 +648,14 @@ fn main() -> anyhow::Result<()> {
     ratio_row(
         &mut t,
         "wall s, phase B (provider: terraform apply; SDK: steps)",
-        results.iter().map(|r| r.azure_update.wall.as_secs_f64()).collect(),
-        results.iter().map(|r| r.azure_sdk.wall.as_secs_f64()).collect(),
+        results
+            .iter()
+            .map(|r| r.azure_update.wall.as_secs_f64())
+            .collect(),
+        results
+            .iter()
+            .map(|r| r.azure_sdk.wall.as_secs_f64())
+            .collect(),
     );
     print!("{}", t.render());
 
