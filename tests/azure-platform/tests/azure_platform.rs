@@ -19,7 +19,7 @@ use terraform_provider_bluegreen::platform::azure::auth::CredentialOptions;
 use terraform_provider_bluegreen::platform::azure::client::{ArmClient, ArmOptions};
 use terraform_provider_bluegreen::platform::azure::resource_id::ResourceId;
 use terraform_provider_bluegreen::platform::azure::settings::{self, AzureBlock};
-use terraform_provider_bluegreen::platform::azure::{AzurePlatform, AzureTarget};
+use terraform_provider_bluegreen::platform::azure::{recent, AzurePlatform, AzureTarget};
 use terraform_provider_bluegreen::platform::{
     CanaryRoute, Color, EnvironmentRef, Lease, Platform, PlatformError, Propagation, RouteChange,
     RouteReason, TargetSpec,
@@ -929,4 +929,60 @@ async fn lists_are_read_past_their_first_page() {
         .expect("canary over paged origins");
     let state = fresh.status(&env).await.expect("status").expect("exists");
     assert_eq!(state.routing.canary, Some(canary));
+}
+
+/// bench-azure counted 15 GETs within milliseconds before every deploy: the
+/// engine asks for the status several times in a row. A read of the last
+/// second answers those calls; a write, or a second's age, makes the next
+/// status ask Azure again (so a poll, 2 s apart, always does).
+#[tokio::test]
+async fn a_burst_of_status_calls_reads_azure_once_until_a_write_or_a_second_passes() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    let gets = |entries: &[Value]| -> Vec<String> {
+        entries
+            .iter()
+            .filter(|e| e["method"] == "GET")
+            .map(|e| e["path"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    // The endpoint's host name is read once per process: out of the way first.
+    azure.status(&env).await.expect("status");
+    tokio::time::sleep(recent::FRESH_FOR + Duration::from_millis(100)).await;
+
+    clear_journal(&emu.info).await;
+    for _ in 0..4 {
+        azure.status(&env).await.expect("status").expect("exists");
+    }
+    let burst = gets(&journal(&emu.info).await);
+    assert_eq!(
+        burst.len(),
+        3,
+        "four status calls in a row: one read of the app, its revisions and the route; got {burst:#?}"
+    );
+
+    azure
+        .deploy(&env, Color::Green, "2.0.0", &lease())
+        .await
+        .expect("deploy");
+    clear_journal(&emu.info).await;
+    let after_write = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(
+        after_write.color(Color::Green).version.as_deref(),
+        Some("2.0.0"),
+        "the status after a deploy shows it"
+    );
+    assert_eq!(
+        gets(&journal(&emu.info).await).len(),
+        3,
+        "a write forgets recent reads"
+    );
+
+    tokio::time::sleep(recent::FRESH_FOR + Duration::from_millis(100)).await;
+    clear_journal(&emu.info).await;
+    azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(
+        gets(&journal(&emu.info).await).len(),
+        3,
+        "a read older than a second is not reused"
+    );
 }

@@ -18,6 +18,7 @@ pub mod models;
 pub mod monitor;
 pub mod platform;
 pub mod propagation;
+pub mod recent;
 pub mod resource_id;
 pub mod routing;
 pub mod settings;

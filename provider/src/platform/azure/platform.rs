@@ -32,6 +32,7 @@ use super::models::{
 };
 use super::monitor;
 use super::propagation::{Expected, Prober};
+use super::recent::{RecentReads, FRESH_FOR};
 use super::resource_id::ResourceId;
 use super::routing::{self, Observed};
 use super::settings::AzureSettings;
@@ -57,6 +58,8 @@ pub struct AzurePlatform {
     /// Endpoint host names by route id: Azure fixes an endpoint's name at
     /// creation, so it is read once per process rather than on every poll.
     endpoint_hosts: Arc<Mutex<HashMap<ResourceId, String>>>,
+    /// Reads reused for a moment (recent.rs), forgotten on every write.
+    recent: Arc<RecentReads<Option<Read>>>,
 }
 
 impl std::fmt::Debug for AzurePlatform {
@@ -96,6 +99,7 @@ impl AzurePlatform {
             prober: Arc::new(Prober::new(http)),
             host_map: None,
             endpoint_hosts: Arc::default(),
+            recent: Arc::new(RecentReads::new(FRESH_FOR)),
         })
     }
 
@@ -273,8 +277,29 @@ impl AzurePlatform {
         Ok(host)
     }
 
-    /// Everything `status` reports, plus the endpoint's host and the kept definition.
+    /// Everything `status` reports, plus the endpoint's host and the kept
+    /// definition: a read of the last second if nothing was written since
+    /// (recent.rs), else [`AzurePlatform::read_now`].
     async fn read(&self, environment: &EnvironmentRef) -> Result<Option<Read>, PlatformError> {
+        let key = format!("{environment:?}");
+        if let Some(read) = self.recent.get(&key) {
+            return Ok(read);
+        }
+        let generation = self.recent.generation();
+        let read = self.read_now(environment).await?;
+        self.recent.keep(key, generation, read.clone());
+        Ok(read)
+    }
+
+    /// Forgets recent reads now and when the returned guard drops: held for
+    /// the whole of every write, so no read overlapping a write is reused.
+    fn writing(&self) -> Writing<'_> {
+        self.recent.forget();
+        Writing(&self.recent)
+    }
+
+    /// The environment as ARM reports it now.
+    async fn read_now(&self, environment: &EnvironmentRef) -> Result<Option<Read>, PlatformError> {
         let target = azure_target(environment)?;
         let Some(app) = self.app(target).await? else {
             return Ok(None);
@@ -379,6 +404,16 @@ impl AzurePlatform {
 }
 
 /// One read of the environment.
+/// Forgets the platform's recent reads when dropped ([`AzurePlatform::writing`]).
+struct Writing<'a>(&'a RecentReads<Option<Read>>);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.forget();
+    }
+}
+
+#[derive(Clone)]
 struct Read {
     state: EnvironmentState,
     host: String,
@@ -525,6 +560,7 @@ impl Platform for AzurePlatform {
         spec: &TargetSpec,
         _lease: &Lease,
     ) -> Result<(), PlatformError> {
+        let _writing = self.writing();
         let TargetSpec::Azure {
             target,
             container_name,
@@ -624,6 +660,7 @@ impl Platform for AzurePlatform {
         version: &str,
         _lease: &Lease,
     ) -> Result<(), PlatformError> {
+        let _writing = self.writing();
         let target = azure_target(environment)?;
         let app = self.app(target).await?.ok_or_else(|| {
             PlatformError::Api(format!(
@@ -690,6 +727,7 @@ impl Platform for AzurePlatform {
         change: RouteChange,
         _lease: &Lease,
     ) -> Result<RoutingRevision, PlatformError> {
+        let _writing = self.writing();
         let target = azure_target(environment)?;
         let (route, observed) = self.observe(target, &environment.name).await?;
         if observed.revision(target) != change.if_revision {
@@ -861,6 +899,7 @@ impl Platform for AzurePlatform {
         owner: &str,
         ttl: Duration,
     ) -> Result<Lease, PlatformError> {
+        let _writing = self.writing();
         let target = azure_target(environment)?;
         lock::acquire(
             &self.client,
@@ -879,6 +918,7 @@ impl Platform for AzurePlatform {
         lease: &Lease,
         ttl: Duration,
     ) -> Result<(), PlatformError> {
+        let _writing = self.writing();
         let target = azure_target(environment)?;
         lock::renew(
             &self.client,
@@ -896,6 +936,7 @@ impl Platform for AzurePlatform {
         environment: &EnvironmentRef,
         lease: &Lease,
     ) -> Result<(), PlatformError> {
+        let _writing = self.writing();
         let target = azure_target(environment)?;
         lock::release(
             &self.client,
@@ -912,6 +953,7 @@ impl Platform for AzurePlatform {
         environment: &EnvironmentRef,
         _lease: &Lease,
     ) -> Result<(), PlatformError> {
+        let _writing = self.writing();
         // Compute, the route and the origin groups belong to their owner
         // (azurerm): destroy removes only what the provider created.
         let target = azure_target(environment)?;
@@ -969,6 +1011,7 @@ impl AzurePlatform {
         canary: Color,
         share: u8,
     ) -> Result<(), PlatformError> {
+        let _writing = self.writing();
         let origins = self.origins(split).await?;
         let mut seen = [false, false];
         for origin in &origins.value {
