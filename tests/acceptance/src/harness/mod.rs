@@ -16,6 +16,7 @@
 //! keeps `bluegreen-load` running through a front door meanwhile;
 //! [`front_door`] reads one answer of it.
 //! [`output`] matches what a Terraform command printed, however it wrapped.
+//! [`websocket`] holds a WebSocket to the demo app's `/ws` through a front door.
 
 pub mod azure_emulator;
 pub mod case;
@@ -31,6 +32,7 @@ pub mod postgres;
 pub mod provider;
 pub mod state;
 pub mod terraform;
+pub mod websocket;
 pub mod workspace;
 
 pub use case::{on_every_cli, Expect, ImportId, ImportVerify, Step, TestCase};
@@ -43,6 +45,7 @@ pub use output::{expect_match, first_error, unwrapped};
 pub use provider::ProviderBinary;
 pub use state::{ResourceState, State};
 pub use terraform::Terraform;
+pub use websocket::AppSocket;
 pub use workspace::{Output, Running, Workspace};
 
 /// Prints a progress line to the real stderr, past the test harness's output

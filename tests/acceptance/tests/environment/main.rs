@@ -22,6 +22,7 @@ mod rollback;
 mod unimplemented_platforms;
 mod update_under_load;
 mod watch_progress;
+mod websocket;
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};

@@ -14,6 +14,7 @@ mod promote;
 mod same_run;
 mod shares;
 mod tenants_example;
+mod websocket;
 
 use std::collections::BTreeMap;
 use std::ops::Deref;
