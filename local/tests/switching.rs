@@ -311,4 +311,17 @@ async fn a_websocket_stays_on_its_colour_across_a_switch_and_stop_waits_for_it()
         (blue.open_tunnels, blue.tunnels_drained, blue.tunnels_cut),
         (0, 1, 0)
     );
+    let audit = c.audit(Some("ws"), None).await.expect("audit");
+    let stop = audit
+        .iter()
+        .rev()
+        .find(|e| e.action == bluegreen_local::api::AuditAction::Stop)
+        .expect("the stop is audited");
+    assert!(
+        stop.message.ends_with(
+            "; WebSocket tunnels since the switch: 1 drained, 0 cut at the drain deadline"
+        ),
+        "{}",
+        stop.message
+    );
 }

@@ -19,6 +19,9 @@ pub struct Retirement {
     pub drained: AtomicU64,
     /// Tunnels the front door closed at the deadline.
     pub cut: AtomicU64,
+    /// `drained` and `cut` of the current retirement only (since the colour last lost
+    /// its traffic), for the audit entry of its stop.
+    episode: [AtomicU64; 2],
 }
 
 impl Default for Retirement {
@@ -27,6 +30,7 @@ impl Default for Retirement {
             deadline: watch::Sender::new(None),
             drained: AtomicU64::new(0),
             cut: AtomicU64::new(0),
+            episode: [AtomicU64::new(0), AtomicU64::new(0)],
         }
     }
 }
@@ -45,8 +49,23 @@ impl Retirement {
                 return false;
             }
             *d = Some(Instant::now() + drain);
+            self.new_episode();
             true
         });
+    }
+
+    fn new_episode(&self) {
+        for n in &self.episode {
+            n.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// How the tunnels of the current retirement ended so far: `(drained, cut)`.
+    pub fn episode(&self) -> (u64, u64) {
+        (
+            self.episode[0].load(Ordering::Relaxed),
+            self.episode[1].load(Ordering::Relaxed),
+        )
     }
 
     /// Closes the colour's tunnels now (its process is about to stop).
@@ -55,6 +74,9 @@ impl Retirement {
         self.deadline.send_if_modified(|d| {
             if d.is_some_and(|d| d <= now) {
                 return false;
+            }
+            if d.is_none() {
+                self.new_episode();
             }
             *d = Some(now);
             true
@@ -75,8 +97,10 @@ impl Retirement {
     pub(crate) fn count_end(&self, cut: bool) {
         if cut {
             self.cut.fetch_add(1, Ordering::Relaxed);
+            self.episode[1].fetch_add(1, Ordering::Relaxed);
         } else if self.is_retired() {
             self.drained.fetch_add(1, Ordering::Relaxed);
+            self.episode[0].fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -142,5 +166,11 @@ mod tests {
             (1, 1),
             "a tunnel that ends while its colour is routed is neither"
         );
+        assert_eq!(r.episode(), (1, 1));
+        // The next retirement counts afresh; the totals go on.
+        r.retire(Duration::from_secs(60));
+        r.count_end(true);
+        assert_eq!(r.episode(), (0, 1));
+        assert_eq!(r.cut.load(Ordering::Relaxed), 2);
     }
 }

@@ -61,15 +61,18 @@ impl Daemon {
                 (old, data.spec.clone())
             };
             let (old_version, old_sup) = old;
-            if let Some(sup) = old_sup {
-                self.retire(
-                    &env,
-                    color,
-                    sup,
-                    Duration::from_millis(spec.drain_timeout_ms),
-                )
-                .await;
-            }
+            let tunnels = match old_sup {
+                Some(sup) => {
+                    self.retire(
+                        &env,
+                        color,
+                        sup,
+                        Duration::from_millis(spec.drain_timeout_ms),
+                    )
+                    .await
+                }
+                None => String::new(),
+            };
             let port = self
                 .inner
                 .ports
@@ -118,7 +121,10 @@ impl Daemon {
                 revision: None,
                 outcome: Outcome::Ok,
                 message: match old_version {
-                    Some(v) => format!("deployed {} to {color} (replacing {v})", req.version),
+                    Some(v) => format!(
+                        "deployed {} to {color} (replacing {v}){tunnels}",
+                        req.version
+                    ),
                     None => format!("deployed {} to {color}", req.version),
                 },
             });
@@ -155,7 +161,7 @@ impl Daemon {
                 (slot.supervisor.take(), slot.version.take(), drain)
             };
             if let Some(sup) = sup {
-                self.retire(&env, color, sup, drain).await;
+                let tunnels = self.retire(&env, color, sup, drain).await;
                 self.save().await?;
                 self.audit(AuditEntry {
                     time: String::new(),
@@ -169,7 +175,7 @@ impl Daemon {
                     revision: None,
                     outcome: Outcome::Ok,
                     message: format!(
-                        "stopped {color}{}",
+                        "stopped {color}{}{tunnels}",
                         version.map(|v| format!(" ({v})")).unwrap_or_default()
                     ),
                 });
@@ -180,8 +186,16 @@ impl Daemon {
         .await
     }
 
-    /// Drains a colour that no longer receives traffic, then stops its process.
-    pub(super) async fn retire(&self, env: &Env, color: Color, sup: Supervisor, drain: Duration) {
+    /// Drains a colour that no longer receives traffic, then stops its process. Returns
+    /// what became of its tunnels since it lost its traffic, for the audit entry (empty
+    /// when it had none).
+    pub(super) async fn retire(
+        &self,
+        env: &Env,
+        color: Color,
+        sup: Supervisor,
+        drain: Duration,
+    ) -> String {
         sup.mark_stopping();
         if !env.frontdoor.drain_color(color, drain).await {
             tracing::warn!(environment = %env.name, %color, "drain timeout ({drain:?}) reached with requests in flight or tunnels open; stopping anyway");
@@ -189,5 +203,11 @@ impl Daemon {
         let port = sup.launch().port;
         sup.stop(STOP_GRACE).await;
         self.inner.ports.release(port);
+        match env.frontdoor.stats(color).retirement.episode() {
+            (0, 0) => String::new(),
+            (drained, cut) => format!(
+                "; WebSocket tunnels since the switch: {drained} drained, {cut} cut at the drain deadline"
+            ),
+        }
     }
 }
