@@ -931,6 +931,36 @@ async fn lists_are_read_past_their_first_page() {
     assert_eq!(state.routing.canary, Some(canary));
 }
 
+#[tokio::test]
+async fn the_lock_is_released_after_a_stop() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    let stop = CancellationToken::new();
+    let stoppable = azure.clone().with_stop(stop.clone());
+    let ttl = Duration::from_secs(60);
+    let held = stoppable
+        .lock(&env, "pipeline-a", ttl)
+        .await
+        .expect("first lock");
+    // Ctrl-C: every wait ends, but the lock is still given back, promptly.
+    stop.cancel();
+    let stopped_at = Instant::now();
+    stoppable
+        .unlock(&env, &held)
+        .await
+        .expect("unlock after a stop");
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        stopped_at.elapsed()
+    );
+    let other = platform(&emu.info);
+    let lease = other
+        .lock(&env, "pipeline-b", ttl)
+        .await
+        .expect("the next run gets the lock at once");
+    other.unlock(&env, &lease).await.expect("unlock");
+}
+
 /// bench-azure counted 15 GETs within milliseconds before every deploy: the
 /// engine asks for the status several times in a row. A read of the last
 /// second answers those calls; a write, or a second's age, makes the next

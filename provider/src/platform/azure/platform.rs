@@ -48,6 +48,11 @@ use crate::platform::{
 /// 2 s keeps a wait near 90 reads a minute, far under ARM's 12,000 an hour.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 
+/// How long releasing the environment lock may go on after Terraform asked
+/// the provider to stop: two ARM calls (read the tags, delete ours) take a
+/// fraction of it, and Ctrl-C must end an apply within 2 s.
+pub const UNLOCK_GRACE: Duration = Duration::from_millis(1200);
+
 /// The Azure platform: an ARM client for one subscription.
 #[derive(Clone)]
 pub struct AzurePlatform {
@@ -938,14 +943,29 @@ impl Platform for AzurePlatform {
     ) -> Result<(), PlatformError> {
         let _writing = self.writing();
         let target = azure_target(environment)?;
-        lock::release(
+        // A stop is what most often leads here (Ctrl-C), and a release cut
+        // short by it would keep the next apply out until the lock lapses:
+        // the release runs on a token of its own, which a stop cancels only
+        // after UNLOCK_GRACE, so an interrupted apply still ends promptly.
+        let release = CancellationToken::new();
+        let work = lock::release(
             &self.client,
             &target.container_app_id,
             &environment.name,
             lease,
-            &self.stop,
-        )
-        .await
+            &release,
+        );
+        // Never ends by itself: it cancels the release, which then ends.
+        let grace_after_stop = async {
+            self.stop.cancelled().await;
+            tokio::time::sleep(UNLOCK_GRACE).await;
+            release.cancel();
+            std::future::pending::<Result<(), PlatformError>>().await
+        };
+        tokio::select! {
+            result = work => result,
+            result = grace_after_stop => result,
+        }
     }
 
     async fn delete(

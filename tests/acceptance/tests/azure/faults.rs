@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bluegreen_acceptance::harness::azure_emulator::{
     is_token_request, journal_ms, writes_of, CLOCK_SCALE,
 };
-use bluegreen_acceptance::harness::local_platform::wait_for;
+use bluegreen_acceptance::harness::workspace::Running;
 use bluegreen_acceptance::harness::{announce, on_every_cli, Terraform, Workspace};
 use serde_json::{json, Value as Json};
 
@@ -332,6 +332,139 @@ fn expired_and_refused_tokens_are_renewed() {
             "after the 401: one token request, then the route PATCH accepted; saw {after:?}"
         );
         assert_live(&fx, &ws, "1.1.0", "green");
+
+        // The cached token expires while the release waits (tokens live an
+        // hour, so the provider keeps one): the next ARM call gets
+        // ExpiredAuthenticationToken, and the release goes on with a new one.
+        fx.azure.clear_journal();
+        ws.write_config(&fx.config(&fx.env("1.2.0").hcl()));
+        let apply = ws.spawn(&["apply", "-auto-approve"]);
+        let apply = wait_until_journal(&ws, &fx, apply, "the deploy", |j| {
+            fx.deploys(j).iter().any(|d| status(d) < 300)
+        });
+        fx.azure.admin("POST", "/admin/tokens/expire", None);
+        let update = ws.wait(apply, Duration::from_secs(120));
+        if !update.success() || mentions_authentication_error(&update.plain()) {
+            ws.fail(
+                Some(&update),
+                "a token that expired during the release must be replaced unseen",
+            );
+        }
+        let journal = fx.azure.journal();
+        let expired = journal
+            .iter()
+            .position(|e| status(e) == 401)
+            .unwrap_or_else(|| panic!("no ARM call met the expired token: {journal:#?}"));
+        assert!(
+            journal[expired + 1..].first().is_some_and(is_token_request),
+            "a 401 is followed by a new token: {:#?}",
+            &journal[expired..]
+        );
+        assert_eq!(
+            journal.iter().filter(|e| status(e) == 401).count(),
+            1,
+            "one expired token, one refusal"
+        );
+        assert_live(&fx, &ws, "1.2.0", "blue");
+    });
+}
+
+/// Waits (at most 90 s) until the journal satisfies `seen`; fails with the
+/// command's output if it ends first.
+fn wait_until_journal(
+    ws: &Workspace,
+    fx: &Fixture,
+    mut running: Running,
+    what: &str,
+    seen: impl Fn(&[Json]) -> bool,
+) -> Running {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if seen(&fx.azure.journal()) {
+            return running;
+        }
+        if let Some(status) = running.try_wait() {
+            let out = ws.wait(running, Duration::from_secs(1));
+            ws.fail(
+                Some(&out),
+                &format!("terraform ended ({status}) before {what}"),
+            );
+        }
+        if Instant::now() > deadline {
+            let out = ws.wait(running, Duration::ZERO);
+            ws.fail(Some(&out), &format!("no {what} within 90 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Sends Ctrl-C to a running apply and asserts it ends, failed, within 2 s.
+fn interrupt_within_2s(ws: &Workspace, running: Running, during: &str) {
+    let interrupted = Instant::now();
+    running
+        .signal_group(libc::SIGINT)
+        .expect("send SIGINT to terraform");
+    let out = ws.wait(running, Duration::from_secs(30));
+    let took = interrupted.elapsed();
+    announce(&format!(
+        "acceptance: Ctrl-C during {during} on Terraform v{}: exited {took:?} after SIGINT",
+        ws.terraform().version_string()
+    ));
+    if took > Duration::from_secs(2) {
+        ws.fail(
+            Some(&out),
+            &format!("Terraform took {took:?} to exit after Ctrl-C during {during}"),
+        );
+    }
+    if out.success() {
+        ws.fail(Some(&out), "an interrupted apply must fail");
+    }
+}
+
+#[test]
+fn ctrl_c_during_an_operation_or_a_retry_after_returns_within_2s() {
+    on_every_cli("azure_fault_ctrl_c_waits", |tf| {
+        let (fx, ws) = released("azctrlw", "azure_fault_ctrl_c_waits", tf);
+
+        // The deploy's operation takes 200 emulated seconds (10 s here).
+        fx.azure.settings(&json!({ "lro_ms": 200_000 }));
+        fx.azure.clear_journal();
+        ws.write_config(&fx.config(&fx.env("1.1.0").hcl()));
+        let apply = ws.spawn(&["apply", "-auto-approve"]);
+        let apply = wait_until_journal(&ws, &fx, apply, "the accepted deploy", |j| {
+            fx.deploys(j).iter().any(|d| status(d) < 300)
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        interrupt_within_2s(&ws, apply, "the deploy's operation");
+        assert_eq!(fx.route_patches(&fx.azure.journal()).len(), 0);
+        assert_live(&fx, &ws, "1.0.0", "blue");
+
+        // The switch is throttled for a minute.
+        fx.azure.settings(&json!({ "lro_ms": 1000 }));
+        fx.azure.clear_journal();
+        fx.azure.fault(&json!({
+            "method": "PATCH", "path": ROUTE_PATH, "status": 429, "retry_after": 60
+        }));
+        let apply = ws.spawn(&["apply", "-auto-approve"]);
+        let apply = wait_until_journal(&ws, &fx, apply, "the throttled switch", |j| {
+            fx.route_patches(j).iter().any(|p| status(p) == 429)
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        interrupt_within_2s(&ws, apply, "a Retry-After wait");
+        assert_eq!(
+            fx.route_patches(&fx.azure.journal())
+                .iter()
+                .map(status)
+                .collect::<Vec<_>>(),
+            [429],
+            "the interrupted apply sent the switch again"
+        );
+        assert_live(&fx, &ws, "1.0.0", "blue");
+
+        // Nothing is left held: the release goes through now.
+        fx.azure.admin("DELETE", "/admin/faults", None);
+        ws.apply();
+        assert_live(&fx, &ws, "1.1.0", "green");
     });
 }
 
@@ -344,48 +477,13 @@ fn ctrl_c_during_propagation_returns_within_2s() {
             .settings(&json!({ "edge_propagation_ms": [5000, 600_000] }));
         fx.azure.clear_journal();
         ws.write_config(&fx.config(&fx.env("1.1.0").hcl()));
-        let mut apply = ws.spawn(&["apply", "-auto-approve"]);
-        wait_for(
-            "the switch, then the wait for its propagation",
-            Duration::from_secs(90),
-            || {
-                if let Some(status) = apply.try_wait() {
-                    return Err(format!("apply ended ({status}) before the switch"));
-                }
-                let switched = fx
-                    .route_patches(&fx.azure.journal())
-                    .iter()
-                    .any(|p| status(p) < 300);
-                if switched {
-                    Ok(())
-                } else {
-                    Err("no accepted route PATCH yet".into())
-                }
-            },
-        );
+        let apply = ws.spawn(&["apply", "-auto-approve"]);
+        let apply = wait_until_journal(&ws, &fx, apply, "the accepted switch", |j| {
+            fx.route_patches(j).iter().any(|p| status(p) < 300)
+        });
         // Well inside the propagation wait (the write itself takes 50 ms).
         std::thread::sleep(Duration::from_secs(1));
-        let interrupted = Instant::now();
-        apply
-            .signal_group(libc::SIGINT)
-            .expect("send SIGINT to terraform");
-        let out = ws.wait(apply, Duration::from_secs(30));
-        let took = interrupted.elapsed();
-        announce(&format!(
-            "acceptance: azure_fault_ctrl_c on Terraform v{}: exited {took:?} after SIGINT",
-            tf.version_string()
-        ));
-        if took > Duration::from_secs(2) {
-            ws.fail(
-                Some(&out),
-                &format!(
-                    "Terraform took {took:?} to exit after Ctrl-C during the propagation wait"
-                ),
-            );
-        }
-        if out.success() {
-            ws.fail(Some(&out), "an interrupted apply must fail");
-        }
+        interrupt_within_2s(&ws, apply, "the propagation wait");
         // The route is on one colour, and what Terraform records says which.
         let route = fx.route_origin_group();
         let on_green = route.eq_ignore_ascii_case(&fx.azure.seeded("green_origin_group_id"));
