@@ -1202,6 +1202,45 @@ fn a_ca_file_that_does_not_load_is_named_with_its_attribute() {
     }
 }
 
+/// A well-formed CA file that lacks the endpoint's CA: the token request is
+/// refused at the TLS handshake once, not retried, and the error says which
+/// attribute and file to fix.
+#[tokio::test]
+async fn a_ca_file_without_the_endpoints_ca_is_named_and_not_retried() {
+    let emu = emulator::start().await;
+    let ids = seed(&emu.info).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let other = rcgen::generate_simple_self_signed(vec!["ca.other-cloud.example".into()])
+        .expect("a self-signed certificate");
+    let wrong = dir.path().join("other-cloud-ca.pem");
+    std::fs::write(&wrong, other.cert.pem()).expect("write");
+    let mut settings = settings_for(&emu.info);
+    settings.ca_certificate_file = Some(wrong.clone());
+    let client = client_with(&settings, CredentialOptions::default());
+    let started = Instant::now();
+    let err = client
+        .get::<ContainerApp>(&ids.app, APP_API_VERSION, &CancellationToken::new())
+        .await
+        .expect_err("the endpoint's certificate is not trusted");
+    let shown = err.to_string();
+    for needle in [
+        "not trusted",
+        "azure.ca_certificate_file",
+        wrong.display().to_string().as_str(),
+    ] {
+        assert!(shown.contains(needle), "{needle:?} missing from {shown}");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a refused certificate was retried for {:?}",
+        started.elapsed()
+    );
+    assert!(
+        journal(&emu.info).await.is_empty(),
+        "a request got through TLS"
+    );
+}
+
 #[tokio::test]
 async fn without_a_subscription_the_azure_clis_is_used_and_without_one_the_error_says_what_to_set()
 {

@@ -33,6 +33,24 @@ use super::transport::Transport;
 /// Refresh a cached token this long before it expires (what azure_identity does).
 const REFRESH_MARGIN_S: i64 = 300;
 
+/// An azure_identity error with its causes: the credential's own message
+/// ("ClientSecretCredential authentication failed. non-transport error…")
+/// hides what went wrong underneath (a certificate the CA file does not
+/// vouch for, a refused secret), which is what a person can act on.
+fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// Knobs that are not settings: where the `az` process looks for things.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialOptions {
@@ -139,7 +157,10 @@ impl Credentials {
                 .get_token(&[self.scope.as_str()], None)
                 .await
                 .map_err(|e| {
-                    AzureError::Auth(format!("Azure authentication with {kind} failed: {e}"))
+                    AzureError::Auth(format!(
+                        "Azure authentication with {kind} failed: {}",
+                        with_causes(&e)
+                    ))
                 })?;
             let secret = token.token.clone();
             c.token = Some(token);
@@ -168,7 +189,12 @@ impl Credentials {
                 }
                 Err(e) => {
                     tracing::debug!(credential = source.kind(), error = %e, "azure credential failed");
-                    tried.push(format!("{}. {}: {e}", tried.len() + 1, source.kind()));
+                    tried.push(format!(
+                        "{}. {}: {}",
+                        tried.len() + 1,
+                        source.kind(),
+                        with_causes(&e)
+                    ));
                 }
             }
         }
@@ -270,5 +296,26 @@ impl Executor for CliExecutor {
             .kill_on_drop(true)
             .output()
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use azure_core::error::{Error as CoreError, ErrorKind};
+
+    #[test]
+    fn an_error_is_shown_with_what_caused_it() {
+        let cause = CoreError::with_message(
+            ErrorKind::Other,
+            "the certificate of arm.example is not trusted",
+        );
+        let outer = CoreError::with_error(ErrorKind::Credential, cause, "authentication failed");
+        let shown = with_causes(&outer);
+        assert!(
+            shown.starts_with("authentication failed")
+                && shown.contains("the certificate of arm.example is not trusted"),
+            "{shown}"
+        );
     }
 }

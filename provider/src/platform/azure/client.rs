@@ -21,7 +21,7 @@ use super::models::List;
 use super::resource_id::ResourceId;
 use super::settings::{AzureSettings, SubscriptionSource};
 use super::subscription;
-use super::transport::Transport;
+use super::transport::{is_transient, Transport};
 use super::wait::{pause, retry_after};
 
 /// Most pages [`ArmClient::list_all`] follows: a list that goes on longer is
@@ -319,7 +319,7 @@ impl ArmClient {
             let response = match sent {
                 Ok(r) => r,
                 Err(e) => {
-                    if retries < self.options.max_retries {
+                    if retries < self.options.max_retries && is_transient(&e) {
                         let delay = self.backoff(retries);
                         tracing::debug!(request = %what, error = %e, delay_ms = delay.as_millis() as u64, "azure request failed, retrying");
                         pause(delay, stop, &format!("waiting to retry {what}")).await?;

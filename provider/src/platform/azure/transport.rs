@@ -8,7 +8,7 @@
 //! a handshake each and 0.8 ms on a kept connection (debug build).
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,8 @@ pub enum TransportError {
 #[derive(Clone)]
 pub struct Transport {
     tls: Arc<rustls::ClientConfig>,
+    /// `azure.ca_certificate_file`, named when a server's certificate is refused.
+    ca_file: Option<PathBuf>,
     timeout: Duration,
     /// Idle HTTP/1.1 connections by `scheme://host:port`, newest last.
     idle: Arc<Mutex<IdlePool>>,
@@ -67,6 +69,7 @@ impl Transport {
     pub fn from_trust(trust: &Trust, timeout: Duration) -> Transport {
         Transport {
             tls: Arc::clone(&trust.config),
+            ca_file: trust.ca_file.clone(),
             timeout,
             idle: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -141,7 +144,14 @@ impl Transport {
             let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
                 .connect(name, tcp)
                 .await
-                .map_err(|e| io_error(format!("TLS with {authority}: {e}")))?;
+                .map_err(
+                    |e| match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                        Some(rustls::Error::InvalidCertificate(refused)) => {
+                            untrusted(authority, refused, self.ca_file.as_deref())
+                        }
+                        _ => io_error(format!("TLS with {authority}: {e}")),
+                    },
+                )?;
             handshake(TokioIo::new(tls), authority).await
         } else {
             handshake(TokioIo::new(tcp), authority).await
@@ -250,6 +260,38 @@ async fn exchange(
     Ok(AsyncRawResponse::from_bytes(status, headers, body))
 }
 
+/// A server certificate the trust store refuses: not a network fault, so
+/// neither azure_core's retry policy nor ours repeats it (its kind is not
+/// `Io`), and the message says which attribute adds the missing CA.
+fn untrusted(
+    authority: &str,
+    refused: &rustls::CertificateError,
+    ca_file: Option<&Path>,
+) -> CoreError {
+    let why = match refused {
+        rustls::CertificateError::UnknownIssuer => match ca_file {
+            Some(path) => format!(
+                "its issuer is neither a public root CA nor in azure.ca_certificate_file ({})",
+                path.display()
+            ),
+            None => "its issuer is not a public root CA".to_string(),
+        },
+        other => other.to_string(),
+    };
+    CoreError::with_message(
+        ErrorKind::Other,
+        format!(
+            "the certificate of {authority} is not trusted: {why}; set azure.ca_certificate_file to a PEM file holding the CA of your cloud's endpoints"
+        ),
+    )
+}
+
+/// Whether a transport failure may pass if the request is sent again (a
+/// refused certificate will not).
+pub fn is_transient(error: &CoreError) -> bool {
+    matches!(error.kind(), ErrorKind::Io | ErrorKind::Connection)
+}
+
 fn io_error(message: String) -> CoreError {
     CoreError::with_message(ErrorKind::Io, message)
 }
@@ -292,6 +334,32 @@ mod tests {
         assert!(shown.starts_with("azure.ca_certificate_file"), "{shown}");
         assert!(shown.contains(&empty.display().to_string()), "{shown}");
         assert!(shown.contains("not a PEM bundle"), "{shown}");
+    }
+
+    #[test]
+    fn a_refused_certificate_names_the_attribute_and_is_not_transient() {
+        let with_file = untrusted(
+            "127.0.0.1:8443",
+            &rustls::CertificateError::UnknownIssuer,
+            Some(Path::new("/etc/corp/ca.pem")),
+        );
+        let shown = with_file.to_string();
+        for needle in [
+            "127.0.0.1:8443",
+            "/etc/corp/ca.pem",
+            "azure.ca_certificate_file",
+        ] {
+            assert!(shown.contains(needle), "{needle} missing from {shown}");
+        }
+        assert!(!is_transient(&with_file));
+        let without = untrusted("arm.example", &rustls::CertificateError::Expired, None);
+        assert!(
+            without
+                .to_string()
+                .contains("set azure.ca_certificate_file"),
+            "{without}"
+        );
+        assert!(is_transient(&io_error("connection reset".into())));
     }
 
     /// A plain-HTTP server answering `200 {n}` to each request on a

@@ -62,3 +62,40 @@ fn an_azure_environment_needs_the_providers_azure_block() {
         );
     });
 }
+
+#[test]
+fn a_wrong_ca_file_is_named_in_the_diagnostic() {
+    on_every_cli("azure_wrong_ca", |tf| {
+        let test = "azure_wrong_ca";
+        let fx = Fixture::new("azwrongca", tf, "orders");
+        let ws = fx.workspace(test, tf);
+        // A well-formed CA file, but not the one that signed the endpoint's certificate.
+        let other = rcgen::generate_simple_self_signed(vec!["ca.other-cloud.example".into()])
+            .expect("a self-signed certificate");
+        let wrong = ws.dir().join("other-cloud-ca.pem");
+        std::fs::write(&wrong, other.cert.pem()).expect("write the other CA");
+        let config = fx
+            .config(&fx.env("1.0.0").hcl())
+            .replace(&fx.azure.field("ca_file"), &wrong.display().to_string());
+        ws.write_config(&config);
+        ws.init();
+        let apply = ws.run(&["apply", "-auto-approve"]);
+        if apply.success() {
+            ws.fail(
+                Some(&apply),
+                "a release through an endpoint the CA file does not vouch for must fail",
+            );
+        }
+        crate::expect_match(
+            &ws,
+            &apply,
+            r"(?s)Error: .*not trusted.*other-cloud-ca\.pem.*azure\.ca_certificate_file",
+        );
+        assert!(
+            fx.azure.journal().is_empty(),
+            "a request got through TLS with the wrong CA: {:?}",
+            fx.azure.journal()
+        );
+        assert!(ws.show().managed_addresses().is_empty());
+    });
+}
