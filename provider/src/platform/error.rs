@@ -32,6 +32,9 @@ pub struct Failure {
     pub message: String,
     /// The platform's id of the failed request (ARM's `x-ms-request-id`), when it gives one.
     pub request_id: Option<String>,
+    /// The id that ties the failed request to the call it belonged to (ARM's
+    /// `x-ms-correlation-request-id`), which Azure support asks for with the request id.
+    pub correlation_id: Option<String>,
     /// Whether the same call, repeated unchanged later, may succeed (throttling,
     /// a 5xx, a platform busy): the platform client has already retried what it
     /// could, so this tells the user whether running apply again may help.
@@ -43,6 +46,9 @@ impl fmt::Display for Failure {
         write!(f, "{} (platform error code {}", self.message, self.code)?;
         if let Some(id) = &self.request_id {
             write!(f, ", request id {id}")?;
+        }
+        if let Some(id) = &self.correlation_id {
+            write!(f, ", correlation id {id}")?;
         }
         if self.retryable {
             write!(f, "; a later retry may succeed")?;

@@ -240,6 +240,7 @@ fn map_err(environment: &str, e: ClientError) -> PlatformError {
         message: e.to_string(),
         // The daemon is local and has no request ids: its audit log is the trail.
         request_id: None,
+        correlation_id: None,
         retryable,
     })
 }

@@ -445,6 +445,7 @@ async fn a_refused_deploy_shows_the_platform_code_and_request_id() {
                 code: "ContainerAppOperationError".into(),
                 message: "quota exceeded".into(),
                 request_id: Some("5f1c-77aa".into()),
+                correlation_id: None,
                 retryable: false,
             }),
         );

@@ -345,6 +345,12 @@ async fn a_failed_operation_reports_code_and_request_id_and_changes_nothing() {
     let arm = err.arm().expect("ARM error inside");
     assert_eq!(arm.code, "ContainerAppProvisioningFailed", "{err}");
     assert!(arm.request_id.is_some(), "{err}");
+    // Told as the write's failure, not as a failed GET of the poll URL.
+    assert_eq!(
+        (arm.method.as_str(), arm.path.to_ascii_lowercase()),
+        ("PATCH", ids.app.as_str().to_ascii_lowercase()),
+        "{err}"
+    );
 }
 
 #[tokio::test]

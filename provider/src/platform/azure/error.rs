@@ -134,21 +134,33 @@ impl From<AzureError> for PlatformError {
                 code: code.to_string(),
                 message,
                 request_id: None,
+                correlation_id: None,
                 retryable,
             })
         };
         match e {
-            AzureError::Arm(error) | AzureError::OperationFailed { error, .. } => {
-                PlatformError::Refused(Failure {
-                    message: format!(
-                        "Azure Resource Manager {} {}: {} {}",
-                        error.method, error.path, error.status, error.message
-                    ),
-                    code: error.code,
-                    request_id: error.request_id,
-                    retryable,
-                })
-            }
+            AzureError::Arm(error) => PlatformError::Refused(Failure {
+                message: format!(
+                    "Azure Resource Manager {} {}: {} {}",
+                    error.method, error.path, error.status, error.message
+                ),
+                code: error.code,
+                request_id: error.request_id,
+                correlation_id: error.correlation_id,
+                retryable,
+            }),
+            // ARM accepted the write; its operation failed afterwards (the
+            // status of the answer that said so is not the write's).
+            AzureError::OperationFailed { status, error } => PlatformError::Refused(Failure {
+                message: format!(
+                    "Azure Resource Manager {} {}: the operation ended {status}: {}",
+                    error.method, error.path, error.message
+                ),
+                code: error.code,
+                request_id: error.request_id,
+                correlation_id: error.correlation_id,
+                retryable,
+            }),
             AzureError::Transport(_) => PlatformError::Unreachable(e.to_string()),
             AzureError::Auth(message) => failure("authentication_failed", message),
             AzureError::Decode { .. } => failure("unexpected_answer", e.to_string()),
@@ -214,6 +226,32 @@ mod tests {
             Some(("InvalidTemplate".into(), "see details [X: y]".into()))
         );
         assert_eq!(parse_error_body(b"<html>bad gateway</html>"), None);
+    }
+
+    #[test]
+    fn a_failed_operation_reaches_the_user_with_code_and_both_ids() {
+        let e = AzureError::OperationFailed {
+            status: "Failed".into(),
+            error: Box::new(ArmError {
+                method: "PATCH".into(),
+                path: "/subscriptions/s/containerApps/orders".into(),
+                status: 200,
+                code: "ContainerAppOperationError".into(),
+                message: "Failed to provision revision".into(),
+                request_id: Some("rid-1".into()),
+                correlation_id: Some("cid-2".into()),
+            }),
+        };
+        let shown = PlatformError::from(e).to_string();
+        for needle in [
+            "PATCH /subscriptions/s/containerApps/orders",
+            "the operation ended Failed: Failed to provision revision",
+            "ContainerAppOperationError",
+            "request id rid-1",
+            "correlation id cid-2",
+        ] {
+            assert!(shown.contains(needle), "{needle} missing from {shown}");
+        }
     }
 
     #[test]

@@ -116,6 +116,7 @@ pub async fn acquire_settling(
                 "the lock tag {LOCK_TAG} of environment {environment:?} on {app} was removed while this run was taking it: another run released or broke it at the same moment; run apply again"
             ),
             request_id: None,
+            correlation_id: None,
             retryable: true,
         })),
     }
@@ -149,6 +150,7 @@ pub async fn renew(
                 lease.owner
             ),
             request_id: None,
+            correlation_id: None,
             retryable: false,
         })),
     }

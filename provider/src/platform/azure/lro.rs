@@ -112,11 +112,13 @@ pub async fn wait(
                 .await
             {
                 Ok(a) => a,
-                // The Location flavour reports a failed operation as the error itself.
+                // The Location flavour reports a failed operation as the error
+                // itself; it is the write's failure (the request id stays the
+                // answer's that reported it).
                 Err(AzureError::Arm(error)) => {
                     return Err(AzureError::OperationFailed {
                         status: "Failed".into(),
-                        error,
+                        error: of_the_write(error, accepted),
                     })
                 }
                 Err(e) => return Err(e),
@@ -128,7 +130,7 @@ pub async fn wait(
             if answer.status >= 300 {
                 return Err(AzureError::OperationFailed {
                     status: "Failed".into(),
-                    error: Box::new(arm_error(&answer)),
+                    error: of_the_write(Box::new(arm_error(&answer)), accepted),
                 });
             }
             // Its final answer is the resource itself (Container Apps): no GET needed.
@@ -150,6 +152,14 @@ pub async fn wait(
             None => Ok(None),
         },
     }
+}
+
+/// An operation's error told as the failure of the write that started it
+/// (`PATCH …/containerApps/orders`, not the poll URL nobody wrote).
+fn of_the_write(mut error: Box<ArmError>, accepted: &ArmResponse) -> Box<ArmError> {
+    error.method = accepted.method.as_str().to_string();
+    error.path = accepted.path.clone();
+    error
 }
 
 /// Whether an answer is a resource document (an object with an `id`).

@@ -188,14 +188,20 @@ fn a_failed_deploy_operation_names_its_code_and_request_id() {
             })
             .unwrap_or_else(|| panic!("no failed operation answer in {journal:#?}"));
         let request_id = failed["request_id"].as_str().unwrap_or_default();
-        expect_match(
+        // Code, message, request id and correlation id: what Azure support asks for.
+        let shown = expect_match(
             &ws,
             &apply,
             &format!(
-                r"(?s)Error: .*ContainerAppOperationError.*{}",
+                r"(?s)Error: .*PATCH /subscriptions/[^ ]*/containerApps/orders: the operation ended Failed: Failed to provision revision.*ContainerAppOperationError.*request id {}, correlation id [0-9a-f-]{{36}}",
                 regex::escape(request_id)
             ),
         );
+        announce(&format!(
+            "acceptance: azure_fault_lro_failed on Terraform v{}: {}",
+            tf.version_string(),
+            shown[0].lines().last().unwrap_or_default()
+        ));
         assert_eq!(
             fx.route_patches(&journal).len(),
             0,
