@@ -65,6 +65,16 @@ http {{
     )
 }
 
+/// The configuration of nginx as a WebSocket proxy (nginx's documented recipe):
+/// `Upgrade` and `Connection: upgrade` passed on, an hour's read timeout for idle
+/// tunnels, the same headers as [`config`] otherwise.
+pub fn websocket_config(dir: &Path, workers: &str, listen_port: u16, upstream_port: u16) -> String {
+    config(dir, workers, listen_port, upstream_port).replace(
+        "            proxy_set_header Connection \"\";\n",
+        "            proxy_set_header Upgrade $http_upgrade;\n            proxy_set_header Connection \"upgrade\";\n            proxy_read_timeout 3600s;\n            proxy_send_timeout 3600s;\n",
+    )
+}
+
 impl Nginx {
     /// Starts `nginx` with `worker_processes workers` (`1` or `auto`) proxying
     /// `127.0.0.1:listen_port` to `127.0.0.1:upstream_port`.
@@ -73,6 +83,28 @@ impl Nginx {
         workers: &str,
         listen_port: u16,
         upstream_port: u16,
+    ) -> anyhow::Result<Self> {
+        Self::launch(nginx, listen_port, |dir| {
+            config(dir, workers, listen_port, upstream_port)
+        })
+    }
+
+    /// [`Nginx::start`] as a WebSocket proxy ([`websocket_config`]).
+    pub fn start_websocket(
+        nginx: &Path,
+        workers: &str,
+        listen_port: u16,
+        upstream_port: u16,
+    ) -> anyhow::Result<Self> {
+        Self::launch(nginx, listen_port, |dir| {
+            websocket_config(dir, workers, listen_port, upstream_port)
+        })
+    }
+
+    fn launch(
+        nginx: &Path,
+        listen_port: u16,
+        make_config: impl FnOnce(&Path) -> String,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new()
             .prefix("bluegreen-bench-nginx-")
@@ -83,7 +115,7 @@ impl Nginx {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
         }
-        let config = config(dir.path(), workers, listen_port, upstream_port);
+        let config = make_config(dir.path());
         let conf = dir.path().join("nginx.conf");
         std::fs::write(&conf, &config).context("writing nginx.conf")?;
         let stderr = std::fs::File::create(dir.path().join("stderr.log"))?;
