@@ -123,6 +123,13 @@ pub struct ColorStatus {
     /// Tunnels (WebSocket or other upgraded connections) open to it right now.
     #[serde(default)]
     pub open_tunnels: u64,
+    /// Upgrade handshakes it accepted (`101`) since the daemon started.
+    #[serde(default)]
+    pub upgrades_accepted: u64,
+    /// Upgrade handshakes it answered otherwise or failed to answer, since the daemon
+    /// started.
+    #[serde(default)]
+    pub upgrades_refused: u64,
     /// Tunnels that ended on their own after a switch took traffic away from it,
     /// since the daemon started.
     #[serde(default)]

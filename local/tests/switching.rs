@@ -289,6 +289,13 @@ async fn a_websocket_stays_on_its_colour_across_a_switch_and_stop_waits_for_it()
         (env.colors.blue.open_tunnels, env.colors.green.open_tunnels),
         (1, 1)
     );
+    assert_eq!(
+        (
+            env.colors.blue.upgrades_accepted,
+            env.colors.blue.upgrades_refused
+        ),
+        (1, 0)
+    );
 
     // Stopping blue waits for its tunnel; the client ends it after 500 ms.
     let closer = tokio::spawn(async move {

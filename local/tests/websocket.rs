@@ -127,6 +127,8 @@ async fn websocket_messages_of_every_kind_pass_through_and_the_handshake_is_coun
         (1, 0),
         "the handshake: {summary:?}"
     );
+    assert_eq!(stats.upgrades_accepted.load(Ordering::SeqCst), 1);
+    assert_eq!(stats.upgrades_refused.load(Ordering::SeqCst), 0);
 
     // The close handshake goes through, and the tunnel ends with it.
     ws.close(None).await.expect("close");
@@ -320,7 +322,15 @@ async fn a_colour_that_refuses_an_upgrade_is_answered_through_and_the_connection
         }
         other => panic!("expected the colour's 200, got {:?}", other.map(|(_, c)| c)),
     }
-    assert_eq!(fd.stats(Color::Blue).tunnels.load(Ordering::SeqCst), 0);
+    let stats = fd.stats(Color::Blue);
+    assert_eq!(stats.tunnels.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        (
+            stats.upgrades_accepted.load(Ordering::SeqCst),
+            stats.upgrades_refused.load(Ordering::SeqCst)
+        ),
+        (0, 1)
+    );
 
     // An upgrade with a body is a plain request: the colour never sees `Upgrade`.
     let mut client = TcpStream::connect(addr).await.expect("connect");

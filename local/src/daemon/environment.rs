@@ -162,6 +162,8 @@ impl Env {
             log_tail: Vec::new(),
             in_flight,
             open_tunnels: stats.tunnels.load(Ordering::Relaxed),
+            upgrades_accepted: stats.upgrades_accepted.load(Ordering::Relaxed),
+            upgrades_refused: stats.upgrades_refused.load(Ordering::Relaxed),
             tunnels_drained: stats.retirement.drained.load(Ordering::Relaxed),
             tunnels_cut: stats.retirement.cut.load(Ordering::Relaxed),
             outdated: slot.outdated(&data.spec, color),

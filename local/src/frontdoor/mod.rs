@@ -46,6 +46,10 @@ pub struct ColorStats {
     pub in_flight: AtomicU64,
     /// Tunnels open to it (connections upgraded by its `101`, WebSocket mostly).
     pub tunnels: AtomicU64,
+    /// Upgrade handshakes it answered with `101`.
+    pub upgrades_accepted: AtomicU64,
+    /// Upgrade handshakes it answered otherwise, or failed to answer (502, 504).
+    pub upgrades_refused: AtomicU64,
     /// Sliding-window metrics.
     pub metrics: ColorMetrics,
     /// Idle upstream connections.

@@ -343,6 +343,9 @@ async fn exchange(
                 (502, "bad_gateway", "failed to answer".to_owned())
             };
             guard.record(status, started);
+            if req.upgrade {
+                stats.upgrades_refused.fetch_add(1, Ordering::Relaxed);
+            }
             tracing::warn!(environment = %shared.environment, %color, "upstream error: {e}");
             drop(guard);
             let persistence = Persistence::of(req.http10, closing() || !body_done);
@@ -358,6 +361,14 @@ async fn exchange(
         }
     };
     guard.record(head.status, started);
+    if req.upgrade {
+        let counter = if head.framing == Framing::Switched {
+            &stats.upgrades_accepted
+        } else {
+            &stats.upgrades_refused
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
     if head.framing == Framing::Switched {
         switch_protocols(client, shared, &mut answer_body, &color_header, guard).await;
         return false;
