@@ -46,6 +46,11 @@ pub fn computed_attributes(block: Block) -> Block {
         )
 }
 
+/// `local.drain_timeout` when the configuration leaves it out, as the schema writes it.
+pub(super) const DEFAULT_DRAIN_TIMEOUT_TEXT: &str = "30s";
+/// `local.upstream_timeout` when the configuration leaves it out, as the schema writes it.
+pub(super) const DEFAULT_UPSTREAM_TIMEOUT_TEXT: &str = "60s";
+
 /// The resource schema.
 pub fn schema() -> Schema {
     let local = Block::new()
@@ -55,8 +60,8 @@ pub fn schema() -> Schema {
         ))
         .attr(Attribute::new("env", Type::map(Type::String)).optional().description("Extra environment variables for the colour processes (placeholders replaced)."))
         .attr(Attribute::string("listen").required().description("Front door address, e.g. `127.0.0.1:8080`. All user traffic goes here."))
-        .attr(Attribute::string("drain_timeout").default("30s").description("How long a retired colour may finish in-flight requests before it is stopped, and how long WebSocket (upgraded) connections open on a colour stay open after a switch takes traffic away from it; the front door closes those still open then (new connections go to the new colour at once)."))
-        .attr(Attribute::string("upstream_timeout").default("60s").description(
+        .attr(Attribute::string("drain_timeout").default(DEFAULT_DRAIN_TIMEOUT_TEXT).description("How long a retired colour may finish in-flight requests before it is stopped, and how long WebSocket (upgraded) connections open on a colour stay open after a switch takes traffic away from it; the front door closes those still open then (new connections go to the new colour at once)."))
+        .attr(Attribute::string("upstream_timeout").default(DEFAULT_UPSTREAM_TIMEOUT_TEXT).description(
             "How long a colour may take to answer a request's head through the front door (1ms to 1h). A colour that takes longer gets the client a `504 Gateway Timeout`, counted as an error of that colour, so the post-switch watch rolls back a release whose new colour hangs. WebSocket and other upgraded connections are exempt once switched (they close after an hour without traffic).",
         ))
         .attr(Attribute::bool("trust_forwarded_headers").default(false).description(

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tfplugin::model::Field;
 
 use super::model::{ColorModel, DeploymentModel, EnvironmentModel, LocalModel};
+use super::schema::{DEFAULT_DRAIN_TIMEOUT_TEXT, DEFAULT_UPSTREAM_TIMEOUT_TEXT};
 use crate::platform::{Color, EnvironmentState, TargetSpec};
 use crate::rollout::ReleaseReport;
 
@@ -120,8 +121,10 @@ pub fn rollback_target(previous: &Field<String>, state: &EnvironmentState) -> Fi
     }
 }
 
-/// The `local` block as the platform holds it, keeping the user's spelling
-/// of `drain_timeout` and `upstream_timeout` when it means the same duration; `None` for a spec of
+/// The `local` block as the platform holds it, keeping the user's spelling of
+/// `drain_timeout` and `upstream_timeout` when it means the same duration, and the
+/// schema's spelling of a default (an import knows no spelling: `60s`, not `1m`, or
+/// the plan of a configuration that leaves it out would differ); `None` for a spec of
 /// another platform (which has no `local` block).
 pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> Option<LocalModel> {
     let TargetSpec::Local {
@@ -135,16 +138,27 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> 
     else {
         return None;
     };
-    let spelled = |prior: Option<&Field<String>>, held: Duration| {
+    let spelled = |prior: Option<&Field<String>>, held: Duration, default: &str| {
         let prior = prior.cloned().unwrap_or(Field::Null);
         match prior.as_deref().map(tfplugin::timeouts::parse_duration) {
             Some(Ok(d)) if d == held => prior,
+            _ if tfplugin::timeouts::parse_duration(default) == Ok(held) => {
+                Field::Known(default.to_owned())
+            }
             _ => Field::Known(tfplugin::timeouts::format_duration(held)),
         }
     };
     let prior = prior_local.known();
-    let drain = spelled(prior.map(|l| &l.drain_timeout), *drain_timeout);
-    let upstream = spelled(prior.map(|l| &l.upstream_timeout), *upstream_timeout);
+    let drain = spelled(
+        prior.map(|l| &l.drain_timeout),
+        *drain_timeout,
+        DEFAULT_DRAIN_TIMEOUT_TEXT,
+    );
+    let upstream = spelled(
+        prior.map(|l| &l.upstream_timeout),
+        *upstream_timeout,
+        DEFAULT_UPSTREAM_TIMEOUT_TEXT,
+    );
     // An env map the user left out stays null rather than becoming {}.
     let prior_env_null = prior_local.known().is_none_or(|l| l.env.is_null());
     let env_value = if env.is_empty() && prior_env_null {
@@ -164,4 +178,61 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> 
         upstream_timeout: upstream,
         trust_forwarded_headers: Field::Known(*trust_forwarded_headers),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+
+    use tfplugin::model::Field;
+
+    use super::local_block_value;
+    use crate::platform::TargetSpec;
+    use crate::resources::environment::model::LocalModel;
+
+    fn timeouts(
+        drain: Duration,
+        upstream: Duration,
+        prior: &Field<LocalModel>,
+    ) -> (String, String) {
+        let spec = TargetSpec::Local {
+            command: vec!["app".into()],
+            env: BTreeMap::new(),
+            listen: "127.0.0.1:8080".into(),
+            drain_timeout: drain,
+            upstream_timeout: upstream,
+            trust_forwarded_headers: false,
+        };
+        let local = local_block_value(&spec, prior).expect("a local block");
+        let text = |f: &Field<String>| f.as_deref().unwrap_or_default().to_owned();
+        (text(&local.drain_timeout), text(&local.upstream_timeout))
+    }
+
+    #[test]
+    fn timeouts_keep_the_users_spelling_or_the_schemas_default() {
+        let (s30, s60, s90) = (
+            Duration::from_secs(30),
+            Duration::from_secs(60),
+            Duration::from_secs(90),
+        );
+        // An import knows no spelling: defaults as the schema writes them, so that a
+        // configuration leaving them out plans nothing.
+        assert_eq!(
+            timeouts(s30, s60, &Field::Null),
+            ("30s".into(), "60s".into())
+        );
+        assert_eq!(
+            timeouts(s90, s90, &Field::Null),
+            ("1m30s".into(), "1m30s".into())
+        );
+        let prior = Field::Known(LocalModel {
+            drain_timeout: Field::Known("0.5m".into()),
+            upstream_timeout: Field::Known("1m".into()),
+            ..LocalModel::default()
+        });
+        assert_eq!(timeouts(s30, s60, &prior), ("0.5m".into(), "1m".into()));
+        // Changed behind Terraform's back: the new value, in the canonical spelling.
+        assert_eq!(timeouts(s90, s90, &prior), ("1m30s".into(), "1m30s".into()));
+    }
 }
