@@ -90,17 +90,38 @@ async fn a_colour_that_never_answers_gets_the_client_a_504_counted_against_it() 
     .await;
     assert!(answer.starts_with("HTTP/1.1 504 "), "{answer}");
 
+    // An upgrade the colour never answers: a 504, a refused upgrade, and the connection
+    // closes after it (the client may already speak the protocol it asked for).
+    let mut client = TcpStream::connect(addr).await.expect("connect");
+    client
+        .write_all(b"GET /ws HTTP/1.1\r\nHost: fd.test\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    within("the 504 and the close", client.read_to_end(&mut answer))
+        .await
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 504 "), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+
     let stats = fd.stats(Color::Blue);
+    assert_eq!(
+        stats
+            .upgrades_refused
+            .load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
     let summary = stats.metrics.summary(Color::Blue, 0, u64::MAX);
     assert_eq!(
         (summary.requests, summary.errors_5xx),
-        (2, 2),
-        "both count as errors of blue: {summary:?}"
+        (3, 3),
+        "all count as errors of blue: {summary:?}"
     );
     assert_eq!(stats.in_flight.load(std::sync::atomic::Ordering::SeqCst), 0);
     assert_eq!(
         colour.accepted(),
-        2,
+        3,
         "a connection whose answer timed out is never reused"
     );
 }

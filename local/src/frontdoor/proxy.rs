@@ -348,7 +348,9 @@ async fn exchange(
             }
             tracing::warn!(environment = %shared.environment, %color, "upstream error: {e}");
             drop(guard);
-            let persistence = Persistence::of(req.http10, closing() || !body_done);
+            // After a failed upgrade too: the client may have sent bytes of the protocol
+            // it asked for, which are no request.
+            let persistence = Persistence::of(req.http10, closing() || !body_done || req.upgrade);
             answer::local(
                 &mut client.out,
                 status,
