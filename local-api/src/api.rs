@@ -123,6 +123,11 @@ pub struct ColorStatus {
     /// Tunnels (WebSocket or other upgraded connections) open to it right now.
     #[serde(default)]
     pub open_tunnels: u64,
+    /// Client connections of the front door busy with it right now: a request being
+    /// proxied to it (`in_flight`) or a tunnel to it (`open_tunnels`). An idle
+    /// keep-alive connection belongs to no colour: its next request follows the table.
+    #[serde(default)]
+    pub open_connections: u64,
     /// Upgrade handshakes it accepted (`101`) since the daemon started.
     #[serde(default)]
     pub upgrades_accepted: u64,

@@ -70,13 +70,13 @@ pub fn render(envs: &[EnvironmentStatus], audit: &[AuditEntry]) -> String {
                 esc(&l.expires_at)
             );
         }
-        h.push_str("<table><tr><th>colour</th><th>version</th><th>status</th><th>pid</th><th>address</th><th>restarts</th><th>traffic</th><th>in flight</th><th>tunnels (open / drained / cut)</th></tr>");
+        h.push_str("<table><tr><th>colour</th><th>version</th><th>status</th><th>pid</th><th>address</th><th>restarts</th><th>traffic</th><th>in flight</th><th>open connections</th><th>tunnels (open / drained / cut)</th><th>upgrades (accepted / refused)</th></tr>");
         for color in Color::ALL {
             let c = env.colors.get(color);
             let t = traffic(env, color);
             let _ = write!(
                 h,
-                "<tr class=\"{}\"><td class=\"{color}\">{color}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td></tr>",
+                "<tr class=\"{}\"><td class=\"{color}\">{color}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{} / {}</td></tr>",
                 if t == "live" { "live" } else { "" },
                 esc(c.version.as_deref().unwrap_or("—")),
                 if c.status == ProcessStatus::Crashed { "crashed" } else { "" },
@@ -86,9 +86,12 @@ pub fn render(envs: &[EnvironmentStatus], audit: &[AuditEntry]) -> String {
                 c.restarts,
                 esc(&t),
                 c.in_flight,
+                c.open_connections,
                 c.open_tunnels,
                 c.tunnels_drained,
                 c.tunnels_cut,
+                c.upgrades_accepted,
+                c.upgrades_refused,
             );
         }
         h.push_str("</table>");

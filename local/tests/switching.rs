@@ -296,6 +296,28 @@ async fn a_websocket_stays_on_its_colour_across_a_switch_and_stop_waits_for_it()
         ),
         (1, 0)
     );
+    assert_eq!(
+        (
+            env.colors.blue.open_connections,
+            env.colors.green.open_connections
+        ),
+        (1, 1),
+        "a tunnel is a connection busy with its colour"
+    );
+    // People see the same: `bluegreen-local status` and the dashboard.
+    let row = status_row(&d, "ws", "blue").await;
+    assert!(
+        row.contains(
+            "idle                 1           1 open, 0 drained, 0 cut   1 accepted, 0 refused"
+        ),
+        "connections, tunnels and upgrades of blue: {row}"
+    );
+    assert!(
+        dashboard_row(&d, "blue")
+            .await
+            .ends_with("<td>0</td><td>1</td><td>1 / 0 / 0</td><td>1 / 0</td></tr>"),
+        "in flight, open connections, tunnels and upgrades of blue on the dashboard"
+    );
 
     // Stopping blue waits for its tunnel; the client ends it after 500 ms.
     let closer = tokio::spawn(async move {
@@ -318,6 +340,11 @@ async fn a_websocket_stays_on_its_colour_across_a_switch_and_stop_waits_for_it()
         (blue.open_tunnels, blue.tunnels_drained, blue.tunnels_cut),
         (0, 1, 0)
     );
+    let row = status_row(&d, "ws", "blue").await;
+    assert!(
+        row.contains(" 0           0 open, 1 drained, 0 cut   1 accepted, 0 refused"),
+        "{row}"
+    );
     let audit = c.audit(Some("ws"), None).await.expect("audit");
     let stop = audit
         .iter()
@@ -331,4 +358,65 @@ async fn a_websocket_stays_on_its_colour_across_a_switch_and_stop_waits_for_it()
         "{}",
         stop.message
     );
+}
+
+/// The row of `color` in what `bluegreen-local status ENV` prints.
+async fn status_row(d: &Daemon, env: &str, color: &str) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_bluegreen-local"))
+        .arg("status")
+        .arg(env)
+        .arg("--state-dir")
+        .arg(d.state_dir())
+        .arg("--endpoint")
+        .arg(d.endpoint())
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out)
+        .await
+        .expect("status finishes")
+        .expect("running bluegreen-local status");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let header = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("COLOR"))
+        .unwrap_or_else(|| panic!("a colour table: {stdout}"));
+    for column in ["CONNECTIONS", "TUNNELS", "UPGRADES"] {
+        assert!(header.contains(column), "{header}");
+    }
+    stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{color} ")))
+        .unwrap_or_else(|| panic!("a {color} row: {stdout}"))
+        .to_owned()
+}
+
+/// The row of `color` in the dashboard's colour table (a token holder's view).
+async fn dashboard_row(d: &Daemon, color: &str) -> String {
+    let token = std::fs::read_to_string(d.state_dir().join("token")).expect("token");
+    let auth = format!("Bearer {}", token.trim());
+    let page = get(
+        &http(),
+        &format!("{}/", d.endpoint()),
+        &[("authorization", &auth)],
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    for column in ["open connections", "upgrades (accepted / refused)"] {
+        assert!(
+            page.body.contains(&format!("<th>{column}</th>")),
+            "{}",
+            page.body
+        );
+    }
+    let cell = format!("<td class=\"{color}\">{color}</td>");
+    let start = page
+        .body
+        .find(&cell)
+        .unwrap_or_else(|| panic!("{}", page.body));
+    let end = start + page.body[start..].find("</tr>").expect("row end") + "</tr>".len();
+    page.body[start..end].to_owned()
 }

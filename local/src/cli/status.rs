@@ -69,7 +69,7 @@ pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
             ));
         }
         out.push_str(&format!(
-            "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {:<26} {}\n",
+            "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {:<11} {:<26} {:<22} {}\n",
             "COLOR",
             "VERSION",
             "STATUS",
@@ -77,13 +77,15 @@ pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
             "PORT",
             "RESTARTS",
             "TRAFFIC",
+            "CONNECTIONS",
             "TUNNELS",
+            "UPGRADES",
             "LAST EXIT"
         ));
         for color in Color::ALL {
             let c = env.colors.get(color);
             out.push_str(&format!(
-                "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {:<26} {}\n",
+                "  {:<6} {:<12} {:<9} {:<8} {:<6} {:<8} {:<20} {:<11} {:<26} {:<22} {}\n",
                 paint(color, tty),
                 c.version.as_deref().unwrap_or("-"),
                 c.status.to_string(),
@@ -91,7 +93,12 @@ pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
                 c.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
                 c.restarts,
                 traffic(env, color),
+                c.open_connections,
                 tunnels(c),
+                format!(
+                    "{} accepted, {} refused",
+                    c.upgrades_accepted, c.upgrades_refused
+                ),
                 c.last_exit.as_deref().unwrap_or("-"),
             ));
         }
@@ -102,14 +109,10 @@ pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
 /// Open WebSocket (upgraded) connections of a colour, and how those of its retirements
 /// ended: on their own within the drain, or closed at its deadline.
 fn tunnels(c: &ColorStatus) -> String {
-    if c.tunnels_drained == 0 && c.tunnels_cut == 0 {
-        format!("{} open", c.open_tunnels)
-    } else {
-        format!(
-            "{} open, {} drained, {} cut",
-            c.open_tunnels, c.tunnels_drained, c.tunnels_cut
-        )
-    }
+    format!(
+        "{} open, {} drained, {} cut",
+        c.open_tunnels, c.tunnels_drained, c.tunnels_cut
+    )
 }
 
 /// Prints the status of one or all environments.

@@ -147,6 +147,7 @@ impl Env {
         let slot = &data.colors[color.index()];
         let stats = self.frontdoor.stats(color);
         let in_flight = stats.in_flight.load(Ordering::Relaxed);
+        let open_tunnels = stats.tunnels.load(Ordering::Relaxed);
         let mut status = ColorStatus {
             color,
             version: slot.version.clone(),
@@ -161,7 +162,8 @@ impl Env {
             log_path: None,
             log_tail: Vec::new(),
             in_flight,
-            open_tunnels: stats.tunnels.load(Ordering::Relaxed),
+            open_tunnels,
+            open_connections: in_flight + open_tunnels,
             upgrades_accepted: stats.upgrades_accepted.load(Ordering::Relaxed),
             upgrades_refused: stats.upgrades_refused.load(Ordering::Relaxed),
             tunnels_drained: stats.retirement.drained.load(Ordering::Relaxed),
