@@ -8,6 +8,7 @@ pub mod test_server;
 #[cfg(test)]
 mod tests;
 pub mod trust;
+pub mod websocket;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -144,34 +145,8 @@ impl Http {
         mut req: hyper::Request<Full<Bytes>>,
         timeout: Duration,
     ) -> Result<hyper::Response<Incoming>, String> {
-        let trust = self
-            .trust
-            .get_or_try_init(|| async { Trust::load(None) })
-            .await
-            .map_err(|e| e.to_string())?;
         let uri = req.uri().clone();
-        let host = uri
-            .host()
-            .ok_or_else(|| format!("{uri} has no host"))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        let port = uri.port_u16().unwrap_or(443);
-        let name = ServerName::try_from(host.clone())
-            .map_err(|_| format!("{host:?} is not a valid TLS server name"))?;
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-            .await
-            .map_err(|e| connect_error(&e))?;
-        let _ = tcp.set_nodelay(true);
-        let stream = tokio_rustls::TlsConnector::from(Arc::clone(&trust.config))
-            .connect(name, tcp)
-            .await
-            .map_err(
-                |e| match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                    Some(tls) => trust.describe(&host, tls),
-                    None => format!("TLS handshake with {host} failed: {e}"),
-                },
-            )?;
+        let (stream, host) = self.connect_tls(&uri).await?;
         let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| format!("HTTP over TLS with {host}: {e}"))?;
@@ -202,6 +177,48 @@ impl Http {
             }
             text
         })
+    }
+
+    /// A fresh TLS connection to `uri`'s host and port (443 by default),
+    /// verified against the trust; also returns the host name it verified.
+    async fn connect_tls(
+        &self,
+        uri: &hyper::Uri,
+    ) -> Result<
+        (
+            tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+            String,
+        ),
+        String,
+    > {
+        let trust = self
+            .trust
+            .get_or_try_init(|| async { Trust::load(None) })
+            .await
+            .map_err(|e| e.to_string())?;
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("{uri} has no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = uri.port_u16().unwrap_or(443);
+        let name = ServerName::try_from(host.clone())
+            .map_err(|_| format!("{host:?} is not a valid TLS server name"))?;
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| connect_error(&e))?;
+        let _ = tcp.set_nodelay(true);
+        let stream = tokio_rustls::TlsConnector::from(Arc::clone(&trust.config))
+            .connect(name, tcp)
+            .await
+            .map_err(
+                |e| match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                    Some(tls) => trust.describe(&host, tls),
+                    None => format!("TLS handshake with {host} failed: {e}"),
+                },
+            )?;
+        Ok((stream, host))
     }
 }
 

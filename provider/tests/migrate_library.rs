@@ -487,6 +487,7 @@ mod gate {
             last_exit: None,
             log_tail: Vec::new(),
             outdated: false,
+            connections: None,
         }
     }
 

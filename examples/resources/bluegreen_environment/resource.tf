@@ -15,6 +15,14 @@ resource "bluegreen_environment" "api" {
     deadline          = "1m"
   }
 
+  # Print equipment and dashboards keep WebSockets open: the new colour must
+  # accept one, and answer "version" with its release, before the switch.
+  websocket_check {
+    path           = "/ws"
+    send           = "version"
+    expect_message = "{version}"
+  }
+
   smoke_test {
     name          = "orders"
     path          = "/api/orders"

@@ -92,6 +92,9 @@ pub struct Script {
     pub smoke_hangs: Vec<String>,
     /// The health path.
     pub health_path: String,
+    /// The WebSocket endpoint: it accepts a handshake, echoes messages and
+    /// answers `version` with `{"version": …}`, like the demo app's `/ws`.
+    pub websocket_path: String,
     /// Traffic per colour.
     pub traffic: BTreeMap<Color, Traffic>,
     /// Someone else changes the routing right after the next deploy, so the
@@ -119,6 +122,7 @@ impl Default for Script {
             smoke: HashMap::new(),
             smoke_hangs: Vec::new(),
             health_path: "/health".into(),
+            websocket_path: "/ws".into(),
             traffic: BTreeMap::new(),
             concurrent_route_after_deploy: false,
             locked_by: None,
@@ -346,8 +350,12 @@ impl FakePlatform {
                             Ok(n) => len += n,
                         }
                     }
-                    let head = String::from_utf8_lossy(&buf[..len]);
+                    let head = String::from_utf8_lossy(&buf[..len]).into_owned();
                     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                    if let Some(version) = websocket_version(&inner, color, &path) {
+                        serve_websocket(stream, &head, version).await;
+                        return;
+                    }
                     let Some((status, body)) = answer(&inner, color, &path) else {
                         // Hang: hold the connection open until the client gives up.
                         let _ = stream.read(&mut buf).await;
@@ -418,6 +426,60 @@ fn etag(n: u64) -> RoutingRevision {
         "W/\"{:016x}\"",
         n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
     ))
+}
+
+/// The version `color` runs when `path` is the WebSocket endpoint.
+fn websocket_version(inner: &Mutex<Inner>, color: Color, path: &str) -> Option<String> {
+    let inner = inner.lock().unwrap_or_else(|p| p.into_inner());
+    (path == inner.script.websocket_path).then(|| {
+        inner
+            .colors
+            .get(&color)
+            .and_then(|c| c.version.clone())
+            .unwrap_or_default()
+    })
+}
+
+/// Switches to WebSocket when `head` asks for it (else `426`), then echoes
+/// and answers `version` until the client closes.
+async fn serve_websocket(mut stream: tokio::net::TcpStream, head: &str, version: String) {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{handshake::derive_accept_key, protocol::Role, Message};
+    let key = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim()
+            .eq_ignore_ascii_case("sec-websocket-key")
+            .then(|| value.trim().to_string())
+    });
+    let Some(key) = key else {
+        let _ = stream
+            .write_all(
+                b"HTTP/1.1 426 Upgrade Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            )
+            .await;
+        return;
+    };
+    let switch = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\nsec-websocket-accept: {}\r\n\r\n",
+        derive_accept_key(key.as_bytes())
+    );
+    if stream.write_all(switch.as_bytes()).await.is_err() {
+        return;
+    }
+    let mut ws =
+        tokio_tungstenite::WebSocketStream::from_raw_socket(stream, Role::Server, None).await;
+    while let Some(Ok(message)) = ws.next().await {
+        let reply = match message {
+            Message::Text(t) if t.as_str() == "version" => {
+                Message::text(format!(r#"{{"version":"{version}"}}"#))
+            }
+            Message::Text(_) | Message::Binary(_) => message,
+            _ => continue,
+        };
+        if ws.send(reply).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// What `color` answers on `path`; `None` hangs.
@@ -529,6 +591,7 @@ impl Platform for FakePlatform {
                         last_exit: c.exit.clone(),
                         log_tail: c.log_tail.clone(),
                         outdated: false,
+                        connections: None,
                     },
                 )
             })

@@ -11,9 +11,9 @@ use bluegreen_local_api::api::{
 use bluegreen_local_api::client::{Client, ClientError};
 
 use super::{
-    CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Latency,
-    LatencyStatistic, Lease, LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange,
-    RouteReason, RoutingRevision, RoutingTable, TargetSpec,
+    CanaryRoute, Color, ColorPhase, ColorState, Connections, EnvironmentRef, EnvironmentState,
+    Failure, Latency, LatencyStatistic, Lease, LockHeld, Metrics, Platform, PlatformError,
+    Propagation, RouteChange, RouteReason, RoutingRevision, RoutingTable, TargetSpec,
 };
 
 /// Settings of the local platform, resolved from the provider's `local`
@@ -265,6 +265,11 @@ fn color_state(c: &api::ColorStatus) -> ColorState {
         last_exit: c.last_exit.clone(),
         log_tail: c.log_tail.clone(),
         outdated: c.outdated,
+        connections: Some(Connections {
+            open: c.open_tunnels,
+            drained: c.tunnels_drained,
+            cut: c.tunnels_cut,
+        }),
     }
 }
 

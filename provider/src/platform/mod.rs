@@ -68,6 +68,21 @@ pub struct ColorState {
     pub log_tail: Vec<String>,
     /// Runs an older target definition (command, env) than the current one.
     pub outdated: bool,
+    /// Its connections at the front door, where the platform counts them (the local
+    /// daemon does; Azure Front Door reports none per origin).
+    pub connections: Option<Connections>,
+}
+
+/// A colour's long-lived connections (WebSocket tunnels) at the front door. `drained` and
+/// `cut` are totals since the platform started counting: compare two readings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Connections {
+    /// Open now.
+    pub open: u64,
+    /// Ended on their own within the drain after a switch took traffic away.
+    pub drained: u64,
+    /// Closed by the front door at the drain deadline.
+    pub cut: u64,
 }
 
 /// Canary routing by colour.
@@ -146,6 +161,7 @@ impl EnvironmentState {
             last_exit: None,
             log_tail: Vec::new(),
             outdated: false,
+            connections: None,
         })
     }
     /// The live (primary) colour.

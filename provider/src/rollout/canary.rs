@@ -320,6 +320,7 @@ mod tests {
             last_exit: None,
             log_tail: vec![],
             outdated: false,
+            connections: None,
         };
         EnvironmentState {
             endpoint: String::new(),

@@ -71,6 +71,15 @@ pub async fn health_gate(
                 "health check passed on {color}: {consecutive} consecutive healthy answers from {url} in {:.1}s",
                 started.elapsed().as_secs_f64()
             ));
+            if let Some(websocket) = &check.websocket {
+                super::websocket_check::websocket_check(
+                    attempt,
+                    &address,
+                    websocket,
+                    check.timeout,
+                )
+                .await?;
+            }
             return Ok(());
         }
         if started.elapsed() + check.interval > check.deadline {

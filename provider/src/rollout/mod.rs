@@ -6,12 +6,14 @@ pub mod attempt;
 pub mod canary;
 pub mod clock;
 pub mod deploy;
+pub mod drain;
 pub mod gate;
 pub mod propagation;
 pub mod report;
 pub mod smoke;
 pub mod switch;
 pub mod watch;
+pub mod websocket_check;
 
 #[cfg(test)]
 mod tests;
@@ -44,6 +46,21 @@ pub struct HealthCheck {
     pub healthy_threshold: u32,
     /// Time the colour has to become healthy.
     pub deadline: Duration,
+    /// A WebSocket the colour must accept once it is healthy.
+    pub websocket: Option<WebSocketCheck>,
+}
+
+/// The gate's `websocket_check`: a handshake on the colour's own address,
+/// optionally with a first message that must arrive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebSocketCheck {
+    /// Path of the WebSocket endpoint.
+    pub path: String,
+    /// Text sent once the handshake succeeded (e.g. `version`).
+    pub send: Option<String>,
+    /// Text the first message from the colour must contain; `{version}` is
+    /// the release version.
+    pub expect_message: Option<String>,
 }
 
 impl Default for HealthCheck {
@@ -56,6 +73,7 @@ impl Default for HealthCheck {
             timeout: Duration::from_secs(5),
             healthy_threshold: 2,
             deadline: Duration::from_secs(120),
+            websocket: None,
         }
     }
 }
@@ -228,6 +246,13 @@ impl Engine<'_> {
                 attempt.step(format!("stopped {previous} (keep_previous = false)"));
             }
         }
+        let drained = match live {
+            Some(previous) => self.drain_summary(&attempt, previous).await,
+            None => None,
+        };
+        if let Some(text) = &drained {
+            attempt.step(text.clone());
+        }
         let outcome = if instant {
             Outcome::Switched
         } else {
@@ -245,8 +270,29 @@ impl Engine<'_> {
             ),
             None => format!("{} is live on {target}", spec.version),
         };
+        let message = match drained {
+            Some(text) => format!("{message}; {text}"),
+            None => message,
+        };
         attempt.report.finish(outcome, message);
         Ok(attempt.report)
+    }
+
+    /// How the connections of `previous` (live when the attempt began) ended since the
+    /// switch, where the platform counts them. Read once more at the end of the release
+    /// (after the watch, so a short drain is over); a failed read only loses the note.
+    async fn drain_summary(&self, attempt: &Attempt<'_>, previous: Color) -> Option<String> {
+        let before = attempt.snapshot.color(previous);
+        before.connections?;
+        let now = match self.platform.status(attempt.environment).await {
+            Ok(Some(state)) => state.color(previous).connections,
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!("reading {previous}'s connections for the report: {e}");
+                None
+            }
+        };
+        drain::summary(previous, before.version.as_deref(), before.connections, now)
     }
 
     /// Deploys and gates `version` on the idle colour without switching (canary/preview).

@@ -2,6 +2,8 @@
 //! platform (no process; the colours' health answers come from in-process
 //! loopback listeners). Durations are short so the whole table runs in seconds.
 
+mod websocket;
+
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -28,6 +30,7 @@ fn health() -> HealthCheck {
         timeout: Duration::from_millis(300),
         healthy_threshold: 2,
         deadline: Duration::from_millis(600),
+        websocket: None,
     }
 }
 
@@ -801,7 +804,7 @@ fn patient() -> ReleaseSpec {
 
 /// What a stop test runs.
 enum Run {
-    Release(ReleaseSpec),
+    Release(Box<ReleaseSpec>),
     Canary(CanarySpec, Progressive),
     /// A canary routed at once, without a ramp.
     CanaryRoute(CanarySpec),
@@ -860,7 +863,7 @@ async fn a_stop_while_waiting_for_readiness_returns_promptly() {
     }))
     .await;
     let spec = patient();
-    stops_promptly(fake, "deployment", Run::Release(spec)).await;
+    stops_promptly(fake, "deployment", Run::Release(Box::new(spec))).await;
 }
 
 #[tokio::test]
@@ -870,7 +873,7 @@ async fn a_stop_between_health_probes_returns_promptly() {
     }))
     .await;
     let spec = patient();
-    stops_promptly(fake, "the health gate", Run::Release(spec)).await;
+    stops_promptly(fake, "the health gate", Run::Release(Box::new(spec))).await;
 }
 
 #[tokio::test]
@@ -880,7 +883,7 @@ async fn a_stop_during_a_hanging_health_probe_returns_promptly() {
     }))
     .await;
     let spec = patient();
-    stops_promptly(fake, "the health gate", Run::Release(spec)).await;
+    stops_promptly(fake, "the health gate", Run::Release(Box::new(spec))).await;
 }
 
 #[tokio::test]
@@ -899,7 +902,7 @@ async fn a_stop_during_a_hanging_smoke_test_returns_promptly() {
         expect_status: 200,
         body_contains: None,
     }];
-    stops_promptly(fake, "smoke tests", Run::Release(spec)).await;
+    stops_promptly(fake, "smoke tests", Run::Release(Box::new(spec))).await;
 }
 
 #[tokio::test]
@@ -912,7 +915,7 @@ async fn a_stop_during_the_post_switch_watch_returns_promptly() {
     stops_promptly(
         fake,
         "the post-switch watch (1.3.0 is live on green)",
-        Run::Release(spec),
+        Run::Release(Box::new(spec)),
     )
     .await;
 }
@@ -929,7 +932,7 @@ async fn a_stop_while_the_switch_propagates_returns_promptly() {
     stops_promptly(
         fake,
         "the propagation of the switch to green",
-        Run::Release(spec),
+        Run::Release(Box::new(spec)),
     )
     .await;
 }
@@ -1083,7 +1086,7 @@ async fn a_stop_while_the_rollback_propagates_returns_promptly() {
     stops_promptly_once(
         fake,
         "the propagation of the rollback to blue",
-        Run::Release(spec("1.3.0")),
+        Run::Release(Box::new(spec("1.3.0"))),
         |fake| fake.routes().len() == 2,
     )
     .await;

@@ -129,6 +129,7 @@ fn release_spec(env: &EnvironmentRef, version: &str) -> ReleaseSpec {
             timeout: Duration::from_secs(2),
             healthy_threshold: 2,
             deadline: Duration::from_secs(30),
+            websocket: None,
         },
         smoke: Vec::new(),
         post_switch: PostSwitch {

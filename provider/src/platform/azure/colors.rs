@@ -174,6 +174,8 @@ pub fn color_state(
         last_exit,
         log_tail: Vec::new(),
         outdated,
+        // Front Door reports no connections per origin.
+        connections: None,
     })
 }
 

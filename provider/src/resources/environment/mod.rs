@@ -308,6 +308,7 @@ impl EnvironmentResource {
         let mut state = prior.clone();
         // The user's non-release settings (gates, timeouts) are not what failed.
         state.health_check = planned.health_check.clone();
+        state.websocket_check = planned.websocket_check.clone();
         state.smoke_test = planned.smoke_test.clone();
         state.post_switch = planned.post_switch.clone();
         state.timeouts = planned.timeouts.clone();

@@ -10,7 +10,7 @@ use tfplugin::{AttributePath, Diagnostics, Number, Value};
 
 use super::azure_block::{self, AzureModel};
 use crate::platform::{Color, EnvironmentRef, TargetSpec};
-use crate::rollout::{HealthCheck, PostSwitch, ReleaseSpec, SmokeTest};
+use crate::rollout::{HealthCheck, PostSwitch, ReleaseSpec, SmokeTest, WebSocketCheck};
 
 /// `local.upstream_timeout` when the configuration leaves it out (the daemon's default).
 const DEFAULT_UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -50,6 +50,8 @@ tfplugin::model! {
         pub azure: Field<AzureModel>,
         /// The `health_check` block.
         pub health_check: Field<HealthCheckModel>,
+        /// The `websocket_check` block.
+        pub websocket_check: Field<WebSocketCheckModel>,
         /// The `smoke_test` blocks.
         pub smoke_test: Field<Vec<Field<SmokeTestModel>>>,
         /// The `post_switch` block.
@@ -126,6 +128,19 @@ tfplugin::model! {
         pub healthy_threshold: Field<Number>,
         /// Time the colour has to become healthy.
         pub deadline: Field<String>,
+    }
+}
+
+tfplugin::model! {
+    /// The `websocket_check` block.
+    #[derive(Debug, Clone, Default, PartialEq)]
+    pub struct WebSocketCheckModel {
+        /// Path of the WebSocket endpoint.
+        pub path: Field<String>,
+        /// Text sent after the handshake.
+        pub send: Field<String>,
+        /// Text the first message must contain.
+        pub expect_message: Field<String>,
     }
 }
 
@@ -336,6 +351,7 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
             d.deadline,
             diags,
         ),
+        websocket: websocket_check(config, diags),
     };
     if health.deadline.is_zero() {
         diags.error_at(
@@ -434,6 +450,24 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
 
 /// The platform block: exactly one of `local` and `azure`. `probe_path` is
 /// the health check's path, which Azure's propagation probe asks on the edge.
+/// The `websocket_check` block, when configured.
+fn websocket_check(config: &EnvironmentModel, diags: &mut Diagnostics) -> Option<WebSocketCheck> {
+    let block = config.websocket_check.known()?;
+    let path = block.path.as_deref().unwrap_or("/").to_string();
+    if !path.starts_with('/') {
+        diags.error_at(
+            AttributePath::attr("websocket_check").then_attr("path"),
+            "Invalid websocket_check path",
+            format!("{path:?} must start with \"/\", e.g. \"/ws\"."),
+        );
+    }
+    Some(WebSocketCheck {
+        path,
+        send: block.send.known().cloned(),
+        expect_message: block.expect_message.known().cloned(),
+    })
+}
+
 fn target(config: &EnvironmentModel, probe_path: &str, diags: &mut Diagnostics) -> TargetSpec {
     match (&config.local, &config.azure) {
         (Field::Null, Field::Null) => {
@@ -596,6 +630,10 @@ mod tests {
         assert_eq!(coverage::<LocalModel>(nested("local")), none);
         assert_eq!(coverage::<HealthCheckModel>(nested("health_check")), none);
         assert_eq!(coverage::<SmokeTestModel>(nested("smoke_test")), none);
+        assert_eq!(
+            coverage::<WebSocketCheckModel>(nested("websocket_check")),
+            none
+        );
         assert_eq!(coverage::<PostSwitchModel>(nested("post_switch")), none);
         assert_eq!(sorted::<ColorModel>(), object_names(&schema::color_type()));
         assert_eq!(
@@ -659,6 +697,14 @@ mod tests {
             ),
             ("azure", Value::Null),
             ("health_check", Value::Null),
+            (
+                "websocket_check",
+                Value::object([
+                    ("path", Value::from("/ws")),
+                    ("send", Value::from("version")),
+                    ("expect_message", Value::Null),
+                ]),
+            ),
             (
                 "smoke_test",
                 Value::List(vec![Value::object([

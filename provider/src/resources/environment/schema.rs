@@ -78,6 +78,12 @@ pub fn schema() -> Schema {
         .attr(Attribute::number("healthy_threshold").default(Value::int(2)).description("Consecutive healthy answers needed."))
         .attr(Attribute::string("deadline").default("2m").description("Time the colour has to start and become healthy."));
 
+    let websocket = Block::new()
+        .description("A WebSocket the idle colour must accept before the switch, checked once its `health_check` passed, on the same address (`ws://`, or `wss://` verified like the HTTPS health check) and within `health_check.timeout`. A handshake answered with anything but `101 Switching Protocols`, a close, or no answer in time fails the gate: no traffic moves, and the diagnostic names `websocket_check`, the URL and what was received.")
+        .attr(Attribute::string("path").required().description("Path of the WebSocket endpoint, e.g. `/ws`."))
+        .attr(Attribute::string("send").optional().description("A text message sent once the handshake succeeded, e.g. `version` for an endpoint that answers it. Without it, `expect_message` waits for the colour to speak first."))
+        .attr(Attribute::string("expect_message").optional().description("Text the first message from the colour must contain (after `send`, if set); `{version}` stands for the release version. Without it, the handshake alone is checked."));
+
     let smoke = Block::new()
         .description("A request the idle colour must answer as expected before the switch.")
         .attr(
@@ -143,6 +149,7 @@ pub fn schema() -> Schema {
         .block(NestedBlock::single("local", local))
         .block(NestedBlock::single("azure", super::azure_block::schema()))
         .block(NestedBlock::single("health_check", health))
+        .block(NestedBlock::single("websocket_check", websocket))
         .block(NestedBlock::list("smoke_test", smoke))
         .block(NestedBlock::single("post_switch", post_switch))
         .block(timeouts_block(&["create", "update", "delete"], &[DEFAULT_APPLY_TIMEOUT, DEFAULT_APPLY_TIMEOUT, DEFAULT_DELETE_TIMEOUT]));

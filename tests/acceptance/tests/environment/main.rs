@@ -23,6 +23,7 @@ mod unimplemented_platforms;
 mod update_under_load;
 mod watch_progress;
 mod websocket;
+mod websocket_gate;
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};

@@ -1,6 +1,7 @@
 //! WebSockets through a release: a connection opened to 1.2.0 stays on it past the
 //! switch (for `drain_timeout`, 1 s here) while plain requests already reach 1.3.0,
-//! is then closed by the front door and counted as cut; new connections reach 1.3.0.
+//! is then closed by the front door and counted as cut (in the status API and the
+//! release's `last_deployment.message`); new connections reach 1.3.0.
 //! The client is `tungstenite`, the colour the demo app's `/ws`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bluegreen_acceptance::harness::{announce, on_every_cli, AppSocket, Workspace};
 
-use crate::{bluegreen, destroy_and_check, Fixture};
+use crate::{bluegreen, destroy_and_check, Fixture, ADDRESS};
 
 #[test]
 fn a_websocket_outlives_the_switch_until_the_drain_and_new_ones_reach_the_release() {
@@ -95,6 +96,15 @@ fn a_websocket_outlives_the_switch_until_the_drain_and_new_ones_reach_the_releas
             .expect("environment status");
         assert_eq!(status["colors"]["blue"]["tunnels_cut"], 1, "{status}");
         assert_eq!(status["colors"]["blue"]["open_tunnels"], 0, "{status}");
+        // The release says so too: the watch (3 s) outlasts the drain (1 s).
+        let state = ws.show();
+        let message = state.resource(ADDRESS).str("last_deployment.message");
+        assert!(
+            message.ends_with(
+                "; WebSocket connections of 1.2.0 on blue since the switch: 0 drained, 1 cut at the drain deadline"
+            ),
+            "{message}"
+        );
 
         destroy_and_check(&ws, &fx);
     });
