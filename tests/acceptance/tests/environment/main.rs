@@ -24,6 +24,7 @@ mod update_under_load;
 mod watch_progress;
 mod websocket;
 mod websocket_gate;
+mod websocket_scale;
 
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
