@@ -435,6 +435,27 @@ pub struct MetricsSummary {
     pub p95_ms: Option<f64>,
     /// 99th percentile, ms.
     pub p99_ms: Option<f64>,
+    /// Its connections at the front door now (gauges and totals, not over the window).
+    #[serde(default)]
+    pub connections: ConnectionCounts,
+}
+
+/// A colour's client connections at the front door: what is open now, and totals
+/// since the daemon started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionCounts {
+    /// Client connections busy with it now: a request being proxied, or a tunnel.
+    pub open_connections: u64,
+    /// Tunnels (WebSocket or other upgraded connections) open to it now.
+    pub open_tunnels: u64,
+    /// Upgrade handshakes it accepted (`101`).
+    pub upgrades_accepted: u64,
+    /// Upgrade handshakes it answered otherwise or failed to answer (502, 504).
+    pub upgrades_refused: u64,
+    /// Tunnels that ended on their own after a switch took traffic away from it.
+    pub tunnels_drained: u64,
+    /// Tunnels the front door closed at the drain deadline.
+    pub tunnels_cut: u64,
 }
 
 /// Outcome of an audited action.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bluegreen_local::api::{Canary, Color, RoutingUpdate, StopRequest};
+use bluegreen_local::api::{Canary, Color, ConnectionCounts, RoutingUpdate, StopRequest};
 use common::{get, http, Daemon};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
@@ -303,6 +303,22 @@ async fn a_websocket_stays_on_its_colour_across_a_switch_and_stop_waits_for_it()
         ),
         (1, 1),
         "a tunnel is a connection busy with its colour"
+    );
+    // The metrics API carries the same connections beside the window's figures.
+    let metrics = c
+        .metrics("ws", Color::Blue, None, None)
+        .await
+        .expect("metrics of blue");
+    assert_eq!(
+        metrics.connections,
+        ConnectionCounts {
+            open_connections: 1,
+            open_tunnels: 1,
+            upgrades_accepted: 1,
+            upgrades_refused: 0,
+            tunnels_drained: 0,
+            tunnels_cut: 0,
+        }
     );
     // People see the same: `bluegreen-local status` and the dashboard.
     let row = status_row(&d, "ws", "blue").await;

@@ -1,7 +1,6 @@
 //! One environment inside the daemon: definition, routing, lock, colour processes and
 //! front door, and the views built from them.
 
-use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -146,8 +145,7 @@ impl Env {
     pub fn color_status(&self, data: &EnvData, color: Color) -> ColorStatus {
         let slot = &data.colors[color.index()];
         let stats = self.frontdoor.stats(color);
-        let in_flight = stats.in_flight.load(Ordering::Relaxed);
-        let open_tunnels = stats.tunnels.load(Ordering::Relaxed);
+        let connections = stats.connections();
         let mut status = ColorStatus {
             color,
             version: slot.version.clone(),
@@ -161,13 +159,13 @@ impl Env {
             last_exit: None,
             log_path: None,
             log_tail: Vec::new(),
-            in_flight,
-            open_tunnels,
-            open_connections: in_flight + open_tunnels,
-            upgrades_accepted: stats.upgrades_accepted.load(Ordering::Relaxed),
-            upgrades_refused: stats.upgrades_refused.load(Ordering::Relaxed),
-            tunnels_drained: stats.retirement.drained.load(Ordering::Relaxed),
-            tunnels_cut: stats.retirement.cut.load(Ordering::Relaxed),
+            in_flight: connections.open_connections - connections.open_tunnels,
+            open_tunnels: connections.open_tunnels,
+            open_connections: connections.open_connections,
+            upgrades_accepted: connections.upgrades_accepted,
+            upgrades_refused: connections.upgrades_refused,
+            tunnels_drained: connections.tunnels_drained,
+            tunnels_cut: connections.tunnels_cut,
             outdated: slot.outdated(&data.spec, color),
         };
         if let Some(sup) = &slot.supervisor {

@@ -147,6 +147,8 @@ impl ColorMetrics {
             p50_ms: quantile(0.50),
             p95_ms: quantile(0.95),
             p99_ms: quantile(0.99),
+            // Filled in by the caller, which holds the colour's live counters.
+            connections: Default::default(),
         }
     }
 }

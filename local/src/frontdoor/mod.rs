@@ -28,7 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::Color;
+use crate::api::{Color, ConnectionCounts};
 use metrics::ColorMetrics;
 use routing::RoutingTable;
 
@@ -56,6 +56,22 @@ pub struct ColorStats {
     pub pool: upstream::Pool,
     /// When its tunnels must end after a switch took traffic away, and how they ended.
     pub retirement: retirement::Retirement,
+}
+
+impl ColorStats {
+    /// Its connections now, as the status and metrics APIs report them.
+    pub fn connections(&self) -> ConnectionCounts {
+        let in_flight = self.in_flight.load(Ordering::Relaxed);
+        let open_tunnels = self.tunnels.load(Ordering::Relaxed);
+        ConnectionCounts {
+            open_connections: in_flight + open_tunnels,
+            open_tunnels,
+            upgrades_accepted: self.upgrades_accepted.load(Ordering::Relaxed),
+            upgrades_refused: self.upgrades_refused.load(Ordering::Relaxed),
+            tunnels_drained: self.retirement.drained.load(Ordering::Relaxed),
+            tunnels_cut: self.retirement.cut.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Errors starting a front door.

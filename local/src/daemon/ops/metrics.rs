@@ -20,10 +20,9 @@ impl Daemon {
                 "`since` ({since}) is after `until` ({until})"
             )));
         }
-        Ok(env
-            .frontdoor
-            .stats(q.color)
-            .metrics
-            .summary(q.color, since, until))
+        let stats = env.frontdoor.stats(q.color);
+        let mut summary = stats.metrics.summary(q.color, since, until);
+        summary.connections = stats.connections();
+        Ok(summary)
     }
 }
