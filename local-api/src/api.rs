@@ -22,6 +22,11 @@ pub const COLOR_HEADER: &str = "x-bluegreen-color";
 // One definition for the engine, every platform and this wire format.
 pub use bluegreen_color::{Color, ParseColorError};
 
+// Release progress has its own module; the API's types are all named from here.
+pub use crate::release::{
+    PhaseMark, Release, ReleaseEvent, ReleaseList, ReleasePhase, ReleaseStep, WatchFigures,
+};
+
 /// Definition of an environment: how to run a colour and where the front door listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentSpec {

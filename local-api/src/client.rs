@@ -16,7 +16,7 @@ use crate::api::{
     AuditEntry, AuditList, BreakLockRequest, BrokenLock, Color, ColorStatus, DaemonHealth,
     DaemonStopRequest, DaemonStopped, DeployRequest, EnvironmentList, EnvironmentSpec,
     EnvironmentStatus, ErrorBody, LockInfo, LockRequest, LockState, MetricsSummary, ProcessStatus,
-    Routing, RoutingUpdate, StopRequest,
+    Release, ReleaseEvent, ReleaseList, Routing, RoutingUpdate, StopRequest,
 };
 
 /// Default endpoint of the daemon.
@@ -432,6 +432,23 @@ impl Client {
             path.push_str(&format!("&until={u}"));
         }
         self.call(Method::GET, &path, None).await
+    }
+
+    /// `POST …/releases`: records one step of a release (the engine's progress).
+    pub async fn report_release(
+        &self,
+        name: &str,
+        event: &ReleaseEvent,
+    ) -> Result<Release, ClientError> {
+        let path = format!("{}/releases", Self::env_path(name));
+        self.call(Method::POST, &path, Self::json(event)).await
+    }
+
+    /// `GET …/releases`: the last releases, newest first.
+    pub async fn releases(&self, name: &str) -> Result<Vec<Release>, ClientError> {
+        let path = format!("{}/releases", Self::env_path(name));
+        let list: ReleaseList = self.call(Method::GET, &path, None).await?;
+        Ok(list.releases)
     }
 
     /// `GET …/lock`.

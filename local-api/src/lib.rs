@@ -8,4 +8,5 @@
 pub mod api;
 pub mod client;
 pub mod pid_space;
+pub mod release;
 pub mod token;

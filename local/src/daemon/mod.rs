@@ -6,6 +6,7 @@ mod lifecycle;
 mod listen;
 mod ops;
 mod refusals;
+mod releases;
 mod restore;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use tokio::sync::mpsc;
 pub use environment::{header_name, ColorSlot, Env, EnvData};
 pub use error::DaemonError;
 pub use refusals::Refusal;
+pub use releases::{MAX_RELEASES, MAX_STEPS};
 
 use crate::api::{AuditAction, AuditEntry, Color, DaemonHealth, EnvironmentStatus, Outcome};
 use crate::audit::AuditLog;
@@ -65,6 +67,8 @@ struct Inner {
     /// Woken when `bluegreen-local stop` has stopped everything and the daemon should exit.
     exit: tokio::sync::Notify,
     refusals: std::sync::Mutex<refusals::RefusalLimiter>,
+    /// The last releases per environment, as the provider reports them.
+    releases: releases::Releases,
 }
 
 impl Daemon {
@@ -102,6 +106,7 @@ impl Daemon {
                 handed_over: AtomicBool::new(false),
                 exit: tokio::sync::Notify::new(),
                 refusals: Default::default(),
+                releases: Default::default(),
             }),
         };
         tokio::spawn(handle_notices(Arc::downgrade(&daemon.inner), rx));

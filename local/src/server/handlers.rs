@@ -15,8 +15,8 @@ use super::error::ApiError;
 use crate::api::{
     AuditEntry, AuditList, BreakLockRequest, BrokenLock, Color, ColorStatus, DaemonHealth,
     DaemonStopRequest, DaemonStopped, DeployRequest, EnvironmentList, EnvironmentSpec,
-    EnvironmentStatus, LockInfo, LockRequest, LockState, MetricsQuery, MetricsSummary, Routing,
-    RoutingUpdate, StopRequest,
+    EnvironmentStatus, LockInfo, LockRequest, LockState, MetricsQuery, MetricsSummary, Release,
+    ReleaseEvent, ReleaseList, Routing, RoutingUpdate, StopRequest,
 };
 use crate::daemon::Daemon;
 use crate::state::token::tokens_equal;
@@ -194,6 +194,25 @@ pub async fn metrics(
     Q(q): Q<MetricsQuery>,
 ) -> Result<Json<MetricsSummary>, ApiError> {
     Ok(Json(d.metrics(&env, q)?))
+}
+
+/// `POST /v1/environments/{env}/releases`: one step of a release, from the provider.
+pub async fn report_release(
+    State(d): State<Daemon>,
+    P(env): P<String>,
+    JsonBody(event): JsonBody<ReleaseEvent>,
+) -> Result<Json<Release>, ApiError> {
+    Ok(Json(d.report_release(&env, event)?))
+}
+
+/// `GET /v1/environments/{env}/releases`: the last releases, newest first.
+pub async fn get_releases(
+    State(d): State<Daemon>,
+    P(env): P<String>,
+) -> Result<Json<ReleaseList>, ApiError> {
+    Ok(Json(ReleaseList {
+        releases: d.releases(&env)?,
+    }))
 }
 
 /// `GET /v1/environments/{env}/lock`.

@@ -40,6 +40,10 @@ pub fn router(daemon: Daemon) -> Router {
         )
         .route("/v1/environments/{env}/metrics", get(metrics))
         .route(
+            "/v1/environments/{env}/releases",
+            get(get_releases).post(report_release),
+        )
+        .route(
             "/v1/environments/{env}/lock",
             get(get_lock)
                 .post(acquire_lock)

@@ -139,6 +139,7 @@ impl Daemon {
             })
             .await?;
         env.reinstall();
+        self.inner.releases.forget(name);
         for (color, sup) in sups {
             self.retire(&env, color, sup, drain).await;
         }

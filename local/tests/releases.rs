@@ -1,0 +1,178 @@
+//! Release progress: the provider posts each step of a release, the daemon keeps the
+//! last releases of each environment (bounded) and serves them; `status` shows them.
+
+mod common;
+
+use bluegreen_local::api::{Color, ReleaseEvent, ReleasePhase, WatchFigures};
+use bluegreen_local::client::ClientError;
+use common::Daemon;
+
+fn event(id: &str, phase: ReleasePhase, step: Option<&str>) -> ReleaseEvent {
+    ReleaseEvent {
+        release_id: id.into(),
+        version: "1.3.0".into(),
+        phase,
+        color: None,
+        previous_color: None,
+        previous_version: None,
+        step: step.map(str::to_owned),
+        figures: None,
+        reason: None,
+        actor: None,
+    }
+}
+
+fn figures(elapsed_ms: u64, requests: u64, errors: u64) -> WatchFigures {
+    WatchFigures {
+        elapsed_ms,
+        window_ms: 60_000,
+        requests,
+        errors,
+        error_rate: errors as f64 / requests as f64,
+        max_error_rate: 0.01,
+        latency_ms: Some(3.5),
+        latency_statistic: Some("p95".into()),
+    }
+}
+
+/// The events of a release that rolls back, as the engine sends them.
+pub fn rollback_events(id: &str) -> Vec<ReleaseEvent> {
+    let mut first = event(
+        id,
+        ReleasePhase::Deploying,
+        Some("deploying 1.3.0 to green"),
+    );
+    first.color = Some(Color::Green);
+    first.previous_color = Some(Color::Blue);
+    first.previous_version = Some("1.2.0".into());
+    first.actor = Some("terraform".into());
+    let mut watching = event(id, ReleasePhase::Watching, None);
+    watching.figures = Some(figures(1_000, 40, 1));
+    let mut breach = event(id, ReleasePhase::Watching, None);
+    breach.figures = Some(figures(2_000, 80, 20));
+    let mut end = event(
+        id,
+        ReleasePhase::RolledBack,
+        Some("rolled back to blue: error rate 25.00% (20 of 80 requests answered 5xx)"),
+    );
+    end.reason = Some("post-switch watch: error rate 25.00% (20 of 80 requests answered 5xx) is above max_error_rate 1.00%".into());
+    vec![
+        first,
+        event(id, ReleasePhase::Validating, Some("health check passed")),
+        event(
+            id,
+            ReleasePhase::Validating,
+            Some("smoke test \"home\" passed"),
+        ),
+        event(
+            id,
+            ReleasePhase::Switching,
+            Some("front door switched to green"),
+        ),
+        watching,
+        breach,
+        end,
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_kept_per_release_and_served_newest_first() {
+    let d = Daemon::start().await;
+    d.define("shop", &[]).await;
+    let c = d.client();
+    for e in rollback_events("shop-1.3.0-1") {
+        c.report_release("shop", &e).await.expect("report");
+    }
+    c.report_release(
+        "shop",
+        &event("shop-1.2.1-2", ReleasePhase::Deploying, None),
+    )
+    .await
+    .expect("report");
+
+    let releases = c.releases("shop").await.expect("releases");
+    assert_eq!(releases.len(), 2);
+    assert_eq!(releases[0].id, "shop-1.2.1-2", "newest first");
+    let r = &releases[1];
+    let phases: Vec<ReleasePhase> = r.phases.iter().map(|m| m.phase).collect();
+    assert_eq!(
+        phases,
+        [
+            ReleasePhase::Deploying,
+            ReleasePhase::Validating,
+            ReleasePhase::Switching,
+            ReleasePhase::Watching,
+            ReleasePhase::RolledBack
+        ]
+    );
+    assert_eq!(r.phase, ReleasePhase::RolledBack);
+    assert!(r.finished_at.is_some());
+    assert_eq!(
+        (r.color, r.previous_color, r.previous_version.as_deref()),
+        (Some(Color::Green), Some(Color::Blue), Some("1.2.0")),
+        "fields sent once are kept"
+    );
+    assert_eq!(r.actor.as_deref(), Some("terraform"));
+    assert_eq!(
+        r.figures.as_ref().map(|f| (f.requests, f.errors)),
+        Some((80, 20))
+    );
+    assert!(r.reason.as_deref().unwrap().contains("25.00%"), "{r:?}");
+    let steps: Vec<(ReleasePhase, &str)> =
+        r.steps.iter().map(|s| (s.phase, s.text.as_str())).collect();
+    assert_eq!(steps.len(), 5, "figures-only events add no step: {steps:?}");
+    assert_eq!(
+        steps[2],
+        (ReleasePhase::Validating, "smoke test \"home\" passed")
+    );
+
+    // Another environment's releases are its own; an unknown one is a 404.
+    assert!(matches!(
+        c.report_release("nowhere", &event("x", ReleasePhase::Deploying, None))
+            .await,
+        Err(ClientError::NotFound { .. })
+    ));
+    assert!(matches!(
+        c.report_release("shop", &event(" ", ReleasePhase::Deploying, None))
+            .await,
+        Err(ClientError::Invalid { message }) if message.contains("release_id")
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releases_and_their_steps_are_bounded() {
+    let d = Daemon::start().await;
+    d.define("api", &[]).await;
+    let c = d.client();
+    let max = bluegreen_local::daemon::MAX_RELEASES;
+    for i in 0..max + 5 {
+        c.report_release(
+            "api",
+            &event(&format!("r{i}"), ReleasePhase::Deploying, None),
+        )
+        .await
+        .expect("report");
+    }
+    let steps = bluegreen_local::daemon::MAX_STEPS;
+    for i in 0..steps + 7 {
+        let text = format!("step {i}");
+        c.report_release("api", &event("long", ReleasePhase::Validating, Some(&text)))
+            .await
+            .expect("report");
+    }
+    let releases = c.releases("api").await.expect("releases");
+    assert_eq!(releases.len(), max, "oldest releases are dropped");
+    assert_eq!(releases[0].id, "long");
+    assert_eq!(releases[max - 1].id, "r6", "r0..r5 dropped");
+    let long = &releases[0];
+    assert_eq!(long.steps.len(), steps);
+    assert_eq!(long.steps_dropped, 7);
+    assert_eq!(long.steps[0].text, "step 7", "the newest steps are kept");
+
+    // Deleting the environment forgets its releases.
+    c.delete_environment("api", &Default::default())
+        .await
+        .expect("delete");
+    d.define("api", &[]).await;
+    assert!(c.releases("api").await.expect("releases").is_empty());
+}
