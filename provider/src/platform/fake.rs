@@ -14,8 +14,8 @@ use tokio::task::JoinHandle;
 
 use super::{
     CanaryRoute, Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Failure, Latency,
-    LatencyStatistic, Lease, LockHeld, Metrics, Platform, PlatformError, Propagation, RouteChange,
-    RouteReason, RoutingRevision, RoutingTable, TargetSpec,
+    LatencyStatistic, Lease, LockHeld, Metrics, Platform, PlatformError, Propagation, ReleaseEvent,
+    RouteChange, RouteReason, RoutingRevision, RoutingTable, TargetSpec,
 };
 
 /// How a colour answers its health path.
@@ -109,6 +109,8 @@ pub struct Script {
     pub propagation: Option<Duration>,
     /// The same for rollback writes, when they spread at another pace.
     pub rollback_propagation: Option<Duration>,
+    /// Progress reports never return (a daemon that hangs).
+    pub progress_hangs: bool,
 }
 
 /// Locations of the fake's front door.
@@ -129,6 +131,7 @@ impl Default for Script {
             poll_interval: Duration::from_millis(10),
             propagation: None,
             rollback_propagation: None,
+            progress_hangs: false,
         }
     }
 }
@@ -183,6 +186,8 @@ struct Inner {
     reads: Reads,
     probes: BTreeMap<Color, u32>,
     status_reads: u32,
+    /// Progress reports, in the order received (a hanging one included).
+    progress: Vec<ReleaseEvent>,
 }
 
 /// The in-memory platform (its listeners end with the test's runtime). One environment, whatever name it is asked for.
@@ -230,6 +235,7 @@ impl FakePlatform {
                 reads: Reads::default(),
                 probes: BTreeMap::new(),
                 status_reads: 0,
+                progress: Vec::new(),
             })),
         };
         if let Some((color, version)) = live {
@@ -316,6 +322,11 @@ impl FakePlatform {
     /// `status()` calls so far: the engine reads state only where it may have changed.
     pub fn status_reads(&self) -> u32 {
         self.lock_inner().status_reads
+    }
+
+    /// The progress reports received so far.
+    pub fn progress(&self) -> Vec<ReleaseEvent> {
+        self.lock_inner().progress.clone()
     }
 
     /// Health probes `color` answered.
@@ -792,6 +803,18 @@ impl Platform for FakePlatform {
     ) -> Result<(), PlatformError> {
         self.saw(environment);
         Self::write_allowed(&self.lock_inner(), &environment.name, lease)
+    }
+
+    async fn report_progress(&self, environment: &EnvironmentRef, event: &ReleaseEvent) {
+        self.saw(environment);
+        let hangs = {
+            let mut inner = self.lock_inner();
+            inner.progress.push(event.clone());
+            inner.script.progress_hangs
+        };
+        if hangs {
+            std::future::pending::<()>().await;
+        }
     }
 
     async fn delete(

@@ -13,7 +13,8 @@ use bluegreen_local_api::client::{Client, ClientError};
 use super::{
     CanaryRoute, Color, ColorPhase, ColorState, Connections, EnvironmentRef, EnvironmentState,
     Failure, Latency, LatencyStatistic, Lease, LockHeld, Metrics, Platform, PlatformError,
-    Propagation, RouteChange, RouteReason, RoutingRevision, RoutingTable, TargetSpec,
+    Propagation, ReleaseEvent, ReleasePhase, RouteChange, RouteReason, RoutingRevision,
+    RoutingTable, TargetSpec,
 };
 
 /// Settings of the local platform, resolved from the provider's `local`
@@ -36,6 +37,42 @@ pub struct LocalPlatform {
 }
 
 const ACTOR: &str = "terraform";
+
+/// How long the daemon has to take one progress report.
+const PROGRESS_TIMEOUT: Duration = Duration::from_millis(400);
+
+/// The engine's progress report in the admin API's terms.
+fn release_event(event: &ReleaseEvent) -> api::ReleaseEvent {
+    api::ReleaseEvent {
+        release_id: event.release_id.clone(),
+        version: event.version.clone(),
+        phase: match event.phase {
+            ReleasePhase::Deploying => api::ReleasePhase::Deploying,
+            ReleasePhase::Validating => api::ReleasePhase::Validating,
+            ReleasePhase::Switching => api::ReleasePhase::Switching,
+            ReleasePhase::Watching => api::ReleasePhase::Watching,
+            ReleasePhase::Done => api::ReleasePhase::Done,
+            ReleasePhase::RolledBack => api::ReleasePhase::RolledBack,
+            ReleasePhase::Failed => api::ReleasePhase::Failed,
+        },
+        color: event.color,
+        previous_color: event.previous_color,
+        previous_version: event.previous_version.clone(),
+        step: event.step.clone(),
+        figures: event.figures.map(|f| api::WatchFigures {
+            elapsed_ms: f.elapsed.as_millis() as u64,
+            window_ms: f.window.as_millis() as u64,
+            requests: f.metrics.requests,
+            errors: f.metrics.errors,
+            error_rate: f.metrics.error_rate,
+            max_error_rate: f.max_error_rate,
+            latency_ms: f.metrics.latency.map(|l| l.ms),
+            latency_statistic: f.metrics.latency.map(|l| l.statistic.as_str().to_owned()),
+        }),
+        reason: event.reason.clone(),
+        actor: Some(ACTOR.to_owned()),
+    }
+}
 
 impl LocalPlatform {
     /// Connects to the daemon, starting it first when allowed and needed.
@@ -492,6 +529,18 @@ impl Platform for LocalPlatform {
                 statistic: LatencyStatistic::P95,
             }),
         }))
+    }
+
+    async fn report_progress(&self, environment: &EnvironmentRef, event: &ReleaseEvent) {
+        // The engine bounds the wait too; this keeps a slow daemon's answer from
+        // being read after the engine has moved on.
+        let client = self.client.clone().with_timeout(PROGRESS_TIMEOUT);
+        if let Err(e) = client
+            .report_release(&environment.name, &release_event(event))
+            .await
+        {
+            tracing::warn!(environment = %environment, "release progress not recorded by bluegreen-local: {e}");
+        }
     }
 
     async fn lock(

@@ -9,6 +9,7 @@ pub mod fake;
 pub mod handle;
 pub mod lease;
 pub mod local;
+pub mod progress;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 
 pub use error::{Failure, LockHeld, PlatformError};
 pub use handle::{EnvironmentRef, TargetRef};
+pub use progress::{ReleaseEvent, ReleasePhase, WatchFigures};
 
 // Defined once for the engine, every platform and the local daemon's wire format.
 pub use bluegreen_color::Color;
@@ -399,6 +401,17 @@ pub trait Platform: Send + Sync {
         environment: &EnvironmentRef,
         lease: &Lease,
     ) -> Result<(), PlatformError>;
+    /// Shows a release's progress where people watch the platform, as it
+    /// happens: each phase, each step, the watch's figures once per poll, and
+    /// how it ended. It cannot fail a release: the engine gives it a short
+    /// timeout ([`crate::rollout::progress::REPORT_TIMEOUT`]) and a platform logs
+    /// its own errors (`tracing::warn`) instead of returning them. The local
+    /// daemon keeps the last releases for `bluegreen-local status`. The default
+    /// keeps nothing, and Azure keeps the default: it has no place for it (the
+    /// apply's log and Terraform state carry the steps).
+    async fn report_progress(&self, environment: &EnvironmentRef, event: &ReleaseEvent) {
+        let _ = (environment, event);
+    }
 }
 
 /// How far a routing change has spread over the front door's locations.

@@ -2,8 +2,11 @@
 //! carry, so that each step knows the environment, the colour, the version
 //! and what served before without asking the platform again.
 
+use super::progress::Progress;
 use super::{Engine, ReleaseError, ReleaseReport};
-use crate::platform::{Color, ColorState, EnvironmentRef, EnvironmentState};
+use crate::platform::{
+    Color, ColorState, EnvironmentRef, EnvironmentState, ReleaseEvent, ReleasePhase, WatchFigures,
+};
 
 /// A release (or candidate, or pin) in progress against one colour.
 pub struct Attempt<'e> {
@@ -23,6 +26,10 @@ pub struct Attempt<'e> {
     pub address: Option<String>,
     /// What was done, step by step.
     pub report: ReleaseReport,
+    /// The phase it is in, for the progress reports.
+    pub phase: ReleasePhase,
+    /// Where its progress is reported; `None` reports nothing.
+    progress: Option<&'e Progress>,
 }
 
 impl<'e> Attempt<'e> {
@@ -48,7 +55,18 @@ impl<'e> Attempt<'e> {
             report: ReleaseReport::start(environment, version),
             snapshot,
             address,
+            // Validating until a deploy begins: an instant switch or a pin deploys nothing.
+            phase: ReleasePhase::Validating,
+            progress: None,
         }
+    }
+
+    /// Reports this attempt's progress to the platform from now on, under its
+    /// deployment id.
+    pub fn reporting(mut self, progress: &'e Progress) -> Self {
+        progress.attach(&self.report.id, &self.version);
+        self.progress = Some(progress);
+        self
     }
 
     /// The colour that was live when the attempt began.
@@ -61,9 +79,40 @@ impl<'e> Attempt<'e> {
         self.snapshot.color(color).version
     }
 
-    /// Records a step.
-    pub fn step(&mut self, text: impl Into<String>) {
-        self.report.step(text);
+    /// Records a step and reports it.
+    pub async fn step(&mut self, text: impl Into<String>) {
+        let text = text.into();
+        self.report.step(text.clone());
+        self.publish(Some(text), None).await;
+    }
+
+    /// Enters `phase` and reports it.
+    pub async fn enter(&mut self, phase: ReleasePhase) {
+        self.phase = phase;
+        self.publish(None, None).await;
+    }
+
+    /// Reports what the watch just read.
+    pub async fn figures(&self, figures: WatchFigures) {
+        self.publish(None, Some(figures)).await;
+    }
+
+    async fn publish(&self, step: Option<String>, figures: Option<WatchFigures>) {
+        let Some(progress) = self.progress else {
+            return;
+        };
+        let event = ReleaseEvent {
+            release_id: self.report.id.clone(),
+            version: self.version.clone(),
+            phase: self.phase,
+            color: Some(self.color),
+            previous_color: self.snapshot.live_color(),
+            previous_version: self.snapshot.live_version(),
+            step,
+            figures,
+            reason: None,
+        };
+        progress.send(self.engine, self.environment, &event).await;
     }
 
     /// Re-reads the colour from the platform, for when the truth may have

@@ -5,7 +5,7 @@ use std::time::Instant;
 use super::attempt::Attempt;
 use super::clock::format_duration;
 use super::{HealthCheck, ReleaseError};
-use crate::platform::{ColorPhase, ColorState};
+use crate::platform::{ColorPhase, ColorState, ReleasePhase};
 
 /// Deploys the attempt's version on its colour and waits for it to run. A
 /// colour that keeps crashing fails here with its exit status and last log lines.
@@ -15,7 +15,10 @@ pub async fn deploy_and_wait(
 ) -> Result<(), ReleaseError> {
     let engine = attempt.engine;
     let (color, version) = (attempt.color, attempt.version.clone());
-    attempt.step(format!("deploying {version} to {color}"));
+    attempt.enter(ReleasePhase::Deploying).await;
+    attempt
+        .step(format!("deploying {version} to {color}"))
+        .await;
     engine
         .platform
         .deploy(attempt.environment, color, &version, engine.lease)
@@ -35,10 +38,12 @@ pub async fn deploy_and_wait(
             match c.phase {
                 ColorPhase::Running => {
                     attempt.address.clone_from(&c.address);
-                    attempt.step(format!(
-                        "{color} runs {version} after {:.1}s",
-                        started.elapsed().as_secs_f64()
-                    ));
+                    attempt
+                        .step(format!(
+                            "{color} runs {version} after {:.1}s",
+                            started.elapsed().as_secs_f64()
+                        ))
+                        .await;
                     return Ok(());
                 }
                 ColorPhase::Crashed => return Err(crash_error(attempt, c)),

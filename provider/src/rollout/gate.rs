@@ -6,7 +6,7 @@ use std::time::Instant;
 use super::attempt::Attempt;
 use super::clock::format_duration;
 use super::{HealthCheck, ReleaseError};
-use crate::platform::ColorPhase;
+use crate::platform::{ColorPhase, ReleasePhase};
 
 /// Probes the attempt's colour until `healthy_threshold` consecutive healthy
 /// answers, or fails at the deadline with the figures of what was seen.
@@ -14,6 +14,7 @@ pub async fn health_gate(
     attempt: &mut Attempt<'_>,
     check: &HealthCheck,
 ) -> Result<(), ReleaseError> {
+    attempt.enter(ReleasePhase::Validating).await;
     let engine = attempt.engine;
     let color = attempt.color;
     let started = Instant::now();
@@ -70,7 +71,7 @@ pub async fn health_gate(
             attempt.step(format!(
                 "health check passed on {color}: {consecutive} consecutive healthy answers from {url} in {:.1}s",
                 started.elapsed().as_secs_f64()
-            ));
+            )).await;
             if let Some(websocket) = &check.websocket {
                 super::websocket_check::websocket_check(
                     attempt,

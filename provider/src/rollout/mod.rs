@@ -8,6 +8,7 @@ pub mod clock;
 pub mod deploy;
 pub mod drain;
 pub mod gate;
+pub mod progress;
 pub mod propagation;
 pub mod report;
 pub mod smoke;
@@ -27,6 +28,7 @@ use crate::platform::{
     Color, ColorPhase, ColorState, EnvironmentRef, EnvironmentState, Lease, Platform, PlatformError,
 };
 use attempt::Attempt;
+use progress::Progress;
 pub use report::{Outcome, ReleaseError, ReleaseReport};
 
 /// The pre-switch health gate.
@@ -181,7 +183,19 @@ impl Engine<'_> {
     }
 
     /// Makes `spec.version` live, or fails leaving the live colour serving.
+    /// Its progress is reported to the platform as it goes, and how it ended.
     pub async fn release(&self, spec: &ReleaseSpec) -> Result<ReleaseReport, ReleaseError> {
+        let progress = Progress::default();
+        let result = self.release_reported(spec, &progress).await;
+        progress.conclude(self, &spec.environment, &result).await;
+        result
+    }
+
+    async fn release_reported(
+        &self,
+        spec: &ReleaseSpec,
+        progress: &Progress,
+    ) -> Result<ReleaseReport, ReleaseError> {
         let state = self.status(&spec.environment).await?;
         let live = state.live_color();
         if let Some(live) = live {
@@ -205,15 +219,18 @@ impl Engine<'_> {
         }
         let target = live.map_or(Color::Blue, Color::other);
         let instant = live.is_some() && spec.reusable(&state.color(target));
-        let mut attempt = Attempt::begin(self, &spec.environment, state, target, &spec.version);
+        let mut attempt = Attempt::begin(self, &spec.environment, state, target, &spec.version)
+            .reporting(progress);
 
         if instant {
             // Instant rollback (or roll-forward): the idle colour already runs
             // the version. One healthy answer is enough; nothing restarts.
-            attempt.step(format!(
-                "{target} already runs {}: switching without a redeploy",
-                spec.version
-            ));
+            attempt
+                .step(format!(
+                    "{target} already runs {}: switching without a redeploy",
+                    spec.version
+                ))
+                .await;
             let quick = HealthCheck {
                 healthy_threshold: 1,
                 ..spec.health.clone()
@@ -243,7 +260,9 @@ impl Engine<'_> {
                 self.platform
                     .stop(&spec.environment, previous, self.lease)
                     .await?;
-                attempt.step(format!("stopped {previous} (keep_previous = false)"));
+                attempt
+                    .step(format!("stopped {previous} (keep_previous = false)"))
+                    .await;
             }
         }
         let drained = match live {
@@ -251,7 +270,7 @@ impl Engine<'_> {
             None => None,
         };
         if let Some(text) = &drained {
-            attempt.step(text.clone());
+            attempt.step(text.clone()).await;
         }
         let outcome = if instant {
             Outcome::Switched
@@ -295,10 +314,22 @@ impl Engine<'_> {
         drain::summary(previous, before.version.as_deref(), before.connections, now)
     }
 
-    /// Deploys and gates `version` on the idle colour without switching (canary/preview).
+    /// Deploys and gates `version` on the idle colour without switching
+    /// (canary/preview), reporting its progress like a release.
     pub async fn prepare_candidate(
         &self,
         spec: &ReleaseSpec,
+    ) -> Result<ReleaseReport, ReleaseError> {
+        let progress = Progress::default();
+        let result = self.prepare_candidate_reported(spec, &progress).await;
+        progress.conclude(self, &spec.environment, &result).await;
+        result
+    }
+
+    async fn prepare_candidate_reported(
+        &self,
+        spec: &ReleaseSpec,
+        progress: &Progress,
     ) -> Result<ReleaseReport, ReleaseError> {
         let state = self.status(&spec.environment).await?;
         let Some(live) = state.live_color() else {
@@ -325,7 +356,8 @@ impl Engine<'_> {
                 "{idle} receives canary traffic; remove the bluegreen_traffic_split (or set its weight to 0 and tenants to []) before deploying another candidate"
             ))));
         }
-        let mut attempt = Attempt::begin(self, &spec.environment, state, idle, &spec.version);
+        let mut attempt =
+            Attempt::begin(self, &spec.environment, state, idle, &spec.version).reporting(progress);
         deploy::deploy_and_wait(&mut attempt, &spec.health).await?;
         gate::health_gate(&mut attempt, &spec.health).await?;
         smoke::run_smoke_tests(&mut attempt, &spec.smoke).await?;
@@ -339,12 +371,28 @@ impl Engine<'_> {
         Ok(attempt.report)
     }
 
-    /// Routes all traffic to `color` (the `live_color` pin), gating it first.
+    /// Routes all traffic to `color` (the `live_color` pin), gating it first,
+    /// reporting its progress like a release.
     pub async fn pin(
         &self,
         environment: &EnvironmentRef,
         color: Color,
         health: &HealthCheck,
+    ) -> Result<ReleaseReport, ReleaseError> {
+        let progress = Progress::default();
+        let result = self
+            .pin_reported(environment, color, health, &progress)
+            .await;
+        progress.conclude(self, environment, &result).await;
+        result
+    }
+
+    async fn pin_reported(
+        &self,
+        environment: &EnvironmentRef,
+        color: Color,
+        health: &HealthCheck,
+        progress: &Progress,
     ) -> Result<ReleaseReport, ReleaseError> {
         let state = self.status(environment).await?;
         let version = state.color(color).version.unwrap_or_default();
@@ -356,6 +404,7 @@ impl Engine<'_> {
                 .finish(Outcome::NoChange, format!("{color} is already live"));
             return Ok(attempt.report);
         }
+        let mut attempt = attempt.reporting(progress);
         let quick = HealthCheck {
             healthy_threshold: 1,
             ..health.clone()

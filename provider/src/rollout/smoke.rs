@@ -42,12 +42,20 @@ pub async fn run_smoke_tests(
             },
         };
         if let Some(detail) = problem {
+            attempt
+                .step(format!(
+                    "smoke test {:?} failed on {}: {detail}",
+                    test.name, attempt.color
+                ))
+                .await;
             return Err(attempt.gate_failed(format!("smoke test {:?}", test.name), detail));
         }
-        attempt.step(format!(
-            "smoke test {:?} passed on {}",
-            test.name, attempt.color
-        ));
+        attempt
+            .step(format!(
+                "smoke test {:?} passed on {}",
+                test.name, attempt.color
+            ))
+            .await;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::attempt::Attempt;
 use super::propagation::{await_propagation, Spread};
 use super::ReleaseError;
-use crate::platform::{now_ms, RouteChange, RouteReason, RoutingRevision};
+use crate::platform::{now_ms, ReleasePhase, RouteChange, RouteReason, RoutingRevision};
 
 /// When and from what the switch happened, for the watch.
 #[derive(Debug, Clone)]
@@ -30,13 +30,16 @@ pub async fn switch_to(
     let engine = attempt.engine;
     let (environment, color) = (attempt.environment, attempt.color);
     engine.check_stop("the switch")?;
+    attempt.enter(ReleasePhase::Switching).await;
     let from = attempt.snapshot.routing.clone();
     let change = RouteChange::all_to(color, from.revision.clone(), RouteReason::Switch);
     let revision = engine
         .platform
         .route(environment, change, engine.lease)
         .await?;
-    attempt.step(format!("front door switched to {color}"));
+    attempt
+        .step(format!("front door switched to {color}"))
+        .await;
     let what = format!("the propagation of the switch to {color}");
     let budget = engine.time_left(keep);
     let spread = await_propagation(engine, environment, &revision, budget, &what).await?;
@@ -44,10 +47,14 @@ pub async fn switch_to(
         Spread::Complete { waited: None } => {}
         Spread::Complete {
             waited: Some(waited),
-        } => attempt.step(format!(
-            "every front door location serves {color} after {:.1}s",
-            waited.as_secs_f64()
-        )),
+        } => {
+            attempt
+                .step(format!(
+                    "every front door location serves {color} after {:.1}s",
+                    waited.as_secs_f64()
+                ))
+                .await
+        }
         Spread::TimedOut { .. } => {
             let back = RouteChange {
                 primary: from.primary,
@@ -70,7 +77,7 @@ pub async fn switch_to(
                 detail: spread.shortfall(keep).unwrap_or_default(),
                 restored,
             };
-            attempt.step(err.to_string());
+            attempt.step(err.to_string()).await;
             return Err(err);
         }
     }

@@ -11,7 +11,8 @@ use super::propagation::settle;
 use super::switch::Switched;
 use super::{PostSwitch, ReleaseError};
 use crate::platform::{
-    now_ms, Color, Latency, LatencyStatistic, Metrics, RouteChange, RouteReason,
+    now_ms, Color, Latency, LatencyStatistic, Metrics, ReleasePhase, RouteChange, RouteReason,
+    WatchFigures,
 };
 
 /// Watches the attempt's colour for the window; on a breach switches back to
@@ -25,6 +26,7 @@ pub async fn watch_after_switch(
     if rules.window.is_zero() {
         return Ok(());
     }
+    attempt.enter(ReleasePhase::Watching).await;
     let engine = attempt.engine;
     let (environment, new) = (attempt.environment, attempt.color);
     let window_ms = rules.window.as_millis() as u64;
@@ -53,7 +55,7 @@ pub async fn watch_after_switch(
             None if baseline.is_none() => "(no baseline: the platform has no figures yet)".into(),
             None => "(no baseline)".into(),
         }
-    ));
+    )).await;
     let previous_version = attempt
         .version_on(previous)
         .unwrap_or_else(|| "the previous version".into());
@@ -82,6 +84,17 @@ pub async fn watch_after_switch(
             .platform
             .metrics(environment, new, switched.at_ms, now_ms())
             .await?;
+        // One report per poll, with what the poll read: never more often.
+        if let Some(metrics) = m {
+            attempt
+                .figures(WatchFigures {
+                    elapsed: started.elapsed(),
+                    window: rules.window,
+                    metrics,
+                    max_error_rate: rules.max_error_rate,
+                })
+                .await;
+        }
         if let Some((breach, m)) =
             m.and_then(|m| breach(&m, baseline.as_ref(), rules).map(|b| (b, m)))
         {
@@ -105,7 +118,9 @@ pub async fn watch_after_switch(
                     engine.lease,
                 )
                 .await?;
-            attempt.step(format!("rolled back to {previous}: {detail}"));
+            attempt
+                .step(format!("rolled back to {previous}: {detail}"))
+                .await;
             // Rolled back means served everywhere: until then some locations
             // still send users to the version that breached.
             let shortfall = settle(
@@ -152,7 +167,7 @@ pub async fn watch_after_switch(
                 // Unknown is not healthy: say so rather than report a pass.
                 attempt.step(format!(
                     "watch ended after {window} with no figures from the platform for {new} yet: thresholds not judged"
-                ));
+                )).await;
                 return Ok(());
             };
             let note = if m.requests < rules.min_requests {
@@ -170,7 +185,9 @@ pub async fn watch_after_switch(
                     ))
                 )
             };
-            attempt.step(format!("watch passed after {window}{note}"));
+            attempt
+                .step(format!("watch passed after {window}{note}"))
+                .await;
             return Ok(());
         }
     }

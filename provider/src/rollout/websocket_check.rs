@@ -43,10 +43,12 @@ pub async fn websocket_check(
             let got = message.map_or(String::new(), |m| {
                 format!(", first message {:?}", shorten(&m))
             });
-            attempt.step(format!(
-                "websocket check passed on {}: {url} switched protocols{got}",
-                attempt.color
-            ));
+            attempt
+                .step(format!(
+                    "websocket check passed on {}: {url} switched protocols{got}",
+                    attempt.color
+                ))
+                .await;
             Ok(())
         }
         Err(problem) => Err(attempt.gate_failed("websocket_check", format!("{url}: {problem}"))),
