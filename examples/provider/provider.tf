@@ -6,12 +6,40 @@ terraform {
   }
 }
 
+variable "slack_webhook_url" {
+  type      = string
+  sensitive = true
+}
+
+variable "pagerduty_routing_key" {
+  type      = string
+  sensitive = true
+}
+
 # With no block at all the embedded local platform is used, started on demand.
 provider "bluegreen" {
   local {
     endpoint  = "http://127.0.0.1:7480" # or BLUEGREEN_LOCAL_ENDPOINT
     state_dir = ".bluegreen"            # or BLUEGREEN_LOCAL_STATE_DIR; holds the admin token
     autostart = true
+  }
+
+  # Release alerts, as the release process routes them: Slack for warnings
+  # and worse, PagerDuty for rollbacks and failures (resolved when the
+  # version is later released). A receiver that is down costs an apply at
+  # most its timeout and a warning; it never fails a release.
+  notification {
+    format       = "slack"
+    url          = var.slack_webhook_url
+    min_severity = "warning"
+  }
+
+  notification {
+    format       = "pagerduty"
+    routing_key  = var.pagerduty_routing_key
+    events       = ["rolled_back", "failed", "succeeded"]
+    min_severity = "critical"
+    timeout      = "3s"
   }
 }
 

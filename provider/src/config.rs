@@ -1,4 +1,5 @@
-//! The provider configuration: the `local` and `azure` blocks, read through
+//! The provider configuration: the `local` and `azure` blocks and the
+//! `notification` blocks (read by [`crate::notify::config`]), read through
 //! their typed models, with the environment-variable fallbacks platform
 //! engineers know from azurerm. The `azure` block is resolved by
 //! [`settings::resolve`], the one place its rules live.
@@ -16,6 +17,8 @@ use tfplugin::{AttributePath, Diagnostics, Value};
 pub use crate::env::{Env, ProcessEnv};
 pub use schema::schema;
 
+use crate::notify::config as notify_config;
+use crate::notify::Notification;
 use crate::platform::azure::settings::{self, AzureSettings, SettingProblem};
 use crate::platform::local::LocalConfig;
 use model::{AzureBlockModel, LocalBlockModel, ProviderModel, Unknowns};
@@ -33,6 +36,8 @@ pub struct ProviderConfig {
     /// Azure settings, when an `azure` block is present (its arguments fall
     /// back to the `ARM_*` variables). Rejected until Azure is implemented.
     pub azure: Option<AzureSettings>,
+    /// Release alerts, from the `notification` blocks.
+    pub notifications: Vec<Notification>,
 }
 
 /// Checks the configuration as `ValidateProviderConfig` sees it, where values
@@ -98,10 +103,18 @@ fn resolve_model(config: &ProviderModel, env: &dyn Env) -> (Option<ProviderConfi
         Field::Known(block) => resolve_azure(block, env, &mut diags),
         Field::Null | Field::Unknown => None,
     };
+    let notifications = notify_config::resolve(&config.notification, &mut diags);
     if diags.has_errors() {
         (None, diags)
     } else {
-        (Some(ProviderConfig { local, azure }), diags)
+        (
+            Some(ProviderConfig {
+                local,
+                azure,
+                notifications,
+            }),
+            diags,
+        )
     }
 }
 

@@ -95,6 +95,29 @@ impl Http {
         headers: &[(&str, &str)],
         timeout: Duration,
     ) -> Result<Reply, String> {
+        self.send(method, url, headers, Bytes::new(), timeout).await
+    }
+
+    /// POSTs `body` as `application/json` (an alert to a webhook).
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Reply, String> {
+        let headers = [("content-type", "application/json")];
+        self.send("POST", url, &headers, Bytes::from(body), timeout)
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<Reply, String> {
         let method = hyper::Method::from_bytes(method.as_bytes())
             .map_err(|_| format!("invalid HTTP method {method:?}"))?;
         let uri: hyper::Uri = url
@@ -109,7 +132,7 @@ impl Http {
             builder = builder.header(*name, *value);
         }
         let req = builder
-            .body(Full::new(Bytes::new()))
+            .body(Full::new(body))
             .map_err(|e| format!("invalid request to {url}: {e}"))?;
         let call = async {
             let resp = if tls {

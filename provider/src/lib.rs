@@ -6,6 +6,7 @@ pub mod data_sources;
 pub mod env;
 pub mod http;
 pub mod migrate;
+pub mod notify;
 pub mod platform;
 pub mod provider;
 pub mod resources;

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ProviderConfig;
 use crate::http::Http;
+use crate::notify::Notifier;
 use crate::platform::azure::AzurePlatform;
 use crate::platform::local::LocalPlatform;
 use crate::platform::{Platform, TargetRef};
@@ -101,6 +102,16 @@ impl Shared {
     /// The HTTP client for gates.
     pub fn http(&self) -> Http {
         self.http.read().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    /// The release alerts of the provider's `notification` blocks (none
+    /// before `configure`).
+    pub fn notifier(&self) -> Notifier {
+        let notifications = self
+            .config()
+            .map(|c| c.notifications.clone())
+            .unwrap_or_default();
+        Notifier::new(notifications, self.http())
     }
 
     /// The configuration, or an error diagnostic when `configure` has not run.

@@ -5,6 +5,7 @@
 use tfplugin::model::{Field, IntoValue};
 use tfplugin::Value;
 
+use crate::notify::config::NotificationModel;
 use crate::platform::azure::settings::AzureBlock;
 
 tfplugin::model! {
@@ -15,6 +16,8 @@ tfplugin::model! {
         pub local: Field<LocalBlockModel>,
         /// The `azure` block.
         pub azure: Field<AzureBlockModel>,
+        /// The `notification` blocks.
+        pub notification: Field<Vec<Field<NotificationModel>>>,
     }
 }
 

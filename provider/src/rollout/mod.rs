@@ -13,6 +13,7 @@ pub mod propagation;
 pub mod report;
 pub mod smoke;
 pub mod switch;
+pub mod warn;
 pub mod watch;
 pub mod websocket_check;
 
@@ -102,6 +103,8 @@ pub struct PostSwitch {
     pub window: Duration,
     /// Highest tolerated 5xx rate (0.01 = 1%).
     pub max_error_rate: f64,
+    /// 5xx rate above which the watch warns (alert and diagnostic, no rollback).
+    pub warn_error_rate: f64,
     /// Highest tolerated p95 increase over the previous colour (0.5 = 50%).
     pub max_p95_increase: f64,
     /// Requests needed before the thresholds are judged.
@@ -112,10 +115,12 @@ pub struct PostSwitch {
 
 impl Default for PostSwitch {
     fn default() -> Self {
-        // The seed's rollback triggers: error rate above 1%, response time 50% worse.
+        // The seed's rollback triggers: error rate above 1%, response time 50% worse;
+        // and its warning: error rate above 0.5%.
         Self {
             window: Duration::from_secs(60),
             max_error_rate: 0.01,
+            warn_error_rate: 0.005,
             max_p95_increase: 0.5,
             min_requests: 20,
             auto_rollback: true,
@@ -221,6 +226,11 @@ impl Engine<'_> {
         let instant = live.is_some() && spec.reusable(&state.color(target));
         let mut attempt = Attempt::begin(self, &spec.environment, state, target, &spec.version)
             .reporting(progress);
+        crate::notify::sink::started(
+            live.map(|c| c.to_string()),
+            live.and_then(|c| attempt.version_on(c)),
+            target.to_string(),
+        );
 
         if instant {
             // Instant rollback (or roll-forward): the idle colour already runs

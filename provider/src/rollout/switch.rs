@@ -81,6 +81,10 @@ pub async fn switch_to(
             return Err(err);
         }
     }
+    crate::notify::sink::switched(&format!(
+        "every request to {} now goes to {color} ({})",
+        environment.name, attempt.version
+    ));
     Ok(Switched {
         at_ms: now_ms(),
         revision,

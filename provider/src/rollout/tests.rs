@@ -39,6 +39,7 @@ fn rules() -> PostSwitch {
     PostSwitch {
         window: Duration::from_millis(500),
         max_error_rate: 0.01,
+        warn_error_rate: 0.005,
         max_p95_increase: 0.5,
         min_requests: 20,
         auto_rollback: true,

@@ -67,6 +67,7 @@ pub async fn watch_after_switch(
     // the log (`TF_LOG=info`) says what the apply is waiting for.
     let progress_every = progress_interval(rules.window);
     let mut last_progress = Instant::now();
+    let mut warned = false;
     loop {
         let done = started.elapsed() >= rules.window;
         if !done {
@@ -84,6 +85,7 @@ pub async fn watch_after_switch(
             .platform
             .metrics(environment, new, switched.at_ms, now_ms())
             .await?;
+        super::warn::observe(attempt, m.as_ref(), baseline.as_ref(), rules, &mut warned).await;
         // One report per poll, with what the poll read: never more often.
         if let Some(metrics) = m {
             attempt

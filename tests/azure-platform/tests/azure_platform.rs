@@ -135,6 +135,7 @@ fn release_spec(env: &EnvironmentRef, version: &str) -> ReleaseSpec {
         post_switch: PostSwitch {
             window: Duration::from_secs(1),
             max_error_rate: 0.01,
+            warn_error_rate: 0.005,
             max_p95_increase: 0.5,
             min_requests: 20,
             auto_rollback: true,

@@ -16,6 +16,7 @@ use tfplugin::schema::Schema;
 use tfplugin::timeouts::{format_duration, timeout_for};
 use tfplugin::{AttributePath, Value};
 
+use crate::notify::{sink, EventKind, ReleaseContext, Sink};
 use crate::platform::lease::HeldLock;
 use crate::platform::{EnvironmentRef, Lease, Platform, PlatformError, TargetRef};
 use crate::resources::common::{listen_diagnostic, locate, lock_owner, release_diagnostic};
@@ -59,6 +60,29 @@ fn defer_release_outputs(planned: &mut EnvironmentModel) {
 /// `local.listen`, null when there is no `local` block.
 fn listen_of(local: &Field<LocalModel>) -> Field<String> {
     local.known().map_or(Field::Null, |l| l.listen.clone())
+}
+
+/// The alert a converge's end gives: succeeded when a version went live,
+/// rolled_back or failed with the diagnostic's reason; none when nothing moved.
+fn outcome_event(
+    outcome: &Result<Result<Option<ReleaseReport>, ReleaseError>, tokio::time::error::Elapsed>,
+    op: &str,
+    timeout: std::time::Duration,
+) -> Option<(EventKind, String)> {
+    match outcome {
+        Ok(Ok(Some(r))) if matches!(r.outcome, Outcome::Released | Outcome::Switched) => {
+            Some((EventKind::Succeeded, r.message.clone()))
+        }
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) if e.outcome() == Outcome::RolledBack => {
+            Some((EventKind::RolledBack, e.to_string()))
+        }
+        Ok(Err(e)) => Some((EventKind::Failed, e.to_string())),
+        Err(_) => Some((
+            EventKind::Failed,
+            format!("the {op} timed out after {}", format_duration(timeout)),
+        )),
+    }
 }
 
 /// A definition the platform refused, with the front door's own title when it could not listen.
@@ -226,16 +250,37 @@ impl EnvironmentResource {
             lease: lock.lease(),
             deadline: deadline_within(timeout),
         };
-        let outcome = tokio::time::timeout(timeout, self.converge(&engine, &cfg, redefine)).await;
+        let alerts = Sink::new(
+            self.shared.notifier(),
+            ReleaseContext {
+                environment: name.name.clone(),
+                from_version: prior_live.clone(),
+                to_version: cfg.release.version.clone(),
+                ..ReleaseContext::default()
+            },
+        );
+        let outcome = tokio::time::timeout(
+            timeout,
+            sink::scope(alerts.clone(), self.converge(&engine, &cfg, redefine)),
+        )
+        .await;
         if let Err(e) = lock.release(platform.as_ref()).await {
             tracing::warn!(environment = %name, error = %e, "releasing the environment lock failed; it lapses by itself");
         }
         let truth = platform.status(&name).await;
-        match outcome {
-            Ok(Ok(report)) => {
+        // After the lock: a slow receiver holds up the apply, not the environment.
+        let warnings = alerts
+            .finish(
+                outcome_event(&outcome, op, timeout)
+                    .as_ref()
+                    .map(|(k, r)| (*k, r.as_str())),
+            )
+            .await;
+        let mut response = match outcome {
+            Ok(Ok(report)) => 'released: {
                 let mut state = planned;
                 let Ok(Some(truth)) = truth else {
-                    return StateResponse::with_diagnostics(
+                    break 'released StateResponse::with_diagnostics(
                         req.prior.clone(),
                         platform_diagnostic(
                             "Reading the environment after the release failed",
@@ -286,7 +331,9 @@ impl EnvironmentResource {
                     truth.ok().flatten(),
                 )
             }
-        }
+        };
+        response.diagnostics.0.extend(warnings);
+        response
     }
 
     /// After a failure: the prior state with the truth reported, so state

@@ -169,6 +169,8 @@ tfplugin::model! {
         pub window: Field<String>,
         /// Highest tolerated 5xx share.
         pub max_error_rate: Field<Number>,
+        /// 5xx share above which the watch warns.
+        pub warn_error_rate: Field<Number>,
         /// Highest tolerated p95 increase.
         pub max_p95_increase: Field<Number>,
         /// Requests needed before judging.
@@ -414,6 +416,12 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
             pd.max_error_rate,
             diags,
         ),
+        warn_error_rate: ratio_at(
+            &ps.warn_error_rate,
+            pp.clone().then_attr("warn_error_rate"),
+            pd.warn_error_rate,
+            diags,
+        ),
         max_p95_increase: ratio_at(
             &ps.max_p95_increase,
             pp.clone().then_attr("max_p95_increase"),
@@ -431,6 +439,20 @@ pub fn read(config: &EnvironmentModel, diags: &mut Diagnostics) -> EnvironmentCo
         auto_rollback: ps.auto_rollback.known().copied().unwrap_or(true),
     };
 
+    if post_switch.warn_error_rate >= post_switch.max_error_rate
+        && ps.warn_error_rate.known().is_some()
+    {
+        diags.error_at(
+            pp.clone().then_attr("warn_error_rate"),
+            "warn_error_rate is not below max_error_rate",
+            format!(
+                "warn_error_rate {} would never warn: above max_error_rate {} the watch rolls back. Set it below, e.g. half of max_error_rate ({}).",
+                post_switch.warn_error_rate,
+                post_switch.max_error_rate,
+                post_switch.max_error_rate / 2.0
+            ),
+        );
+    }
     let target = target(config, &health.path, diags);
     EnvironmentConfig {
         release: ReleaseSpec {
@@ -721,6 +743,7 @@ mod tests {
                     ("window", Value::from("1m")),
                     // Not a double: Terraform 1.0 must get back what it sent.
                     ("max_error_rate", Value::Number(Number::Big("0.01".into()))),
+                    ("warn_error_rate", Value::float(0.005)),
                     ("max_p95_increase", Value::float(0.5)),
                     ("min_requests", Value::int(20)),
                     ("auto_rollback", Value::Bool(true)),
@@ -781,6 +804,46 @@ mod tests {
         assert!(
             paths.contains(&"health_check.interval".to_string()),
             "{paths:?}"
+        );
+    }
+
+    #[test]
+    fn warn_error_rate_defaults_to_half_a_percent_and_stays_below_the_rollback() {
+        let with = |warn: Option<f64>| {
+            let mut cfg = config("127.0.0.1:8080", "500ms");
+            if let Value::Object(top) = &mut cfg {
+                let mut ps = std::collections::BTreeMap::new();
+                ps.insert("max_error_rate".to_string(), Value::float(0.01));
+                ps.insert(
+                    "warn_error_rate".to_string(),
+                    warn.map_or(Value::Null, Value::float),
+                );
+                top.insert("post_switch".into(), Value::Object(ps));
+            }
+            let mut diags = Diagnostics::new();
+            let read = read(&decode(&cfg).unwrap(), &mut diags);
+            let errors: Vec<(String, String)> = diags
+                .0
+                .iter()
+                .map(|d| {
+                    (
+                        d.path.as_ref().map(ToString::to_string).unwrap_or_default(),
+                        d.detail.clone(),
+                    )
+                })
+                .collect();
+            (read.release.post_switch.warn_error_rate, errors)
+        };
+        assert_eq!(with(None), (0.005, vec![]));
+        assert_eq!(with(Some(0.002)), (0.002, vec![]));
+        let (_, errors) = with(Some(0.02));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, "post_switch.warn_error_rate");
+        assert!(
+            errors[0]
+                .1
+                .contains("Set it below, e.g. half of max_error_rate (0.005)"),
+            "{errors:?}"
         );
     }
 

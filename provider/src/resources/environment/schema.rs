@@ -113,9 +113,10 @@ pub fn schema() -> Schema {
         );
 
     let post_switch = Block::new()
-        .description("The watch after the switch. Defaults follow the release process: more than 1% errors or a p95 more than 50% worse than the previous colour rolls back.")
+        .description("The watch after the switch. Defaults follow the release process: more than 1% errors or a p95 more than 50% worse than the previous colour rolls back; more than 0.5% errors warns (a warning on the apply and a `warning` alert) without rolling back.")
         .attr(Attribute::string("window").default("60s").description("How long to watch the new colour. The apply waits this long after the switch (Terraform shows \"Still modifying…\"); `TF_LOG=info` logs the watch's progress at least every 10 s."))
         .attr(Attribute::number("max_error_rate").default(Value::float(0.01)).description("Highest tolerated share of 5xx answers (0.01 = 1%)."))
+        .attr(Attribute::number("warn_error_rate").default(Value::float(0.005)).description("Share of 5xx answers above which the watch warns without rolling back (0.005 = 0.5%, the release process's warning threshold): a warning on the apply and a `warning` alert to the provider's `notification` blocks, once per release. Must be below `max_error_rate`."))
         .attr(Attribute::number("max_p95_increase").default(Value::float(0.5)).description("Highest tolerated p95 latency increase over the previous colour (0.5 = 50%). Increases under 5 ms are treated as noise."))
         .attr(Attribute::number("min_requests").default(Value::int(20)).description("Requests needed before thresholds are judged."))
         .attr(Attribute::bool("auto_rollback").default(true).description("Switch back by itself when a threshold is crossed."));

@@ -204,6 +204,8 @@ fn read_progressive(prog: &ProgressiveModel, diags: &mut Diagnostics) -> Progres
                 .max_error_rate
                 .known()
                 .map_or(d.max_error_rate, Number::as_f64),
+            // A canary step judges breaches only: its warnings are not alerts.
+            warn_error_rate: d.warn_error_rate,
             max_p95_increase: prog
                 .max_p95_increase
                 .known()

@@ -1,0 +1,167 @@
+//! Where a release's events go while it runs. The resource opens a
+//! [`Sink`] around the engine with [`scope`]; the engine reports through the
+//! free functions below, which do nothing outside a scope (engine tests,
+//! canaries), so the engine carries no notification plumbing of its own.
+//! Events sent mid-release go out in the background; the resource's
+//! [`Sink::finish`] sends the outcome and waits for all of them, bounded by
+//! the longest `timeout`.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tfplugin::diag::Diagnostic;
+use tokio::task::JoinHandle;
+
+use super::event::{EventKind, Figures, ReleaseContext};
+use super::send::{Notifier, Undelivered};
+
+tokio::task_local! {
+    static SINK: Sink;
+}
+
+/// One release's events and what the apply should warn about.
+#[derive(Clone)]
+pub struct Sink {
+    notifier: Notifier,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    context: ReleaseContext,
+    warned: bool,
+    warnings: Vec<String>,
+    pending: Vec<JoinHandle<Vec<Undelivered>>>,
+}
+
+/// Runs `work` with `sink` receiving the engine's events.
+pub async fn scope<F: Future>(sink: Sink, work: F) -> F::Output {
+    SINK.scope(sink, work).await
+}
+
+fn with(f: impl FnOnce(&Sink)) {
+    let _ = SINK.try_with(f);
+}
+
+/// The engine began a release of the context's version from `from` (colour
+/// and version live now) to `to_color`.
+pub fn started(from_color: Option<String>, from_version: Option<String>, to_color: String) {
+    with(|s| {
+        s.update(|c| {
+            c.from_color = from_color;
+            if from_version.is_some() {
+                c.from_version = from_version;
+            }
+            c.to_color = Some(to_color);
+        });
+        s.emit(EventKind::Started, "");
+    });
+}
+
+/// The front door routes everything to the new colour.
+pub fn switched(reason: &str) {
+    with(|s| s.emit(EventKind::Switched, reason));
+}
+
+/// The watch's latest figures, for the events that follow.
+pub fn figures(figures: Figures) {
+    with(|s| s.update(|c| c.figures = Some(figures)));
+}
+
+/// An error rate above the warning threshold: one alert and one warning
+/// diagnostic per release, however long it stays above.
+pub fn warning(reason: &str) {
+    with(|s| {
+        let first = {
+            let mut state = s.lock();
+            let first = !state.warned;
+            state.warned = true;
+            if first {
+                state.warnings.push(reason.to_string());
+            }
+            first
+        };
+        if first {
+            s.emit(EventKind::Warning, reason);
+        }
+    });
+}
+
+impl Sink {
+    /// A sink for the release `context` describes.
+    pub fn new(notifier: Notifier, context: ReleaseContext) -> Self {
+        Self {
+            notifier,
+            state: Arc::new(Mutex::new(State {
+                context,
+                ..State::default()
+            })),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn update(&self, f: impl FnOnce(&mut ReleaseContext)) {
+        f(&mut self.lock().context);
+    }
+
+    /// Sends `kind` in the background.
+    fn emit(&self, kind: EventKind, reason: &str) {
+        if self.notifier.is_empty() {
+            return;
+        }
+        let event = self.lock().context.event(kind, reason);
+        let notifier = self.notifier.clone();
+        let task = tokio::spawn(async move { notifier.send(&event).await });
+        self.lock().pending.push(task);
+    }
+
+    /// Sends the release's outcome (`None`: nothing happened, nothing to say),
+    /// waits for every alert of the release, at most the longest timeout
+    /// (and a little slack for the tasks to report), and returns the
+    /// warnings for the apply: error-rate warnings and alerts not delivered.
+    pub async fn finish(&self, outcome: Option<(EventKind, &str)>) -> Vec<Diagnostic> {
+        if let Some((kind, reason)) = outcome {
+            self.emit(kind, reason);
+        }
+        let (pending, warnings, context) = {
+            let mut state = self.lock();
+            (
+                std::mem::take(&mut state.pending),
+                state.warnings.clone(),
+                state.context.clone(),
+            )
+        };
+        let bound = self.notifier.longest_timeout() + Duration::from_millis(500);
+        let mut undelivered = Vec::new();
+        let all = futures_util::future::join_all(pending);
+        match tokio::time::timeout(bound, all).await {
+            Ok(results) => {
+                undelivered.extend(results.into_iter().flat_map(Result::unwrap_or_default))
+            }
+            Err(_) => tracing::warn!("alerts still sending after {bound:?}: left behind"),
+        }
+        let mut diags: Vec<Diagnostic> = warnings
+            .into_iter()
+            .map(|w| {
+                Diagnostic::warning(
+                    format!("Release of {} to {}: error rate above the warning threshold", context.to_version, context.environment),
+                    format!("{w}. No rollback: the rollback threshold (max_error_rate) was not crossed. Investigate before it is."),
+                )
+            })
+            .collect();
+        diags.extend(undelivered.into_iter().map(|u| {
+            Diagnostic::warning(
+                "Release alert not delivered",
+                format!(
+                    "{} did not accept the {} alert of {} {}: {}. The release itself is not affected.",
+                    u.notification, u.event, context.environment, context.to_version, u.problem
+                ),
+            )
+        }));
+        diags
+    }
+}
