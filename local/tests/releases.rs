@@ -176,3 +176,118 @@ async fn releases_and_their_steps_are_bounded() {
     d.define("api", &[]).await;
     assert!(c.releases("api").await.expect("releases").is_empty());
 }
+
+fn cli(d: &Daemon, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_bluegreen-local"));
+    command
+        .args(args)
+        .env("BLUEGREEN_LOCAL_ENDPOINT", d.endpoint())
+        .env("BLUEGREEN_LOCAL_STATE_DIR", d.state_dir())
+        .env_remove("BLUEGREEN_LOCAL_TOKEN");
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_the_last_release_with_its_figures_reason_and_steps() {
+    let d = Daemon::start().await;
+    d.define("shop", &[]).await;
+    let c = d.client();
+    for e in rollback_events("shop-1.3.0-1") {
+        c.report_release("shop", &e).await.expect("report");
+    }
+    let out = cli(&d, &["status", "shop"])
+        .output()
+        .expect("running the CLI");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    for expected in [
+        "release ROLLED_BACK: 1.3.0 on green from 1.2.0 on blue",
+        "phases: deploying → validating → switching → watching → rolled_back",
+        "watch: 2s of 60s, 80 requests, 20 errors, error rate 25.00% (limit 1.00%), p95 3.5 ms",
+        "reason: post-switch watch: error rate 25.00% (20 of 80 requests answered 5xx) is above max_error_rate 1.00%",
+        "steps:",
+    ] {
+        assert!(lines.contains(&expected), "{expected:?} missing in\n{text}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("id shop-1.3.0-1 by terraform, started ")
+                && l.contains(", finished ")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.ends_with("validating  smoke test \"home\" passed")),
+        "{text}"
+    );
+
+    // A running release says so, with the watch's live figures.
+    let mut running = rollback_events("shop-1.4.0-2");
+    running.truncate(5);
+    for e in running {
+        c.report_release("shop", &e).await.expect("report");
+    }
+    let out = cli(&d, &["status", "shop"])
+        .output()
+        .expect("running the CLI");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("release WATCHING (running): 1.3.0 on green"),
+        "{text}"
+    );
+    assert!(
+        text.contains("watch: 1s of 60s, 40 requests, 1 errors"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_watch_redraws_every_second_until_stopped() {
+    let d = Daemon::start().await;
+    d.define("shop", &[]).await;
+    let c = d.client();
+    c.report_release(
+        "shop",
+        &event(
+            "shop-1.3.0-1",
+            ReleasePhase::Validating,
+            Some("health check passed"),
+        ),
+    )
+    .await
+    .expect("report");
+    let mut child = cli(&d, &["status", "shop", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running the CLI");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    child.kill().expect("stopping the watch");
+    let out = child.wait_with_output().expect("its output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let frames: Vec<&str> = text.split("\x1b[2J\x1b[H").skip(1).collect();
+    assert!(
+        frames.len() >= 2,
+        "at least two frames in 2.5 s, got {}:\n{text}\n{}",
+        frames.len(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for frame in &frames[..2] {
+        assert!(
+            frame.starts_with("bluegreen-local status at ") && frame.contains("Ctrl-C to stop"),
+            "{frame}"
+        );
+        assert!(
+            frame.contains("release VALIDATING (running): 1.3.0")
+                && frame.contains("validating  health check passed"),
+            "{frame}"
+        );
+    }
+}

@@ -1,5 +1,6 @@
 //! Command-line interface: `serve`, `status`, `switch`, `stop`, `unlock`.
 
+mod release;
 mod serve;
 mod status;
 mod stop;
@@ -70,13 +71,17 @@ enum Command {
     /// again. With no daemon answering, stops the colours recorded in --state-dir that a
     /// SIGTERM or kill -9 of the daemon left running.
     Stop,
-    /// Show environments: colours, versions, processes, routing.
+    /// Show environments: colours, versions, processes, routing, and the running or
+    /// last release (phase, versions, colours, the watch's live figures, last steps).
     Status {
         /// Only this environment.
         environment: Option<String>,
         /// Print JSON (the admin API's environment objects).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "watch")]
         json: bool,
+        /// Redraw every second until Ctrl-C (for a terminal without a browser).
+        #[arg(long)]
+        watch: bool,
     },
     /// Emergency switch outside Terraform: send all traffic of ENV to COLOR.
     Switch {
@@ -128,9 +133,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status {
             ref environment,
             json,
+            watch,
         } => {
             let client = client(&cli).await?;
-            status::run(&client, environment.as_deref(), json).await
+            if watch {
+                status::watch(&client, environment.as_deref()).await
+            } else {
+                status::run(&client, environment.as_deref(), json).await
+            }
         }
         Command::Switch {
             ref environment,

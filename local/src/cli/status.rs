@@ -1,9 +1,11 @@
-//! `bluegreen-local status [ENV] [--json]`.
+//! `bluegreen-local status [ENV] [--json] [--watch]`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
-use bluegreen_local::api::{Color, ColorStatus, EnvironmentStatus};
+use bluegreen_local::api::{Color, ColorStatus, EnvironmentStatus, Release};
 use bluegreen_local::client::Client;
+use bluegreen_local::time::now_rfc3339;
 
 fn paint(color: Color, tty: bool) -> String {
     match (tty, color) {
@@ -30,13 +32,14 @@ fn traffic(env: &EnvironmentStatus, color: Color) -> String {
     }
 }
 
-/// Renders environments as a table for people.
-pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
+/// Renders environments as a table for people, each with its running or last
+/// release when it had one.
+pub fn render(envs: &[(EnvironmentStatus, Option<Release>)], tty: bool) -> String {
     let mut out = String::new();
     if envs.is_empty() {
         out.push_str("no environments (terraform apply creates them)\n");
     }
-    for env in envs {
+    for (env, release) in envs {
         let live = match (env.routing.primary, &env.live_version) {
             (Some(c), Some(v)) => format!("{c} {v}"),
             (Some(c), None) => c.to_string(),
@@ -102,6 +105,9 @@ pub fn render(envs: &[EnvironmentStatus], tty: bool) -> String {
                 c.last_exit.as_deref().unwrap_or("-"),
             ));
         }
+        if let Some(r) = release {
+            out.push_str(&super::release::render(r));
+        }
     }
     out
 }
@@ -115,19 +121,75 @@ fn tunnels(c: &ColorStatus) -> String {
     )
 }
 
-/// Prints the status of one or all environments.
-pub async fn run(client: &Client, environment: Option<&str>, json: bool) -> anyhow::Result<()> {
+/// Clears a terminal and puts the cursor at the top left.
+const CLEAR: &str = "\x1b[2J\x1b[H";
+
+/// How often `--watch` redraws.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// The environments to show, each with its newest release.
+async fn read(
+    client: &Client,
+    environment: Option<&str>,
+) -> anyhow::Result<Vec<(EnvironmentStatus, Option<Release>)>> {
     let envs = match environment {
         Some(name) => vec![client.get_environment(name).await?],
         None => client.list_environments().await?,
     };
+    let mut out = Vec::with_capacity(envs.len());
+    for env in envs {
+        // A daemon that predates release progress answers 404: show the rest.
+        let release = client
+            .releases(&env.name)
+            .await
+            .ok()
+            .and_then(|r| r.into_iter().next());
+        out.push((env, release));
+    }
+    Ok(out)
+}
+
+/// Redraws the status every second until Ctrl-C, for a terminal on a server without
+/// a browser. A failed read is shown in the frame and retried: the view outlives a
+/// daemon restart.
+pub async fn watch(client: &Client, environment: Option<&str>) -> anyhow::Result<()> {
+    let tty = std::io::stdout().is_terminal();
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+        let body = match read(client, environment).await {
+            Ok(envs) => render(&envs, tty),
+            Err(e) => format!("cannot read the status: {e}\n"),
+        };
+        let frame = format!(
+            "{CLEAR}bluegreen-local status at {} (every {}s; Ctrl-C to stop)\n\n{body}",
+            now_rfc3339(),
+            WATCH_EVERY.as_secs()
+        );
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(frame.as_bytes())?;
+        stdout.flush()?;
+    }
+}
+
+/// Prints the status of one or all environments.
+pub async fn run(client: &Client, environment: Option<&str>, json: bool) -> anyhow::Result<()> {
     if json {
+        let envs = match environment {
+            Some(name) => vec![client.get_environment(name).await?],
+            None => client.list_environments().await?,
+        };
         let text = match (environment, envs.first()) {
             (Some(_), Some(env)) => serde_json::to_string_pretty(env)?,
             _ => serde_json::to_string_pretty(&envs)?,
         };
         println!("{text}");
     } else {
+        let envs = read(client, environment).await?;
         print!("{}", render(&envs, std::io::stdout().is_terminal()));
     }
     Ok(())
