@@ -17,6 +17,7 @@ mod killed_apply;
 mod plan_errors;
 mod post_switch;
 mod redefine;
+mod release_progress;
 mod restart;
 mod rollback;
 mod unimplemented_platforms;
