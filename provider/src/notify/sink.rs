@@ -6,6 +6,7 @@
 //! [`Sink::finish`] sends the outcome and waits for all of them, bounded by
 //! the longest `timeout`.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -100,6 +101,11 @@ impl Sink {
         }
     }
 
+    /// The release as known so far (colours once started, the watch's figures).
+    pub fn context(&self) -> ReleaseContext {
+        self.lock().context.clone()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -153,12 +159,31 @@ impl Sink {
                 )
             })
             .collect();
-        diags.extend(undelivered.into_iter().map(|u| {
+        // One warning per receiver, its name in the summary: Terraform folds
+        // warnings with the same summary into one and would hide the others.
+        let mut by_receiver: BTreeMap<String, Vec<Undelivered>> = BTreeMap::new();
+        for u in undelivered {
+            by_receiver
+                .entry(u.notification.clone())
+                .or_default()
+                .push(u);
+        }
+        diags.extend(by_receiver.into_iter().map(|(name, failed)| {
+            let alerts = match failed.len() {
+                1 => "1 alert".to_string(),
+                n => format!("{n} alerts"),
+            };
+            let each: Vec<String> = failed
+                .iter()
+                .map(|u| format!("{}: {}", u.event, u.problem))
+                .collect();
             Diagnostic::warning(
-                "Release alert not delivered",
+                format!("Release alert not delivered to {name}"),
                 format!(
-                    "{} did not accept the {} alert of {} {}: {}. The release itself is not affected.",
-                    u.notification, u.event, context.environment, context.to_version, u.problem
+                    "{name} did not accept {alerts} of {} {}: {}. The release itself is not affected.",
+                    context.environment,
+                    context.to_version,
+                    each.join("; ")
                 ),
             )
         }));

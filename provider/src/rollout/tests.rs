@@ -2,6 +2,7 @@
 //! platform (no process; the colours' health answers come from in-process
 //! loopback listeners). Durations are short so the whole table runs in seconds.
 
+mod alerts;
 mod progress;
 mod websocket;
 

@@ -4,6 +4,7 @@
 //!
 //! Build the binaries first: `cargo build --workspace --bins`.
 
+mod alerts;
 mod autostart;
 mod concurrent;
 mod data_source;

@@ -1,0 +1,458 @@
+//! Release alerts (issue 16): one loopback receiver per format, a receiver
+//! that answers 500 and one that never answers, through real releases on the
+//! local platform: a first release (started, switched, succeeded), a faulty
+//! one under load (rolled back: PagerDuty triggers), the same version fixed
+//! (succeeded: PagerDuty resolves with the same dedup key). Every payload is
+//! checked in its service's shape; the failing receivers cost warnings, not
+//! the release, and the hanging one at most its timeout.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bluegreen_acceptance::harness::{announce, on_every_cli, Output, Workspace};
+use serde_json::Value as Json;
+
+use crate::{bluegreen, expect_match, now_ms, Fixture, Load, LOAD_BOUNDS};
+
+const ROUTING_KEY: &str = "R0UT1NGKEY0123456789abcdef012345";
+/// The hanging receiver's `timeout`: what it may cost an apply.
+const HANG_TIMEOUT: Duration = Duration::from_secs(2);
+/// Terraform's own time after the provider answers (state, exit), generously.
+const TERRAFORM_SLACK: Duration = Duration::from_secs(4);
+
+/// How a receiver answers.
+#[derive(Clone, Copy)]
+enum Reply {
+    Status(u16),
+    /// Reads the request and holds the connection without a word (10 s at most).
+    Hang,
+}
+
+/// One request a receiver got.
+#[derive(Clone)]
+struct Received {
+    at: Instant,
+    content_type: String,
+    body: Json,
+}
+
+/// A loopback HTTP receiver on 127.0.0.1; its URL ends in a secret path
+/// that must never show in Terraform's output.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    fn start(reply: Reply) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
+        let url = format!(
+            "http://{}/hook/SECRET-{}",
+            listener.local_addr().expect("address"),
+            std::process::id()
+        );
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let seen = seen.clone();
+                std::thread::spawn(move || serve(stream, reply, &seen));
+            }
+        });
+        Receiver { url, got }
+    }
+
+    fn take(&self) -> Vec<Received> {
+        std::mem::take(&mut *self.got.lock().unwrap())
+    }
+}
+
+fn serve(mut stream: TcpStream, reply: Reply, seen: &Mutex<Vec<Received>>) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let (head, body) = loop {
+        let Ok(n) = stream.read(&mut chunk) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+        let length: usize = header(&head, "content-length").parse().unwrap_or(0);
+        if buf.len() >= end + 4 + length {
+            break (head, buf[end + 4..end + 4 + length].to_vec());
+        }
+    };
+    seen.lock().unwrap().push(Received {
+        at: Instant::now(),
+        content_type: header(&head, "content-type"),
+        body: serde_json::from_slice(&body).unwrap_or(Json::Null),
+    });
+    match reply {
+        Reply::Status(status) => {
+            let text =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
+            let _ = stream.write_all(text.as_bytes());
+        }
+        Reply::Hang => std::thread::sleep(Duration::from_secs(10)),
+    }
+}
+
+fn header(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            l.strip_prefix(&format!("{name}:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// The receivers, in the order of their `notification` blocks.
+struct Receivers {
+    slack: Receiver,
+    teams: Receiver,
+    pagerduty: Receiver,
+    webhook: Receiver,
+    hanging: Receiver,
+    failing: Receiver,
+}
+
+impl Receivers {
+    fn start() -> Receivers {
+        Receivers {
+            slack: Receiver::start(Reply::Status(200)),
+            teams: Receiver::start(Reply::Status(200)),
+            pagerduty: Receiver::start(Reply::Status(202)),
+            webhook: Receiver::start(Reply::Status(200)),
+            hanging: Receiver::start(Reply::Hang),
+            failing: Receiver::start(Reply::Status(500)),
+        }
+    }
+
+    fn blocks(&self) -> String {
+        let block = |format: &str, url: &str, extra: &str| {
+            format!("  notification {{\n    format = \"{format}\"\n    url    = \"{url}\"\n{extra}  }}\n")
+        };
+        [
+            block("slack", &self.slack.url, ""),
+            block("teams", &self.teams.url, ""),
+            block(
+                "pagerduty",
+                &self.pagerduty.url,
+                &format!("    routing_key = \"{ROUTING_KEY}\"\n"),
+            ),
+            block("webhook", &self.webhook.url, ""),
+            block(
+                "webhook",
+                &self.hanging.url,
+                &format!("    timeout = \"{}s\"\n", HANG_TIMEOUT.as_secs()),
+            ),
+            block(
+                "webhook",
+                &self.failing.url,
+                "    events = [\"succeeded\", \"rolled_back\"]\n",
+            ),
+        ]
+        .concat()
+    }
+}
+
+/// The fixture's configuration with the receivers' blocks in its provider block.
+fn config(fx: &Fixture, receivers: &Receivers, body: &str) -> String {
+    let provider = fx.daemon.provider_block();
+    let provider = provider
+        .trim_end()
+        .strip_suffix('}')
+        .expect("a provider block");
+    format!(
+        "{}\n{provider}{}}}\n\n{body}",
+        bluegreen().required_providers_block(),
+        receivers.blocks()
+    )
+}
+
+/// The webhook events received, by kind, in the order of arrival.
+fn kinds(got: &[Received]) -> Vec<String> {
+    let mut kinds: Vec<String> = got
+        .iter()
+        .map(|r| r.body["event"].as_str().unwrap_or("?").to_string())
+        .collect();
+    kinds.sort();
+    kinds
+}
+
+fn find<'a>(
+    ws: &Workspace,
+    out: &Output,
+    got: &'a [Received],
+    what: &str,
+    pick: impl Fn(&Json) -> bool,
+) -> &'a Json {
+    match got.iter().find(|r| pick(&r.body)) {
+        Some(r) => &r.body,
+        None => ws.fail(
+            Some(out),
+            &format!(
+                "no {what} among {:?}",
+                got.iter().map(|r| &r.body).collect::<Vec<_>>()
+            ),
+        ),
+    }
+}
+
+/// The checks every apply shares: the formats' shapes, the 500 and the
+/// hanging receiver as warnings naming their block, the hang's cost, and no
+/// URL in the output.
+fn check_common(
+    ws: &Workspace,
+    out: &Output,
+    receivers: &Receivers,
+    ended: Instant,
+    last: &str,
+) -> Vec<Received> {
+    let webhook = receivers.webhook.take();
+    for r in &webhook {
+        assert_eq!(r.content_type, "application/json");
+    }
+    for r in receivers.slack.take() {
+        let b = &r.body;
+        assert!(
+            b["text"].as_str().is_some_and(|t| !t.is_empty()),
+            "slack text: {b}"
+        );
+        assert_eq!(b["blocks"][0]["type"], "header", "{b}");
+        assert_eq!(b["blocks"][1]["type"], "section", "{b}");
+        assert!(
+            b["blocks"][1]["fields"]
+                .as_array()
+                .is_some_and(|f| f.len() >= 5 && f.len() <= 10),
+            "{b}"
+        );
+    }
+    let teams = receivers.teams.take();
+    assert_eq!(
+        teams.len(),
+        webhook.len(),
+        "teams gets every event the webhook gets"
+    );
+    for r in teams {
+        let a = &r.body["attachments"][0];
+        assert_eq!(r.body["type"], "message");
+        assert_eq!(a["contentType"], "application/vnd.microsoft.card.adaptive");
+        assert_eq!(a["content"]["type"], "AdaptiveCard");
+        assert_eq!(a["content"]["body"][2]["type"], "FactSet");
+    }
+    // The hanging receiver got the outcome, then held the apply at most its timeout.
+    let hanging = receivers.hanging.take();
+    let outcome = hanging
+        .iter()
+        .filter(|r| r.body["event"] == last)
+        .map(|r| r.at)
+        .min()
+        .unwrap_or_else(|| ws.fail(Some(out), &format!("the hanging receiver never got {last}")));
+    let cost = ended.saturating_duration_since(outcome);
+    announce(&format!(
+        "acceptance: alerts: {last}: the apply ended {:.2}s after the hanging receiver got it (timeout {}s)",
+        cost.as_secs_f64(),
+        HANG_TIMEOUT.as_secs()
+    ));
+    if cost > HANG_TIMEOUT + TERRAFORM_SLACK {
+        ws.fail(Some(out), &format!("a hanging receiver held the apply {cost:?} after the {last} alert; timeout is {HANG_TIMEOUT:?}"));
+    }
+    // One warning per receiver: Terraform folds warnings of one summary.
+    expect_match(
+        ws,
+        out,
+        r"Release alert not delivered to notification\[4\] \(webhook\)",
+    );
+    expect_match(
+        ws,
+        out,
+        r"Release alert not delivered to notification\[5\] \(webhook\)",
+    );
+    expect_match(
+        ws,
+        out,
+        &format!(
+            r"notification\[4\] \(webhook\) did not accept \d+ alerts? of [^\n]*{last}: no response within"
+        ),
+    );
+    if last != "failed" {
+        expect_match(
+            ws,
+            out,
+            &format!(
+                r"notification\[5\] \(webhook\) did not accept 1 alert of [^\n]*: {last}: answered HTTP 500 \(ok\), twice"
+            ),
+        );
+        assert_eq!(receivers.failing.take().len(), 2, "one retry after a 500");
+    }
+    let provider_log: String = out
+        .log
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-bluegreen"))
+        .collect();
+    for text in [&out.stdout, &out.stderr, &provider_log] {
+        assert!(
+            !text.contains("SECRET") && !text.contains(ROUTING_KEY),
+            "a notification secret in Terraform's output"
+        );
+    }
+    webhook
+}
+
+#[test]
+fn alerts_reach_every_format_and_never_hold_a_release() {
+    on_every_cli("alerts_reach_every_format_and_never_hold_a_release", |tf| {
+        let fx = Fixture::new("alerts", tf, "shop");
+        let receivers = Receivers::start();
+        let faulty = fx
+            .env("1.2.0")
+            .without_smoke_test()
+            .var("AGOG_FAULTY_VERSION", "1.3.1")
+            .var("AGOG_ERROR_RATE", "0.05");
+        let ws = Workspace::new(
+            "alerts_reach_every_format_and_never_hold_a_release",
+            tf,
+            &bluegreen(),
+        );
+        ws.write_config(&config(&fx, &receivers, &faulty.hcl()));
+        ws.init();
+
+        // 1. The first release: started, switched, succeeded.
+        let out = ws.run(&["apply", "-auto-approve"]);
+        let ended = Instant::now();
+        if !out.success() {
+            ws.fail(
+                Some(&out),
+                "the first release failed: alerts must never fail a release",
+            );
+        }
+        let got = check_common(&ws, &out, &receivers, ended, "succeeded");
+        assert_eq!(kinds(&got), ["started", "succeeded", "switched"]);
+        let done = find(&ws, &out, &got, "succeeded", |b| b["event"] == "succeeded");
+        assert_eq!(done["environment"], fx.name.as_str());
+        assert_eq!(done["severity"], "info");
+        assert_eq!(done["to_version"], "1.2.0");
+        assert_eq!(done["to_color"], "blue");
+        assert_eq!(done["from_version"], Json::Null);
+        assert_eq!(done["release"], format!("bluegreen/{}/1.2.0", fx.name));
+        let pd = receivers.pagerduty.take();
+        assert_eq!(pd.len(), 1, "PagerDuty gets the resolve only");
+        assert_eq!(pd[0].body["event_action"], "resolve");
+        assert_eq!(pd[0].body["routing_key"], ROUTING_KEY);
+
+        // 2. A faulty 1.3.1 under load: rolled back, PagerDuty triggers.
+        ws.write_config(&config(
+            &fx,
+            &receivers,
+            &faulty.clone().version("1.3.1").hcl(),
+        ));
+        let front = fx.front_door();
+        let since = now_ms();
+        let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
+        fx.wait_for_requests("blue", since, 200, Duration::from_secs(60));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        let ended = Instant::now();
+        let summary = load.stop();
+        if out.code != Some(1) {
+            ws.fail(
+                Some(&out),
+                &format!(
+                    "the faulty release exited {:?}, expected 1 (rolled back); load: {summary}",
+                    out.code
+                ),
+            );
+        }
+        let got = check_common(&ws, &out, &receivers, ended, "rolled_back");
+        assert_eq!(kinds(&got), ["rolled_back", "started", "switched"]);
+        let back = find(&ws, &out, &got, "rolled_back", |b| {
+            b["event"] == "rolled_back"
+        });
+        assert_eq!(back["severity"], "critical");
+        assert_eq!(back["from_version"], "1.2.0");
+        assert_eq!(back["from_color"], "blue");
+        assert_eq!(back["to_version"], "1.3.1");
+        assert_eq!(back["to_color"], "green");
+        let rate = back["figures"]["error_rate"].as_f64().unwrap_or(0.0);
+        assert!(rate > 0.01, "the rollback's figures: {back}");
+        assert!(
+            back["figures"]["requests"].as_u64().unwrap_or(0) > 0,
+            "{back}"
+        );
+        assert!(
+            back["reason"]
+                .as_str()
+                .unwrap_or("")
+                .contains("is above max_error_rate 1.00%"),
+            "{back}"
+        );
+        let pd = receivers.pagerduty.take();
+        let trigger = find(&ws, &out, &pd, "PagerDuty trigger", |b| {
+            b["event_action"] == "trigger"
+        });
+        assert_eq!(pd.len(), 1, "started and switched are not PagerDuty's");
+        assert_eq!(trigger["dedup_key"], format!("bluegreen/{}/1.3.1", fx.name));
+        assert_eq!(trigger["payload"]["severity"], "critical");
+        assert_eq!(
+            trigger["payload"]["source"],
+            format!("bluegreen/{}", fx.name)
+        );
+        assert_eq!(trigger["payload"]["component"], fx.name.as_str());
+        assert_eq!(trigger["payload"]["class"], "rolled_back");
+        assert!(
+            trigger["payload"]["summary"]
+                .as_str()
+                .unwrap_or("")
+                .contains("rolled back"),
+            "{trigger}"
+        );
+        assert!(
+            trigger["payload"]["timestamp"]
+                .as_str()
+                .is_some_and(|t| t.ends_with('Z')),
+            "{trigger}"
+        );
+        assert_eq!(
+            trigger["payload"]["custom_details"]["from"],
+            "1.2.0 on blue"
+        );
+        announce(&format!(
+            "acceptance: alerts on Terraform v{}: rolled back at error rate {:.2}%, PagerDuty trigger {}",
+            tf.version_string(),
+            rate * 100.0,
+            trigger["dedup_key"]
+        ));
+
+        // 3. 1.3.1 fixed: succeeded, PagerDuty resolves the same incident.
+        ws.write_config(&config(
+            &fx,
+            &receivers,
+            &fx.env("1.3.1").without_smoke_test().hcl(),
+        ));
+        let out = ws.run(&["apply", "-auto-approve"]);
+        let ended = Instant::now();
+        if !out.success() {
+            ws.fail(Some(&out), "the fixed release failed");
+        }
+        let got = check_common(&ws, &out, &receivers, ended, "succeeded");
+        let done = find(&ws, &out, &got, "succeeded", |b| b["event"] == "succeeded");
+        assert_eq!(done["to_version"], "1.3.1");
+        let pd = receivers.pagerduty.take();
+        let resolve = find(&ws, &out, &pd, "PagerDuty resolve", |b| {
+            b["event_action"] == "resolve"
+        });
+        assert_eq!(
+            resolve["dedup_key"], trigger["dedup_key"],
+            "the resolve closes the rollback's incident"
+        );
+        ws.destroy();
+    });
+}
