@@ -4,7 +4,9 @@
 //! one under load (rolled back: PagerDuty triggers), the same version fixed
 //! (succeeded: PagerDuty resolves with the same dedup key). Every payload is
 //! checked in its service's shape; the failing receivers cost warnings, not
-//! the release, and the hanging one at most its timeout.
+//! the release, and the hanging one at most its timeout. Then the seed's
+//! warning threshold: an error rate above 0.5% but under the rollback one
+//! warns (diagnostic and alert) and keeps the release.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -455,4 +457,114 @@ fn alerts_reach_every_format_and_never_hold_a_release() {
         );
         ws.destroy();
     });
+}
+
+/// The seed's warning threshold: 5% errors against `max_error_rate = 0.5`
+/// (so no rollback) is above the 0.5% `warn_error_rate`: the apply succeeds
+/// with a warning giving the measured rate, and a `warning` alert goes out
+/// before the `succeeded` one.
+#[test]
+fn an_error_rate_above_half_a_percent_warns_without_a_rollback() {
+    on_every_cli(
+        "an_error_rate_above_half_a_percent_warns_without_a_rollback",
+        |tf| {
+            let fx = Fixture::new("alerts-warn", tf, "shop");
+            let webhook = Receiver::start(Reply::Status(200));
+            let slack = Receiver::start(Reply::Status(200));
+            let blocks = format!(
+            "  notification {{\n    format = \"webhook\"\n    url    = \"{}\"\n  }}\n  notification {{\n    format       = \"slack\"\n    url          = \"{}\"\n    min_severity = \"warning\"\n  }}\n",
+            webhook.url, slack.url
+        );
+            let provider = fx.daemon.provider_block();
+            let provider = provider
+                .trim_end()
+                .strip_suffix('}')
+                .expect("a provider block");
+            let config = |body: &str| {
+                format!(
+                    "{}\n{provider}{blocks}}}\n\n{body}",
+                    bluegreen().required_providers_block()
+                )
+            };
+            let mut env = fx
+                .env("1.2.0")
+                .without_smoke_test()
+                .var("AGOG_FAULTY_VERSION", "1.3.1")
+                .var("AGOG_ERROR_RATE", "0.05");
+            env.max_error_rate = Some("0.5".into());
+            let ws = Workspace::new(
+                "an_error_rate_above_half_a_percent_warns_without_a_rollback",
+                tf,
+                &bluegreen(),
+            );
+            ws.write_config(&config(&env.hcl()));
+            ws.init();
+            ws.apply();
+            webhook.take();
+            assert!(
+                slack.take().is_empty(),
+                "min_severity = warning: a clean release says nothing to Slack"
+            );
+
+            ws.write_config(&config(&env.clone().version("1.3.1").hcl()));
+            let front = fx.front_door();
+            let since = now_ms();
+            let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
+            fx.wait_for_requests("blue", since, 200, Duration::from_secs(60));
+            let out = ws.run(&["apply", "-auto-approve"]);
+            let summary = load.stop();
+            if !out.success() {
+                ws.fail(Some(&out), &format!("5% errors under max_error_rate = 0.5 must not fail the release; load: {summary}"));
+            }
+            expect_match(
+                &ws,
+                &out,
+                r"Warning: Release of 1\.3\.1 to shop: error rate above the warning threshold",
+            );
+            let figures = expect_match(
+                &ws,
+                &out,
+                r"error rate (\d+\.\d+)% \((\d+) of (\d+) requests answered 5xx\) is above warn_error_rate 0\.50% \(rollback above max_error_rate 50\.00%\)",
+            );
+            let rate: f64 = figures[1].parse().expect("a rate");
+            announce(&format!(
+            "acceptance: alerts on Terraform v{}: warned at error rate {rate}% ({} of {} requests), no rollback",
+            tf.version_string(),
+            figures[2],
+            figures[3]
+        ));
+            assert!(rate > 0.5, "warned at {rate}%, not above 0.5%");
+
+            let got = webhook.take();
+            assert_eq!(kinds(&got), ["started", "succeeded", "switched", "warning"]);
+            let warning = find(&ws, &out, &got, "warning", |b| b["event"] == "warning");
+            assert_eq!(warning["severity"], "warning");
+            assert_eq!(warning["to_version"], "1.3.1");
+            assert_eq!(warning["to_color"], "green");
+            assert!(
+                warning["figures"]["error_rate"].as_f64().unwrap_or(0.0) > 0.005,
+                "{warning}"
+            );
+            let slack = slack.take();
+            assert_eq!(
+                slack.len(),
+                1,
+                "Slack gets the warning only (min_severity = warning)"
+            );
+            assert!(
+                slack[0].body["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with(":warning: shop: 1.3.1 is live with error rate"),
+                "{}",
+                slack[0].body
+            );
+            let state = ws.show();
+            let api = state.resource(crate::ADDRESS);
+            assert_eq!(api.str("version"), "1.3.1");
+            assert_eq!(api.str("live_color"), "green");
+            assert_eq!(api.str("last_deployment.outcome"), "released");
+            ws.destroy();
+        },
+    );
 }
