@@ -32,13 +32,13 @@ pub fn schema() -> Schema {
 fn notification_block() -> Block {
     Block::new()
         .description(
-            "A release alert receiver; repeat the block for each channel. Each release of a `bluegreen_environment` sends              events with a severity: `started`, `switched` and `succeeded` (info), `warning` (warning: during the post-switch              watch the error rate rose above `post_switch.warn_error_rate`, 0.5% by default, without reaching the rollback              threshold), `rolled_back` and `failed` (critical). Each carries the environment, the versions and colours              (from and to), the watch's figures (error rate, requests, p95 against the previous colour's) and the reason.              Alerts are sent concurrently and never fail a release: one that is not accepted within its `timeout` (one              retry on no answer, 5xx or 429 included) becomes a warning on the apply naming the block (`notification[0]              (slack)`), never its URL, and holds the apply up by at most that timeout.",
+            "A release alert receiver; repeat the block for each channel. Each release of a `bluegreen_environment` sends events with a severity: `started`, `switched` and `succeeded` (info), `warning` (warning: during the post-switch watch the error rate rose above `post_switch.warn_error_rate`, 0.5% by default, without reaching the rollback threshold), `rolled_back` and `failed` (critical). Each carries the environment, the versions and colours (from and to), the watch's figures (error rate, requests, p95 against the previous colour's) and the reason. A `bluegreen_traffic_split` whose canary is rolled back or fails sends `rolled_back` or `failed` too. Alerts are sent concurrently and never fail a release: one that is not accepted within its `timeout` (one retry on no answer, 5xx or 429 included) becomes a warning on the apply naming the block (`notification[0] (slack)`), never its URL, and holds the apply up by at most that timeout.",
         )
         .attr(Attribute::string("format").required().description(
-            "Payload shape: `slack` (incoming-webhook message: `text` and Block Kit `blocks`), `teams` (a message with an              Adaptive Card attachment, for a Teams workflow or incoming webhook), `pagerduty` (Events API v2: `trigger` for              warning, rolled_back and failed, `resolve` for succeeded, one `dedup_key` per environment and version, so the              incident a failed release opens is resolved when that version is later released; started and switched are not              sent), or `webhook` (the event as plain JSON: `event`, `severity`, `environment`, `release`, `from_version`,              `to_version`, `from_color`, `to_color`, `figures`, `summary`, `reason`, `timestamp`).",
+            "Payload shape: `slack` (incoming-webhook message: `text` and Block Kit `blocks`), `teams` (a message with an Adaptive Card attachment, for a Teams workflow or incoming webhook), `pagerduty` (Events API v2: `trigger` for warning, rolled_back and failed, `resolve` for succeeded, one `dedup_key` per environment and version, so the incident a failed release opens is resolved when that version is later released; started and switched are not sent), or `webhook` (the event as plain JSON: `event`, `severity`, `environment`, `release`, `from_version`, `to_version`, `from_color`, `to_color`, `figures`, `summary`, `reason`, `timestamp`).",
         ))
         .attr(Attribute::string("url").optional().sensitive().description(format!(
-            "Where the alert is POSTed: the Slack or Teams webhook URL, or your endpoint. Required except for `pagerduty`, which              defaults to `{}`. Sensitive: never logged nor shown in a diagnostic.",
+            "Where the alert is POSTed: the Slack or Teams webhook URL, or your endpoint. Required except for `pagerduty`, which defaults to `{}`. Sensitive: never logged nor shown in a diagnostic.",
             crate::notify::config::PAGERDUTY_EVENTS_URL
         )))
         .attr(Attribute::string("routing_key").optional().sensitive().description(
@@ -48,7 +48,7 @@ fn notification_block() -> Block {
             "Events sent: any of `started`, `switched`, `warning`, `rolled_back`, `failed`, `succeeded`. Default: all of them.",
         ))
         .attr(Attribute::string("min_severity").optional().description(
-            "Events below this severity are not sent: `info` (default, everything), `warning`, or `critical` (rollbacks and              failures). A `pagerduty` receiver still gets `succeeded`, which resolves the incident.",
+            "Events below this severity are not sent: `info` (default, everything), `warning`, or `critical` (rollbacks and failures). A `pagerduty` receiver still gets `succeeded`, which resolves the incident.",
         ))
         .attr(Attribute::string("timeout").optional().description(format!(
             "Time one alert may take, retry included, at most 60s. Default `\"{}\"`.",

@@ -64,8 +64,11 @@ fn listen_of(local: &Field<LocalModel>) -> Field<String> {
 
 /// The alert a converge's end gives: succeeded when a version went live,
 /// rolled_back or failed with the diagnostic's reason; none when nothing moved.
+/// `started`: the engine began a release in this converge (a candidate
+/// prepared after it is the converge's last report, not its outcome).
 fn outcome_event(
     outcome: &Result<Result<Option<ReleaseReport>, ReleaseError>, tokio::time::error::Elapsed>,
+    started: bool,
     op: &str,
     timeout: std::time::Duration,
 ) -> Option<(EventKind, String)> {
@@ -73,6 +76,7 @@ fn outcome_event(
         Ok(Ok(Some(r))) if matches!(r.outcome, Outcome::Released | Outcome::Switched) => {
             Some((EventKind::Succeeded, r.message.clone()))
         }
+        Ok(Ok(Some(r))) if started => Some((EventKind::Succeeded, r.message.clone())),
         Ok(Ok(_)) => None,
         Ok(Err(e)) if e.outcome() == Outcome::RolledBack => {
             Some((EventKind::RolledBack, e.to_string()))
@@ -271,7 +275,7 @@ impl EnvironmentResource {
         // After the lock: a slow receiver holds up the apply, not the environment.
         let warnings = alerts
             .finish(
-                outcome_event(&outcome, op, timeout)
+                outcome_event(&outcome, alerts.context().to_color.is_some(), op, timeout)
                     .as_ref()
                     .map(|(k, r)| (*k, r.as_str())),
             )
@@ -607,5 +611,66 @@ impl EnvironmentResource {
             )
         })?;
         Ok((azure as Arc<dyn Platform>, environment))
+    }
+}
+
+#[cfg(test)]
+mod alert_tests {
+    use super::*;
+    use crate::platform::EnvironmentRef;
+
+    fn report(outcome: Outcome, message: &str) -> ReleaseReport {
+        let mut r = ReleaseReport::start(&EnvironmentRef::local("shop"), "1.3.0");
+        r.finish(outcome, message);
+        r
+    }
+
+    #[tokio::test]
+    async fn a_converge_ends_in_the_alert_it_deserves() {
+        let t = std::time::Duration::from_secs(60);
+        let kind = |outcome, started| outcome_event(&outcome, started, "update", t).map(|(k, _)| k);
+        assert_eq!(
+            kind(Ok(Ok(Some(report(Outcome::Released, "live")))), true),
+            Some(EventKind::Succeeded)
+        );
+        assert_eq!(
+            kind(Ok(Ok(Some(report(Outcome::Switched, "pin")))), false),
+            Some(EventKind::Succeeded)
+        );
+        assert_eq!(
+            kind(Ok(Ok(Some(report(Outcome::NoChange, "same")))), false),
+            None
+        );
+        // A release, then a candidate prepared beside it: the release succeeded.
+        assert_eq!(
+            kind(
+                Ok(Ok(Some(report(Outcome::CandidateReady, "candidate")))),
+                true
+            ),
+            Some(EventKind::Succeeded)
+        );
+        assert_eq!(
+            kind(
+                Ok(Ok(Some(report(Outcome::CandidateReady, "candidate")))),
+                false
+            ),
+            None
+        );
+        let rolled = ReleaseError::RolledBack {
+            detail: "error rate 5.00%".into(),
+            restored_color: "blue".into(),
+            restored_version: "1.2.0".into(),
+        };
+        assert_eq!(kind(Ok(Err(rolled)), true), Some(EventKind::RolledBack));
+        assert_eq!(
+            kind(Ok(Err(ReleaseError::Stopped("the switch".into()))), true),
+            Some(EventKind::Failed)
+        );
+        let elapsed = tokio::time::timeout(std::time::Duration::ZERO, std::future::pending::<()>())
+            .await
+            .unwrap_err();
+        let (k, reason) = outcome_event(&Err(elapsed), true, "update", t).unwrap();
+        assert_eq!(k, EventKind::Failed);
+        assert_eq!(reason, "the update timed out after 1m");
     }
 }

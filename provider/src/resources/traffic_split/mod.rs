@@ -16,6 +16,7 @@ use tfplugin::schema::Schema;
 use tfplugin::timeouts::timeout_for;
 use tfplugin::{AttributePath, Number, Value};
 
+use crate::notify::{EventKind, ReleaseContext, Sink};
 use crate::platform::lease::HeldLock;
 use crate::platform::{Platform, RouteChange, RouteReason};
 use crate::resources::common::{locate, lock_owner, release_diagnostic, status_by_name};
@@ -104,7 +105,16 @@ impl TrafficSplitResource {
         .await;
         let _ = lock.release(platform.as_ref()).await;
         let truth = platform.status(&environment).await.ok().flatten();
-        match (result, truth) {
+        let warnings = self
+            .alert(
+                &environment.name,
+                &cfg.canary.version,
+                &result,
+                truth.as_ref(),
+                op,
+            )
+            .await;
+        let mut response = match (result, truth) {
             // The report logged its steps as they happened.
             (Ok(Ok(_report)), Some(truth)) => {
                 StateResponse::ok(truth_state(&planned, &truth, false).into_value())
@@ -126,7 +136,46 @@ impl TrafficSplitResource {
                 req.prior.clone(),
                 Diagnostic::error("Traffic split timed out", format!("The {op} took longer than its timeout; raise timeouts {{ {op} = \"...\" }}.")).into(),
             ),
-        }
+        };
+        response.diagnostics.0.extend(warnings);
+        response
+    }
+
+    /// A canary that was rolled back or failed is an alert (critical) to the
+    /// provider's `notification` blocks; one that went as planned is not a
+    /// release and says nothing. Returns the warnings for alerts not delivered.
+    async fn alert<T>(
+        &self,
+        environment: &str,
+        version: &str,
+        result: &Result<Result<T, ReleaseError>, tokio::time::error::Elapsed>,
+        truth: Option<&crate::platform::EnvironmentState>,
+        op: &str,
+    ) -> Vec<Diagnostic> {
+        let outcome = match result {
+            Ok(Ok(_)) => return Vec::new(),
+            Ok(Err(e)) if e.outcome() == crate::rollout::Outcome::RolledBack => {
+                (EventKind::RolledBack, e.to_string())
+            }
+            Ok(Err(e)) => (EventKind::Failed, e.to_string()),
+            Err(_) => (
+                EventKind::Failed,
+                format!("the traffic split's {op} timed out"),
+            ),
+        };
+        // What serves now is what the canary went back to.
+        let live = truth.and_then(|t| t.live_color());
+        let context = ReleaseContext {
+            environment: environment.to_string(),
+            from_version: truth.and_then(|t| t.live_version()),
+            to_version: version.to_string(),
+            from_color: live.map(|c| c.to_string()),
+            to_color: live.map(|c| c.other().to_string()),
+            figures: None,
+        };
+        Sink::new(self.shared.notifier(), context)
+            .finish(Some((outcome.0, outcome.1.as_str())))
+            .await
     }
 }
 

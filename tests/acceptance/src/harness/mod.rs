@@ -18,6 +18,7 @@
 //! [`output`] matches what a Terraform command printed, however it wrapped.
 //! [`websocket`] holds a WebSocket to the demo app's `/ws` through a front door.
 
+pub mod alert_receiver;
 pub mod azure_emulator;
 pub mod case;
 pub mod environment;

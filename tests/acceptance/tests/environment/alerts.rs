@@ -8,11 +8,9 @@
 //! warning threshold: an error rate above 0.5% but under the rollback one
 //! warns (diagnostic and alert) and keeps the release.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bluegreen_acceptance::harness::alert_receiver::{with_blocks, Received, Receiver, Reply};
 use bluegreen_acceptance::harness::{announce, on_every_cli, Output, Workspace};
 use serde_json::Value as Json;
 
@@ -23,98 +21,6 @@ const ROUTING_KEY: &str = "R0UT1NGKEY0123456789abcdef012345";
 const HANG_TIMEOUT: Duration = Duration::from_secs(2);
 /// Terraform's own time after the provider answers (state, exit), generously.
 const TERRAFORM_SLACK: Duration = Duration::from_secs(4);
-
-/// How a receiver answers.
-#[derive(Clone, Copy)]
-enum Reply {
-    Status(u16),
-    /// Reads the request and holds the connection without a word (10 s at most).
-    Hang,
-}
-
-/// One request a receiver got.
-#[derive(Clone)]
-struct Received {
-    at: Instant,
-    content_type: String,
-    body: Json,
-}
-
-/// A loopback HTTP receiver on 127.0.0.1; its URL ends in a secret path
-/// that must never show in Terraform's output.
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    fn start(reply: Reply) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
-        let url = format!(
-            "http://{}/hook/SECRET-{}",
-            listener.local_addr().expect("address"),
-            std::process::id()
-        );
-        let got = Arc::new(Mutex::new(Vec::new()));
-        let seen = got.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, reply, &seen));
-            }
-        });
-        Receiver { url, got }
-    }
-
-    fn take(&self) -> Vec<Received> {
-        std::mem::take(&mut *self.got.lock().unwrap())
-    }
-}
-
-fn serve(mut stream: TcpStream, reply: Reply, seen: &Mutex<Vec<Received>>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let (head, body) = loop {
-        let Ok(n) = stream.read(&mut chunk) else {
-            return;
-        };
-        if n == 0 {
-            return;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let length: usize = header(&head, "content-length").parse().unwrap_or(0);
-        if buf.len() >= end + 4 + length {
-            break (head, buf[end + 4..end + 4 + length].to_vec());
-        }
-    };
-    seen.lock().unwrap().push(Received {
-        at: Instant::now(),
-        content_type: header(&head, "content-type"),
-        body: serde_json::from_slice(&body).unwrap_or(Json::Null),
-    });
-    match reply {
-        Reply::Status(status) => {
-            let text =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok");
-            let _ = stream.write_all(text.as_bytes());
-        }
-        Reply::Hang => std::thread::sleep(Duration::from_secs(10)),
-    }
-}
-
-fn header(head: &str, name: &str) -> String {
-    head.lines()
-        .find_map(|l| {
-            l.strip_prefix(&format!("{name}:"))
-                .map(|v| v.trim().to_string())
-        })
-        .unwrap_or_default()
-}
 
 /// The receivers, in the order of their `notification` blocks.
 struct Receivers {
@@ -168,19 +74,15 @@ impl Receivers {
 
 /// The fixture's configuration with the receivers' blocks in its provider block.
 fn config(fx: &Fixture, receivers: &Receivers, body: &str) -> String {
-    let provider = fx.daemon.provider_block();
-    let provider = provider
-        .trim_end()
-        .strip_suffix('}')
-        .expect("a provider block");
     format!(
-        "{}\n{provider}{}}}\n\n{body}",
+        "{}\n{}\n{body}",
         bluegreen().required_providers_block(),
-        receivers.blocks()
+        with_blocks(&fx.daemon.provider_block(), &receivers.blocks())
     )
 }
 
-/// The webhook events received, by kind, in the order of arrival.
+/// The kinds of the events received, sorted: they are sent concurrently,
+/// so their order of arrival is not promised.
 fn kinds(got: &[Received]) -> Vec<String> {
     let mut kinds: Vec<String> = got
         .iter()
@@ -475,14 +377,10 @@ fn an_error_rate_above_half_a_percent_warns_without_a_rollback() {
             "  notification {{\n    format = \"webhook\"\n    url    = \"{}\"\n  }}\n  notification {{\n    format       = \"slack\"\n    url          = \"{}\"\n    min_severity = \"warning\"\n  }}\n",
             webhook.url, slack.url
         );
-            let provider = fx.daemon.provider_block();
-            let provider = provider
-                .trim_end()
-                .strip_suffix('}')
-                .expect("a provider block");
+            let provider = with_blocks(&fx.daemon.provider_block(), &blocks);
             let config = |body: &str| {
                 format!(
-                    "{}\n{provider}{blocks}}}\n\n{body}",
+                    "{}\n{provider}\n{body}",
                     bluegreen().required_providers_block()
                 )
             };

@@ -1,10 +1,12 @@
 //! A progressive ramp of a canary that answers 5% of requests with 500: the
 //! first step's gate stops it, the canary goes back to 0% and every tenant to
 //! the live colour, apply fails with the measured rate, and the next plan
-//! proposes the split again.
+//! proposes the split again. The rollback is a critical alert to the
+//! provider's `notification` blocks.
 
 use std::time::Duration;
 
+use bluegreen_acceptance::harness::alert_receiver::{with_blocks, Receiver, Reply};
 use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
 
 use crate::{
@@ -20,6 +22,21 @@ fn progressive_ramp_stops_on_error_rate() {
     on_every_cli("progressive_ramp_stops_on_error_rate", |tf| {
         let fx = Fixture::new("ramp", tf, "ramp");
         let ws = Workspace::new("progressive_ramp_stops_on_error_rate", tf, &bluegreen());
+        let alerts = Receiver::start(Reply::Status(200));
+        let provider = with_blocks(
+            &fx.daemon.provider_block(),
+            &format!(
+                "  notification {{\n    format = \"webhook\"\n    url    = \"{}\"\n    events = [\"rolled_back\", \"failed\"]\n  }}\n",
+                alerts.url
+            ),
+        );
+        let config = |blocks: &[&str]| {
+            format!(
+                "{}\n{provider}\n{}",
+                bluegreen().required_providers_block(),
+                blocks.join("\n")
+            )
+        };
         // Only 1.3.1 is faulty; no smoke test, which the fault could fail.
         let env = fx
             .env("1.3.0")
@@ -28,7 +45,7 @@ fn progressive_ramp_stops_on_error_rate() {
             .var("AGOG_ERROR_RATE", "0.05")
             .without_smoke_test()
             .hcl();
-        ws.write_config(&fx.config(&[&env]));
+        ws.write_config(&config(&[&env]));
         ws.init();
         ws.apply();
         let state = ws.show();
@@ -44,7 +61,7 @@ fn progressive_ramp_stops_on_error_rate() {
                 min_requests: 20,
             })
             .hcl();
-        ws.write_config(&fx.config(&[&env, &split]));
+        ws.write_config(&config(&[&env, &split]));
         let front = fx.front_door();
         let started = now_ms();
         let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
@@ -103,6 +120,28 @@ fn progressive_ramp_stops_on_error_rate() {
         assert!(
             summary.failed() > 0,
             "users saw the canary's 500s during the step: {summary}"
+        );
+
+        // The on-call engineer hears of it: one critical alert, with what serves now.
+        let got = alerts.take();
+        assert_eq!(
+            got.len(),
+            1,
+            "one alert: the rollback; got {:?}",
+            got.iter().map(|r| &r.body).collect::<Vec<_>>()
+        );
+        let alert = &got[0].body;
+        assert_eq!(alert["event"], "rolled_back");
+        assert_eq!(alert["severity"], "critical");
+        assert_eq!(alert["to_version"], "1.3.1");
+        assert_eq!(alert["from_version"], "1.3.0");
+        assert_eq!(alert["from_color"], "blue");
+        assert!(
+            alert["reason"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("canary ramp: 1.3.1 at 5%"),
+            "{alert}"
         );
 
         // What users get now: the live colour only, tenants included.
