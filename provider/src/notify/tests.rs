@@ -678,3 +678,25 @@ async fn outside_a_scope_the_engine_reports_to_no_one() {
     sink::started(None, None, "blue".into());
     sink::warning("nobody listens");
 }
+
+#[tokio::test]
+async fn an_https_receiver_is_reached_through_the_providers_trust() {
+    // Slack, Teams and PagerDuty are https: the client verifies them like
+    // the gates do (web PKI roots, plus the azure block's CA file).
+    let server = crate::http::test_server::TlsServer::start("{}").await;
+    let dir = tempfile::tempdir().unwrap();
+    let trusted = Http::with_ca_file(&server.write_ca(dir.path())).unwrap();
+    let url = format!("{}/services/T0/B0/SECRET", server.url);
+    let notifier = Notifier::new(vec![notification(Format::Slack, &url)], trusted);
+    let failed = notifier.send(&event(EventKind::Succeeded)).await;
+    assert!(failed.is_empty(), "{failed:?}");
+
+    let untrusted = Notifier::new(vec![notification(Format::Slack, &url)], Http::new());
+    let failed = untrusted.send(&event(EventKind::Succeeded)).await;
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].problem.contains("certificate") && !failed[0].problem.contains("SECRET"),
+        "{}",
+        failed[0].problem
+    );
+}
