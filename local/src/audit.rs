@@ -28,7 +28,13 @@ pub struct AuditLog {
     path: PathBuf,
     // Serialises appends so lines never interleave.
     file: Mutex<File>,
+    /// The newest entries, oldest first, so the page does not parse the whole log at
+    /// every frame (a busy log has tens of thousands of lines).
+    recent: Mutex<std::collections::VecDeque<AuditEntry>>,
 }
+
+/// Entries kept in memory for [`AuditLog::recent`].
+pub const RECENT: usize = 50;
 
 impl AuditLog {
     /// Opens (creating) `path` for appending, owner-only (tightened when looser).
@@ -44,10 +50,14 @@ impl AuditLog {
             .open(path)
             .map_err(io)?;
         crate::state::private::tighten(path).map_err(io)?;
-        Ok(Self {
+        let mut log = Self {
             path: path.to_owned(),
             file: Mutex::new(file),
-        })
+            recent: Mutex::default(),
+        };
+        let tail = log.read(None, RECENT)?;
+        log.recent = Mutex::new(tail.into());
+        Ok(log)
     }
 
     /// Appends one entry, stamping its time when empty.
@@ -66,8 +76,25 @@ impl AuditLog {
                 path: self.path.clone(),
                 source,
             })?;
+        {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(entry.clone());
+        }
         tracing::info!(target: "bluegreen_local::audit", "{}", line.trim_end());
         Ok(entry)
+    }
+
+    /// The newest `limit` entries (at most [`RECENT`]), oldest first, from memory.
+    pub fn recent(&self, limit: usize) -> Vec<AuditEntry> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .iter()
+            .skip(recent.len().saturating_sub(limit))
+            .cloned()
+            .collect()
     }
 
     /// Reads entries, oldest first, optionally for one environment, keeping the last `limit`.
@@ -136,5 +163,8 @@ mod tests {
         let last = log.read(None, 1).expect("read");
         assert_eq!(last[0].environment, "a");
         assert_eq!(last[0].action, AuditAction::Switch);
+        assert_eq!(log.recent(1), last, "memory holds what the file ends with");
+        let reopened = AuditLog::open(&dir.path().join("audit.log")).expect("reopen");
+        assert_eq!(reopened.recent(10), log.read(None, 10).expect("read"));
     }
 }

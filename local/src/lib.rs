@@ -11,10 +11,10 @@ pub use bluegreen_local_api::{api, client};
 
 pub mod audit;
 pub mod daemon;
-pub mod dashboard;
 pub mod frontdoor;
 pub mod handover;
 pub mod lock;
+pub mod page;
 pub mod process;
 pub mod server;
 pub mod state;

@@ -548,21 +548,6 @@ async fn cli_says_how_to_start_an_unreachable_daemon() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dashboard_shows_environments_to_token_holders() {
-    let d = Daemon::start().await;
-    d.define("dash", &[]).await;
-    d.deploy("dash", Color::Blue, "4.5.6").await;
-    d.route("dash", Color::Blue).await;
-    let (status, body) = raw_request(&d, "GET", "/", "").await;
-    assert_eq!(status, 200);
-    assert!(body.contains("<h2>dash"), "{body}");
-    assert!(body.contains("4.5.6") && body.contains("live"));
-    let anon = common::get(&common::http(), &format!("{}/", d.endpoint()), &[]).await;
-    assert_eq!(anon.status, 401);
-    assert!(anon.body.contains("?token="));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_stops_everything_and_frees_the_front_door() {
     let d = Daemon::start().await;
     let port = d.define("gone", &[]).await;

@@ -156,6 +156,12 @@ impl Daemon {
         Ok(self.inner.audit.read(environment, limit)?)
     }
 
+    /// The newest audit entries (at most [`crate::audit::RECENT`]), oldest first,
+    /// without reading the log file.
+    pub fn recent_audit(&self, limit: usize) -> Vec<AuditEntry> {
+        self.inner.audit.recent(limit)
+    }
+
     /// Appends a client-supplied audit entry (e.g. a gate result from the provider).
     pub fn record_audit(&self, entry: AuditEntry) -> Result<AuditEntry, DaemonError> {
         if entry.environment.is_empty() || entry.actor.is_empty() {

@@ -101,6 +101,27 @@ impl ColorMetrics {
         slot.hist[bucket_of(micros)] += 1;
     }
 
+    /// Requests per `width` seconds in the `count` windows ending with second
+    /// `last_second` (oldest first): the page's chart. Reads counters only, not the
+    /// histograms, so it stays cheap for every frame of every page.
+    pub fn requests_series(&self, last_second: u64, width: u64, count: usize) -> Vec<u64> {
+        let width = width.max(1);
+        let span = width * count as u64;
+        let first = (last_second + 1).saturating_sub(span);
+        let mut out = vec![0u64; count];
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        for slot in ring.iter().flatten() {
+            if slot.second < first || slot.second > last_second {
+                continue;
+            }
+            let i = ((slot.second - first) / width) as usize;
+            if let Some(n) = out.get_mut(i) {
+                *n += slot.requests;
+            }
+        }
+        out
+    }
+
     /// Summarises the seconds overlapping `[since_ms, until_ms]`.
     pub fn summary(&self, color: Color, since_ms: u64, until_ms: u64) -> MetricsSummary {
         let (first, last) = (since_ms / 1000, until_ms / 1000);
@@ -189,6 +210,20 @@ mod tests {
             let got = got.expect("has requests");
             assert!((got - want).abs() / want < 0.05, "{got} vs {want}");
         }
+    }
+
+    #[test]
+    fn series_buckets_requests_by_window_oldest_first() {
+        let m = ColorMetrics::new();
+        // Seconds 100..=159: three windows of 20 s; 1, 2 and 3 requests a second.
+        for second in 100..160u64 {
+            for _ in 0..=(second - 100) / 20 {
+                m.record(second * 1000, 200, 1000);
+            }
+        }
+        assert_eq!(m.requests_series(159, 20, 3), vec![20, 40, 60]);
+        // A longer span than the ring holds has empty windows first.
+        assert_eq!(m.requests_series(159, 20, 5), vec![0, 0, 20, 40, 60]);
     }
 
     #[test]

@@ -11,9 +11,6 @@ use super::error::ApiError;
 use crate::daemon::{Daemon, Refusal};
 use crate::state::token::tokens_equal;
 
-/// Name of the cookie the dashboard sets after `/?token=…`.
-pub const COOKIE: &str = "bluegreen_token";
-
 /// The token presented in `Authorization: Bearer …`, if any.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -22,16 +19,6 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .ok()?
         .strip_prefix("Bearer ")
         .map(str::trim)
-}
-
-/// The token presented in the dashboard cookie, if any.
-pub fn cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| kv.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
 /// The client's address, when the server was started with connect info.

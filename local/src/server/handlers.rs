@@ -3,14 +3,12 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth;
 use super::error::ApiError;
 use crate::api::{
     AuditEntry, AuditList, BreakLockRequest, BrokenLock, Color, ColorStatus, DaemonHealth,
@@ -19,7 +17,6 @@ use crate::api::{
     ReleaseEvent, ReleaseList, Routing, RoutingUpdate, StopRequest,
 };
 use crate::daemon::Daemon;
-use crate::state::token::tokens_equal;
 
 /// A JSON body; rejections are JSON errors. Content type is not enforced so `curl -d`
 /// works.
@@ -293,55 +290,6 @@ pub async fn write_audit(
     JsonBody(entry): JsonBody<AuditEntry>,
 ) -> Result<Json<AuditEntry>, ApiError> {
     Ok(Json(d.record_audit(entry)?))
-}
-
-/// Token in the dashboard's query string.
-#[derive(Debug, Deserialize)]
-pub struct TokenQuery {
-    token: Option<String>,
-}
-
-/// `GET /`: the dashboard. A browser cannot send a bearer header, so `/?token=…` sets an
-/// HttpOnly cookie and redirects to drop the token from the address bar.
-pub async fn dashboard(
-    State(d): State<Daemon>,
-    headers: HeaderMap,
-    extensions: axum::http::Extensions,
-    Q(q): Q<TokenQuery>,
-) -> Response {
-    if let Some(t) = q.token.as_deref() {
-        if tokens_equal(t, d.token()) {
-            let mut resp = Redirect::to("/").into_response();
-            let cookie = format!("{}={t}; HttpOnly; SameSite=Strict; Path=/", auth::COOKIE);
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                resp.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            return resp;
-        }
-    }
-    let authed = [auth::bearer(&headers), auth::cookie(&headers)]
-        .into_iter()
-        .flatten()
-        .any(|t| tokens_equal(t, d.token()));
-    if !authed {
-        let presented = q.token.is_some()
-            || auth::bearer(&headers).is_some()
-            || auth::cookie(&headers).is_some();
-        d.audit_refused(&crate::daemon::Refusal {
-            peer: auth::peer(&extensions),
-            method: "GET",
-            path: "/",
-            reason: if presented { "wrong" } else { "missing" },
-        });
-        let page = format!(
-            "<!doctype html><meta charset=\"utf-8\"><title>bluegreen-local</title><h1>bluegreen-local</h1>\
-             <p>Open this page as <code>/?token=TOKEN</code>, with the token from <code>{}</code>.</p>",
-            crate::state::token::token_path(d.state_dir()).display()
-        );
-        return (StatusCode::UNAUTHORIZED, Html(page)).into_response();
-    }
-    let audit = d.audit_entries(None, 25).unwrap_or_default();
-    Html(crate::dashboard::render(&d.list(), &audit)).into_response()
 }
 
 /// Unknown routes.

@@ -7,9 +7,11 @@ mod error;
 mod exposure;
 mod handlers;
 mod limits;
+mod origin;
 
 use std::future::Future;
 
+use axum::extract::State;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
@@ -54,13 +56,24 @@ pub fn router(daemon: Daemon) -> Router {
         .route("/v1/audit", get(read_audit).post(write_audit))
         .route("/v1/daemon/stop", post(stop_daemon))
         .route_layer(middleware::from_fn(completion::run_to_completion))
+        // After the token check: no token is 401 (and audited) whatever the origin.
+        .route_layer(middleware::from_fn(origin::same_origin_writes))
         .route_layer(middleware::from_fn_with_state(
             daemon.clone(),
             auth::require_token,
         ));
+    let streams = crate::page::Streams::default();
     Router::new()
         .route("/v1/health", get(health))
-        .route("/", get(dashboard))
+        // The page and its stream are read-only and need no token (issue 16); the
+        // switch they offer goes through the protected routing API.
+        .route("/", get(crate::page::page))
+        .route("/page.css", get(crate::page::css))
+        .route("/page.js", get(crate::page::js))
+        .route(
+            "/events",
+            get(move |State(d): State<Daemon>| crate::page::events(d, streams.clone())),
+        )
         .merge(protected)
         .fallback(not_found)
         .with_state(daemon)

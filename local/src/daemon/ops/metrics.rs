@@ -26,3 +26,23 @@ impl Daemon {
         Ok(summary)
     }
 }
+
+impl Daemon {
+    /// Requests per `width` seconds of one colour over the last `count` windows, oldest
+    /// first (the page's chart); the front door's ring keeps about 17 minutes.
+    pub fn requests_series(
+        &self,
+        name: &str,
+        color: crate::api::Color,
+        width: u64,
+        count: usize,
+    ) -> Result<Vec<u64>, DaemonError> {
+        let env = self.env(name)?;
+        let series =
+            env.frontdoor
+                .stats(color)
+                .metrics
+                .requests_series(now_ms() / 1000, width, count);
+        Ok(series)
+    }
+}

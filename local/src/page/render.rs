@@ -1,0 +1,370 @@
+//! The page's HTML: the document once, and the live part (cards and audit) that
+//! `/events` sends again at every change. Every value from the daemon is escaped.
+
+use std::fmt::Write;
+
+use super::chart::sparkline;
+use super::{ColorView, EnvView, Snapshot, CHART_WIDTH_S};
+use crate::api::{AuditEntry, Color, EnvironmentStatus, ProcessStatus, Release, ReleasePhase};
+
+/// The seed's thresholds: above 0.5% warns, above 1% rolls back.
+pub const WARN_ERROR_RATE: f64 = 0.005;
+/// See [`WARN_ERROR_RATE`].
+pub const CRITICAL_ERROR_RATE: f64 = 0.01;
+/// Steps of the last release shown on a card.
+const STEPS_SHOWN: usize = 8;
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn json_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The whole document: header, token form (used by the script only), the live part.
+pub fn render_page(s: &Snapshot) -> String {
+    let mut h = String::with_capacity(16 * 1024);
+    h.push_str(concat!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+        "<title>bluegreen-local</title><link rel=\"stylesheet\" href=\"/page.css\">",
+        "<script src=\"/page.js\" defer></script></head><body>",
+        "<header><h1>bluegreen-local</h1>",
+        "<span id=\"stream\" class=\"badge\" title=\"live updates\">snapshot</span>",
+        "<form id=\"token-form\" hidden>",
+        "<label>admin token <input id=\"token\" type=\"password\" autocomplete=\"off\" size=\"20\"></label> ",
+        "<label>your name <input id=\"operator\" type=\"text\" autocomplete=\"off\" size=\"10\"></label> ",
+        "<button type=\"submit\">enable switching</button></form>",
+        "<span id=\"token-state\" hidden></span>",
+        "<noscript><p class=\"muted\">A static snapshot (read-only): reload for news, or enable JavaScript for live updates.</p></noscript>",
+        "</header><main id=\"live\">"
+    ));
+    h.push_str(&render_live(s));
+    h.push_str("</main></body></html>");
+    h
+}
+
+/// The live part: the cards and the audit log, as `#live` holds them.
+pub fn render_live(s: &Snapshot) -> String {
+    let mut h = String::with_capacity(12 * 1024);
+    let _ = write!(
+        h,
+        "<p class=\"muted\">as of <time id=\"as-of\">{}</time></p>",
+        esc(&s.at)
+    );
+    if s.envs.is_empty() {
+        h.push_str("<p class=\"muted\">No environments yet. <code>terraform apply</code> creates them.</p>");
+    }
+    h.push_str("<div class=\"cards\">");
+    for env in &s.envs {
+        card(&mut h, env);
+    }
+    h.push_str("</div>");
+    audit(&mut h, &s.audit);
+    h
+}
+
+fn card(h: &mut String, env: &EnvView) {
+    let st = &env.status;
+    let name = esc(&st.name);
+    let live = st.routing.primary;
+    let _ = write!(
+        h,
+        "<section class=\"card\" id=\"env-{name}\" data-env=\"{name}\" data-live=\"{}\" data-live-version=\"{}\" data-revision=\"{}\">",
+        live.map(Color::as_str).unwrap_or(""),
+        esc(st.live_version.as_deref().unwrap_or("")),
+        st.routing.revision,
+    );
+    let _ = write!(
+        h,
+        "<h2>{name} <span class=\"muted\">front door <a href=\"{0}\">{0}</a> · routing rev {1}</span></h2>",
+        esc(&st.endpoint),
+        st.routing.revision
+    );
+    if let Some(f) = st.front_door.as_ref().filter(|f| !f.listening) {
+        let _ = write!(
+            h,
+            "<p class=\"alert crit\">front door down: not listening on {}: {} (since {}, {} failed binds; retrying)</p>",
+            esc(&f.address),
+            esc(f.error.as_deref().unwrap_or("not bound")),
+            esc(f.down_since.as_deref().unwrap_or("-")),
+            f.bind_attempts
+        );
+    }
+    if let Some(l) = &st.lock {
+        let _ = write!(
+            h,
+            "<p class=\"lock\">locked by <b>{}</b> since {} (expires {})</p>",
+            esc(&l.owner),
+            esc(&l.since),
+            esc(&l.expires_at)
+        );
+    }
+    routing(h, st);
+    if let Some(r) = env.releases.first() {
+        release(h, r);
+    } else {
+        h.push_str("<p class=\"release muted\" data-phase=\"\">No release reported yet.</p>");
+    }
+    colors(h, st, &env.colors);
+    switch_buttons(h, st);
+    timeline(h, &env.releases);
+    h.push_str("</section>");
+}
+
+fn routing(h: &mut String, st: &EnvironmentStatus) {
+    h.push_str("<div class=\"routing\">");
+    for color in Color::ALL {
+        let c = st.colors.get(color);
+        let role = if st.routing.primary == Some(color) {
+            "live"
+        } else {
+            "idle"
+        };
+        let _ = write!(
+            h,
+            "<div class=\"side {role} {color}\" data-role=\"{role}\" data-color=\"{color}\"><span class=\"label\">{role}</span> <b>{color}</b> <span class=\"version\">{}</span> <span class=\"status {}\">{}</span></div>",
+            esc(c.version.as_deref().unwrap_or("—")),
+            c.status,
+            c.status,
+        );
+    }
+    h.push_str("</div>");
+}
+
+fn traffic(st: &EnvironmentStatus, color: Color) -> String {
+    let r = &st.routing;
+    match &r.canary {
+        Some(c) if c.color == color => {
+            let mut s = format!("canary {}%", c.weight);
+            if !c.tenants.is_empty() {
+                let _ = write!(s, " + {} tenant(s)", c.tenants.len());
+            }
+            s
+        }
+        Some(c) if r.primary == Some(color) => {
+            format!("primary ({}% to canary)", c.weight)
+        }
+        _ if r.primary == Some(color) => "100%".into(),
+        _ => "none".into(),
+    }
+}
+
+fn rate_class(rate: f64) -> &'static str {
+    if rate > CRITICAL_ERROR_RATE {
+        "crit"
+    } else if rate > WARN_ERROR_RATE {
+        "warn"
+    } else {
+        "ok"
+    }
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:.1} ms"))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView]) {
+    h.push_str("<table class=\"colors\"><tr><th>colour</th><th>traffic</th><th>errors (1 min)</th><th>p50</th><th>p95</th><th>p99</th><th>req/s</th><th>open conns</th><th>requests/s, 15 min</th></tr>");
+    for v in views {
+        let m = &v.last_minute;
+        let secs = ((m.until.saturating_sub(m.since)) as f64 / 1000.0).max(1.0);
+        let _ = write!(
+            h,
+            "<tr data-color=\"{c}\"><td class=\"{c}\">{c}</td><td>{}</td><td class=\"rate {}\" title=\"warning above 0.5%, critical above 1%\">{:.2}% <span class=\"muted\">({}/{})</span></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td class=\"{c}\">{}</td></tr>",
+            esc(&traffic(st, v.color)),
+            rate_class(m.error_rate),
+            m.error_rate * 100.0,
+            m.errors_5xx,
+            m.requests,
+            ms(m.p50_ms),
+            ms(m.p95_ms),
+            ms(m.p99_ms),
+            m.requests as f64 / secs,
+            st.colors.get(v.color).open_connections,
+            sparkline(&v.series, CHART_WIDTH_S),
+            c = v.color,
+        );
+    }
+    h.push_str("</table>");
+}
+
+fn release(h: &mut String, r: &Release) {
+    let phase = r.phase.as_str();
+    let class = match r.phase {
+        ReleasePhase::Done => "ok",
+        ReleasePhase::RolledBack | ReleasePhase::Failed => "crit",
+        _ => "running",
+    };
+    let _ = write!(
+        h,
+        "<div class=\"release {class}\" data-phase=\"{phase}\" data-release=\"{}\"><p>release <b>{}</b> ",
+        esc(&r.id),
+        esc(&r.version)
+    );
+    if let (Some(from), Some(to)) = (r.previous_color, r.color) {
+        let _ = write!(
+            h,
+            "({from} {} → {to}) ",
+            esc(r.previous_version.as_deref().unwrap_or("—"))
+        );
+    } else if let Some(to) = r.color {
+        let _ = write!(h, "(on {to}) ");
+    }
+    let _ = write!(h, "<span class=\"phase\">{phase}</span>");
+    let path: Vec<&str> = r.phases.iter().map(|m| m.phase.as_str()).collect();
+    let _ = write!(
+        h,
+        " <span class=\"muted\">{} · started {}</span></p>",
+        esc(&path.join(" → ")),
+        esc(&r.started_at)
+    );
+    if let Some(f) = &r.figures {
+        let _ = write!(
+            h,
+            "<p class=\"figures\">watch {:.0}/{:.0} s: <span class=\"rate {}\">{:.2}%</span> errors ({} of {}), rollback above {:.2}%{}</p>",
+            f.elapsed_ms as f64 / 1000.0,
+            f.window_ms as f64 / 1000.0,
+            rate_class(f.error_rate),
+            f.error_rate * 100.0,
+            f.errors,
+            f.requests,
+            f.max_error_rate * 100.0,
+            f.latency_ms
+                .map(|l| format!(
+                    ", {} {l:.1} ms",
+                    esc(f.latency_statistic.as_deref().unwrap_or("latency"))
+                ))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(reason) = &r.reason {
+        let _ = write!(h, "<p class=\"reason\">{}</p>", esc(reason));
+    }
+    if !r.steps.is_empty() {
+        h.push_str("<ol class=\"steps\">");
+        if r.steps.len() > STEPS_SHOWN || r.steps_dropped > 0 {
+            let hidden = r.steps.len().saturating_sub(STEPS_SHOWN) as u64 + r.steps_dropped;
+            let _ = write!(h, "<li class=\"muted\">… {hidden} earlier step(s)</li>");
+        }
+        for s in r
+            .steps
+            .iter()
+            .skip(r.steps.len().saturating_sub(STEPS_SHOWN))
+        {
+            let class = if s.text.contains("failed") {
+                " class=\"crit\""
+            } else {
+                ""
+            };
+            let _ = write!(
+                h,
+                "<li{class}><span class=\"muted\">{} {}</span> {}</li>",
+                esc(s.time.get(11..19).unwrap_or(&s.time)),
+                s.phase,
+                esc(&s.text)
+            );
+        }
+        h.push_str("</ol>");
+    }
+    h.push_str("</div>");
+}
+
+/// One button per idle colour that runs a version; the script enables them once a
+/// token is entered, and reads what to confirm from the data attributes.
+fn switch_buttons(h: &mut String, st: &EnvironmentStatus) {
+    for color in Color::ALL {
+        let c = st.colors.get(color);
+        if st.routing.primary == Some(color) || c.status != ProcessStatus::Running {
+            continue;
+        }
+        let Some(version) = c.version.as_deref() else {
+            continue;
+        };
+        let from = st.routing.primary;
+        let _ = write!(
+            h,
+            "<button class=\"switch\" disabled data-env=\"{}\" data-to=\"{color}\" data-to-version=\"{}\" data-from=\"{}\" data-from-version=\"{}\" data-revision=\"{}\" title=\"enter the admin token above to enable\">switch live to {color} ({})</button>",
+            esc(&st.name),
+            esc(version),
+            from.map(Color::as_str).unwrap_or(""),
+            esc(st.live_version.as_deref().unwrap_or("")),
+            st.routing.revision,
+            esc(version),
+        );
+    }
+}
+
+fn timeline(h: &mut String, releases: &[Release]) {
+    if releases.len() < 2 {
+        return;
+    }
+    h.push_str("<details class=\"timeline\"><summary>recent releases</summary><ol>");
+    for r in releases {
+        let _ = write!(
+            h,
+            "<li><span class=\"muted\">{}</span> {} <span class=\"phase {}\">{}</span> {}</li>",
+            esc(&r.started_at),
+            esc(&r.version),
+            r.phase,
+            r.phase,
+            esc(r.reason.as_deref().unwrap_or(""))
+        );
+    }
+    h.push_str("</ol></details>");
+}
+
+fn audit(h: &mut String, entries: &[AuditEntry]) {
+    h.push_str("<h2>Audit log <span class=\"muted\">(newest first)</span></h2><table class=\"audit\"><tr><th>time</th><th>environment</th><th>actor</th><th>action</th><th>outcome</th><th>message</th></tr>");
+    for e in entries {
+        let _ = write!(
+            h,
+            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            json_name(&e.outcome),
+            esc(&e.time),
+            esc(&e.environment),
+            esc(&e.actor),
+            json_name(&e.action),
+            json_name(&e.outcome),
+            esc(&e.message),
+        );
+    }
+    h.push_str("</table>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thresholds_colour_the_rate() {
+        assert_eq!(rate_class(0.0), "ok");
+        assert_eq!(rate_class(0.005), "ok");
+        assert_eq!(rate_class(0.006), "warn");
+        assert_eq!(rate_class(0.0101), "crit");
+    }
+
+    #[test]
+    fn escapes_what_the_daemon_reports() {
+        assert_eq!(
+            esc("<script>\"a\" & 'b'"),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;"
+        );
+    }
+}
