@@ -252,3 +252,41 @@ async fn the_event_stream_carries_a_switch_within_a_second_and_is_bounded() {
     drop(held);
     drop(body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_page_outlives_the_admin_idle_timeout() {
+    let d = Daemon::start_configured(|c| {
+        c.env("BLUEGREEN_ADMIN_IDLE_TIMEOUT", "1");
+    })
+    .await;
+    d.define("web", &[]).await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let req = hyper::Request::get(format!("{}/events", d.endpoint()))
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let mut body = client.request(req).await.expect("stream").into_body();
+    let mut seen = String::new();
+    assert!(
+        read_until(
+            &mut body,
+            &mut seen,
+            "data-env=\"web\"",
+            Duration::from_secs(5)
+        )
+        .await
+    );
+    // Three idle timeouts later the same stream still brings frames.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    seen.clear();
+    assert!(
+        read_until(
+            &mut body,
+            &mut seen,
+            "data-env=\"web\"",
+            Duration::from_secs(2)
+        )
+        .await,
+        "the stream was cut: {seen:?}"
+    );
+}

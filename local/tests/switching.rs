@@ -332,7 +332,7 @@ async fn a_websocket_stays_on_its_colour_across_a_switch_and_stop_waits_for_it()
         dashboard_row(&d, "blue")
             .await
             .ends_with("<td>0</td><td>1</td><td>1 / 0 / 0</td><td>1 / 0</td></tr>"),
-        "in flight, open connections, tunnels and upgrades of blue on the dashboard"
+        "in flight, open connections, tunnels and upgrades of blue on the page"
     );
 
     // Stopping blue waits for its tunnel; the client ends it after 500 ms.
@@ -410,7 +410,7 @@ async fn status_row(d: &Daemon, env: &str, color: &str) -> String {
         .to_owned()
 }
 
-/// The row of `color` in the dashboard's colour table (a token holder's view).
+/// The row of `color` in the page's colour table.
 async fn dashboard_row(d: &Daemon, color: &str) -> String {
     let token = std::fs::read_to_string(d.state_dir().join("token")).expect("token");
     let auth = format!("Bearer {}", token.trim());

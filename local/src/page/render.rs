@@ -181,13 +181,14 @@ fn ms(v: Option<f64>) -> String {
 }
 
 fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView]) {
-    h.push_str("<table class=\"colors\"><tr><th>colour</th><th>traffic</th><th>errors (1 min)</th><th>p50</th><th>p95</th><th>p99</th><th>req/s</th><th>open conns</th><th>requests/s, 15 min</th></tr>");
+    h.push_str("<table class=\"colors\"><tr><th>colour</th><th>traffic</th><th>errors (1 min)</th><th>p50</th><th>p95</th><th>p99</th><th>req/s</th><th>requests/s, 15 min</th><th>in flight</th><th>open connections</th><th>tunnels (open / drained / cut)</th><th>upgrades (accepted / refused)</th></tr>");
     for v in views {
         let m = &v.last_minute;
         let secs = ((m.until.saturating_sub(m.since)) as f64 / 1000.0).max(1.0);
+        let cs = st.colors.get(v.color);
         let _ = write!(
             h,
-            "<tr data-color=\"{c}\"><td class=\"{c}\">{c}</td><td>{}</td><td class=\"rate {}\" title=\"warning above 0.5%, critical above 1%\">{:.2}% <span class=\"muted\">({}/{})</span></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{}</td><td class=\"{c}\">{}</td></tr>",
+            "<tr data-color=\"{c}\"><td class=\"{c}\">{c}</td><td>{}</td><td class=\"rate {}\" title=\"warning above 0.5%, critical above 1%\">{:.2}% <span class=\"muted\">({}/{})</span></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td class=\"{c}\">{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{} / {}</td></tr>",
             esc(&traffic(st, v.color)),
             rate_class(m.error_rate),
             m.error_rate * 100.0,
@@ -197,8 +198,14 @@ fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView]) {
             ms(m.p95_ms),
             ms(m.p99_ms),
             m.requests as f64 / secs,
-            st.colors.get(v.color).open_connections,
             sparkline(&v.series, CHART_WIDTH_S),
+            cs.in_flight,
+            cs.open_connections,
+            cs.open_tunnels,
+            cs.tunnels_drained,
+            cs.tunnels_cut,
+            cs.upgrades_accepted,
+            cs.upgrades_refused,
             c = v.color,
         );
     }

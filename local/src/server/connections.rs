@@ -187,13 +187,19 @@ impl hyper::service::Service<hyper::Request<Incoming>> for Tracked {
     fn call(&self, mut req: hyper::Request<Incoming>) -> Self::Future {
         *lock(&self.phase) = Phase::Busy;
         req.extensions_mut().insert(ConnectInfo(self.peer));
+        // The page's event stream answers for as long as the page is open: its
+        // connection stays busy (no idle timeout) while the stream writes a frame every
+        // second; a client gone is noticed by the next write.
+        let streams = req.uri().path() == "/events";
         let phase = self.phase.clone();
         let answer = self.inner.call(req);
         Box::pin(async move {
             let answer = answer.await;
             // The answer is written next: from now on the client has the idle timeout
             // to send its next request (and to take this answer: see `Watched`).
-            *lock(&phase) = Phase::Idle(Instant::now());
+            if !streams {
+                *lock(&phase) = Phase::Idle(Instant::now());
+            }
             answer
         })
     }
