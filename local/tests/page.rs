@@ -90,6 +90,15 @@ async fn the_page_is_read_only_without_the_token_and_never_holds_it() {
         !js.contains("localStorage") && !js.contains("?token"),
         "{js}"
     );
+    let (status, _, body) = request(&d, "GET", "/", &[("host", "rebound.example:7480")], "").await;
+    assert_eq!(
+        status, 403,
+        "a DNS name rebound to the daemon cannot read the page"
+    );
+    assert!(
+        body.contains("host_not_allowed") && body.contains("by address"),
+        "{body}"
+    );
     let (status, _, css) = request(&d, "GET", "/page.css", &[], "").await;
     assert_eq!(status, 200);
     assert!(css.contains(".rate.crit"));

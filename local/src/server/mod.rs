@@ -63,10 +63,9 @@ pub fn router(daemon: Daemon) -> Router {
             auth::require_token,
         ));
     let streams = crate::page::Streams::default();
-    Router::new()
-        .route("/v1/health", get(health))
-        // The page and its stream are read-only and need no token (issue 16); the
-        // switch they offer goes through the protected routing API.
+    // The page and its stream are read-only and need no token (issue 16); the switch
+    // they offer goes through the protected routing API.
+    let page = Router::new()
         .route("/", get(crate::page::page))
         .route("/page.css", get(crate::page::css))
         .route("/page.js", get(crate::page::js))
@@ -74,6 +73,10 @@ pub fn router(daemon: Daemon) -> Router {
             "/events",
             get(move |State(d): State<Daemon>| crate::page::events(d, streams.clone())),
         )
+        .route_layer(middleware::from_fn(origin::page_by_address));
+    Router::new()
+        .route("/v1/health", get(health))
+        .merge(page)
         .merge(protected)
         .fallback(not_found)
         .with_state(daemon)

@@ -43,6 +43,42 @@ pub async fn same_origin_writes(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Whether `Host` names the daemon by address (`127.0.0.1:7480`, `[::1]:7480`) or as
+/// `localhost`. A DNS name could be an attacker's, rebound to 127.0.0.1 so that a page
+/// of theirs reads this one's answers as same-origin: the page and its stream, which
+/// need no token, answer only to addresses and `localhost`.
+pub fn host_is_address(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        // HTTP/1.0 without Host: no browser.
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok())
+        }
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || name.to_ascii_lowercase().ends_with(".localhost")
+}
+
+/// Refuses the tokenless page when reached by a DNS name (see [`host_is_address`]).
+pub async fn page_by_address(req: Request, next: Next) -> Response {
+    if !host_is_address(req.headers()) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "host_not_allowed",
+            "the page answers only when reached by address (http://127.0.0.1:PORT/) or as localhost, so a DNS name rebound to this daemon cannot read it: open it by address (an SSH tunnel keeps it), or have a proxy send `Host: 127.0.0.1:PORT`",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +120,30 @@ mod tests {
         assert!(cross_site(&Method::POST, &fetch).is_some());
         let null = headers(&[("host", "127.0.0.1:7480"), ("origin", "null")]);
         assert!(cross_site(&Method::POST, &null).is_some());
+    }
+
+    #[test]
+    fn the_page_answers_addresses_and_localhost_only() {
+        for ok in [
+            "127.0.0.1:7480",
+            "[::1]:7480",
+            "localhost:7480",
+            "LOCALHOST",
+            "app.localhost:1",
+            "10.0.0.5",
+        ] {
+            let h = headers(&[("host", ok)]);
+            assert!(host_is_address(&h), "{ok}");
+        }
+        for refused in [
+            "evil.example:7480",
+            "evil.example",
+            "127.0.0.1.nip.io:7480",
+            "[evil]:1",
+        ] {
+            let h = headers(&[("host", refused)]);
+            assert!(!host_is_address(&h), "{refused}");
+        }
+        assert!(host_is_address(&HeaderMap::new()));
     }
 }
