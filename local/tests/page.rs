@@ -299,3 +299,33 @@ async fn an_open_page_outlives_the_admin_idle_timeout() {
         "the stream was cut: {seen:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_open_page_does_not_hold_the_daemon_s_exit() {
+    let mut d = Daemon::start().await;
+    d.define("web", &[]).await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(hyper_util::client::legacy::connect::HttpConnector::new());
+    let req = hyper::Request::get(format!("{}/events", d.endpoint()))
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let mut body = client.request(req).await.expect("stream").into_body();
+    let mut seen = String::new();
+    assert!(
+        read_until(
+            &mut body,
+            &mut seen,
+            "data-env=\"web\"",
+            Duration::from_secs(5)
+        )
+        .await
+    );
+    let start = Instant::now();
+    tokio::task::block_in_place(|| d.terminate());
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "SIGTERM took {took:?} with a page open:\n{}",
+        d.log()
+    );
+}

@@ -1,19 +1,20 @@
 //! `GET /events`: server-sent events carrying the page's live part, re-rendered when
 //! the routing, a colour or a release changes (checked every 100 ms, so a switch shows
 //! within a few hundred ms) and at least once a second (the figures move). Read-only
-//! and without the token, like the page; at most [`MAX_STREAMS`] at once, each costing
-//! one small fingerprint per tick and a render only when it sends.
+//! and without the token, like the page; at most [`MAX_STREAMS`] at once. One producer
+//! checks and renders for all streams while any is open, so the daemon's cost does not
+//! grow with the number of pages.
 
 use std::collections::hash_map::DefaultHasher;
 use std::convert::Infallible;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
 use super::{render_live, snapshot};
@@ -27,13 +28,24 @@ const TICK: Duration = Duration::from_millis(100);
 /// A frame at least this often.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// The permits of the event streams, shared by the router.
+/// The event streams' permits and their shared feed, held by the router.
 #[derive(Debug, Clone)]
-pub struct Streams(Arc<Semaphore>);
+pub struct Streams {
+    permits: Arc<Semaphore>,
+    feed: Feed,
+    /// True once the admin API stops: every stream ends, or the open pages would hold
+    /// the daemon's exit (and a takeover) for ever.
+    closing: watch::Receiver<bool>,
+}
 
-impl Default for Streams {
-    fn default() -> Self {
-        Self(Arc::new(Semaphore::new(MAX_STREAMS)))
+impl Streams {
+    /// Streams that end when `closing` turns true.
+    pub fn new(closing: watch::Receiver<bool>) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(MAX_STREAMS)),
+            feed: Arc::default(),
+            closing,
+        }
     }
 }
 
@@ -60,36 +72,58 @@ fn fingerprint(d: &Daemon) -> u64 {
     h.finish()
 }
 
-struct Stream {
-    daemon: Daemon,
-    _permit: OwnedSemaphorePermit,
-    last: Option<(u64, Instant)>,
-}
+/// The frame every stream sends: one producer renders it for all of them, so a stream
+/// costs a copy of the frame and no render of its own.
+type Frame = Arc<str>;
 
-impl Stream {
-    async fn next_frame(mut self) -> Option<(Result<Event, Infallible>, Self)> {
-        loop {
-            if self.last.is_some() {
-                // Never busy: at most one check per tick.
-                tokio::time::sleep(TICK).await;
+/// Renders a frame when something changed or a second passed, while any stream
+/// listens; then stops (the next stream starts another).
+async fn produce(daemon: Daemon, tx: watch::Sender<Frame>, feed: Feed) {
+    let mut last = (fingerprint(&daemon), Instant::now());
+    loop {
+        tokio::time::sleep(TICK).await;
+        {
+            // Under the feed's lock, so a stream cannot subscribe to a feed that ends.
+            let mut current = lock(&feed);
+            if tx.receiver_count() == 0 {
+                *current = None;
+                return;
             }
-            let fp = fingerprint(&self.daemon);
-            let due = match self.last {
-                None => true,
-                Some((last_fp, sent)) => last_fp != fp || sent.elapsed() >= HEARTBEAT,
-            };
-            if due {
-                self.last = Some((fp, Instant::now()));
-                let html = render_live(&snapshot(&self.daemon));
-                return Some((Ok(Event::default().event("live").data(html)), self));
-            }
+        }
+        let fp = fingerprint(&daemon);
+        if fp != last.0 || last.1.elapsed() >= HEARTBEAT {
+            last = (fp, Instant::now());
+            tx.send_replace(Frame::from(render_live(&snapshot(&daemon))));
         }
     }
 }
 
+type Feed = Arc<Mutex<Option<watch::Sender<Frame>>>>;
+
+fn lock(feed: &Feed) -> std::sync::MutexGuard<'_, Option<watch::Sender<Frame>>> {
+    feed.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A receiver of the current feed, starting one (with a first frame) when none runs.
+fn subscribe(daemon: &Daemon, feed: &Feed) -> watch::Receiver<Frame> {
+    let mut current = lock(feed);
+    if let Some(tx) = current.as_ref() {
+        let mut rx = tx.subscribe();
+        // Its current frame is the first to send.
+        rx.mark_changed();
+        return rx;
+    }
+    let first = Frame::from(render_live(&snapshot(daemon)));
+    let (tx, mut rx) = watch::channel(first);
+    rx.mark_changed();
+    *current = Some(tx.clone());
+    tokio::spawn(produce(daemon.clone(), tx, feed.clone()));
+    rx
+}
+
 /// `GET /events`.
 pub async fn events(daemon: Daemon, streams: Streams) -> Response {
-    let Ok(permit) = streams.0.try_acquire_owned() else {
+    let Ok(permit) = streams.permits.try_acquire_owned() else {
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "too_many_streams",
@@ -97,17 +131,24 @@ pub async fn events(daemon: Daemon, streams: Streams) -> Response {
         )
         .into_response();
     };
-    let first = Stream {
-        daemon,
-        _permit: permit,
-        last: None,
-    };
+    let rx = subscribe(&daemon, &streams.feed);
     // `retry` first: a dropped stream (daemon restart, idle cut) comes back within
     // half a second.
     let retry = futures_util::stream::once(async {
         Ok::<_, Infallible>(Event::default().retry(Duration::from_millis(500)))
     });
-    let frames = futures_util::stream::unfold(first, Stream::next_frame);
+    let state = (rx, streams.closing.clone(), permit);
+    let frames = futures_util::stream::unfold(state, |(mut rx, mut closing, permit)| async move {
+        tokio::select! {
+            changed = rx.changed() => changed.ok()?,
+            _ = closing.wait_for(|c| *c) => return None,
+        }
+        let frame = rx.borrow_and_update().clone();
+        Some((
+            Ok(Event::default().event("live").data(&*frame)),
+            (rx, closing, permit),
+        ))
+    });
     let stream = futures_util::StreamExt::chain(retry, frames);
     Sse::new(stream)
         .keep_alive(KeepAlive::default())

@@ -23,8 +23,8 @@ pub use limits::{raise_descriptor_limit, AdminLimits};
 
 use crate::daemon::Daemon;
 
-/// The admin router.
-pub fn router(daemon: Daemon) -> Router {
+/// The admin router; the page's event streams end when `closing` turns true.
+pub fn router(daemon: Daemon, closing: tokio::sync::watch::Receiver<bool>) -> Router {
     use handlers::*;
     let protected = Router::new()
         .route("/v1/environments", get(list_environments))
@@ -62,7 +62,7 @@ pub fn router(daemon: Daemon) -> Router {
             daemon.clone(),
             auth::require_token,
         ));
-    let streams = crate::page::Streams::default();
+    let streams = crate::page::Streams::new(closing);
     // The page and its stream are read-only and need no token (issue 16); the switch
     // they offer goes through the protected routing API.
     let page = Router::new()
@@ -89,5 +89,10 @@ pub async fn serve(
     limits: AdminLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    connections::serve(router(daemon), listener, limits, shutdown).await
+    let (closing_tx, closing) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = closing_tx.send(true);
+    };
+    connections::serve(router(daemon, closing), listener, limits, shutdown).await
 }
