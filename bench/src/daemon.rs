@@ -249,6 +249,7 @@ pub fn demo_app_spec(app: &Path, front_port: u16, app_args: &[&str]) -> Environm
         upstream_timeout_ms: bluegreen_local::api::DEFAULT_UPSTREAM_TIMEOUT_MS,
         tenant_header: "X-Tenant-ID".into(),
         trust_forwarded_headers: false,
+        health_path: None,
     }
 }
 

@@ -52,6 +52,12 @@ pub struct EnvironmentSpec {
     /// proxy in front of the front door sets them); otherwise the front door replaces them.
     #[serde(default)]
     pub trust_forwarded_headers: bool,
+    /// Path of the application's health endpoint, e.g. `/api/health`: the daemon asks
+    /// each running colour for it (at most every 5 s) and shows the answer in
+    /// [`ColorStatus::health`]. Not part of how a colour runs: changing it restarts
+    /// nothing. None: no checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_path: Option<String>,
 }
 
 fn default_drain_timeout_ms() -> u64 {
@@ -153,6 +159,69 @@ pub struct ColorStatus {
     /// the next deploy to this colour starts it afresh even at the same version.
     #[serde(default)]
     pub outdated: bool,
+    /// The application's own health as its endpoint (`health_path`) last answered;
+    /// None when the environment has no `health_path` or the colour does not run.
+    #[serde(default)]
+    pub health: Option<AppHealth>,
+}
+
+/// What a colour's health endpoint answered, in the release process's shape:
+/// `{"status": "healthy", "checks": {"database": "ok", ...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppHealth {
+    /// When it was asked (RFC 3339).
+    pub checked_at: String,
+    /// HTTP status of the answer; None when there was none (see `error`).
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    /// The body's `status` word, e.g. `healthy`, `degraded`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The body's `checks`, in the body's order.
+    #[serde(default)]
+    pub checks: Vec<HealthCheckResult>,
+    /// Why there is no usable answer: refused, timed out, too large, not JSON.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Whether all is well: a 2xx answer, a `status` of `healthy`/`ok` (or none) and
+    /// every check ok.
+    pub ok: bool,
+}
+
+impl AppHealth {
+    /// One line for people: the status word and HTTP status, then each check, e.g.
+    /// `healthy (HTTP 200): database ok · cache ok · equipment ok (23/23 connected)`,
+    /// or the error.
+    pub fn summary(&self) -> String {
+        if let Some(e) = &self.error {
+            return format!("unreachable: {e}");
+        }
+        let mut s = self.status.clone().unwrap_or_else(|| "no status".into());
+        if let Some(code) = self.http_status {
+            s.push_str(&format!(" (HTTP {code})"));
+        }
+        if !self.checks.is_empty() {
+            let checks: Vec<String> = self
+                .checks
+                .iter()
+                .map(|c| format!("{} {}", c.name, c.status))
+                .collect();
+            s.push_str(": ");
+            s.push_str(&checks.join(" · "));
+        }
+        s
+    }
+}
+
+/// One entry of a health body's `checks`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheckResult {
+    /// Its name, e.g. `database`.
+    pub name: String,
+    /// Its text, e.g. `ok`, `ok (23/23 connected)`, `failed: connection refused`.
+    pub status: String,
+    /// Whether it passes: the text starts with `ok` or is `healthy`.
+    pub ok: bool,
 }
 
 /// Both colours of an environment.

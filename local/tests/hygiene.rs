@@ -42,6 +42,7 @@ async fn state_directory_and_files_are_owner_only_and_tightened_at_start() {
         upstream_timeout_ms: bluegreen_local::api::DEFAULT_UPSTREAM_TIMEOUT_MS,
         tenant_header: "X-Tenant-ID".into(),
         trust_forwarded_headers: false,
+        health_path: None,
     };
     d.client()
         .put_environment("api", &spec, Some("test"))

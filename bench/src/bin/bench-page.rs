@@ -39,6 +39,7 @@ fn spec() -> anyhow::Result<EnvironmentSpec> {
         upstream_timeout_ms: bluegreen_local::api::DEFAULT_UPSTREAM_TIMEOUT_MS,
         tenant_header: "X-Tenant-ID".into(),
         trust_forwarded_headers: false,
+        health_path: None,
     })
 }
 

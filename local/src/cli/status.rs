@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use bluegreen_local::api::{Color, ColorStatus, EnvironmentStatus, Release};
+use bluegreen_local::api::{AppHealth, Color, ColorStatus, EnvironmentStatus, Release};
 use bluegreen_local::client::Client;
 use bluegreen_local::time::now_rfc3339;
 
@@ -105,11 +105,32 @@ pub fn render(envs: &[(EnvironmentStatus, Option<Release>)], tty: bool) -> Strin
                 c.last_exit.as_deref().unwrap_or("-"),
             ));
         }
+        for color in Color::ALL {
+            if let Some(h) = &env.colors.get(color).health {
+                out.push_str(&health_line(color, h, tty));
+            }
+        }
         if let Some(r) = release {
             out.push_str(&super::release::render(r));
         }
     }
     out
+}
+
+/// The application's own health of one colour, as its health path last answered.
+fn health_line(color: Color, h: &AppHealth, tty: bool) -> String {
+    let verdict = match (h.ok, tty) {
+        (true, false) => "ok",
+        (false, false) => "FAILING",
+        (true, true) => "\x1b[32mok\x1b[0m",
+        (false, true) => "\x1b[1;31mFAILING\x1b[0m",
+    };
+    format!(
+        "  {:<6} health {verdict}: {} (checked {})\n",
+        paint(color, tty),
+        h.summary(),
+        h.checked_at
+    )
 }
 
 /// Open WebSocket (upgraded) connections of a colour, and how those of its retirements
@@ -193,4 +214,38 @@ pub async fn run(client: &Client, environment: Option<&str>, json: bool) -> anyh
         print!("{}", render(&envs, std::io::stdout().is_terminal()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use bluegreen_local::api::HealthCheckResult;
+
+    use super::*;
+
+    #[test]
+    fn health_line_names_each_check_and_the_verdict() {
+        let h = AppHealth {
+            checked_at: "2026-12-03T08:30:00Z".into(),
+            http_status: Some(503),
+            status: Some("unhealthy".into()),
+            checks: vec![
+                HealthCheckResult {
+                    name: "database".into(),
+                    status: "failing".into(),
+                    ok: false,
+                },
+                HealthCheckResult {
+                    name: "cache".into(),
+                    status: "ok".into(),
+                    ok: true,
+                },
+            ],
+            error: None,
+            ok: false,
+        };
+        assert_eq!(
+            health_line(Color::Green, &h, false),
+            "  green  health FAILING: unhealthy (HTTP 503): database failing · cache ok (checked 2026-12-03T08:30:00Z)\n"
+        );
+    }
 }

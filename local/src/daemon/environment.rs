@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use hyper::http::{HeaderName, HeaderValue};
 
+use super::health::HealthSlots;
 use crate::api::{
     Color, ColorStatus, Colors, EnvironmentSpec, EnvironmentStatus, FrontDoorStatus, ProcessStatus,
     Routing, DEFAULT_TENANT_HEADER,
@@ -72,6 +73,8 @@ pub struct Env {
     pub data: Mutex<EnvData>,
     /// Its front door.
     pub frontdoor: FrontDoor,
+    /// The application's health per colour, as its health path last answered.
+    pub health: HealthSlots,
 }
 
 /// Parses a tenant header name, case-insensitively.
@@ -83,6 +86,11 @@ impl Env {
     /// Locks the data, surviving a poisoned mutex (the data stays consistent per field).
     pub fn data(&self) -> std::sync::MutexGuard<'_, EnvData> {
         self.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The last health answers, surviving a poisoned mutex.
+    pub fn health_slots(&self) -> std::sync::MutexGuard<'_, [Option<super::health::Probed>; 2]> {
+        self.health.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Compiles `data.routing` into a front door table.
@@ -167,6 +175,7 @@ impl Env {
             tunnels_drained: connections.tunnels_drained,
             tunnels_cut: connections.tunnels_cut,
             outdated: slot.outdated(&data.spec, color),
+            health: None,
         };
         if let Some(sup) = &slot.supervisor {
             let s = sup.snapshot();
@@ -179,6 +188,13 @@ impl Env {
             status.started_at = s.started_at_ms.map(rfc3339);
             status.last_exit = s.last_exit;
             status.log_path = Some(launch.log_path.display().to_string());
+            // Only the running process's own answer, and only while a path is set.
+            if data.spec.health_path.is_some() && s.status == ProcessStatus::Running {
+                status.health = self.health_slots()[color.index()]
+                    .as_ref()
+                    .filter(|p| Some(p.pid) == s.pid)
+                    .map(|p| p.health.clone());
+            }
             if status.last_exit.is_some() && status.status != ProcessStatus::Running {
                 status.log_tail = logs::tail(&launch.log_path, LOG_TAIL_LINES);
             }

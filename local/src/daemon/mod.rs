@@ -2,6 +2,7 @@
 
 mod environment;
 mod error;
+mod health;
 mod lifecycle;
 mod listen;
 mod ops;

@@ -42,6 +42,7 @@ impl Daemon {
                     lock: p.lock.clone(),
                     colors: [ColorSlot::default(), ColorSlot::default()],
                 }),
+                health: Default::default(),
                 frontdoor: FrontDoor::new(&name, tenant_header),
             });
             for color in Color::ALL {
@@ -50,6 +51,7 @@ impl Daemon {
             }
             // Routing first: the table is in place before the listener exists.
             env.reinstall();
+            super::health::watch(&env);
             self.inner
                 .envs
                 .write()

@@ -5,7 +5,9 @@ use std::fmt::Write;
 
 use super::chart::sparkline;
 use super::{ColorView, EnvView, Snapshot, CHART_WIDTH_S};
-use crate::api::{AuditEntry, Color, EnvironmentStatus, ProcessStatus, Release, ReleasePhase};
+use crate::api::{
+    AppHealth, AuditEntry, Color, EnvironmentStatus, ProcessStatus, Release, ReleasePhase,
+};
 
 /// The seed's thresholds: above 0.5% warns, above 1% rolls back.
 pub const WARN_ERROR_RATE: f64 = 0.005;
@@ -122,6 +124,7 @@ fn card(h: &mut String, env: &EnvView) {
         h.push_str("<p class=\"release muted\" data-phase=\"\">No release reported yet.</p>");
     }
     colors(h, st, &env.colors);
+    app_health(h, st);
     switch_buttons(h, st);
     timeline(h, &env.releases);
     h.push_str("</section>");
@@ -210,6 +213,73 @@ fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView]) {
         );
     }
     h.push_str("</table>");
+}
+
+/// The application's own checks per colour, as its health path last answered; nothing
+/// when the environment has no health path or no colour runs.
+fn app_health(h: &mut String, st: &EnvironmentStatus) {
+    let lines: Vec<String> = Color::ALL
+        .into_iter()
+        .filter_map(|c| Some(health_line(c, st.colors.get(c).health.as_ref()?)))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    h.push_str("<ul class=\"health\">");
+    for line in lines {
+        h.push_str(&line);
+    }
+    h.push_str("</ul>");
+}
+
+/// One colour's health: status word and HTTP status, then each check, ok in green,
+/// anything else in red; or why the endpoint did not answer.
+fn health_line(color: Color, a: &AppHealth) -> String {
+    let mut h = format!(
+        "<li data-color=\"{color}\" data-health=\"{}\"><span class=\"{color}\">{color}</span> health ",
+        if a.ok { "ok" } else { "failing" }
+    );
+    if let Some(e) = &a.error {
+        let _ = write!(
+            h,
+            "<span class=\"check bad\">unreachable: {}</span>",
+            esc(e)
+        );
+    } else {
+        let word = a.status.as_deref().unwrap_or("no status");
+        // The word and the HTTP status on their own: a failing check is shown by itself.
+        let word_ok = a
+            .status
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("healthy") || s.eq_ignore_ascii_case("ok"))
+            && a.http_status.is_some_and(|s| (200..300).contains(&s));
+        let _ = write!(
+            h,
+            "<span class=\"check {}\">{}</span>",
+            if word_ok { "ok" } else { "bad" },
+            esc(word)
+        );
+        if let Some(code) = a.http_status {
+            let _ = write!(h, " <span class=\"muted\">(HTTP {code})</span>");
+        }
+        for (i, c) in a.checks.iter().enumerate() {
+            let _ = write!(
+                h,
+                "{}<span class=\"check {}\" data-check=\"{}\">{} {}</span>",
+                if i == 0 { ": " } else { " · " },
+                if c.ok { "ok" } else { "bad" },
+                esc(&c.name),
+                esc(&c.name),
+                esc(&c.status)
+            );
+        }
+    }
+    let _ = write!(
+        h,
+        " <span class=\"muted\">checked {}</span></li>",
+        esc(&a.checked_at)
+    );
+    h
 }
 
 fn release(h: &mut String, r: &Release) {
@@ -358,6 +428,7 @@ fn audit(h: &mut String, entries: &[AuditEntry]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::HealthCheckResult;
 
     #[test]
     fn thresholds_colour_the_rate() {
@@ -365,6 +436,49 @@ mod tests {
         assert_eq!(rate_class(0.005), "ok");
         assert_eq!(rate_class(0.006), "warn");
         assert_eq!(rate_class(0.0101), "crit");
+    }
+
+    #[test]
+    fn health_line_colours_each_check() {
+        let check = |name: &str, status: &str, ok: bool| HealthCheckResult {
+            name: name.into(),
+            status: status.into(),
+            ok,
+        };
+        let mut a = AppHealth {
+            checked_at: "2026-12-03T08:30:00Z".into(),
+            http_status: Some(200),
+            status: Some("healthy".into()),
+            checks: vec![
+                check("database", "ok", true),
+                check("equipment", "ok (23/23 connected)", true),
+            ],
+            error: None,
+            ok: true,
+        };
+        assert_eq!(
+            health_line(Color::Blue, &a),
+            "<li data-color=\"blue\" data-health=\"ok\"><span class=\"blue\">blue</span> health <span class=\"check ok\">healthy</span> <span class=\"muted\">(HTTP 200)</span>: <span class=\"check ok\" data-check=\"database\">database ok</span> · <span class=\"check ok\" data-check=\"equipment\">equipment ok (23/23 connected)</span> <span class=\"muted\">checked 2026-12-03T08:30:00Z</span></li>"
+        );
+        a.http_status = Some(503);
+        a.status = Some("unhealthy".into());
+        a.checks[0] = check("database", "<failing>", false);
+        a.ok = false;
+        let line = health_line(Color::Green, &a);
+        assert!(line.contains("data-health=\"failing\""), "{line}");
+        assert!(
+            line.contains("<span class=\"check bad\">unhealthy</span>"),
+            "{line}"
+        );
+        assert!(
+            line.contains(
+                "<span class=\"check bad\" data-check=\"database\">database &lt;failing&gt;</span>"
+            ),
+            "{line}"
+        );
+        a.error = Some("no answer within 1000 ms".into());
+        assert!(health_line(Color::Green, &a)
+            .contains("<span class=\"check bad\">unreachable: no answer within 1000 ms</span>"));
     }
 
     #[test]

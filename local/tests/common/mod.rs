@@ -197,6 +197,7 @@ impl Daemon {
             upstream_timeout_ms: bluegreen_local::api::DEFAULT_UPSTREAM_TIMEOUT_MS,
             tenant_header: "X-Tenant-ID".into(),
             trust_forwarded_headers: false,
+            health_path: None,
         };
         self.client()
             .put_environment(env, &spec, Some("test"))

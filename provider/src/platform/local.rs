@@ -336,6 +336,7 @@ fn environment_state(s: &api::EnvironmentStatus) -> EnvironmentState {
             drain_timeout: Duration::from_millis(s.spec.drain_timeout_ms),
             upstream_timeout: Duration::from_millis(s.spec.upstream_timeout_ms),
             trust_forwarded_headers: s.spec.trust_forwarded_headers,
+            health_path: s.spec.health_path.clone(),
         }),
         front_door_down: s
             .front_door
@@ -385,6 +386,7 @@ impl Platform for LocalPlatform {
             drain_timeout,
             upstream_timeout,
             trust_forwarded_headers,
+            health_path,
         } = spec
         else {
             return Err(PlatformError::Api(format!(
@@ -405,6 +407,7 @@ impl Platform for LocalPlatform {
             upstream_timeout_ms: upstream_timeout.as_millis() as u64,
             tenant_header,
             trust_forwarded_headers: *trust_forwarded_headers,
+            health_path: health_path.clone(),
         };
         self.client
             .put_environment(&environment.name, &spec, Some(ACTOR))

@@ -193,6 +193,9 @@ pub enum TargetSpec {
         upstream_timeout: Duration,
         /// Pass clients' `X-Forwarded-*` headers on instead of replacing them.
         trust_forwarded_headers: bool,
+        /// The health check's path, which the daemon asks each running colour to show
+        /// the application's own checks (not part of how a colour runs).
+        health_path: Option<String>,
     },
     /// A Container App's `blue`/`green` revision labels behind a Front Door route.
     Azure {

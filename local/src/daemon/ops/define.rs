@@ -83,8 +83,10 @@ impl Daemon {
                 colors: [ColorSlot::default(), ColorSlot::default()],
             }),
             frontdoor: FrontDoor::new(name, tenant_header),
+            health: Default::default(),
         });
         env.reinstall();
+        crate::daemon::health::watch(&env);
         self.inner
             .envs
             .write()

@@ -53,6 +53,16 @@ pub(super) fn validate_spec(spec: &EnvironmentSpec) -> Result<(), DaemonError> {
             "`drain_timeout_ms` must be at most {MAX_DRAIN_MS} (one hour)"
         )));
     }
+    if let Some(path) = &spec.health_path {
+        if !path.starts_with('/')
+            || path.len() > 1024
+            || path.parse::<hyper::http::uri::PathAndQuery>().is_err()
+        {
+            return Err(DaemonError::Invalid(format!(
+                "`health_path` must be a URL path starting with \"/\", e.g. \"/api/health\" (got {path:?})"
+            )));
+        }
+    }
     if spec.upstream_timeout_ms == 0 || spec.upstream_timeout_ms > MAX_UPSTREAM_TIMEOUT_MS {
         return Err(DaemonError::Invalid(format!(
             "`upstream_timeout_ms` must be between 1 and {MAX_UPSTREAM_TIMEOUT_MS} (one hour), e.g. 60000"

@@ -18,7 +18,7 @@ use tfplugin::{AttributePath, Value};
 
 use crate::notify::{sink, EventKind, ReleaseContext, Sink};
 use crate::platform::lease::HeldLock;
-use crate::platform::{EnvironmentRef, Lease, Platform, PlatformError, TargetRef};
+use crate::platform::{EnvironmentRef, Lease, Platform, PlatformError, TargetRef, TargetSpec};
 use crate::resources::common::{listen_diagnostic, locate, lock_owner, release_diagnostic};
 use crate::resources::stop::StopSignal;
 use crate::rollout::propagation::deadline_within;
@@ -131,8 +131,17 @@ impl EnvironmentResource {
         // Compared with what the platform holds, not with prior state: a failed
         // apply may have defined a command that state never recorded.
         let held = engine.platform.status(name).await?.and_then(|s| s.spec);
-        let definition_changed = held.is_some_and(|h| !h.same_program(&cfg.target));
-        if redefine || definition_changed {
+        let definition_changed = held.as_ref().is_some_and(|h| !h.same_program(&cfg.target));
+        // The daemon shows each colour's own checks from the health check's path: a
+        // new path (or a daemon that never had one) is sent, restarting nothing.
+        let health_path_changed = matches!(
+            (&held, &cfg.target),
+            (
+                Some(TargetSpec::Local { health_path: held, .. }),
+                TargetSpec::Local { health_path: wanted, .. },
+            ) if held != wanted
+        );
+        if redefine || definition_changed || health_path_changed {
             engine
                 .platform
                 .define(name, &cfg.target, engine.lease)

@@ -498,9 +498,13 @@ fn target(config: &EnvironmentModel, probe_path: &str, diags: &mut Diagnostics) 
                 "Missing target",
                 "Say where the application runs: add a local { command = [...], listen = \"127.0.0.1:8080\" } block for this machine, or an azure { container_app_id = ..., image = ..., front_door_route_id = ..., blue_origin_group_id = ..., green_origin_group_id = ... } block for Azure Container Apps behind Front Door.",
             );
-            local_target(&LocalModel::default(), diags)
+            local_target(&LocalModel::default(), probe_path, diags)
         }
-        (local, Field::Null) => local_target(&local.known().cloned().unwrap_or_default(), diags),
+        (local, Field::Null) => local_target(
+            &local.known().cloned().unwrap_or_default(),
+            probe_path,
+            diags,
+        ),
         (Field::Null, azure) => {
             let block = azure.known().cloned().unwrap_or_default();
             azure_target(&block, probe_path, diags)
@@ -511,10 +515,10 @@ fn target(config: &EnvironmentModel, probe_path: &str, diags: &mut Diagnostics) 
                 "Both local and azure blocks",
                 "An environment runs on one platform: remove the local block to release on Azure, or the azure block to release on this machine.",
             );
-            local_target(&LocalModel::default(), diags)
+            local_target(&LocalModel::default(), probe_path, diags)
         }
         // A dynamic block not known yet: judged once it is (validate only).
-        _ => local_target(&LocalModel::default(), diags),
+        _ => local_target(&LocalModel::default(), probe_path, diags),
     }
 }
 
@@ -524,12 +528,12 @@ fn azure_target(block: &AzureModel, probe_path: &str, diags: &mut Diagnostics) -
         Some(azure) => azure.into_spec(probe_path),
         // Never used: the diagnostics hold an error, or (validate, with ids
         // known only after apply) the configuration is only checked.
-        None => local_target(&LocalModel::default(), diags),
+        None => local_target(&LocalModel::default(), probe_path, diags),
     }
 }
 
 /// The `local` block's target.
-fn local_target(local: &LocalModel, diags: &mut Diagnostics) -> TargetSpec {
+fn local_target(local: &LocalModel, probe_path: &str, diags: &mut Diagnostics) -> TargetSpec {
     let lp = AttributePath::attr("local");
     let written: &[Field<String>] = local.command.known().map_or(&[], Vec::as_slice);
     let command: Vec<String> = written.iter().filter_map(|v| v.known().cloned()).collect();
@@ -605,6 +609,7 @@ fn local_target(local: &LocalModel, diags: &mut Diagnostics) -> TargetSpec {
             .known()
             .copied()
             .unwrap_or(false),
+        health_path: Some(probe_path.to_owned()),
     }
 }
 
@@ -789,6 +794,13 @@ mod tests {
         assert_eq!(cfg.release.health.interval, Duration::from_millis(500));
         assert_eq!(cfg.release.health.path, "/api/health");
         assert_eq!(cfg.release.post_switch.max_error_rate, 0.01);
+        // The daemon is told the health check's path, to show the application's checks.
+        match &cfg.target {
+            TargetSpec::Local { health_path, .. } => {
+                assert_eq!(health_path.as_deref(), Some("/api/health"))
+            }
+            other => panic!("not local: {other:?}"),
+        }
     }
 
     #[test]

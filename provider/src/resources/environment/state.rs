@@ -134,6 +134,7 @@ pub fn local_block_value(spec: &TargetSpec, prior_local: &Field<LocalModel>) -> 
         drain_timeout,
         upstream_timeout,
         trust_forwarded_headers,
+        ..
     } = spec
     else {
         return None;
@@ -203,6 +204,7 @@ mod tests {
             drain_timeout: drain,
             upstream_timeout: upstream,
             trust_forwarded_headers: false,
+            health_path: None,
         };
         let local = local_block_value(&spec, prior).expect("a local block");
         let text = |f: &Field<String>| f.as_deref().unwrap_or_default().to_owned();
