@@ -30,8 +30,34 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Killing chromedriver alone leaves its Chromium running: end the session first,
+        // which makes chromedriver quit the browser (a blocking call: Drop cannot await).
+        if !self.session.is_empty() {
+            end_session(&self.base, &self.session);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+/// `DELETE /session/{id}` over a plain socket, bounded to 10 s; errors are ignored (the
+/// driver is killed next either way).
+fn end_session(base: &str, session: &str) {
+    use std::io::{Read, Write};
+    let Some(addr) = base.strip_prefix("http://") else {
+        return;
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(addr) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_ok() {
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
     }
 }
 
