@@ -7,6 +7,7 @@
 
 #[path = "../../azure-emulator/tests/common/mod.rs"]
 mod emulator;
+mod private_cloud;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -17,8 +18,8 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bluegreen_azure_emulator::EmulatorInfo;
+use private_cloud::{settings_for, NoEnv};
 use serde_json::{json, Value};
-use terraform_provider_bluegreen::config::Env;
 use terraform_provider_bluegreen::platform::azure::auth::CredentialOptions;
 use terraform_provider_bluegreen::platform::azure::client::{ArmClient, ArmOptions};
 use terraform_provider_bluegreen::platform::azure::error::AzureError;
@@ -34,30 +35,6 @@ use terraform_provider_bluegreen::platform::azure::settings::{
 };
 use terraform_provider_bluegreen::platform::azure::tags::merge_tags;
 use tokio_util::sync::CancellationToken;
-
-struct NoEnv;
-impl Env for NoEnv {
-    fn var(&self, _: &str) -> Option<String> {
-        None
-    }
-}
-
-/// Settings for the emulator as a private cloud: custom endpoints and its CA
-/// file, service principal with a client secret (the CLI switched off).
-fn settings_for(info: &EmulatorInfo) -> AzureSettings {
-    let block = AzureBlock {
-        subscription_id: Some(info.subscription_id.clone()),
-        tenant_id: Some(info.tenant_id.clone()),
-        client_id: Some(info.client_id.clone()),
-        client_secret: Some(info.client_secret.clone()),
-        resource_manager_endpoint: Some(format!("{}/", info.base_url)),
-        authority_host: Some(info.base_url.clone()),
-        ca_certificate_file: Some(info.ca_file.display().to_string()),
-        use_cli: Some(false),
-        ..AzureBlock::default()
-    };
-    settings::resolve(&block, &NoEnv).expect("emulator settings resolve")
-}
 
 /// Short backoffs so retried faults cost little; polls stay at ARM's 1 s.
 fn options() -> ArmOptions {

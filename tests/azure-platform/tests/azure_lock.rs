@@ -5,44 +5,26 @@
 
 #[path = "../../azure-emulator/tests/common/mod.rs"]
 mod emulator;
+mod private_cloud;
 
 use std::time::Duration;
 
 use bluegreen_azure_emulator::EmulatorInfo;
+use private_cloud::settings_for;
 use serde_json::{json, Value};
-use terraform_provider_bluegreen::config::Env;
 use terraform_provider_bluegreen::platform::azure::auth::CredentialOptions;
 use terraform_provider_bluegreen::platform::azure::client::{ArmClient, ArmOptions};
 use terraform_provider_bluegreen::platform::azure::lock::{self, LOCK_TAG};
 use terraform_provider_bluegreen::platform::azure::models::{ContainerApp, APP_API_VERSION};
 use terraform_provider_bluegreen::platform::azure::resource_id::ResourceId;
-use terraform_provider_bluegreen::platform::azure::settings::{self, AzureBlock};
 use terraform_provider_bluegreen::platform::azure::tags::{
     delete_tags, merge_tags, read_tags, Tags,
 };
 use terraform_provider_bluegreen::platform::PlatformError;
 use tokio_util::sync::CancellationToken;
 
-struct NoEnv;
-impl Env for NoEnv {
-    fn var(&self, _: &str) -> Option<String> {
-        None
-    }
-}
-
 fn client(info: &EmulatorInfo) -> ArmClient {
-    let block = AzureBlock {
-        subscription_id: Some(info.subscription_id.clone()),
-        tenant_id: Some(info.tenant_id.clone()),
-        client_id: Some(info.client_id.clone()),
-        client_secret: Some(info.client_secret.clone()),
-        resource_manager_endpoint: Some(format!("{}/", info.base_url)),
-        authority_host: Some(info.base_url.clone()),
-        ca_certificate_file: Some(info.ca_file.display().to_string()),
-        use_cli: Some(false),
-        ..AzureBlock::default()
-    };
-    let settings = settings::resolve(&block, &NoEnv).expect("emulator settings resolve");
+    let settings = settings_for(info);
     let options = ArmOptions {
         backoff: Duration::from_millis(100),
         max_backoff: Duration::from_millis(400),
