@@ -60,6 +60,34 @@ pub fn started(from_color: Option<String>, from_version: Option<String>, to_colo
     });
 }
 
+/// The engine began deploying the candidate `version` on `to_color` beside
+/// `from_color` (live, running `from_version`): from now on the release's
+/// events are about the candidate, not the resource's `version`. The watch's
+/// figures of an earlier release in the same apply are not the candidate's.
+pub fn candidate(
+    from_color: String,
+    from_version: Option<String>,
+    to_color: String,
+    version: String,
+) {
+    with(|s| {
+        s.update(|c| {
+            c.from_color = Some(from_color);
+            c.from_version = from_version;
+            c.to_color = Some(to_color);
+            c.to_version = version;
+            c.figures = None;
+        })
+    });
+}
+
+/// The release the scope began is live (and something else, a candidate,
+/// follows in the same scope): its `succeeded` goes out now, while the
+/// context still names it.
+pub fn succeeded(reason: &str) {
+    with(|s| s.emit(EventKind::Succeeded, reason));
+}
+
 /// The front door routes everything to the new colour.
 pub fn switched(reason: &str) {
     with(|s| s.emit(EventKind::Switched, reason));

@@ -368,6 +368,14 @@ impl Engine<'_> {
         }
         let mut attempt =
             Attempt::begin(self, &spec.environment, state, idle, &spec.version).reporting(progress);
+        // The alerts from here on name the candidate: a failed candidate is
+        // not a failed release of the live `version`.
+        crate::notify::sink::candidate(
+            live.to_string(),
+            attempt.version_on(live),
+            idle.to_string(),
+            spec.version.clone(),
+        );
         deploy::deploy_and_wait(&mut attempt, &spec.health).await?;
         gate::health_gate(&mut attempt, &spec.health).await?;
         smoke::run_smoke_tests(&mut attempt, &spec.smoke).await?;

@@ -63,12 +63,11 @@ fn listen_of(local: &Field<LocalModel>) -> Field<String> {
 }
 
 /// The alert a converge's end gives: succeeded when a version went live,
-/// rolled_back or failed with the diagnostic's reason; none when nothing moved.
-/// `started`: the engine began a release in this converge (a candidate
-/// prepared after it is the converge's last report, not its outcome).
+/// rolled_back or failed with the diagnostic's reason; none when nothing moved
+/// (nor for a candidate made ready: a release before it in the same converge
+/// sent its `succeeded` before the candidate began, see `converge`).
 fn outcome_event(
     outcome: &Result<Result<Option<ReleaseReport>, ReleaseError>, tokio::time::error::Elapsed>,
-    started: bool,
     op: &str,
     timeout: std::time::Duration,
 ) -> Option<(EventKind, String)> {
@@ -76,7 +75,6 @@ fn outcome_event(
         Ok(Ok(Some(r))) if matches!(r.outcome, Outcome::Released | Outcome::Switched) => {
             Some((EventKind::Succeeded, r.message.clone()))
         }
-        Ok(Ok(Some(r))) if started => Some((EventKind::Succeeded, r.message.clone())),
         Ok(Ok(_)) => None,
         Ok(Err(e)) if e.outcome() == Outcome::RolledBack => {
             Some((EventKind::RolledBack, e.to_string()))
@@ -180,6 +178,14 @@ impl EnvironmentResource {
             .as_ref()
             .filter(|c| **c != cfg.release.version)
         {
+            // The release's `succeeded` goes out before the candidate's events,
+            // which name the candidate (its failure is not the release's).
+            if let Some(r) = last
+                .as_ref()
+                .filter(|r| matches!(r.outcome, Outcome::Released | Outcome::Switched))
+            {
+                sink::succeeded(&r.message);
+            }
             let spec = crate::rollout::ReleaseSpec {
                 version: candidate.clone(),
                 ..cfg.release.clone()
@@ -284,11 +290,14 @@ impl EnvironmentResource {
         // After the lock: a slow receiver holds up the apply, not the environment.
         let warnings = alerts
             .finish(
-                outcome_event(&outcome, alerts.context().to_color.is_some(), op, timeout)
+                outcome_event(&outcome, op, timeout)
                     .as_ref()
                     .map(|(k, r)| (*k, r.as_str())),
             )
             .await;
+        // The version the converge was working on when it stopped: a failed
+        // `candidate_version` is named, not the resource's live `version`.
+        let failed_version = alerts.context().to_version;
         let mut response = match outcome {
             Ok(Ok(report)) => 'released: {
                 let mut state = planned;
@@ -327,6 +336,7 @@ impl EnvironmentResource {
                 &planned,
                 creating,
                 &cfg,
+                &failed_version,
                 &err,
                 truth.ok().flatten(),
             ),
@@ -340,6 +350,7 @@ impl EnvironmentResource {
                     &planned,
                     creating,
                     &cfg,
+                    &failed_version,
                     &err,
                     truth.ok().flatten(),
                 )
@@ -351,16 +362,19 @@ impl EnvironmentResource {
 
     /// After a failure: the prior state with the truth reported, so state
     /// keeps what is really live and the next plan proposes the release again.
+    /// `version`: the one that failed (`version` or `candidate_version`).
+    #[allow(clippy::too_many_arguments)]
     fn failed_state(
         &self,
         prior: Option<&EnvironmentModel>,
         planned: &EnvironmentModel,
         creating: bool,
         cfg: &EnvironmentConfig,
+        version: &str,
         err: &ReleaseError,
         truth: Option<crate::platform::EnvironmentState>,
     ) -> StateResponse {
-        let diag = release_diagnostic(&cfg.release.version, err);
+        let diag = release_diagnostic(version, err);
         let Some(prior) = prior.filter(|_| !creating) else {
             // Nothing was live before: keep nothing in state, the next apply creates again.
             return StateResponse::with_diagnostics(Value::Null, diag.into());
@@ -376,7 +390,7 @@ impl EnvironmentResource {
             state::apply_truth(&mut state, &truth, true);
             state::forget_lost_rollback_target(&mut state, &truth);
         }
-        let mut report = ReleaseReport::start(&cfg.release.environment, &cfg.release.version);
+        let mut report = ReleaseReport::start(&cfg.release.environment, version);
         report.finish(err.outcome(), err.to_string());
         state.last_deployment = Field::Known(state::deployment_value(&report, None));
         StateResponse::with_diagnostics(state.into_value(), diag.into())
@@ -637,32 +651,20 @@ mod alert_tests {
     #[tokio::test]
     async fn a_converge_ends_in_the_alert_it_deserves() {
         let t = std::time::Duration::from_secs(60);
-        let kind = |outcome, started| outcome_event(&outcome, started, "update", t).map(|(k, _)| k);
+        let kind = |outcome| outcome_event(&outcome, "update", t).map(|(k, _)| k);
         assert_eq!(
-            kind(Ok(Ok(Some(report(Outcome::Released, "live")))), true),
+            kind(Ok(Ok(Some(report(Outcome::Released, "live"))))),
             Some(EventKind::Succeeded)
         );
         assert_eq!(
-            kind(Ok(Ok(Some(report(Outcome::Switched, "pin")))), false),
+            kind(Ok(Ok(Some(report(Outcome::Switched, "pin"))))),
             Some(EventKind::Succeeded)
         );
+        assert_eq!(kind(Ok(Ok(Some(report(Outcome::NoChange, "same"))))), None);
+        // A candidate made ready: a release before it sent its own succeeded
+        // before the candidate began (converge), this one is not a release.
         assert_eq!(
-            kind(Ok(Ok(Some(report(Outcome::NoChange, "same")))), false),
-            None
-        );
-        // A release, then a candidate prepared beside it: the release succeeded.
-        assert_eq!(
-            kind(
-                Ok(Ok(Some(report(Outcome::CandidateReady, "candidate")))),
-                true
-            ),
-            Some(EventKind::Succeeded)
-        );
-        assert_eq!(
-            kind(
-                Ok(Ok(Some(report(Outcome::CandidateReady, "candidate")))),
-                false
-            ),
+            kind(Ok(Ok(Some(report(Outcome::CandidateReady, "candidate"))))),
             None
         );
         let rolled = ReleaseError::RolledBack {
@@ -670,15 +672,15 @@ mod alert_tests {
             restored_color: "blue".into(),
             restored_version: "1.2.0".into(),
         };
-        assert_eq!(kind(Ok(Err(rolled)), true), Some(EventKind::RolledBack));
+        assert_eq!(kind(Ok(Err(rolled))), Some(EventKind::RolledBack));
         assert_eq!(
-            kind(Ok(Err(ReleaseError::Stopped("the switch".into()))), true),
+            kind(Ok(Err(ReleaseError::Stopped("the switch".into())))),
             Some(EventKind::Failed)
         );
         let elapsed = tokio::time::timeout(std::time::Duration::ZERO, std::future::pending::<()>())
             .await
             .unwrap_err();
-        let (k, reason) = outcome_event(&Err(elapsed), true, "update", t).unwrap();
+        let (k, reason) = outcome_event(&Err(elapsed), "update", t).unwrap();
         assert_eq!(k, EventKind::Failed);
         assert_eq!(reason, "the update timed out after 1m");
     }

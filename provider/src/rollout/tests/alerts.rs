@@ -104,3 +104,36 @@ async fn the_events_carry_the_colours_versions_and_figures() {
         "{figures:?}"
     );
 }
+
+#[tokio::test]
+async fn a_failed_candidate_alerts_with_the_candidates_version() {
+    // The resource's `version` is 1.2.0 (live on blue); its candidate_version
+    // 1.4.0 fails green's health gate.
+    let fake = live_blue(script_for(Color::Green, |s, c| {
+        s.health.insert(c, Health::Failing(503));
+    }))
+    .await;
+    let alerts = sink_for("1.2.0");
+    let (lease, stop) = (lease(), CancellationToken::new());
+    let err = sink::scope(
+        alerts.clone(),
+        engine(&fake, &lease, &stop).prepare_candidate(&spec("1.4.0")),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.outcome(), Outcome::GateFailed, "{err}");
+    let event = alerts.context().event(EventKind::Failed, &err.to_string());
+    assert_eq!(event.to_version, "1.4.0");
+    assert_eq!(event.release, "bluegreen/shop/1.4.0", "its own dedup key");
+    assert_eq!(
+        event.summary,
+        "shop: release of 1.4.0 failed, 1.2.0 on blue keeps serving"
+    );
+    assert_eq!(event.to_color.as_deref(), Some("green"));
+    // The progress the daemon shows names the candidate too.
+    let reported: Vec<_> = fake.progress().into_iter().map(|e| e.version).collect();
+    assert!(
+        !reported.is_empty() && reported.iter().all(|v| v == "1.4.0"),
+        "{reported:?}"
+    );
+}
