@@ -1,6 +1,7 @@
 //! The page at `/` and its event stream, over HTTP: read-only without the token, the
 //! token nowhere in what it serves, cross-site writes refused, a switch streamed at once
-//! (issue 16 items 2 and 3). The browser drives them in `page_browser.rs`.
+//! (issue 16 items 2 and 3). Headless Chromium watches them during real releases in
+//! `tests/acceptance/tests/environment/page_release.rs`.
 
 mod common;
 

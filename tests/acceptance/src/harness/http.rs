@@ -87,11 +87,40 @@ pub fn request(
     stream
         .write_all(head.as_bytes())
         .map_err(|e| format!("{url}: send: {e}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("{url}: receive: {e}"))?;
+    let raw = receive(&mut stream).map_err(|e| format!("{url}: receive: {e}"))?;
     parse(&raw).map_err(|e| format!("{url}: {e}"))
+}
+
+/// Reads one answer: up to its `Content-Length` or the end of its chunks when the head
+/// says so, else to the end of the stream. Some servers (chromedriver) keep the
+/// connection open despite `Connection: close`, so waiting for the close would hang.
+fn receive(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let header = |name: &str| {
+                head.split("\r\n")
+                    .filter_map(|l| l.split_once(':'))
+                    .find(|(k, _)| k.trim() == name)
+                    .map(|(_, v)| v.trim().to_owned())
+            };
+            let body = raw.len() - end - 4;
+            let complete = match (header("content-length"), header("transfer-encoding")) {
+                (_, Some(te)) if te.contains("chunked") => raw.ends_with(b"0\r\n\r\n"),
+                (Some(len), _) => len.parse::<usize>().is_ok_and(|len| body >= len),
+                _ => false,
+            };
+            if complete {
+                return Ok(raw);
+            }
+        }
+        match stream.read(&mut buf)? {
+            0 => return Ok(raw),
+            n => raw.extend_from_slice(&buf[..n]),
+        }
+    }
 }
 
 fn parse(raw: &[u8]) -> Result<Reply, String> {

@@ -17,9 +17,11 @@
 //! [`front_door`] reads one answer of it.
 //! [`output`] matches what a Terraform command printed, however it wrapped.
 //! [`websocket`] holds a WebSocket to the demo app's `/ws` through a front door.
+//! [`browser`] drives headless Chromium through chromedriver, to read a page's DOM.
 
 pub mod alert_receiver;
 pub mod azure_emulator;
+pub mod browser;
 pub mod case;
 pub mod environment;
 pub mod fixture;

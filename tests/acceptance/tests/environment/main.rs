@@ -15,6 +15,7 @@ mod front_door_outage;
 mod gates;
 mod import;
 mod killed_apply;
+mod page_release;
 mod plan_errors;
 mod post_switch;
 mod redefine;
