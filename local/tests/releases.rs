@@ -291,3 +291,145 @@ async fn status_watch_redraws_every_second_until_stopped() {
         );
     }
 }
+
+/// Waits until `child` exits (killing it if it takes over 30 s).
+fn wait_exit(child: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !matches!(child.try_wait(), Ok(Some(_))) {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("daemon {} did not exit within 30 s", child.id());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_survives_a_restart_a_takeover_and_a_crash() {
+    let mut d = Daemon::start().await;
+    d.define("shop", &[]).await;
+    for e in rollback_events("shop-1.3.0-1") {
+        d.client().report_release("shop", &e).await.expect("report");
+    }
+    let reported = d.client().releases("shop").await.expect("releases");
+    assert_eq!(reported.len(), 1);
+    assert_eq!(reported[0].steps.len(), 5);
+
+    // SIGTERM, start again: the same record, phases, steps, figures and reason.
+    d.terminate();
+    d.spawn().await;
+    assert_eq!(
+        d.client().releases("shop").await.expect("releases"),
+        reported,
+        "after a restart:\n{}",
+        d.log()
+    );
+
+    // `serve --takeover`: the new daemon serves the old one's history.
+    let mut old = d.child.take().expect("old daemon");
+    let new = d
+        .serve_command()
+        .arg("--takeover")
+        .spawn()
+        .expect("spawning the new daemon");
+    let new_pid = new.id();
+    d.child = Some(new);
+    let anonymous = bluegreen_local::client::Client::new(&d.endpoint(), None).expect("client");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while anonymous.health().await.map(|h| h.pid).ok() != Some(new_pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new daemon does not answer:\n{}",
+            d.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    wait_exit(&mut old);
+    assert_eq!(
+        d.client().releases("shop").await.expect("releases"),
+        reported,
+        "after a takeover:\n{}",
+        d.log()
+    );
+
+    // A report reaches the file shortly after its answer, so even `kill -9` keeps it.
+    let mut next = event(
+        "shop-1.4.0-2",
+        ReleasePhase::Validating,
+        Some("health check passed"),
+    );
+    next.actor = Some("terraform".into());
+    d.client()
+        .report_release("shop", &next)
+        .await
+        .expect("report");
+    let file = d.state_dir().join("releases.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .contains("shop-1.4.0-2")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "releases.json not written within 5 s of a report"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    d.kill9();
+    d.spawn().await;
+    let after_crash = d.client().releases("shop").await.expect("releases");
+    let ids: Vec<&str> = after_crash.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["shop-1.4.0-2", "shop-1.3.0-1"]);
+    assert_eq!(after_crash[1], reported[0]);
+    assert_eq!(after_crash[0].steps[0].text, "health check passed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_history_is_set_aside_and_the_daemon_starts_without_it() {
+    let mut d = Daemon::start().await;
+    d.define("shop", &[]).await;
+    for e in rollback_events("shop-1.3.0-1") {
+        d.client().report_release("shop", &e).await.expect("report");
+    }
+    d.terminate();
+    let file = d.state_dir().join("releases.json");
+    std::fs::write(&file, b"{\"format\":1,\"environments\":{\"shop\":[{\"id\":").expect("write");
+    d.spawn().await;
+    assert!(d
+        .client()
+        .releases("shop")
+        .await
+        .expect("releases")
+        .is_empty());
+    // The environment itself is untouched, and new reports are kept again.
+    d.client()
+        .get_environment("shop")
+        .await
+        .expect("environment");
+    assert!(
+        d.log()
+            .contains("ignoring the release history: it is not valid"),
+        "{}",
+        d.log()
+    );
+    assert!(d.state_dir().join("releases.json.bad").exists());
+    d.client()
+        .report_release(
+            "shop",
+            &event("shop-1.4.0-2", ReleasePhase::Deploying, None),
+        )
+        .await
+        .expect("report");
+    d.terminate();
+    d.spawn().await;
+    let ids: Vec<String> = d
+        .client()
+        .releases("shop")
+        .await
+        .expect("releases")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["shop-1.4.0-2"]);
+}

@@ -24,8 +24,10 @@ impl Daemon {
             .collect()
     }
 
-    /// Writes the state now (the pids of the colours included), for a successor to read.
+    /// Writes the state now (the pids of the colours included) and the release
+    /// history, for a successor to read.
     pub async fn persist(&self) -> Result<(), super::DaemonError> {
+        self.save_releases().await;
         self.save().await
     }
 
@@ -51,6 +53,7 @@ impl Daemon {
         if let Err(e) = self.save().await {
             tracing::error!("saving state for the next daemon: {e}");
         }
+        self.save_releases().await;
         for env in &envs {
             let data = env.data();
             for slot in &data.colors {
@@ -142,6 +145,7 @@ impl Daemon {
         if let Err(e) = self.save().await {
             tracing::error!("saving state at stop: {e}");
         }
+        self.save_releases().await;
         tracing::info!("stopped {} colour process(es); exiting", stopped.len());
         self.inner.exit.notify_one();
         DaemonStopped {

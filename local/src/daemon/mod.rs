@@ -70,6 +70,9 @@ struct Inner {
     refusals: std::sync::Mutex<refusals::RefusalLimiter>,
     /// The last releases per environment, as the provider reports them.
     releases: releases::Releases,
+    /// Serialises writes of `releases.json` (apart from `save_lock`: routing writes
+    /// never wait for the history).
+    releases_write: tokio::sync::Mutex<()>,
 }
 
 impl Daemon {
@@ -90,6 +93,10 @@ impl Daemon {
         store.secure()?;
         let persisted = store.load()?;
         let audit = AuditLog::open(&state_dir.join("audit.log"))?;
+        let (releases, releases_changed) =
+            releases::Releases::new(crate::state::releases::load(state_dir), |name| {
+                persisted.environments.contains_key(name)
+            });
         let (tx, rx) = mpsc::unbounded_channel();
         let daemon = Daemon {
             inner: Arc::new(Inner {
@@ -107,10 +114,15 @@ impl Daemon {
                 handed_over: AtomicBool::new(false),
                 exit: tokio::sync::Notify::new(),
                 refusals: Default::default(),
-                releases: Default::default(),
+                releases,
+                releases_write: tokio::sync::Mutex::new(()),
             }),
         };
         tokio::spawn(handle_notices(Arc::downgrade(&daemon.inner), rx));
+        tokio::spawn(releases::write_changes(
+            Arc::downgrade(&daemon.inner),
+            releases_changed,
+        ));
         daemon.restore(persisted, inherited).await;
         daemon.save().await?;
         Ok(daemon)

@@ -2,6 +2,7 @@
 
 pub mod instance;
 pub mod private;
+pub mod releases;
 pub mod store;
 pub mod token;
 

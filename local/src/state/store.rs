@@ -108,44 +108,52 @@ impl Store {
         Ok(state)
     }
 
-    /// Saves atomically: write a temp file, fsync it, rename over, fsync the directory,
-    /// so a crash at any point leaves either the old or the new state, never a torn one.
+    /// Saves atomically (see [`write_atomic`]).
     pub fn save(&self, state: &PersistedState) -> Result<(), StoreError> {
-        let io = |action: &'static str, path: &Path| {
-            let path = path.to_owned();
-            move |source| StoreError::Io {
-                action,
-                path,
-                source,
-            }
-        };
-        let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(state).map_err(|e| StoreError::Io {
             action: "serialising",
             path: self.path.clone(),
             source: std::io::Error::other(e),
         })?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(super::private::FILE_MODE)
-            .open(&tmp)
-            .map_err(io("creating", &tmp))?;
-        // A temp file left over from an older daemon keeps its mode through `create`.
-        file.set_permissions(fs::Permissions::from_mode(super::private::FILE_MODE))
-            .map_err(io("restricting to its owner", &tmp))?;
-        file.write_all(&bytes).map_err(io("writing", &tmp))?;
-        file.sync_all().map_err(io("syncing", &tmp))?;
-        drop(file);
-        fs::rename(&tmp, &self.path).map_err(io("renaming into", &self.path))?;
-        if let Some(dir) = self.path.parent() {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io("syncing directory", dir))?;
-        }
-        Ok(())
+        write_atomic(&self.path, &bytes)
     }
+}
+
+/// Replaces `path` with `bytes`, owner-only: write a temp file, fsync it, rename over,
+/// fsync the directory, so a crash at any point leaves either the old or the new
+/// content, never a torn one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_owned();
+        move |source| StoreError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(super::private::FILE_MODE)
+        .open(&tmp)
+        .map_err(io("creating", &tmp))?;
+    // A temp file left over from an older daemon keeps its mode through `create`.
+    file.set_permissions(fs::Permissions::from_mode(super::private::FILE_MODE))
+        .map_err(io("restricting to its owner", &tmp))?;
+    file.write_all(bytes).map_err(io("writing", &tmp))?;
+    file.sync_all().map_err(io("syncing", &tmp))?;
+    drop(file);
+    fs::rename(&tmp, path).map_err(io("renaming into", path))?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("syncing directory", dir))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
