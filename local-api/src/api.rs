@@ -574,6 +574,9 @@ pub enum AuditAction {
     Listen,
     /// A request to the admin API without a valid token was refused.
     Unauthorized,
+    /// A release reported by the provider ended: done (outcome `ok`), rolled back or
+    /// failed (outcome `failed`, the message says which and why).
+    Release,
     /// Anything else recorded by a client.
     #[serde(other)]
     Other,
@@ -611,6 +614,28 @@ pub struct AuditEntry {
     /// Human-readable detail.
     #[serde(default)]
     pub message: String,
+}
+
+impl AuditEntry {
+    /// What it changed, in words: `blue 1.2.0 → green 1.3.0`, `→ green 1.3.0` (only
+    /// an after), `blue 1.2.0` (only a before), or empty.
+    pub fn change(&self) -> String {
+        fn side(color: Option<Color>, version: Option<&str>) -> String {
+            match (color, version) {
+                (Some(c), Some(v)) => format!("{c} {v}"),
+                (Some(c), None) => c.to_string(),
+                (None, Some(v)) => v.to_owned(),
+                (None, None) => String::new(),
+            }
+        }
+        let from = side(self.from_color, self.from_version.as_deref());
+        let to = side(self.to_color, self.to_version.as_deref());
+        match (from.is_empty(), to.is_empty()) {
+            (_, true) => from,
+            (true, false) => format!("→ {to}"),
+            (false, false) => format!("{from} → {to}"),
+        }
+    }
 }
 
 /// `GET /v1/audit` answer, oldest first.
@@ -699,6 +724,23 @@ mod tests {
         assert_eq!(spec.drain_timeout_ms, DEFAULT_DRAIN_TIMEOUT_MS);
         assert_eq!(spec.upstream_timeout_ms, DEFAULT_UPSTREAM_TIMEOUT_MS);
         assert!(!spec.trust_forwarded_headers);
+    }
+
+    #[test]
+    fn audit_change_names_what_is_known() {
+        let mut e: AuditEntry = serde_json::from_str(
+            r#"{"actor":"x","environment":"e","action":"release","outcome":"failed",
+                "from_version":"1.2.0","from_color":"blue","to_version":"1.3.0","to_color":"green"}"#,
+        )
+        .expect("valid entry");
+        assert_eq!(e.action, AuditAction::Release);
+        assert_eq!(e.change(), "blue 1.2.0 → green 1.3.0");
+        (e.from_color, e.from_version) = (None, None);
+        assert_eq!(e.change(), "→ green 1.3.0");
+        (e.to_color, e.to_version) = (None, None);
+        assert_eq!(e.change(), "");
+        e.from_color = Some(Color::Blue);
+        assert_eq!(e.change(), "blue");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 
 mod common;
 
-use bluegreen_local::api::{Color, ReleaseEvent, ReleasePhase, WatchFigures};
+use bluegreen_local::api::{
+    AuditAction, AuditEntry, Color, Outcome, ReleaseEvent, ReleasePhase, WatchFigures,
+};
 use bluegreen_local::client::ClientError;
 use common::Daemon;
 
@@ -268,14 +270,38 @@ async fn status_watch_redraws_every_second_until_stopped() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("running the CLI");
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    // Until a third frame begins (the first two are then whole), at most 15 s: a
+    // loaded machine may start the CLI slowly, but each frame still follows a second on.
+    let stdout = child.stdout.take().expect("stdout");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut stdout = stdout;
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = stdout.read(&mut buf) {
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while String::from_utf8_lossy(&seen.lock().unwrap())
+        .matches("\x1b[2J\x1b[H")
+        .count()
+        < 3
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     child.kill().expect("stopping the watch");
     let out = child.wait_with_output().expect("its output");
-    let text = String::from_utf8_lossy(&out.stdout);
+    reader.join().expect("reader");
+    let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
     let frames: Vec<&str> = text.split("\x1b[2J\x1b[H").skip(1).collect();
     assert!(
         frames.len() >= 2,
-        "at least two frames in 2.5 s, got {}:\n{text}\n{}",
+        "at least two frames in 15 s, got {}:\n{text}\n{}",
         frames.len(),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -432,4 +458,94 @@ async fn a_corrupt_history_is_set_aside_and_the_daemon_starts_without_it() {
         .map(|r| r.id)
         .collect();
     assert_eq!(ids, ["shop-1.4.0-2"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_release_is_audited_once_and_shown_by_audit_and_the_page() {
+    let d = Daemon::start().await;
+    d.define("shop", &[]).await;
+    let c = d.client();
+    let events = rollback_events("shop-1.3.0-1");
+    for e in &events {
+        c.report_release("shop", e).await.expect("report");
+    }
+    // A retried final report does not end it twice.
+    c.report_release("shop", events.last().expect("final"))
+        .await
+        .expect("report");
+    let mut done = event("shop-1.2.1-2", ReleasePhase::Done, None);
+    done.reason = Some("1.2.1 is live on blue".into());
+    c.report_release("shop", &done).await.expect("report");
+
+    let releases: Vec<AuditEntry> = c
+        .audit(Some("shop"), None)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.action == AuditAction::Release)
+        .collect();
+    assert_eq!(releases.len(), 2, "{releases:?}");
+    let rolled_back = &releases[0];
+    assert_eq!(rolled_back.actor, "terraform");
+    assert_eq!(rolled_back.outcome, Outcome::Failed);
+    assert_eq!(
+        (
+            rolled_back.from_color,
+            rolled_back.from_version.as_deref(),
+            rolled_back.to_color,
+            rolled_back.to_version.as_deref()
+        ),
+        (
+            Some(Color::Blue),
+            Some("1.2.0"),
+            Some(Color::Green),
+            Some("1.3.0")
+        )
+    );
+    assert_eq!(
+        rolled_back.message,
+        "release shop-1.3.0-1 rolled back: post-switch watch: error rate 25.00% (20 of 80 requests answered 5xx) is above max_error_rate 1.00%"
+    );
+    let done = &releases[1];
+    assert_eq!(
+        (done.outcome, done.actor.as_str(), done.message.as_str()),
+        (
+            Outcome::Ok,
+            "provider",
+            "release shop-1.2.1-2 done: 1.2.1 is live on blue"
+        ),
+        "an actor the provider did not name reads `provider`"
+    );
+
+    let out = cli(&d, &["audit", "shop", "--limit", "5"])
+        .output()
+        .expect("running the CLI");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("rolled back"))
+        .unwrap_or_else(|| panic!("no release line in\n{text}"));
+    for part in [
+        " shop ",
+        " terraform ",
+        " release ",
+        " failed ",
+        "blue 1.2.0 → green 1.3.0  release shop-1.3.0-1 rolled back: post-switch watch: error rate 25.00%",
+    ] {
+        assert!(line.contains(part), "{part:?} missing in {line:?}");
+    }
+
+    let page = common::get(&common::http(), &format!("{}/", d.endpoint()), &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("<tr class=\"failed\" data-action=\"release\">")
+            && page.body.contains("<td>blue 1.2.0 → green 1.3.0</td><td>release shop-1.3.0-1 rolled back: post-switch watch: error rate 25.00%"),
+        "{}",
+        page.body
+    );
 }

@@ -1,5 +1,6 @@
 //! Command-line interface: `serve`, `status`, `switch`, `stop`, `unlock`.
 
+mod audit;
 mod release;
 mod serve;
 mod status;
@@ -102,6 +103,18 @@ enum Command {
         /// Environment name.
         environment: String,
     },
+    /// Show the audit log, oldest first: deploys, switches, rollbacks, releases (how
+    /// each ended and why), locks, crashes, refused requests.
+    Audit {
+        /// Only this environment.
+        environment: Option<String>,
+        /// How many of the newest entries.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        limit: u32,
+        /// Print JSON (the admin API's entries).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs the parsed command.
@@ -154,6 +167,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unlock { ref environment } => {
             let client = client(&cli).await?;
             unlock::run(&client, environment).await
+        }
+        Command::Audit {
+            ref environment,
+            limit,
+            json,
+        } => {
+            let client = client(&cli).await?;
+            audit::run(&client, environment.as_deref(), limit as usize, json).await
         }
     }
 }

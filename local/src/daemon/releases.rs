@@ -14,7 +14,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::{Daemon, DaemonError, Inner};
-use crate::api::{PhaseMark, Release, ReleaseEvent, ReleaseStep};
+use crate::api::{
+    AuditAction, AuditEntry, Outcome, PhaseMark, Release, ReleaseEvent, ReleasePhase, ReleaseStep,
+};
 use crate::state::releases::{self as file, PersistedReleases};
 use crate::time::now_rfc3339;
 
@@ -77,13 +79,14 @@ impl Releases {
         let _ = self.wake.try_send(());
     }
 
-    fn record(&self, environment: &str, event: ReleaseEvent) -> Release {
+    /// Records `event`; answers the release's record and whether this event ended it.
+    fn record(&self, environment: &str, event: ReleaseEvent) -> (Release, bool) {
         let record = self.update(environment, event);
         self.changed();
         record
     }
 
-    fn update(&self, environment: &str, event: ReleaseEvent) -> Release {
+    fn update(&self, environment: &str, event: ReleaseEvent) -> (Release, bool) {
         let now = now_rfc3339();
         let mut all = self.all.lock().unwrap_or_else(|p| p.into_inner());
         let list = all.entry(environment.to_owned()).or_default();
@@ -121,7 +124,9 @@ impl Releases {
             });
         }
         r.phase = event.phase;
-        if event.phase.is_final() && r.finished_at.is_none() {
+        // Once: a final event sent again (a retried report) does not end it twice.
+        let ended = event.phase.is_final() && r.finished_at.is_none();
+        if ended {
             r.finished_at = Some(now.clone());
         }
         r.actor = event.actor.or(r.actor.take());
@@ -141,7 +146,7 @@ impl Releases {
                 text: cut(&text),
             });
         }
-        r.clone()
+        (r.clone(), ended)
     }
 
     fn list(&self, environment: &str) -> Vec<Release> {
@@ -179,6 +184,33 @@ impl Releases {
                 environments,
             },
         )
+    }
+}
+
+/// The audit entry of a release that ended: who ran it, from what to what, and why.
+fn ended_entry(environment: &str, r: &Release) -> AuditEntry {
+    let (outcome, how) = match r.phase {
+        ReleasePhase::Done => (Outcome::Ok, "done"),
+        ReleasePhase::RolledBack => (Outcome::Failed, "rolled back"),
+        _ => (Outcome::Failed, "failed"),
+    };
+    let reason = r
+        .reason
+        .as_deref()
+        .map(|reason| format!(": {reason}"))
+        .unwrap_or_default();
+    AuditEntry {
+        time: String::new(),
+        actor: r.actor.clone().unwrap_or_else(|| "provider".into()),
+        environment: environment.to_owned(),
+        action: AuditAction::Release,
+        from_version: r.previous_version.clone(),
+        to_version: Some(r.version.clone()),
+        from_color: r.previous_color,
+        to_color: r.color,
+        revision: None,
+        outcome,
+        message: format!("release {} {how}{reason}", r.id),
     }
 }
 
@@ -238,7 +270,11 @@ impl Daemon {
         if let Some(actor) = &event.actor {
             check_name("actor", actor)?;
         }
-        Ok(self.inner.releases.record(environment, event))
+        let (release, ended) = self.inner.releases.record(environment, event);
+        if ended {
+            self.audit(ended_entry(environment, &release));
+        }
+        Ok(release)
     }
 
     /// Writes the release history to `releases.json` if it changed since the last
@@ -272,7 +308,6 @@ impl Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::ReleasePhase;
 
     fn release(id: &str, steps: usize) -> Release {
         Release {

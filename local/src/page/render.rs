@@ -408,17 +408,18 @@ fn timeline(h: &mut String, releases: &[Release]) {
 }
 
 fn audit(h: &mut String, entries: &[AuditEntry]) {
-    h.push_str("<h2>Audit log <span class=\"muted\">(newest first)</span></h2><table class=\"audit\"><tr><th>time</th><th>environment</th><th>actor</th><th>action</th><th>outcome</th><th>message</th></tr>");
+    h.push_str("<h2>Audit log <span class=\"muted\">(newest first)</span></h2><table class=\"audit\"><tr><th>time</th><th>environment</th><th>actor</th><th>action</th><th>outcome</th><th>change</th><th>message</th></tr>");
     for e in entries {
+        let action = json_name(&e.action);
         let _ = write!(
             h,
-            "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"{}\" data-action=\"{action}\"><td>{}</td><td>{}</td><td>{}</td><td>{action}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             json_name(&e.outcome),
             esc(&e.time),
             esc(&e.environment),
             esc(&e.actor),
-            json_name(&e.action),
             json_name(&e.outcome),
+            esc(&e.change()),
             esc(&e.message),
         );
     }
