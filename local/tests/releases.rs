@@ -230,6 +230,44 @@ async fn status_shows_the_last_release_with_its_figures_reason_and_steps() {
         "{text}"
     );
 
+    // `--json`: the environment object with its last release, as the API has it.
+    d.define("cart", &[]).await;
+    let out = cli(&d, &["status", "shop", "--json"])
+        .output()
+        .expect("running the CLI");
+    assert!(out.status.success());
+    let shop: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(shop["name"], "shop");
+    let last: bluegreen_local::api::Release =
+        serde_json::from_value(shop["last_release"].clone()).expect("a release object");
+    assert_eq!(
+        last,
+        c.releases("shop").await.expect("releases")[0],
+        "the newest release, whole"
+    );
+    assert_eq!(shop["last_release"]["phase"], "rolled_back");
+    assert_eq!(shop["last_release"]["figures"]["errors"], 20);
+    let _: bluegreen_local::api::EnvironmentStatus =
+        serde_json::from_value(shop.clone()).expect("still an environment object");
+    let out = cli(&d, &["status", "--json"])
+        .output()
+        .expect("running the CLI");
+    let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
+    let names_and_ids: Vec<(&str, Option<&str>)> = all
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap_or_default(),
+                e["last_release"]["id"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names_and_ids,
+        [("cart", None), ("shop", Some("shop-1.3.0-1"))]
+    );
+    assert!(all[0]["last_release"].is_null(), "null without a release");
+
     // A running release says so, with the watch's live figures.
     let mut running = rollback_events("shop-1.4.0-2");
     running.truncate(5);

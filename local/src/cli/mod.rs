@@ -77,7 +77,8 @@ enum Command {
     Status {
         /// Only this environment.
         environment: Option<String>,
-        /// Print JSON (the admin API's environment objects).
+        /// Print JSON: the admin API's environment objects, each with `last_release`
+        /// (the running or last release, as `GET …/releases` answers it, or null).
         #[arg(long, conflicts_with = "watch")]
         json: bool,
         /// Redraw every second until Ctrl-C (for a terminal without a browser).

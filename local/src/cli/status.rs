@@ -197,20 +197,34 @@ pub async fn watch(client: &Client, environment: Option<&str>) -> anyhow::Result
     }
 }
 
+/// An environment as `--json` prints it: the admin API's environment object with its
+/// running or last release (`last_release`, the newest of `GET …/releases`, or null), as
+/// the table shows it.
+fn json_object(env: &EnvironmentStatus, release: Option<&Release>) -> serde_json::Value {
+    let mut value = serde_json::to_value(env).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert(
+            "last_release".into(),
+            serde_json::to_value(release).unwrap_or_default(),
+        );
+    }
+    value
+}
+
 /// Prints the status of one or all environments.
 pub async fn run(client: &Client, environment: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let envs = read(client, environment).await?;
     if json {
-        let envs = match environment {
-            Some(name) => vec![client.get_environment(name).await?],
-            None => client.list_environments().await?,
-        };
-        let text = match (environment, envs.first()) {
+        let objects: Vec<serde_json::Value> = envs
+            .iter()
+            .map(|(env, release)| json_object(env, release.as_ref()))
+            .collect();
+        let text = match (environment, objects.first()) {
             (Some(_), Some(env)) => serde_json::to_string_pretty(env)?,
-            _ => serde_json::to_string_pretty(&envs)?,
+            _ => serde_json::to_string_pretty(&objects)?,
         };
         println!("{text}");
     } else {
-        let envs = read(client, environment).await?;
         print!("{}", render(&envs, std::io::stdout().is_terminal()));
     }
     Ok(())
