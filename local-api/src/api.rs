@@ -24,7 +24,8 @@ pub use bluegreen_color::{Color, ParseColorError};
 
 // Release progress has its own module; the API's types are all named from here.
 pub use crate::release::{
-    PhaseMark, Release, ReleaseEvent, ReleaseList, ReleasePhase, ReleaseStep, WatchFigures,
+    ErrorThresholds, PhaseMark, RateLevel, Release, ReleaseEvent, ReleaseList, ReleasePhase,
+    ReleaseStep, WatchFigures,
 };
 
 /// Definition of an environment: how to run a colour and where the front door listens.

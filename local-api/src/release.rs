@@ -74,12 +74,74 @@ pub struct WatchFigures {
     pub error_rate: f64,
     /// The rollback threshold (`max_error_rate`).
     pub max_error_rate: f64,
+    /// The warning threshold (`warn_error_rate`); null from a provider that
+    /// predates it, which readers take as the seed's 0.5%.
+    #[serde(default)]
+    pub warn_error_rate: Option<f64>,
     /// Latency, ms, in `latency_statistic`; null without requests.
     #[serde(default)]
     pub latency_ms: Option<f64>,
     /// `p95` or `average`.
     #[serde(default)]
     pub latency_statistic: Option<String>,
+}
+
+impl WatchFigures {
+    /// The release's own error-rate thresholds; the seed's warning at 0.5% when
+    /// the provider that sent them predates `warn_error_rate`.
+    pub fn thresholds(&self) -> ErrorThresholds {
+        ErrorThresholds {
+            warn: self.warn_error_rate.unwrap_or(ErrorThresholds::SEED.warn),
+            critical: self.max_error_rate,
+        }
+    }
+}
+
+/// Error rates that are worth a look (`warn`) and that roll a release back
+/// (`critical`), as fractions (0.01 = 1%).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErrorThresholds {
+    /// Above this a release warns (`post_switch.warn_error_rate`).
+    pub warn: f64,
+    /// Above this a release rolls back (`post_switch.max_error_rate`).
+    pub critical: f64,
+}
+
+/// How an error rate stands against [`ErrorThresholds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLevel {
+    /// At or below the warning threshold.
+    Ok,
+    /// Above the warning threshold, at or below the critical one.
+    Warn,
+    /// Above the critical threshold.
+    Critical,
+}
+
+impl ErrorThresholds {
+    /// The seed's release process: above 0.5% warns, above 1% rolls back. Used
+    /// where no release reported its own.
+    pub const SEED: ErrorThresholds = ErrorThresholds {
+        warn: 0.005,
+        critical: 0.01,
+    };
+
+    /// Where `rate` stands.
+    pub fn level(&self, rate: f64) -> RateLevel {
+        if rate > self.critical {
+            RateLevel::Critical
+        } else if rate > self.warn {
+            RateLevel::Warn
+        } else {
+            RateLevel::Ok
+        }
+    }
+}
+
+impl Default for ErrorThresholds {
+    fn default() -> Self {
+        Self::SEED
+    }
 }
 
 /// Body of `POST /v1/environments/{env}/releases`: one step of a release. Fields left
@@ -177,4 +239,30 @@ pub struct Release {
 pub struct ReleaseList {
     /// The last releases, newest first.
     pub releases: Vec<Release>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_from_a_provider_without_warn_error_rate_use_the_seeds_warning() {
+        let older = r#"{"elapsed_ms":1000,"window_ms":60000,"requests":1000,"errors":7,"error_rate":0.007,"max_error_rate":0.02}"#;
+        let f: WatchFigures = serde_json::from_str(older).expect("an older provider's figures");
+        assert_eq!(f.warn_error_rate, None);
+        assert_eq!(
+            f.thresholds(),
+            ErrorThresholds {
+                warn: 0.005,
+                critical: 0.02
+            }
+        );
+        let newer = WatchFigures {
+            warn_error_rate: Some(0.008),
+            ..f
+        };
+        assert_eq!(newer.thresholds().level(0.007), RateLevel::Ok);
+        assert_eq!(newer.thresholds().level(0.009), RateLevel::Warn);
+        assert_eq!(newer.thresholds().level(0.021), RateLevel::Critical);
+    }
 }

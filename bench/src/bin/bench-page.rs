@@ -59,6 +59,7 @@ fn release_event(i: usize, phase: ReleasePhase, step: usize) -> ReleaseEvent {
             errors: 3,
             error_rate: 0.00025,
             max_error_rate: 0.01,
+            warn_error_rate: Some(0.005),
             latency_ms: Some(4.2),
             latency_statistic: Some("p95".into()),
         }),

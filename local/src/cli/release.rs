@@ -1,13 +1,13 @@
 //! The running or last release of an environment, as `bluegreen-local status` shows it.
 
-use bluegreen_local::api::{Release, ReleasePhase, WatchFigures};
+use bluegreen_local::api::{RateLevel, Release, ReleasePhase, WatchFigures};
 
 /// Steps shown under a release: the newest.
 const STEPS_SHOWN: usize = 8;
 
 /// The release block: its phase, versions and colours, the phases so far, the watch's
-/// live figures, how it ended, and its last steps.
-pub fn render(release: &Release) -> String {
+/// live figures, how it ended, and its last steps. `tty`: colour the error rate.
+pub fn render(release: &Release, tty: bool) -> String {
     let mut out = String::new();
     let state = if release.phase.is_final() {
         release.phase.as_str().to_uppercase()
@@ -42,7 +42,7 @@ pub fn render(release: &Release) -> String {
     let phases: Vec<&str> = release.phases.iter().map(|m| m.phase.as_str()).collect();
     out.push_str(&format!("    phases: {}\n", phases.join(" → ")));
     if let Some(f) = &release.figures {
-        out.push_str(&format!("    watch: {}\n", figures(f)));
+        out.push_str(&format!("    watch: {}\n", figures(f, tty)));
     }
     if let Some(reason) = &release.reason {
         let label = match release.phase {
@@ -72,21 +72,33 @@ pub fn render(release: &Release) -> String {
     out
 }
 
-/// "12s of 60s, 840 requests, error rate 0.24% (limit 1.00%), p95 3.9 ms".
-fn figures(f: &WatchFigures) -> String {
+/// "12s of 60s, 840 requests, 2 errors, error rate 0.24% (warning above 0.50%,
+/// rollback above 1.00%), p95 3.9 ms": the rate judged by the release's own
+/// thresholds, with WARNING or CRITICAL after it (in colour on a terminal).
+fn figures(f: &WatchFigures, tty: bool) -> String {
     let latency = match (f.latency_ms, &f.latency_statistic) {
         (Some(ms), Some(stat)) => format!("{stat} {ms:.1} ms"),
         (Some(ms), None) => format!("{ms:.1} ms"),
         _ => "latency n/a".into(),
     };
+    let t = f.thresholds();
+    let rate = format!("{:.2}%", f.error_rate * 100.0);
+    let rate = match (t.level(f.error_rate), tty) {
+        (RateLevel::Ok, false) => rate,
+        (RateLevel::Warn, false) => format!("{rate} WARNING"),
+        (RateLevel::Critical, false) => format!("{rate} CRITICAL"),
+        (RateLevel::Ok, true) => format!("\x1b[32m{rate}\x1b[0m"),
+        (RateLevel::Warn, true) => format!("\x1b[1;33m{rate} WARNING\x1b[0m"),
+        (RateLevel::Critical, true) => format!("\x1b[1;31m{rate} CRITICAL\x1b[0m"),
+    };
     format!(
-        "{}s of {}s, {} requests, {} errors, error rate {:.2}% (limit {:.2}%), {latency}",
+        "{}s of {}s, {} requests, {} errors, error rate {rate} (warning above {:.2}%, rollback above {:.2}%), {latency}",
         f.elapsed_ms / 1000,
         f.window_ms / 1000,
         f.requests,
         f.errors,
-        f.error_rate * 100.0,
-        f.max_error_rate * 100.0
+        t.warn * 100.0,
+        t.critical * 100.0
     )
 }
 
@@ -102,6 +114,35 @@ fn clock(rfc3339: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn watch(errors: u64, warn_error_rate: Option<f64>) -> WatchFigures {
+        WatchFigures {
+            elapsed_ms: 12_000,
+            window_ms: 60_000,
+            requests: 1000,
+            errors,
+            error_rate: errors as f64 / 1000.0,
+            max_error_rate: 0.01,
+            warn_error_rate,
+            latency_ms: Some(3.9),
+            latency_statistic: Some("p95".into()),
+        }
+    }
+
+    #[test]
+    fn the_rate_is_judged_by_the_releases_own_thresholds() {
+        // 0.30%: above this release's 0.2% warning, below the seed's 0.5%.
+        assert_eq!(
+            figures(&watch(3, Some(0.002)), false),
+            "12s of 60s, 1000 requests, 3 errors, error rate 0.30% WARNING (warning above 0.20%, rollback above 1.00%), p95 3.9 ms"
+        );
+        assert!(figures(&watch(3, Some(0.002)), true)
+            .contains("error rate \x1b[1;33m0.30% WARNING\x1b[0m (warning above 0.20%"));
+        // A provider that predates warn_error_rate: the seed's 0.5%.
+        assert!(figures(&watch(3, None), false)
+            .contains("error rate 0.30% (warning above 0.50%, rollback above 1.00%)"));
+        assert!(figures(&watch(11, Some(0.002)), true).contains("\x1b[1;31m1.10% CRITICAL\x1b[0m"));
+    }
 
     #[test]
     fn times_show_as_clock_times() {

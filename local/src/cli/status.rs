@@ -111,7 +111,7 @@ pub fn render(envs: &[(EnvironmentStatus, Option<Release>)], tty: bool) -> Strin
             }
         }
         if let Some(r) = release {
-            out.push_str(&super::release::render(r));
+            out.push_str(&super::release::render(r, tty));
         }
     }
     out

@@ -6,13 +6,9 @@ use std::fmt::Write;
 use super::chart::sparkline;
 use super::{ColorView, EnvView, Snapshot, CHART_WIDTH_S};
 use crate::api::{
-    AppHealth, AuditEntry, Color, EnvironmentStatus, ProcessStatus, Release, ReleasePhase,
+    AppHealth, AuditEntry, Color, EnvironmentStatus, ErrorThresholds, ProcessStatus, RateLevel,
+    Release, ReleasePhase,
 };
-
-/// The seed's thresholds: above 0.5% warns, above 1% rolls back.
-pub const WARN_ERROR_RATE: f64 = 0.005;
-/// See [`WARN_ERROR_RATE`].
-pub const CRITICAL_ERROR_RATE: f64 = 0.01;
 /// Steps of the last release shown on a card.
 const STEPS_SHOWN: usize = 8;
 
@@ -123,7 +119,7 @@ fn card(h: &mut String, env: &EnvView) {
     } else {
         h.push_str("<p class=\"release muted\" data-phase=\"\">No release reported yet.</p>");
     }
-    colors(h, st, &env.colors);
+    colors(h, st, &env.colors, &thresholds(&env.releases));
     app_health(h, st);
     switch_buttons(h, st);
     timeline(h, &env.releases);
@@ -168,13 +164,20 @@ fn traffic(st: &EnvironmentStatus, color: Color) -> String {
     }
 }
 
-fn rate_class(rate: f64) -> &'static str {
-    if rate > CRITICAL_ERROR_RATE {
-        "crit"
-    } else if rate > WARN_ERROR_RATE {
-        "warn"
-    } else {
-        "ok"
+/// The error-rate thresholds of the newest release that reported its watch's
+/// figures (its `post_switch` settings); the seed's 0.5% / 1% before any did.
+fn thresholds(releases: &[Release]) -> ErrorThresholds {
+    releases
+        .iter()
+        .find_map(|r| r.figures.as_ref())
+        .map_or(ErrorThresholds::SEED, |f| f.thresholds())
+}
+
+fn rate_class(rate: f64, t: &ErrorThresholds) -> &'static str {
+    match t.level(rate) {
+        RateLevel::Critical => "crit",
+        RateLevel::Warn => "warn",
+        RateLevel::Ok => "ok",
     }
 }
 
@@ -183,7 +186,7 @@ fn ms(v: Option<f64>) -> String {
         .unwrap_or_else(|| "—".into())
 }
 
-fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView]) {
+fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView], t: &ErrorThresholds) {
     h.push_str("<table class=\"colors\"><tr><th>colour</th><th>traffic</th><th>errors (1 min)</th><th>p50</th><th>p95</th><th>p99</th><th>req/s</th><th>requests/s, 15 min</th><th>in flight</th><th>open connections</th><th>tunnels (open / drained / cut)</th><th>upgrades (accepted / refused)</th></tr>");
     for v in views {
         let m = &v.last_minute;
@@ -191,9 +194,11 @@ fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView]) {
         let cs = st.colors.get(v.color);
         let _ = write!(
             h,
-            "<tr data-color=\"{c}\"><td class=\"{c}\">{c}</td><td>{}</td><td class=\"rate {}\" title=\"warning above 0.5%, critical above 1%\">{:.2}% <span class=\"muted\">({}/{})</span></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td class=\"{c}\">{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{} / {}</td></tr>",
+            "<tr data-color=\"{c}\"><td class=\"{c}\">{c}</td><td>{}</td><td class=\"rate {}\" title=\"warning above {:.2}%, critical above {:.2}%\">{:.2}% <span class=\"muted\">({}/{})</span></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td class=\"{c}\">{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{} / {}</td></tr>",
             esc(&traffic(st, v.color)),
-            rate_class(m.error_rate),
+            rate_class(m.error_rate, t),
+            t.warn * 100.0,
+            t.critical * 100.0,
             m.error_rate * 100.0,
             m.errors_5xx,
             m.requests,
@@ -313,16 +318,18 @@ fn release(h: &mut String, r: &Release) {
         esc(&r.started_at)
     );
     if let Some(f) = &r.figures {
+        let t = f.thresholds();
         let _ = write!(
             h,
-            "<p class=\"figures\">watch {:.0}/{:.0} s: <span class=\"rate {}\">{:.2}%</span> errors ({} of {}), rollback above {:.2}%{}</p>",
+            "<p class=\"figures\">watch {:.0}/{:.0} s: <span class=\"rate {}\">{:.2}%</span> errors ({} of {}), warning above {:.2}%, rollback above {:.2}%{}</p>",
             f.elapsed_ms as f64 / 1000.0,
             f.window_ms as f64 / 1000.0,
-            rate_class(f.error_rate),
+            rate_class(f.error_rate, &t),
             f.error_rate * 100.0,
             f.errors,
             f.requests,
-            f.max_error_rate * 100.0,
+            t.warn * 100.0,
+            t.critical * 100.0,
             f.latency_ms
                 .map(|l| format!(
                     ", {} {l:.1} ms",
@@ -433,10 +440,90 @@ mod tests {
 
     #[test]
     fn thresholds_colour_the_rate() {
-        assert_eq!(rate_class(0.0), "ok");
-        assert_eq!(rate_class(0.005), "ok");
-        assert_eq!(rate_class(0.006), "warn");
-        assert_eq!(rate_class(0.0101), "crit");
+        let seed = ErrorThresholds::SEED;
+        assert_eq!(rate_class(0.0, &seed), "ok");
+        assert_eq!(rate_class(0.005, &seed), "ok");
+        assert_eq!(rate_class(0.006, &seed), "warn");
+        assert_eq!(rate_class(0.0101, &seed), "crit");
+    }
+
+    /// A page with one environment whose release's watch reads `rate` against
+    /// `warn_error_rate` (`None`: a provider that predates it) and a 1% rollback.
+    async fn page_with_watch(rate: f64, warn_error_rate: Option<f64>) -> String {
+        use crate::api::{EnvironmentSpec, ReleaseEvent, WatchFigures};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let daemon = crate::daemon::Daemon::open(dir.path(), "0".repeat(64))
+            .await
+            .expect("daemon");
+        let spec = EnvironmentSpec {
+            command: vec!["/bin/true".into()],
+            env: Default::default(),
+            listen: "127.0.0.1:0".into(),
+            drain_timeout_ms: 1_000,
+            upstream_timeout_ms: crate::api::DEFAULT_UPSTREAM_TIMEOUT_MS,
+            tenant_header: "X-Tenant-ID".into(),
+            trust_forwarded_headers: false,
+            health_path: None,
+        };
+        daemon.define("shop", spec, None).await.expect("define");
+        let requests = 10_000;
+        let errors = (rate * requests as f64).round() as u64;
+        daemon
+            .report_release(
+                "shop",
+                ReleaseEvent {
+                    release_id: "shop-1.3.0-1".into(),
+                    version: "1.3.0".into(),
+                    phase: ReleasePhase::Watching,
+                    color: Some(Color::Green),
+                    previous_color: Some(Color::Blue),
+                    previous_version: Some("1.2.0".into()),
+                    step: None,
+                    figures: Some(WatchFigures {
+                        elapsed_ms: 20_000,
+                        window_ms: 60_000,
+                        requests,
+                        errors,
+                        error_rate: errors as f64 / requests as f64,
+                        max_error_rate: 0.01,
+                        warn_error_rate,
+                        latency_ms: None,
+                        latency_statistic: None,
+                    }),
+                    reason: None,
+                    actor: None,
+                },
+            )
+            .expect("report");
+        render_page(&super::super::snapshot(&daemon))
+    }
+
+    #[tokio::test]
+    async fn the_watch_rate_is_coloured_against_the_releases_own_thresholds() {
+        // 0.30%: below the seed's 0.5% warning, above this release's 0.2%.
+        let page = page_with_watch(0.003, Some(0.002)).await;
+        assert!(
+            page.contains("<span class=\"rate warn\">0.30%</span> errors (30 of 10000), warning above 0.20%, rollback above 1.00%"),
+            "{page}"
+        );
+        // The colours' own rates are judged by the same thresholds.
+        assert!(
+            page.contains("title=\"warning above 0.20%, critical above 1.00%\""),
+            "{page}"
+        );
+        // From a provider without warn_error_rate: the seed's 0.5%.
+        let older = page_with_watch(0.003, None).await;
+        assert!(
+            older.contains(
+                "<span class=\"rate ok\">0.30%</span> errors (30 of 10000), warning above 0.50%"
+            ),
+            "{older}"
+        );
+        let critical = page_with_watch(0.012, Some(0.002)).await;
+        assert!(
+            critical.contains("<span class=\"rate crit\">1.20%</span>"),
+            "{critical}"
+        );
     }
 
     #[test]

@@ -66,6 +66,7 @@ fn release_event(event: &ReleaseEvent) -> api::ReleaseEvent {
             errors: f.metrics.errors,
             error_rate: f.metrics.error_rate,
             max_error_rate: f.max_error_rate,
+            warn_error_rate: Some(f.warn_error_rate),
             latency_ms: f.metrics.latency.map(|l| l.ms),
             latency_statistic: f.metrics.latency.map(|l| l.statistic.as_str().to_owned()),
         }),

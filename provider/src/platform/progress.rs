@@ -36,6 +36,8 @@ pub struct WatchFigures {
     pub metrics: Metrics,
     /// The rollback threshold.
     pub max_error_rate: f64,
+    /// The warning threshold.
+    pub warn_error_rate: f64,
 }
 
 /// One report: the release it belongs to and what just happened.

@@ -94,6 +94,7 @@ pub async fn watch_after_switch(
                     window: rules.window,
                     metrics,
                     max_error_rate: rules.max_error_rate,
+                    warn_error_rate: rules.warn_error_rate,
                 })
                 .await;
         }

@@ -28,6 +28,8 @@ async fn a_release_reports_each_phase_step_and_the_watchs_figures() {
     let fake = live_blue(Script::default()).await;
     let mut spec = spec("1.3.0");
     spec.smoke = vec![orders_smoke()];
+    // Not the default: the page colours the rate against the release's own thresholds.
+    spec.post_switch.warn_error_rate = 0.003;
     let report = release(&fake, &spec).await.unwrap();
     let events = fake.progress();
     assert_eq!(
@@ -85,6 +87,7 @@ async fn a_release_reports_each_phase_step_and_the_watchs_figures() {
     );
     assert_eq!(figures[0].metrics.requests, 100);
     assert_eq!(figures[0].max_error_rate, 0.01);
+    assert_eq!(figures[0].warn_error_rate, 0.003);
     assert_eq!(figures[0].window, Duration::from_millis(500));
 
     let last = events.last().unwrap();
