@@ -9,7 +9,7 @@ pub mod payload;
 pub mod send;
 pub mod sink;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use config::{Format, Notification};
 pub use event::{EventKind, Figures, ReleaseContext, ReleaseEvent, Severity};

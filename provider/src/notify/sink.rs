@@ -31,8 +31,10 @@ pub struct Sink {
 #[derive(Default)]
 struct State {
     context: ReleaseContext,
+    /// The error-rate warning was given (once per release).
     warned: bool,
-    warnings: Vec<String>,
+    /// Warning diagnostics for the apply: summary and detail.
+    warnings: Vec<(String, String)>,
     pending: Vec<JoinHandle<Vec<Undelivered>>>,
 }
 
@@ -56,7 +58,7 @@ pub fn started(from_color: Option<String>, from_version: Option<String>, to_colo
             }
             c.to_color = Some(to_color);
         });
-        s.emit(EventKind::Started, "");
+        s.emit(EventKind::Started, "", None);
     });
 }
 
@@ -85,12 +87,12 @@ pub fn candidate(
 /// follows in the same scope): its `succeeded` goes out now, while the
 /// context still names it.
 pub fn succeeded(reason: &str) {
-    with(|s| s.emit(EventKind::Succeeded, reason));
+    with(|s| s.emit(EventKind::Succeeded, reason, None));
 }
 
 /// The front door routes everything to the new colour.
 pub fn switched(reason: &str) {
-    with(|s| s.emit(EventKind::Switched, reason));
+    with(|s| s.emit(EventKind::Switched, reason, None));
 }
 
 /// The watch's latest figures, for the events that follow.
@@ -107,13 +109,39 @@ pub fn warning(reason: &str) {
             let first = !state.warned;
             state.warned = true;
             if first {
-                state.warnings.push(reason.to_string());
+                let c = &state.context;
+                let summary = format!(
+                    "Release of {} to {}: error rate above the warning threshold",
+                    c.to_version, c.environment
+                );
+                state.warnings.push((
+                    summary,
+                    format!("{reason}. No rollback: the rollback threshold (max_error_rate) was not crossed. Investigate before it is."),
+                ));
             }
             first
         };
         if first {
-            s.emit(EventKind::Warning, reason);
+            s.emit(EventKind::Warning, reason, None);
         }
+    });
+}
+
+/// The post-switch watch ended without enough traffic to judge the release
+/// (`reason`, with what to do): it stays live, neither rolled back nor
+/// passed. A warning alert headed `headline`, and a warning diagnostic.
+pub fn unjudged(headline: &str, reason: &str) {
+    with(|s| {
+        {
+            let mut state = s.lock();
+            let c = &state.context;
+            let summary = format!(
+                "Release of {} to {}: not judged by its traffic",
+                c.to_version, c.environment
+            );
+            state.warnings.push((summary, reason.to_string()));
+        }
+        s.emit(EventKind::Warning, reason, Some(headline));
     });
 }
 
@@ -142,12 +170,16 @@ impl Sink {
         f(&mut self.lock().context);
     }
 
-    /// Sends `kind` in the background.
-    fn emit(&self, kind: EventKind, reason: &str) {
+    /// Sends `kind` in the background; `summary` replaces the one line the
+    /// context writes for the kind.
+    fn emit(&self, kind: EventKind, reason: &str, summary: Option<&str>) {
         if self.notifier.is_empty() {
             return;
         }
-        let event = self.lock().context.event(kind, reason);
+        let mut event = self.lock().context.event(kind, reason);
+        if let Some(summary) = summary {
+            event.summary = summary.to_string();
+        }
         let notifier = self.notifier.clone();
         let task = tokio::spawn(async move { notifier.send(&event).await });
         self.lock().pending.push(task);
@@ -156,10 +188,11 @@ impl Sink {
     /// Sends the release's outcome (`None`: nothing happened, nothing to say),
     /// waits for every alert of the release, at most the longest timeout
     /// (and a little slack for the tasks to report), and returns the
-    /// warnings for the apply: error-rate warnings and alerts not delivered.
+    /// warnings for the apply: error-rate warnings, a watch that judged
+    /// nothing, and alerts not delivered.
     pub async fn finish(&self, outcome: Option<(EventKind, &str)>) -> Vec<Diagnostic> {
         if let Some((kind, reason)) = outcome {
-            self.emit(kind, reason);
+            self.emit(kind, reason, None);
         }
         let (pending, warnings, context) = {
             let mut state = self.lock();
@@ -180,12 +213,7 @@ impl Sink {
         }
         let mut diags: Vec<Diagnostic> = warnings
             .into_iter()
-            .map(|w| {
-                Diagnostic::warning(
-                    format!("Release of {} to {}: error rate above the warning threshold", context.to_version, context.environment),
-                    format!("{w}. No rollback: the rollback threshold (max_error_rate) was not crossed. Investigate before it is."),
-                )
-            })
+            .map(|(summary, detail)| Diagnostic::warning(summary, detail))
             .collect();
         // One warning per receiver, its name in the summary: Terraform folds
         // warnings with the same summary into one and would hide the others.

@@ -57,7 +57,7 @@ fn event(kind: EventKind) -> ReleaseEvent {
     )
 }
 
-fn notification(format: Format, url: &str) -> Notification {
+pub(crate) fn notification(format: Format, url: &str) -> Notification {
     Notification {
         index: 0,
         format,
@@ -457,9 +457,9 @@ fn unknown_values_are_not_judged_yet() {
 }
 
 /// A loopback receiver: records each request body and answers `status`
-/// (`None`: reads the request and never answers).
-struct Receiver {
-    url: String,
+/// (`None`: reads the request and never answers). Engine tests use it too.
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     bodies: Arc<Mutex<Vec<(String, Json)>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -471,7 +471,7 @@ impl Drop for Receiver {
 }
 
 impl Receiver {
-    async fn start(status: Option<u16>) -> Receiver {
+    pub(crate) async fn start(status: Option<u16>) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!(
             "http://{}/hook/SECRET",
@@ -512,7 +512,7 @@ impl Receiver {
         Receiver { url, bodies, task }
     }
 
-    fn bodies(&self) -> Vec<(String, Json)> {
+    pub(crate) fn bodies(&self) -> Vec<(String, Json)> {
         self.bodies.lock().unwrap().clone()
     }
 }

@@ -13,6 +13,7 @@ pub mod propagation;
 pub mod report;
 pub mod smoke;
 pub mod switch;
+pub mod unjudged;
 pub mod warn;
 pub mod watch;
 pub mod websocket_check;
@@ -261,10 +262,12 @@ impl Engine<'_> {
             Duration::ZERO
         };
         let switched = switch::switch_to(&mut attempt, keep).await?;
+        let mut unjudged = None;
         if let Some(previous) = live {
             if watched {
-                watch::watch_after_switch(&mut attempt, &spec.post_switch, previous, &switched)
-                    .await?;
+                unjudged =
+                    watch::watch_after_switch(&mut attempt, &spec.post_switch, previous, &switched)
+                        .await?;
             }
             if !spec.keep_previous {
                 self.platform
@@ -301,6 +304,11 @@ impl Engine<'_> {
         };
         let message = match drained {
             Some(text) => format!("{message}; {text}"),
+            None => message,
+        };
+        // The outcome is what the page, `status` and last_deployment show last.
+        let message = match unjudged {
+            Some(u) => format!("{message}; {}", u.note()),
             None => message,
         };
         attempt.report.finish(outcome, message);

@@ -4,6 +4,7 @@
 
 mod alerts;
 mod progress;
+mod unjudged;
 mod websocket;
 
 use std::time::{Duration, Instant};
@@ -536,7 +537,7 @@ async fn a_watch_without_figures_is_neither_healthy_nor_a_breach() {
     assert_eq!(report.outcome, Outcome::Released);
     let steps = report.steps.join("\n");
     assert!(
-        steps.contains("watch ended after 500ms with no figures from the platform for green yet: thresholds not judged"),
+        steps.contains("watch ended: the platform reported no figures for green during the 500ms watch; 1.3.0 was not judged by its traffic (no rollback, no pass)"),
         "{steps}"
     );
     assert!(!steps.contains("watch passed"), "{steps}");

@@ -9,6 +9,7 @@ use super::attempt::Attempt;
 use super::clock::format_duration;
 use super::propagation::settle;
 use super::switch::Switched;
+use super::unjudged::Unjudged;
 use super::{PostSwitch, ReleaseError};
 use crate::platform::{
     now_ms, Color, Latency, LatencyStatistic, Metrics, ReleasePhase, RouteChange, RouteReason,
@@ -16,15 +17,17 @@ use crate::platform::{
 };
 
 /// Watches the attempt's colour for the window; on a breach switches back to
-/// `previous` (when `auto_rollback`) and fails with the measured figures.
+/// `previous` (when `auto_rollback`) and fails with the measured figures. A
+/// watch that saw too little traffic to judge is reported as such (see
+/// [`Unjudged`]) and returned, for the outcome message.
 pub async fn watch_after_switch(
     attempt: &mut Attempt<'_>,
     rules: &PostSwitch,
     previous: Color,
     switched: &Switched,
-) -> Result<(), ReleaseError> {
+) -> Result<Option<Unjudged>, ReleaseError> {
     if rules.window.is_zero() {
-        return Ok(());
+        return Ok(None);
     }
     attempt.enter(ReleasePhase::Watching).await;
     let engine = attempt.engine;
@@ -165,33 +168,25 @@ pub async fn watch_after_switch(
             );
         }
         if done {
-            let window = format_duration(rules.window);
-            let Some(m) = m else {
-                // Unknown is not healthy: say so rather than report a pass.
-                attempt.step(format!(
-                    "watch ended after {window} with no figures from the platform for {new} yet: thresholds not judged"
-                )).await;
-                return Ok(());
-            };
-            let note = if m.requests < rules.min_requests {
-                format!(
-                    " (only {} requests: fewer than min_requests = {}, thresholds not judged)",
-                    m.requests, rules.min_requests
-                )
-            } else {
-                format!(
-                    ": error rate {:.2}%, {}",
+            // Unknown is not healthy, and too few requests are not a pass:
+            // say so (step, alert, diagnostic) rather than report one.
+            if let Some(unjudged) = Unjudged::from_watch(m.as_ref(), rules, new, &attempt.version) {
+                unjudged.report(attempt).await;
+                return Ok(Some(unjudged));
+            }
+            let Some(m) = m else { return Ok(None) };
+            attempt
+                .step(format!(
+                    "watch passed after {}: error rate {:.2}%, {}",
+                    format_duration(rules.window),
                     m.error_rate * 100.0,
                     m.latency.map_or("p95 n/a".into(), |l| format!(
                         "{} {:.1} ms",
                         l.statistic, l.ms
                     ))
-                )
-            };
-            attempt
-                .step(format!("watch passed after {window}{note}"))
+                ))
                 .await;
-            return Ok(());
+            return Ok(None);
         }
     }
 }

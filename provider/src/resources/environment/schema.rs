@@ -118,7 +118,7 @@ pub fn schema() -> Schema {
         .attr(Attribute::number("max_error_rate").default(Value::float(0.01)).description("Highest tolerated share of 5xx answers (0.01 = 1%)."))
         .attr(Attribute::number("warn_error_rate").default(Value::float(0.005)).description("Share of 5xx answers above which the watch warns without rolling back (0.005 = 0.5%, the release process's warning threshold): a warning on the apply and a `warning` alert to the provider's `notification` blocks, once per release. Must be below `max_error_rate`."))
         .attr(Attribute::number("max_p95_increase").default(Value::float(0.5)).description("Highest tolerated p95 latency increase over the previous colour (0.5 = 50%). Increases under 5 ms are treated as noise."))
-        .attr(Attribute::number("min_requests").default(Value::int(20)).description("Requests needed before thresholds are judged."))
+        .attr(Attribute::number("min_requests").default(Value::int(20)).description("Requests the new colour must answer during the watch before its thresholds are judged. A watch that ends with fewer (none included, or no figures from the platform) neither rolls back nor passes: the release stays live and the apply warns that it was not judged by its traffic (also a `warning` alert), so send traffic during the watch, lengthen `window`, or lower this."))
         .attr(Attribute::bool("auto_rollback").default(true).description("Switch back by itself when a threshold is crossed."));
 
     let block = Block::new()
