@@ -436,3 +436,93 @@ async fn dashboard_row(d: &Daemon, color: &str) -> String {
     let end = start + page.body[start..].find("</tr>").expect("row end") + "</tr>".len();
     page.body[start..end].to_owned()
 }
+
+/// A routing write is durable before it is effective, and shown only once effective:
+/// while the state file's save hangs (a FIFO at its temp path blocks the writer's
+/// `open`, as a stalled disk would), status and the front door keep the old table;
+/// when the save then fails (a FIFO cannot be fsynced), nothing changed; once the disk
+/// is fine, the switch goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routing_write_is_shown_only_once_it_is_saved_and_in_force() {
+    let d = Daemon::start().await;
+    let port = d.define("shop", &[]).await;
+    d.deploy("shop", Color::Blue, "1.2.0").await;
+    d.deploy("shop", Color::Green, "1.3.0").await;
+    let before = d.route("shop", Color::Blue).await;
+
+    let tmp = d.state_dir().join("state.json.tmp");
+    let c_path = std::ffi::CString::new(tmp.to_str().expect("utf-8 path")).expect("path");
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0, "mkfifo");
+    let client = d.client();
+    let switch = tokio::spawn(async move {
+        client
+            .set_routing(
+                "shop",
+                &RoutingUpdate {
+                    primary: Some(Color::Green),
+                    actor: Some("test".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !switch.is_finished(),
+        "the save should be stalled on the FIFO"
+    );
+    let status = d.client().get_environment("shop").await.expect("status");
+    assert_eq!(
+        (status.routing.primary, status.routing.revision),
+        (Some(Color::Blue), before),
+        "while the write is not saved, status shows the table in force"
+    );
+    let seen = get(
+        &http(),
+        &format!("http://127.0.0.1:{port}/api/version"),
+        &[],
+    )
+    .await;
+    assert_eq!(seen.color.as_deref(), Some("blue"), "{seen:?}");
+
+    // Let the writer through: it writes into the FIFO, whose fsync fails.
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut sink = Vec::new();
+        std::fs::File::open(&tmp)
+            .and_then(|mut f| f.read_to_end(&mut sink))
+            .map(|_| tmp)
+    });
+    let answer = tokio::time::timeout(Duration::from_secs(10), switch)
+        .await
+        .expect("the switch answers once the save ends")
+        .expect("task");
+    let tmp = reader.join().expect("reader").expect("reading the FIFO");
+    let err = answer.expect_err("a save that failed is a failed switch");
+    assert!(err.to_string().contains("state"), "{err}");
+    let status = d.client().get_environment("shop").await.expect("status");
+    assert_eq!(
+        (status.routing.primary, status.routing.revision),
+        (Some(Color::Blue), before),
+        "a switch that could not be saved never took effect"
+    );
+    let seen = get(
+        &http(),
+        &format!("http://127.0.0.1:{port}/api/version"),
+        &[],
+    )
+    .await;
+    assert_eq!(seen.color.as_deref(), Some("blue"), "{seen:?}");
+
+    let _ = std::fs::remove_file(&tmp);
+    let after = d.route("shop", Color::Green).await;
+    assert!(after > before);
+    let seen = get(
+        &http(),
+        &format!("http://127.0.0.1:{port}/api/version"),
+        &[],
+    )
+    .await;
+    assert_eq!(seen.color.as_deref(), Some("green"), "{seen:?}");
+}

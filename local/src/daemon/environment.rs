@@ -54,8 +54,11 @@ impl ColorSlot {
 pub struct EnvData {
     /// Definition.
     pub spec: EnvironmentSpec,
-    /// Routing table as configured.
+    /// Routing table in force: the front door's table is compiled from it.
     pub routing: Routing,
+    /// A routing write being made durable: persisted in its place, shown nowhere and
+    /// in force nowhere until the state file holds it (then it becomes `routing`).
+    pub pending_routing: Option<Routing>,
     /// Lease lock.
     pub lock: LeaseSlot,
     /// Blue then green.

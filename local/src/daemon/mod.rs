@@ -239,7 +239,12 @@ impl Daemon {
                 env.name.clone(),
                 PersistedEnvironment {
                     spec: data.spec.clone(),
-                    routing: data.routing.clone(),
+                    // A routing write being saved goes to disk first: durable before effective.
+                    routing: data
+                        .pending_routing
+                        .as_ref()
+                        .unwrap_or(&data.routing)
+                        .clone(),
                     lock: data.lock.clone(),
                     colors,
                 },

@@ -39,6 +39,7 @@ impl Daemon {
                 data: std::sync::Mutex::new(EnvData {
                     spec: p.spec.clone(),
                     routing,
+                    pending_routing: None,
                     lock: p.lock.clone(),
                     colors: [ColorSlot::default(), ColorSlot::default()],
                 }),

@@ -78,6 +78,7 @@ impl Daemon {
             ops: tokio::sync::Mutex::new(()),
             data: std::sync::Mutex::new(EnvData {
                 routing: empty_routing(self.next_revision(), &spec),
+                pending_routing: None,
                 spec: spec.clone(),
                 lock: LeaseSlot::default(),
                 colors: [ColorSlot::default(), ColorSlot::default()],

@@ -79,13 +79,18 @@ impl Daemon {
                 let version_of =
                     |c: Option<Color>| c.and_then(|c| data.colors[c.index()].version.clone());
                 let versions = (version_of(data.routing.primary), version_of(new.primary));
-                let old = std::mem::replace(&mut data.routing, new.clone());
-                (old, new, versions)
+                data.pending_routing = Some(new.clone());
+                (data.routing.clone(), new, versions)
             };
             // Durable before effective: if the write fails, the old table stays in force.
-            if let Err(e) = self.save().await {
-                env.data().routing = old;
-                return Err(e);
+            // Until then readers (status, the page, the provider) see the table that routes
+            // traffic, never one that may not take effect.
+            let saved = self.save().await;
+            {
+                let mut data = env.data();
+                data.pending_routing = None;
+                saved?;
+                data.routing = new.clone();
             }
             env.reinstall();
             let action = match update.action {
