@@ -70,7 +70,7 @@ pub fn schema() -> Schema {
 
     let health = Block::new()
         .description("The gate before the switch, against the idle colour's own address (never through the front door). A JSON answer is judged by the release process's health body too: a `status` other than `healthy` or `ok`, or a `checks` entry (a string, or an object with a `status`) that does not start with `ok`, is unhealthy, and the diagnostic names the failing check. Answers without those fields are judged by status code and `version` alone.")
-        .attr(Attribute::string("path").default("/api/health").description("Health endpoint path."))
+        .attr(Attribute::string("path").default("/api/health").description("Health endpoint path, asked on each colour's own address. On the local platform the `bluegreen-local` daemon also asks it of each running colour, within 0.5 s of a colour's process starting and then every 5 s (1 s timeout, at most 64 KiB read), and shows the answer per colour on its page and in `bluegreen-local status`: the HTTP status, the `status` word and each of the application's `checks` (database, cache, …), ok or failing with what it said, or why it did not answer. Those views only inform: what they show never moves traffic."))
         .attr(Attribute::number("expect_status").default(Value::int(200)).description("Status a healthy colour answers."))
         .attr(Attribute::bool("expect_version").default(true).description("Require the JSON `version` field of the answer to equal the release version."))
         .attr(Attribute::string("interval").default("2s").description("Time between probes."))
