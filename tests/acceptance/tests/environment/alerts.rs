@@ -2,7 +2,8 @@
 //! that answers 500 and one that never answers, through real releases on the
 //! local platform: a first release (started, switched, succeeded), a faulty
 //! one under load (rolled back: PagerDuty triggers), the same version fixed
-//! (succeeded: PagerDuty resolves with the same dedup key). Every payload is
+//! (succeeded: PagerDuty resolves with the same dedup key; with no traffic
+//! during its watch it also warns that it was not judged). Every payload is
 //! checked in its service's shape; the failing receivers cost warnings, not
 //! the release, and the hanging one at most its timeout. Then the seed's
 //! warning threshold: an error rate above 0.5% but under the rollback one
@@ -349,6 +350,27 @@ fn alerts_reach_every_format_and_never_hold_a_release() {
         let got = check_common(&ws, &out, &receivers, ended, "succeeded");
         let done = find(&ws, &out, &got, "succeeded", |b| b["event"] == "succeeded");
         assert_eq!(done["to_version"], "1.3.1");
+        // Nobody sent 1.3.1 a request during its watch: live, but said to be
+        // unjudged (diagnostic and alert), not passed in silence.
+        expect_match(
+            &ws,
+            &out,
+            r"Warning: Release of 1\.3\.1 to shop: not judged by its traffic",
+        );
+        expect_match(
+            &ws,
+            &out,
+            r"post_switch: the watch saw 0 requests on (blue|green) in \S+, fewer than min_requests = 20; 1\.3\.1 was not judged by its traffic\. It stays live",
+        );
+        let unjudged = find(&ws, &out, &got, "warning", |b| b["event"] == "warning");
+        assert_eq!(unjudged["severity"], "warning");
+        assert!(
+            unjudged["summary"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("shop: 1.3.1 is live but was not judged: 0 requests in the "),
+            "{unjudged}"
+        );
         let pd = receivers.pagerduty.take();
         let resolve = find(&ws, &out, &pd, "PagerDuty resolve", |b| {
             b["event_action"] == "resolve"
