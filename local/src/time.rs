@@ -17,6 +17,16 @@ pub fn now_rfc3339() -> String {
     rfc3339(now_ms())
 }
 
+/// A duration for people watching a release: tenths under 10 s ("0.3s", a watch
+/// that ended early must not read "0s"), whole seconds above ("12s").
+pub fn seconds(ms: u64) -> String {
+    if ms < 10_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}s", ms / 1000)
+    }
+}
+
 /// Formats unix milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
 pub fn rfc3339(ms: u64) -> String {
     // Saturates at 9999-12-31T23:59:59.999Z, the last instant `time` represents.
@@ -36,7 +46,8 @@ pub fn rfc3339(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+
+    use super::{rfc3339, seconds};
 
     #[test]
     fn formats_known_instants() {
@@ -48,5 +59,13 @@ mod tests {
     #[test]
     fn saturates_past_year_9999() {
         assert_eq!(rfc3339(u64::MAX), "9999-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn seconds_keep_tenths_while_they_matter() {
+        assert_eq!(seconds(300), "0.3s");
+        assert_eq!(seconds(3_000), "3.0s");
+        assert_eq!(seconds(9_949), "9.9s");
+        assert_eq!(seconds(12_700), "12s");
     }
 }

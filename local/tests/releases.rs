@@ -211,7 +211,7 @@ async fn status_shows_the_last_release_with_its_figures_reason_and_steps() {
     for expected in [
         "release ROLLED_BACK: 1.3.0 on green from 1.2.0 on blue",
         "phases: deploying → validating → switching → watching → rolled_back",
-        "watch: 2s of 60s, 80 requests, 20 errors, error rate 25.00% CRITICAL (warning above 0.50%, rollback above 1.00%), p95 3.5 ms",
+        "watch: 2.0s of 60s, 80 requests, 20 errors, error rate 25.00% CRITICAL (warning above 0.50%, rollback above 1.00%), p95 3.5 ms",
         "reason: post-switch watch: error rate 25.00% (20 of 80 requests answered 5xx) is above max_error_rate 1.00%",
         "steps:",
     ] {
@@ -284,7 +284,7 @@ async fn status_shows_the_last_release_with_its_figures_reason_and_steps() {
         "{text}"
     );
     assert!(
-        text.contains("watch: 1s of 60s, 40 requests, 1 errors"),
+        text.contains("watch: 1.0s of 60s, 40 requests, 1 errors"),
         "{text}"
     );
 }

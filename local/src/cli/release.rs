@@ -92,9 +92,9 @@ fn figures(f: &WatchFigures, tty: bool) -> String {
         (RateLevel::Critical, true) => format!("\x1b[1;31m{rate} CRITICAL\x1b[0m"),
     };
     format!(
-        "{}s of {}s, {} requests, {} errors, error rate {rate} (warning above {:.2}%, rollback above {:.2}%), {latency}",
-        f.elapsed_ms / 1000,
-        f.window_ms / 1000,
+        "{} of {}, {} requests, {} errors, error rate {rate} (warning above {:.2}%, rollback above {:.2}%), {latency}",
+        bluegreen_local::time::seconds(f.elapsed_ms),
+        bluegreen_local::time::seconds(f.window_ms),
         f.requests,
         f.errors,
         t.warn * 100.0,

@@ -321,9 +321,9 @@ fn release(h: &mut String, r: &Release) {
         let t = f.thresholds();
         let _ = write!(
             h,
-            "<p class=\"figures\">watch {:.0}/{:.0} s: <span class=\"rate {}\">{:.2}%</span> errors ({} of {}), warning above {:.2}%, rollback above {:.2}%{}</p>",
-            f.elapsed_ms as f64 / 1000.0,
-            f.window_ms as f64 / 1000.0,
+            "<p class=\"figures\">watch {} of {}: <span class=\"rate {}\">{:.2}%</span> errors ({} of {}), warning above {:.2}%, rollback above {:.2}%{}</p>",
+            crate::time::seconds(f.elapsed_ms),
+            crate::time::seconds(f.window_ms),
             rate_class(f.error_rate, &t),
             f.error_rate * 100.0,
             f.errors,

@@ -209,7 +209,8 @@ fn a_real_release_and_its_rollback_are_watched_live_in_chromium() {
     );
     let watching = rec.text(&id, "watching");
     let figures =
-        regex::Regex::new(r"watch \d+/3 s: (\d+\.\d\d)% errors \((\d+) of (\d+)\)").expect("regex");
+        regex::Regex::new(r"watch \d+\.\ds of 3\.0s: (\d+\.\d\d)% errors \((\d+) of (\d+)\)")
+            .expect("regex");
     let Some(live_figures) = figures.captures(watching) else {
         panic!("while watching the page showed no live figures:\n{watching}");
     };
