@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tfplugin::diag::Diagnostic;
+use tfplugin::AttributePath;
 use tokio::task::JoinHandle;
 
 use super::event::{EventKind, Figures, ReleaseContext};
@@ -33,8 +34,8 @@ struct State {
     context: ReleaseContext,
     /// The error-rate warning was given (once per release).
     warned: bool,
-    /// Warning diagnostics for the apply: summary and detail.
-    warnings: Vec<(String, String)>,
+    /// Warning diagnostics for the apply.
+    warnings: Vec<Diagnostic>,
     pending: Vec<JoinHandle<Vec<Undelivered>>>,
 }
 
@@ -63,8 +64,9 @@ pub fn started(from_color: Option<String>, from_version: Option<String>, to_colo
 }
 
 /// The engine began deploying the candidate `version` on `to_color` beside
-/// `from_color` (live, running `from_version`): from now on the release's
-/// events are about the candidate, not the resource's `version`. The watch's
+/// `from_color` (live, running `from_version`), or ramping a canary of it
+/// there: from now on the release's events are about the candidate, not the
+/// resource's `version`. The watch's
 /// figures of an earlier release in the same apply are not the candidate's.
 pub fn candidate(
     from_color: String,
@@ -114,7 +116,7 @@ pub fn warning(reason: &str) {
                     "Release of {} to {}: error rate above the warning threshold",
                     c.to_version, c.environment
                 );
-                state.warnings.push((
+                state.warnings.push(Diagnostic::warning(
                     summary,
                     format!("{reason}. No rollback: the rollback threshold (max_error_rate) was not crossed. Investigate before it is."),
                 ));
@@ -139,7 +141,28 @@ pub fn unjudged(headline: &str, reason: &str) {
                 "Release of {} to {}: not judged by its traffic",
                 c.to_version, c.environment
             );
-            state.warnings.push((summary, reason.to_string()));
+            state.warnings.push(Diagnostic::warning(summary, reason));
+        }
+        s.emit(EventKind::Warning, reason, Some(headline));
+    });
+}
+
+/// A canary ramp went on to its final weight with steps that saw too little
+/// traffic to judge (`reason` names them, with what to do): a warning alert
+/// headed `headline`, and a warning diagnostic on the `progressive` block.
+/// Called once per ramp, whatever the number of such steps.
+pub fn unjudged_ramp(headline: &str, reason: &str) {
+    with(|s| {
+        {
+            let mut state = s.lock();
+            let c = &state.context;
+            let summary = format!(
+                "Canary {} in {}: ramp steps not judged by their traffic",
+                c.to_version, c.environment
+            );
+            state
+                .warnings
+                .push(Diagnostic::warning(summary, reason).at(AttributePath::attr("progressive")));
         }
         s.emit(EventKind::Warning, reason, Some(headline));
     });
@@ -188,8 +211,8 @@ impl Sink {
     /// Sends the release's outcome (`None`: nothing happened, nothing to say),
     /// waits for every alert of the release, at most the longest timeout
     /// (and a little slack for the tasks to report), and returns the
-    /// warnings for the apply: error-rate warnings, a watch that judged
-    /// nothing, and alerts not delivered.
+    /// warnings for the apply: error-rate warnings, a watch or ramp steps
+    /// that judged nothing, and alerts not delivered.
     pub async fn finish(&self, outcome: Option<(EventKind, &str)>) -> Vec<Diagnostic> {
         if let Some((kind, reason)) = outcome {
             self.emit(kind, reason, None);
@@ -211,10 +234,7 @@ impl Sink {
             }
             Err(_) => tracing::warn!("alerts still sending after {bound:?}: left behind"),
         }
-        let mut diags: Vec<Diagnostic> = warnings
-            .into_iter()
-            .map(|(summary, detail)| Diagnostic::warning(summary, detail))
-            .collect();
+        let mut diags = warnings;
         // One warning per receiver, its name in the summary: Terraform folds
         // warnings with the same summary into one and would hide the others.
         let mut by_receiver: BTreeMap<String, Vec<Undelivered>> = BTreeMap::new();

@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::propagation::{await_propagation, settle};
+use super::unjudged_steps::{UnjudgedStep, UnjudgedSteps};
 use super::watch::breach;
 use super::{Engine, Outcome, PostSwitch, ReleaseError, ReleaseReport};
 use crate::platform::{
@@ -139,7 +140,16 @@ impl Engine<'_> {
             if_revision: rev,
             reason: RouteReason::Route,
         };
+        let mut unjudged = None;
         if let Some(p) = progressive {
+            let tally = unjudged.insert(UnjudgedSteps::new(&canary.version, color, p));
+            // The ramp's alerts are about the canary beside the live colour.
+            crate::notify::sink::candidate(
+                live.to_string(),
+                state.color(live).version,
+                color.to_string(),
+                canary.version.clone(),
+            );
             let current = state
                 .routing
                 .canary
@@ -238,17 +248,21 @@ impl Engine<'_> {
                         );
                     }
                     if done {
-                        report.step(match m {
-                            Some(m) => format!(
+                        // Too few requests, or none, or no figures: not a
+                        // pass. The ramp goes on (nothing showed the canary
+                        // is bad) and the apply warns once it is over.
+                        tally.ramped += 1;
+                        let min = p.rules.min_requests;
+                        if let Some(s) = UnjudgedStep::from_step(step, m.as_ref(), min) {
+                            report.step(tally.step(&s));
+                            tally.steps.push(s);
+                        } else if let Some(m) = m {
+                            report.step(format!(
                                 "step {step}% passed: {} canary requests, error rate {:.2}%",
                                 m.requests,
                                 m.error_rate * 100.0
-                            ),
-                            // Unknown is not healthy: the step is not called passed.
-                            None => format!(
-                                "step {step}% not judged: no figures from the platform for {color} yet"
-                            ),
-                        });
+                            ));
+                        }
                         break;
                     }
                 }
@@ -291,15 +305,21 @@ impl Engine<'_> {
                 shortfall,
             });
         }
-        report.finish(
-            Outcome::Routed,
-            format!(
-                "canary {} on {color} receives {}% of untagged requests and {} tenant(s); {live} serves the rest",
-                canary.version,
-                canary.weight,
-                canary.tenants.len()
-            ),
+        let message = format!(
+            "canary {} on {color} receives {}% of untagged requests and {} tenant(s); {live} serves the rest",
+            canary.version,
+            canary.weight,
+            canary.tenants.len()
         );
+        // Once, now that the ramp is over: steps that saw too little traffic.
+        let message = match unjudged.filter(|u| !u.steps.is_empty()) {
+            Some(u) => {
+                u.report(&environment.name, canary.weight);
+                format!("{message}; {}", u.note())
+            }
+            None => message,
+        };
+        report.finish(Outcome::Routed, message);
         Ok(report)
     }
 }

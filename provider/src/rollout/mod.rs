@@ -14,6 +14,7 @@ pub mod report;
 pub mod smoke;
 pub mod switch;
 pub mod unjudged;
+pub mod unjudged_steps;
 pub mod warn;
 pub mod watch;
 pub mod websocket_check;

@@ -5,6 +5,7 @@
 mod alerts;
 mod progress;
 mod unjudged;
+mod unjudged_steps;
 mod websocket;
 
 use std::time::{Duration, Instant};

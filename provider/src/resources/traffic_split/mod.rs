@@ -16,7 +16,7 @@ use tfplugin::schema::Schema;
 use tfplugin::timeouts::timeout_for;
 use tfplugin::{AttributePath, Number, Value};
 
-use crate::notify::{EventKind, ReleaseContext, Sink};
+use crate::notify::{sink, EventKind, ReleaseContext, Sink};
 use crate::platform::lease::HeldLock;
 use crate::platform::{Platform, RouteChange, RouteReason};
 use crate::resources::common::{locate, lock_owner, release_diagnostic, status_by_name};
@@ -98,15 +98,28 @@ impl TrafficSplitResource {
             lease: lock.lease(),
             deadline: deadline_within(timeout),
         };
-        let result = tokio::time::timeout(
-            timeout,
-            engine.canary(&environment, &cfg.canary, cfg.progressive.as_ref()),
+        // The ramp's own warnings (steps too quiet to judge) go to this sink.
+        let ramp_alerts = Sink::new(
+            self.shared.notifier(),
+            ReleaseContext {
+                environment: environment.name.clone(),
+                to_version: cfg.canary.version.clone(),
+                ..ReleaseContext::default()
+            },
+        );
+        let result = sink::scope(
+            ramp_alerts.clone(),
+            tokio::time::timeout(
+                timeout,
+                engine.canary(&environment, &cfg.canary, cfg.progressive.as_ref()),
+            ),
         )
         .await;
         let _ = lock.release(platform.as_ref()).await;
         let truth = platform.status(&environment).await.ok().flatten();
         let warnings = self
             .alert(
+                &ramp_alerts,
                 &environment.name,
                 &cfg.canary.version,
                 &result,
@@ -143,9 +156,12 @@ impl TrafficSplitResource {
 
     /// A canary that was rolled back or failed is an alert (critical) to the
     /// provider's `notification` blocks; one that went as planned is not a
-    /// release and says nothing. Returns the warnings for alerts not delivered.
+    /// release and says nothing, unless its ramp had steps too quiet to judge
+    /// (a warning, sent through `ramp`). Returns the warnings for the apply:
+    /// those steps, and alerts not delivered.
     async fn alert<T>(
         &self,
+        ramp: &Sink,
         environment: &str,
         version: &str,
         result: &Result<Result<T, ReleaseError>, tokio::time::error::Elapsed>,
@@ -153,7 +169,7 @@ impl TrafficSplitResource {
         op: &str,
     ) -> Vec<Diagnostic> {
         let outcome = match result {
-            Ok(Ok(_)) => return Vec::new(),
+            Ok(Ok(_)) => return ramp.finish(None).await,
             Ok(Err(e)) if e.outcome() == crate::rollout::Outcome::RolledBack => {
                 (EventKind::RolledBack, e.to_string())
             }

@@ -25,7 +25,7 @@ pub fn schema() -> Schema {
         .attr(Attribute::string("interval").default("60s").description("How long each step is watched."))
         .attr(Attribute::number("max_error_rate").default(Value::float(0.01)).description("Highest tolerated share of 5xx answers from the canary (0.01 = 1%)."))
         .attr(Attribute::number("max_p95_increase").default(Value::float(0.5)).description("Highest tolerated p95 increase over the live colour (0.5 = 50%). Increases under 5 ms are treated as noise."))
-        .attr(Attribute::number("min_requests").default(Value::int(20)).description("Canary requests needed before a step is judged."));
+        .attr(Attribute::number("min_requests").default(Value::int(20)).description("Canary requests a step must see during its `interval` before its thresholds are judged. A step that ends with fewer (none included, or no figures from the platform) neither sets the canary back nor passes: the ramp goes on, and once it is over the apply warns, naming each such step with its request count (also a `warning` alert to the provider's `notification` blocks), so send traffic during the ramp, lengthen `interval`, or lower this."));
     Schema::new(
         Block::new()
             .description(
