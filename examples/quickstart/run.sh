@@ -80,9 +80,10 @@ describe_load load-1.3.1.json rollback
 
 say "Done"
 info "Front door:  $front/api/orders"
-info "Dashboard:   http://127.0.0.1:7480/?token=TOKEN  (TOKEN is in $here/.bluegreen/token;"
-info "             it shows the audit log of every deploy, switch and rollback)"
-info "On-call:     $root/target/release/bluegreen-local status --state-dir $here/.bluegreen"
+info "Monitor:     http://127.0.0.1:7480/  (live: each release's phases, traffic and error rates,"
+info "             latency, the app's health checks and the audit log; to switch from the page,"
+info "             enter the admin token from $here/.bluegreen/token)"
+info "On-call:     $root/target/release/bluegreen-local status --watch --state-dir $here/.bluegreen"
 info "Clean up:    cd examples/quickstart && terraform destroy -var app_binary=$app"
 info "Stop:        $root/target/release/bluegreen-local stop --state-dir $here/.bluegreen"
 info "             (the daemon keeps running, holding port 7480, after this run and after destroy)"
