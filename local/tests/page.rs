@@ -54,10 +54,15 @@ fn token(d: &Daemon) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_is_read_only_without_the_token_and_never_holds_it() {
     let d = Daemon::start().await;
-    d.define("web", &[]).await;
+    let port = d.define("web", &[]).await;
     d.deploy("web", Color::Blue, "1.0.0").await;
     d.deploy("web", Color::Green, "2.0.0").await;
     d.route("web", Color::Blue).await;
+    let http = common::http();
+    for _ in 0..20 {
+        let s = common::get(&http, &format!("http://127.0.0.1:{port}/api/version"), &[]).await;
+        assert_eq!(s.status, 200, "{s:?}");
+    }
     let (status, headers, page) = request(&d, "GET", "/", &[], "").await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("data-env=\"web\" data-live=\"blue\" data-live-version=\"1.0.0\""));
@@ -73,6 +78,35 @@ async fn the_page_is_read_only_without_the_token_and_never_holds_it() {
     );
     assert!(page.contains("href=\"/page.css\"") && page.contains("src=\"/page.js\""));
     assert!(page.contains("requests/s over the last 15 min"), "{page}");
+    // Each colour's p95 over 15 minutes beside its requests: blue served, green did not.
+    let row = |color: &str| {
+        let start = page
+            .find(&format!("<tr data-color=\"{color}\">"))
+            .unwrap_or_else(|| panic!("no {color} row in {page}"));
+        let end = start + page[start..].find("</tr>").expect("row end");
+        page[start..end].to_owned()
+    };
+    let blue = row("blue");
+    let peak = blue
+        .split("<title>p95 latency over the last 15 min, peak ")
+        .nth(1)
+        .and_then(|t| t.split(" ms</title>").next())
+        .and_then(|ms| ms.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no p95 peak in {blue}"));
+    assert!(peak > 0.0 && peak < 1000.0, "{peak} ms for a local echo");
+    let latency = blue
+        .split("<svg class=\"chart latency\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no p95 chart in {blue}"));
+    assert!(
+        latency.contains("<circle") || latency.contains("<polyline"),
+        "the window (or two) with requests is drawn: {latency}"
+    );
+    assert!(
+        row("green").contains("<title>p95 latency over the last 15 min: no requests</title>"),
+        "{}",
+        row("green")
+    );
     let csp = headers
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok())

@@ -1,15 +1,16 @@
 //! `bench-page`: the server time of `bluegreen-local`'s page (`GET /`) and of one frame
 //! of its event stream (`/events`), in process, with many environments (each with a
-//! reported release of 20 steps) and a long audit log (issue 16: under 5 ms median with
-//! 20 environments and 10,000 audit entries).
+//! reported release of 20 steps and 17 minutes of traffic on both colours, so both
+//! charts and the figures read full histograms) and a long audit log (issue 16: under
+//! 5 ms median with 20 environments and 10,000 audit entries).
 
 use std::time::Instant;
 
 use bluegreen_bench::process::free_port;
 use bluegreen_bench::stats::summarize;
 use bluegreen_local::api::{
-    AuditAction, AuditEntry, Color, EnvironmentSpec, Outcome, ReleaseEvent, ReleasePhase,
-    WatchFigures,
+    AuditAction, AuditEntry, Color, EnvironmentSpec, MetricsQuery, Outcome, ReleaseEvent,
+    ReleasePhase, WatchFigures,
 };
 use bluegreen_local::daemon::Daemon;
 use bluegreen_local::page;
@@ -27,6 +28,24 @@ struct Args {
     /// Renders measured of each kind.
     #[arg(long, default_value_t = 300)]
     iterations: usize,
+    /// Requests recorded per second on each colour, for the front door's whole ring
+    /// (about 17 minutes); their latencies spread from 1 to 200 ms.
+    #[arg(long, default_value_t = 20)]
+    requests_per_second: u64,
+}
+
+/// Fills one colour's metrics as a busy front door would: every second of the ring,
+/// `per_second` requests with latencies spread over two orders of magnitude (many
+/// histogram buckets per second: the dearest case for the page's merges).
+fn traffic(metrics: &bluegreen_local::frontdoor::metrics::ColorMetrics, per_second: u64) {
+    let now = bluegreen_local::time::now_ms();
+    for second in 0..1024u64 {
+        let at = now.saturating_sub(second * 1000);
+        for n in 0..per_second {
+            let micros = 1_000 + (second * 7_919 + n * 104_729) % 199_000;
+            metrics.record(at, if n % 97 == 0 { 503 } else { 200 }, micros);
+        }
+    }
 }
 
 fn spec() -> anyhow::Result<EnvironmentSpec> {
@@ -92,6 +111,12 @@ async fn main() -> anyhow::Result<()> {
             };
             daemon.report_release(&name, release_event(i, phase, step))?;
         }
+        for color in Color::ALL {
+            traffic(
+                &daemon.color_stats(&name, color)?.metrics,
+                args.requests_per_second,
+            );
+        }
     }
     for n in 0..args.audit {
         daemon.record_audit(AuditEntry {
@@ -120,10 +145,41 @@ async fn main() -> anyhow::Result<()> {
         bytes = (html.len(), frame.len());
     }
     println!(
-        "bench-page: {} environments (a release of 20 steps each), {} audit entries, {} renders each",
-        args.environments, args.audit, args.iterations
+        "bench-page: {} environments (a release of 20 steps and {} requests/s on each colour for 17 min each), {} audit entries, {} renders each",
+        args.environments, args.requests_per_second, args.audit, args.iterations
     );
     println!("GET /          {} ({} bytes)", ms(&pages), bytes.0);
     println!("/events frame  {} ({} bytes)", ms(&frames), bytes.1);
+    // The parts that read the front door's metrics, for every colour of every environment.
+    let (mut charts, mut figures) = (Vec::new(), Vec::new());
+    for _ in 0..args.iterations {
+        let now = bluegreen_local::time::now_ms();
+        let start = Instant::now();
+        for i in 0..args.environments {
+            for color in Color::ALL {
+                daemon.chart_series(
+                    &format!("env{i}"),
+                    color,
+                    page::CHART_WIDTH_S,
+                    page::CHART_POINTS,
+                )?;
+            }
+        }
+        charts.push(start.elapsed().as_secs_f64() * 1000.0);
+        let start = Instant::now();
+        for i in 0..args.environments {
+            for color in Color::ALL {
+                let q = MetricsQuery {
+                    color,
+                    since: Some(now.saturating_sub(60_000)),
+                    until: Some(now),
+                };
+                daemon.metrics(&format!("env{i}"), q)?;
+            }
+        }
+        figures.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!("of which: charts {}", ms(&charts));
+    println!("          1-minute figures {}", ms(&figures));
     Ok(())
 }

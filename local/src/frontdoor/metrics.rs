@@ -1,5 +1,6 @@
 //! Per-colour sliding-window metrics: one-second buckets of request count, 5xx count
-//! and a log-linear latency histogram, kept for about 17 minutes.
+//! and a log-linear latency histogram, kept for about 17 minutes. The page's chart reads
+//! them in windows aligned on the clock, so a window that has closed is computed once.
 
 use std::sync::Mutex;
 
@@ -43,11 +44,99 @@ struct Slot {
     requests: u64,
     errors: u64,
     hist: Box<[u32; BUCKETS]>,
+    /// The histogram's non-zero buckets lie in `lo..=hi` (empty when `lo > hi`): a
+    /// second's latencies span a few dozen of the 384 buckets, so merging reads only those.
+    lo: usize,
+    hi: usize,
+}
+
+impl Slot {
+    fn buckets(&self) -> std::ops::RangeInclusive<usize> {
+        self.lo..=self.hi
+    }
+}
+
+/// One window of the page's chart.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ChartPoint {
+    /// Requests answered in the window.
+    pub requests: u64,
+    /// Time the window covers, ms: its width once closed, the time since it opened (at
+    /// least a second) for the current one.
+    pub span_ms: u64,
+    /// Their 95th percentile latency, ms; None without requests.
+    pub p95_ms: Option<f64>,
+}
+
+impl ChartPoint {
+    /// Requests per second over the window.
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 * 1000.0 / self.span_ms.max(1) as f64
+    }
+}
+
+/// The chart's closed windows already computed, by window index (`second / width`).
+#[derive(Debug, Default)]
+struct Closed {
+    width: u64,
+    points: std::collections::BTreeMap<u64, ChartPoint>,
+}
+
+/// The window of seconds `first..=last` (at most [`SLOTS`]): its requests and their p95
+/// latency, merging the used buckets of each second into `hist`.
+fn window(ring: &[Option<Slot>], hist: &mut [u64], first: u64, last: u64) -> ChartPoint {
+    let seconds = (first..=last).filter_map(|second| {
+        ring[(second % SLOTS as u64) as usize]
+            .as_ref()
+            .filter(|s| s.second == second && s.requests > 0)
+    });
+    let (mut lo, mut hi, mut requests) = (BUCKETS, 0, 0);
+    for slot in seconds.clone() {
+        (lo, hi) = (lo.min(slot.lo), hi.max(slot.hi));
+    }
+    if lo <= hi {
+        hist[lo..=hi].fill(0);
+    }
+    for slot in seconds {
+        requests += slot.requests;
+        for idx in slot.buckets() {
+            hist[idx] += u64::from(slot.hist[idx]);
+        }
+    }
+    ChartPoint {
+        requests,
+        span_ms: (last + 1 - first) * 1000,
+        p95_ms: quantile(hist, lo..=hi, requests, 0.95),
+    }
+}
+
+/// The `q` quantile, ms, of `requests` latencies counted in `hist` (whose non-zero
+/// buckets lie in `range`).
+fn quantile(
+    hist: &[u64],
+    range: std::ops::RangeInclusive<usize>,
+    requests: u64,
+    q: f64,
+) -> Option<f64> {
+    if requests == 0 {
+        return None;
+    }
+    let rank = ((q * requests as f64).ceil() as u64).clamp(1, requests);
+    let mut seen = 0;
+    for idx in range {
+        seen += hist[idx];
+        if seen >= rank {
+            return Some(bucket_value(idx) / 1000.0);
+        }
+    }
+    None
 }
 
 /// Metrics of one colour.
 pub struct ColorMetrics {
     ring: Mutex<Vec<Option<Slot>>>,
+    /// Taken before `ring` when both are (only by [`ColorMetrics::chart`]).
+    closed: Mutex<Closed>,
 }
 
 impl std::fmt::Debug for ColorMetrics {
@@ -69,6 +158,7 @@ impl ColorMetrics {
         ring.resize_with(SLOTS, || None);
         Self {
             ring: Mutex::new(ring),
+            closed: Mutex::default(),
         }
     }
 
@@ -85,6 +175,7 @@ impl ColorMetrics {
                 s.requests = 0;
                 s.errors = 0;
                 s.hist.fill(0);
+                (s.lo, s.hi) = (BUCKETS, 0);
                 s
             }
             None => slot.insert(Slot {
@@ -92,33 +183,58 @@ impl ColorMetrics {
                 requests: 0,
                 errors: 0,
                 hist: Box::new([0; BUCKETS]),
+                lo: BUCKETS,
+                hi: 0,
             }),
         };
         slot.requests += 1;
         if status >= 500 {
             slot.errors += 1;
         }
-        slot.hist[bucket_of(micros)] += 1;
+        let bucket = bucket_of(micros);
+        slot.hist[bucket] += 1;
+        slot.lo = slot.lo.min(bucket);
+        slot.hi = slot.hi.max(bucket);
     }
 
-    /// Requests per `width` seconds in the `count` windows ending with second
-    /// `last_second` (oldest first): the page's chart. Reads counters only, not the
-    /// histograms, so it stays cheap for every frame of every page.
-    pub fn requests_series(&self, last_second: u64, width: u64, count: usize) -> Vec<u64> {
+    /// Requests and their p95 latency in the `count` windows of `width` seconds up to
+    /// `now_ms`, oldest first: the page's chart. Windows are aligned on the clock
+    /// (`second / width`), the last one open. A closed window does not change, so it is
+    /// merged once and kept: a frame merges the open window's seconds only, whatever
+    /// the traffic (BENCHMARKS.md, `bench-page`). A response recorded with a time in a
+    /// window that closed meanwhile (its time read just before the page's) is missed by
+    /// the chart, not by the figures.
+    pub fn chart(&self, now_ms: u64, width: u64, count: usize) -> Vec<ChartPoint> {
         let width = width.max(1);
-        let span = width * count as u64;
-        let first = (last_second + 1).saturating_sub(span);
-        let mut out = vec![0u64; count];
-        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
-        for slot in ring.iter().flatten() {
-            if slot.second < first || slot.second > last_second {
-                continue;
-            }
-            let i = ((slot.second - first) / width) as usize;
-            if let Some(n) = out.get_mut(i) {
-                *n += slot.requests;
-            }
+        if count == 0 {
+            return Vec::new();
         }
+        let last_second = now_ms / 1000;
+        let current = last_second / width;
+        let oldest = (current + 1).saturating_sub(count as u64);
+        let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
+        if closed.width != width {
+            *closed = Closed {
+                width,
+                points: Default::default(),
+            };
+        }
+        closed.points.retain(|w, _| *w >= oldest);
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hist = vec![0u64; BUCKETS];
+        let mut out = vec![ChartPoint::default(); count - (current + 1 - oldest) as usize];
+        for w in oldest..current {
+            let point = *closed
+                .points
+                .entry(w)
+                .or_insert_with(|| window(&ring, &mut hist, w * width, (w + 1) * width - 1));
+            out.push(point);
+        }
+        let mut open = window(&ring, &mut hist, current * width, last_second);
+        open.span_ms = now_ms
+            .saturating_sub(current * width * 1000)
+            .clamp(1000, width * 1000);
+        out.push(open);
         out
     }
 
@@ -127,33 +243,23 @@ impl ColorMetrics {
         let (first, last) = (since_ms / 1000, until_ms / 1000);
         let mut hist = vec![0u64; BUCKETS];
         let (mut requests, mut errors) = (0u64, 0u64);
+        let mut range = (BUCKETS, 0);
         {
             let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
             for slot in ring.iter().flatten() {
-                if slot.second < first || slot.second > last {
+                if slot.second < first || slot.second > last || slot.requests == 0 {
                     continue;
                 }
                 requests += slot.requests;
                 errors += slot.errors;
-                for (acc, n) in hist.iter_mut().zip(slot.hist.iter()) {
-                    *acc += u64::from(*n);
+                range = (range.0.min(slot.lo), range.1.max(slot.hi));
+                for idx in slot.buckets() {
+                    hist[idx] += u64::from(slot.hist[idx]);
                 }
             }
         }
-        let quantile = |q: f64| -> Option<f64> {
-            if requests == 0 {
-                return None;
-            }
-            let rank = ((q * requests as f64).ceil() as u64).clamp(1, requests);
-            let mut seen = 0;
-            for (idx, n) in hist.iter().enumerate() {
-                seen += n;
-                if seen >= rank {
-                    return Some(bucket_value(idx) / 1000.0);
-                }
-            }
-            None
-        };
+        let (lo, hi) = (range.0.min(BUCKETS - 1), range.1);
+        let quantile = |q: f64| quantile(&hist, lo..=hi, requests, q);
         MetricsSummary {
             color,
             since: since_ms,
@@ -213,17 +319,65 @@ mod tests {
     }
 
     #[test]
-    fn series_buckets_requests_by_window_oldest_first() {
+    fn chart_buckets_requests_and_p95_by_window_oldest_first() {
         let m = ColorMetrics::new();
-        // Seconds 100..=159: three windows of 20 s; 1, 2 and 3 requests a second.
+        // Seconds 100..=159: three windows of 20 s; 1, 2 and 3 requests a second, the
+        // third window's first second with one at 100 ms, the rest at 1 ms and 10 ms.
         for second in 100..160u64 {
-            for _ in 0..=(second - 100) / 20 {
-                m.record(second * 1000, 200, 1000);
+            let window = (second - 100) / 20;
+            for n in 0..=window {
+                let micros = match window {
+                    0 => 1_000,
+                    1 => 10_000,
+                    _ if second == 140 && n == 0 => 100_000,
+                    _ => 10_000,
+                };
+                m.record(second * 1000, 200, micros);
             }
         }
-        assert_eq!(m.requests_series(159, 20, 3), vec![20, 40, 60]);
-        // A longer span than the ring holds has empty windows first.
-        assert_eq!(m.requests_series(159, 20, 5), vec![0, 0, 20, 40, 60]);
+        // At 159.5 s the window of seconds 140..=159 is still open: 19.5 s so far.
+        let chart = m.chart(159_500, 20, 3);
+        let requests: Vec<u64> = chart.iter().map(|p| p.requests).collect();
+        assert_eq!(requests, vec![20, 40, 60]);
+        let spans: Vec<u64> = chart.iter().map(|p| p.span_ms).collect();
+        assert_eq!(spans, vec![20_000, 20_000, 19_500]);
+        assert_eq!(chart[1].per_second(), 2.0);
+        let p95: Vec<f64> = chart.iter().map(|p| p.p95_ms.expect("requests")).collect();
+        for (got, want) in p95.iter().zip([1.0, 10.0, 10.0]) {
+            assert!((got - want).abs() / want < 0.05, "{p95:?}");
+        }
+        // The open window is read again at each frame: one slow request in 60 is under
+        // the 5%, five in 64 are above it.
+        for second in 156..=159 {
+            m.record(second * 1000 + 700, 200, 100_000);
+        }
+        let p95 = m.chart(159_900, 20, 3)[2].p95_ms.expect("requests");
+        assert!((p95 - 100.0).abs() / 100.0 < 0.05, "{p95}");
+        // Once closed, it is kept whole; the new window opens with at least a second.
+        m.record(160_200, 200, 1_000);
+        let later = m.chart(160_300, 20, 3);
+        assert_eq!(
+            later.iter().map(|p| p.requests).collect::<Vec<_>>(),
+            vec![40, 64, 1]
+        );
+        assert_eq!((later[1].span_ms, later[2].span_ms), (20_000, 1_000));
+        // Windows before the clock's start, or older than the ring, are empty.
+        let early = m.chart(159_500, 20, 10);
+        assert_eq!(early.len(), 10);
+        assert_eq!(early[0], ChartPoint::default());
+        assert_eq!(early[7].requests, 20);
+    }
+
+    #[test]
+    fn summary_and_chart_agree_on_a_window() {
+        let m = ColorMetrics::new();
+        for i in 0..600u64 {
+            m.record(210_000 + i * 50, 200, 500 + (i * 7919) % 40_000);
+        }
+        let summary = m.summary(Color::Blue, 210_000, 239_999);
+        let chart = m.chart(240_000, 30, 2);
+        assert_eq!(chart[0].requests, summary.requests);
+        assert_eq!(chart[0].p95_ms, summary.p95_ms);
     }
 
     #[test]

@@ -22,7 +22,8 @@ use crate::time::now_ms;
 
 /// The figures' window: the last minute.
 const FIGURES_WINDOW_MS: u64 = 60_000;
-/// The chart: 30 windows of 30 s, the last 15 minutes (the front door keeps ~17).
+/// The chart: 30 windows of 30 s, the last 15 minutes (the front door keeps ~17), the
+/// last one open.
 pub const CHART_WIDTH_S: u64 = 30;
 /// Windows in the chart.
 pub const CHART_POINTS: usize = 30;
@@ -38,8 +39,11 @@ pub struct ColorView {
     pub color: Color,
     /// The last minute.
     pub last_minute: MetricsSummary,
-    /// Requests per [`CHART_WIDTH_S`] over the last 15 minutes, oldest first.
-    pub series: Vec<u64>,
+    /// Requests per second in each [`CHART_WIDTH_S`] window of the last 15 minutes,
+    /// oldest first (the last window is open: its rate so far).
+    pub series: Vec<f64>,
+    /// The p95 latency (ms) of each of those windows; None without requests.
+    pub p95_series: Vec<Option<f64>>,
 }
 
 /// One environment's card.
@@ -82,12 +86,14 @@ pub fn snapshot(d: &Daemon) -> Snapshot {
                         since: Some(now.saturating_sub(FIGURES_WINDOW_MS)),
                         until: Some(now),
                     };
+                    let chart = d
+                        .chart_series(&status.name, color, CHART_WIDTH_S, CHART_POINTS)
+                        .ok()?;
                     Some(ColorView {
                         color,
                         last_minute: d.metrics(&status.name, q).ok()?,
-                        series: d
-                            .requests_series(&status.name, color, CHART_WIDTH_S, CHART_POINTS)
-                            .ok()?,
+                        series: chart.iter().map(|p| p.per_second()).collect(),
+                        p95_series: chart.iter().map(|p| p.p95_ms).collect(),
                     })
                 })
                 .collect();

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::chart::sparkline;
+use super::chart::{latency_sparkline, sparkline};
 use super::{ColorView, EnvView, Snapshot, CHART_WIDTH_S};
 use crate::api::{
     AppHealth, AuditEntry, Color, EnvironmentStatus, ErrorThresholds, ProcessStatus, RateLevel,
@@ -187,14 +187,14 @@ fn ms(v: Option<f64>) -> String {
 }
 
 fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView], t: &ErrorThresholds) {
-    h.push_str("<table class=\"colors\"><tr><th>colour</th><th>traffic</th><th>errors (1 min)</th><th>p50</th><th>p95</th><th>p99</th><th>req/s</th><th>requests/s, 15 min</th><th>in flight</th><th>open connections</th><th>tunnels (open / drained / cut)</th><th>upgrades (accepted / refused)</th></tr>");
+    h.push_str("<table class=\"colors\"><tr><th>colour</th><th>traffic</th><th>errors (1 min)</th><th>p50</th><th>p95</th><th>p99</th><th>req/s</th><th>requests/s, 15 min</th><th>p95, 15 min</th><th>in flight</th><th>open connections</th><th>tunnels (open / drained / cut)</th><th>upgrades (accepted / refused)</th></tr>");
     for v in views {
         let m = &v.last_minute;
         let secs = ((m.until.saturating_sub(m.since)) as f64 / 1000.0).max(1.0);
         let cs = st.colors.get(v.color);
         let _ = write!(
             h,
-            "<tr data-color=\"{c}\"><td class=\"{c}\">{c}</td><td>{}</td><td class=\"rate {}\" title=\"warning above {:.2}%, critical above {:.2}%\">{:.2}% <span class=\"muted\">({}/{})</span></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td class=\"{c}\">{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{} / {}</td></tr>",
+            "<tr data-color=\"{c}\"><td class=\"{c}\">{c}</td><td>{}</td><td class=\"rate {}\" title=\"warning above {:.2}%, critical above {:.2}%\">{:.2}% <span class=\"muted\">({}/{})</span></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td class=\"{c}\">{}</td><td class=\"{c}\">{}</td><td>{}</td><td>{}</td><td>{} / {} / {}</td><td>{} / {}</td></tr>",
             esc(&traffic(st, v.color)),
             rate_class(m.error_rate, t),
             t.warn * 100.0,
@@ -207,6 +207,7 @@ fn colors(h: &mut String, st: &EnvironmentStatus, views: &[ColorView], t: &Error
             ms(m.p99_ms),
             m.requests as f64 / secs,
             sparkline(&v.series, CHART_WIDTH_S),
+            latency_sparkline(&v.p95_series, CHART_WIDTH_S),
             cs.in_flight,
             cs.open_connections,
             cs.open_tunnels,

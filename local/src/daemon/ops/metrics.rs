@@ -2,6 +2,7 @@
 
 use super::super::{Daemon, DaemonError};
 use crate::api::{MetricsQuery, MetricsSummary};
+use crate::frontdoor::metrics::ChartPoint;
 use crate::time::now_ms;
 
 /// Default metrics window when `since` is omitted.
@@ -28,21 +29,34 @@ impl Daemon {
 }
 
 impl Daemon {
-    /// Requests per `width` seconds of one colour over the last `count` windows, oldest
-    /// first (the page's chart); the front door's ring keeps about 17 minutes.
-    pub fn requests_series(
+    /// Requests and their p95 latency per `width` seconds of one colour over the last
+    /// `count` windows (aligned on the clock, the last one open), oldest first: the
+    /// page's chart. The front door's ring keeps about 17 minutes.
+    pub fn chart_series(
         &self,
         name: &str,
         color: crate::api::Color,
         width: u64,
         count: usize,
-    ) -> Result<Vec<u64>, DaemonError> {
+    ) -> Result<Vec<ChartPoint>, DaemonError> {
         let env = self.env(name)?;
-        let series =
-            env.frontdoor
-                .stats(color)
-                .metrics
-                .requests_series(now_ms() / 1000, width, count);
+        let series = env
+            .frontdoor
+            .stats(color)
+            .metrics
+            .chart(now_ms(), width, count);
         Ok(series)
+    }
+}
+
+impl Daemon {
+    /// The front door's live counters and metrics of one colour: what the page reads
+    /// (`bench-page` fills them, to measure the page with 15 minutes of traffic).
+    pub fn color_stats(
+        &self,
+        name: &str,
+        color: crate::api::Color,
+    ) -> Result<std::sync::Arc<crate::frontdoor::ColorStats>, DaemonError> {
+        Ok(self.env(name)?.frontdoor.stats(color).clone())
     }
 }
