@@ -107,7 +107,9 @@ async fn tenants_stick_to_one_colour_and_weight_splits_the_rest() {
                 canary: Some(Canary {
                     color: Color::Green,
                     weight: 20,
-                    tenants: vec!["pilot-tenant-id".into()],
+                    // Listed in another case than requests send it: ids compare
+                    // case-insensitively, as on Azure.
+                    tenants: vec!["Pilot-Tenant-ID".into()],
                 }),
                 action: Some(bluegreen_local::api::RoutingAction::Route),
                 ..Default::default()
@@ -125,6 +127,8 @@ async fn tenants_stick_to_one_colour_and_weight_splits_the_rest() {
             Some("green"),
             "pilot tenant on the canary"
         );
+        let shouted = get(&client, &url, &[("X-Tenant-ID", "PILOT-TENANT-ID")]).await;
+        assert_eq!(shouted.color.as_deref(), Some("green"), "in any case");
         let other = get(&client, &url, &[("x-tenant-id", "acme")]).await;
         assert_eq!(
             other.color.as_deref(),
@@ -152,7 +156,11 @@ async fn tenants_stick_to_one_colour_and_weight_splits_the_rest() {
         .metrics("tenants", Color::Green, None, None)
         .await
         .expect("metrics");
-    assert_eq!(m.requests, 100 + green);
+    assert_eq!(
+        m.requests,
+        200 + green,
+        "100 pilot requests in each case, and the untagged share"
+    );
     assert_eq!(m.errors_5xx, 0);
     assert!(m.p99_ms.is_some_and(|p| p > 0.0 && p < 1000.0), "{m:?}");
 }

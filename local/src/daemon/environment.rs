@@ -120,7 +120,11 @@ impl Env {
                 Some(CanaryTarget {
                     target: target(c.color)?,
                     weight: c.weight.min(100),
-                    tenants: c.tenants.iter().map(|t| t.trim().to_owned()).collect(),
+                    tenants: c
+                        .tenants
+                        .iter()
+                        .map(|t| t.trim().to_ascii_lowercase())
+                        .collect(),
                 })
             }),
             tenant_header: header_name(&r.tenant_header)

@@ -31,7 +31,8 @@ pub struct CanaryTarget {
     pub target: Target,
     /// Percentage of header-less requests.
     pub weight: u8,
-    /// Tenants always routed to the canary.
+    /// Tenants always routed to the canary, in ASCII lower case: tenant ids compare
+    /// case-insensitively, as Front Door's `Lowercase` transform makes them on Azure.
     pub tenants: HashSet<String>,
 }
 
@@ -77,8 +78,15 @@ impl RoutingTable {
         };
         match tenant {
             Some(v) => {
-                let listed =
-                    std::str::from_utf8(v).is_ok_and(|t| canary.tenants.contains(t.trim()));
+                let listed = std::str::from_utf8(v).is_ok_and(|t| {
+                    let t = t.trim();
+                    // Lower-cased only when it has upper case: most ids already are.
+                    if t.bytes().any(|b| b.is_ascii_uppercase()) {
+                        canary.tenants.contains(&t.to_ascii_lowercase())
+                    } else {
+                        canary.tenants.contains(t)
+                    }
+                });
                 if listed {
                     Some(&canary.target)
                 } else {
@@ -130,6 +138,15 @@ mod tests {
         assert_eq!(pick(&t, Some("other")), Some(Color::Blue));
         assert_eq!(pick(&t, None), Some(Color::Green));
         assert_eq!(pick(&table(0), None), Some(Color::Blue));
+    }
+
+    #[test]
+    fn tenant_ids_compare_in_any_case_as_on_azure() {
+        let t = table(0);
+        for id in ["pilot", "Pilot", "PILOT", " pilot "] {
+            assert_eq!(pick(&t, Some(id)), Some(Color::Green), "{id:?}");
+        }
+        assert_eq!(pick(&t, Some("pilots")), Some(Color::Blue));
     }
 
     #[test]

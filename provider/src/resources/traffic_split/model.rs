@@ -106,13 +106,25 @@ pub fn read_config(config: &SplitModel, diags: &mut Diagnostics) -> SplitConfig 
                 "Empty tenant id",
                 "Remove the empty string from tenants.",
             );
-        } else if let Some(first) = written[..i].iter().position(|o| o.as_deref() == Some(t)) {
-            // The daemon would route it once anyway; a repeat is a typo or a merge slip.
+        } else if let Some((first, other)) = written[..i]
+            .iter()
+            .enumerate()
+            .filter_map(|(j, o)| Some((j, o.as_deref()?)))
+            .find(|(_, o)| o.trim().eq_ignore_ascii_case(t.trim()))
+        {
+            // The platforms route it once anyway (tenant ids compare case-insensitively,
+            // as Front Door's Lowercase transform makes them); a repeat is a typo or a
+            // merge slip.
+            let spelled = if other == t {
+                String::new()
+            } else {
+                format!(" as {other:?}; tenant ids compare case-insensitively")
+            };
             diags.error_at(
                 at,
                 "Duplicate tenant",
                 format!(
-                    "{t:?} is listed twice in tenants (first at index {first}): remove the repeat."
+                    "{t:?} is listed twice in tenants (first at index {first}{spelled}): remove the repeat."
                 ),
             );
         }

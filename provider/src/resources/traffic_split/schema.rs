@@ -17,7 +17,7 @@ pub fn schema() -> Schema {
             "Percent (0-100) of requests **without** a tenant header sent to the canary.",
         ))
         .attr(Attribute::new("tenants", Type::list(Type::String)).optional().description(
-            "Tenants always routed to the canary. Every other tenant always goes to the live colour, so a tenant never sees two versions at once.",
+            "Tenants always routed to the canary, by the value of `tenant_header` (compared case-insensitively, on every platform). Every other tenant always goes to the live colour, so a tenant never sees two versions at once.",
         ));
     let progressive = Block::new()
         .description("Ramp to `weight` step by step within one apply, each step gated on the canary's metrics against the live colour's. On a breach the canary goes back to 0% and every tenant to the live colour.")

@@ -1,4 +1,5 @@
-//! A tenant listed twice is refused at plan, at the repeat, with the fix.
+//! A tenant listed twice (in another case: tenant ids compare case-insensitively) is
+//! refused at plan, at the repeat, with the fix.
 
 use bluegreen_acceptance::harness::output::expect_match;
 use bluegreen_acceptance::harness::{on_every_cli, Workspace};
@@ -10,7 +11,7 @@ fn duplicate_tenants_are_a_plan_error() {
     on_every_cli("duplicate_tenants_are_a_plan_error", |tf| {
         let test = "duplicate_tenants_are_a_plan_error";
         let fx = Fixture::new("duplicates", tf, "dups");
-        let split = SplitConfig::new("1.3.0", 10, &[PILOT, "tenant-b", PILOT]).hcl();
+        let split = SplitConfig::new("1.3.0", 10, &[PILOT, "tenant-b", "Pilot-Tenant-ID"]).hcl();
         let ws = Workspace::new(test, tf, &bluegreen());
         ws.write_config(&fx.config(&[&fx.env("1.2.0").candidate("1.3.0").hcl(), &split]));
         ws.init();
@@ -27,7 +28,7 @@ fn duplicate_tenants_are_a_plan_error() {
         expect_match(
             &ws,
             &plan,
-            r#"(?s)Error: Duplicate tenant.*in resource "bluegreen_traffic_split" "api":\s*\d+:\s+tenants\s+=.*"pilot-tenant-id" is listed twice in tenants \(first at index 0\): remove the repeat\."#,
+            r#"(?s)Error: Duplicate tenant.*in resource "bluegreen_traffic_split" "api":\s*\d+:\s+tenants\s+=.*"Pilot-Tenant-ID" is listed twice in tenants \(first at index 0 as "pilot-tenant-id"; tenant ids compare case-insensitively\): remove the repeat\."#,
         );
         let listed = fx.daemon.api().get("/v1/environments").expect("list");
         assert_eq!(
