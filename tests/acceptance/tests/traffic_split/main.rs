@@ -11,6 +11,7 @@ mod not_deployed;
 mod plan_errors;
 mod progressive;
 mod promote;
+mod quiet_ramp;
 mod same_run;
 mod shares;
 mod tenants_example;
