@@ -457,7 +457,31 @@ async fn a_routing_write_is_shown_only_once_it_is_saved_and_in_force() {
     d.deploy("shop", Color::Blue, "1.2.0").await;
     d.deploy("shop", Color::Green, "1.3.0").await;
     let before = d.route("shop", Color::Blue).await;
+    let daemon_pid = d.child.as_ref().expect("daemon").id();
+    let version = |port: u16| async move {
+        get(
+            &http(),
+            &format!("http://127.0.0.1:{port}/api/version"),
+            &[],
+        )
+        .await
+    };
 
+    // The deploys' late notices may still save the state: wait until it is quiet,
+    // so the switch's save is the one the FIFO stalls.
+    let state = d.state_dir().join("state.json");
+    let modified = || std::fs::metadata(&state).and_then(|m| m.modified()).ok();
+    let (mut last, mut quiet_since, start) = (modified(), Instant::now(), Instant::now());
+    while quiet_since.elapsed() < Duration::from_secs(1) {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "state.json never settled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if modified() != last {
+            (last, quiet_since) = (modified(), Instant::now());
+        }
+    }
     let tmp = d.state_dir().join("state.json.tmp");
     let c_path = std::ffi::CString::new(tmp.to_str().expect("utf-8 path")).expect("path");
     // SAFETY: a valid NUL-terminated path.
@@ -475,38 +499,40 @@ async fn a_routing_write_is_shown_only_once_it_is_saved_and_in_force() {
             )
             .await
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        !switch.is_finished(),
-        "the save should be stalled on the FIFO"
-    );
+    // The stall is real once a daemon thread waits in the FIFO's open for a reader.
+    let start = Instant::now();
+    while !stalled_on_a_fifo(daemon_pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the switch's save never reached the FIFO"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!switch.is_finished(), "the save is stalled on the FIFO");
     let status = d.client().get_environment("shop").await.expect("status");
     assert_eq!(
         (status.routing.primary, status.routing.revision),
         (Some(Color::Blue), before),
         "while the write is not saved, status shows the table in force"
     );
-    let seen = get(
-        &http(),
-        &format!("http://127.0.0.1:{port}/api/version"),
-        &[],
-    )
-    .await;
+    let seen = version(port).await;
     assert_eq!(seen.color.as_deref(), Some("blue"), "{seen:?}");
 
-    // Let the writer through: it writes into the FIFO, whose fsync fails.
-    let reader = std::thread::spawn(move || {
+    // Let every writer through (the switch's save, and its restoring save after
+    // the failure): each writes into the FIFO, whose fsync fails. The reader ends
+    // once the FIFO is removed; one left waiting in `open` is abandoned.
+    let reader_path = tmp.clone();
+    std::thread::spawn(move || {
         use std::io::Read;
-        let mut sink = Vec::new();
-        std::fs::File::open(&tmp)
-            .and_then(|mut f| f.read_to_end(&mut sink))
-            .map(|_| tmp)
+        while let Ok(mut f) = std::fs::File::open(&reader_path) {
+            let mut sink = Vec::new();
+            let _ = f.read_to_end(&mut sink);
+        }
     });
     let answer = tokio::time::timeout(Duration::from_secs(10), switch)
         .await
         .expect("the switch answers once the save ends")
         .expect("task");
-    let tmp = reader.join().expect("reader").expect("reading the FIFO");
     let err = answer.expect_err("a save that failed is a failed switch");
     assert!(err.to_string().contains("state"), "{err}");
     let status = d.client().get_environment("shop").await.expect("status");
@@ -515,22 +541,24 @@ async fn a_routing_write_is_shown_only_once_it_is_saved_and_in_force() {
         (Some(Color::Blue), before),
         "a switch that could not be saved never took effect"
     );
-    let seen = get(
-        &http(),
-        &format!("http://127.0.0.1:{port}/api/version"),
-        &[],
-    )
-    .await;
+    let seen = version(port).await;
     assert_eq!(seen.color.as_deref(), Some("blue"), "{seen:?}");
 
-    let _ = std::fs::remove_file(&tmp);
+    std::fs::remove_file(&tmp).expect("removing the FIFO");
     let after = d.route("shop", Color::Green).await;
     assert!(after > before);
-    let seen = get(
-        &http(),
-        &format!("http://127.0.0.1:{port}/api/version"),
-        &[],
-    )
-    .await;
+    let seen = version(port).await;
     assert_eq!(seen.color.as_deref(), Some("green"), "{seen:?}");
+}
+
+/// Whether a thread of `pid` waits in a FIFO's `open` for the other end
+/// (`wait_for_partner` in Linux's fs/pipe.c).
+fn stalled_on_a_fifo(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|t| {
+        std::fs::read_to_string(t.path().join("wchan"))
+            .is_ok_and(|w| w.trim() == "wait_for_partner")
+    })
 }

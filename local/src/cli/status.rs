@@ -159,12 +159,13 @@ async fn read(
     };
     let mut out = Vec::with_capacity(envs.len());
     for env in envs {
-        // A daemon that predates release progress answers 404: show the rest.
-        let release = client
-            .releases(&env.name)
-            .await
-            .ok()
-            .and_then(|r| r.into_iter().next());
+        // A daemon that predates release progress answers 404: show the rest. Any
+        // other failure is said, not shown as "no release".
+        let release = match client.releases(&env.name).await {
+            Ok(r) => r.into_iter().next(),
+            Err(bluegreen_local::client::ClientError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
         out.push((env, release));
     }
     Ok(out)

@@ -174,6 +174,12 @@ pub struct ReleaseEvent {
     pub reason: String,
     /// RFC 3339 time of the event.
     pub timestamp: String,
+    /// A `succeeded` whose release gave a warning (an error rate above
+    /// `warn_error_rate`, or a watch or ramp that judged nothing): the
+    /// incident that warning opened stays open for a person, so PagerDuty
+    /// gets no `resolve`. Not part of the webhook's JSON.
+    #[serde(skip)]
+    pub after_warning: bool,
 }
 
 /// The release as far as it is known: the resource knows the environment
@@ -221,6 +227,7 @@ impl ReleaseContext {
             summary: self.summary(kind),
             reason: reason.to_string(),
             timestamp,
+            after_warning: false,
         }
     }
 

@@ -6,7 +6,8 @@
 //!   (`application/vnd.microsoft.card.adaptive`), what Workflows and incoming
 //!   webhooks accept <https://learn.microsoft.com/microsoftteams/platform/webhooks-and-connectors/how-to/connectors-using>;
 //! - PagerDuty Events API v2: `trigger` for warning, rolled_back and failed,
-//!   `resolve` for succeeded, `dedup_key` the release
+//!   `resolve` for succeeded (none after a warning in the same release),
+//!   `dedup_key` the release
 //!   <https://developer.pagerduty.com/docs/events-api-v2/trigger-events/>;
 //! - webhook: the event itself as JSON.
 
@@ -28,10 +29,16 @@ pub fn body(notification: &Notification, event: &ReleaseEvent) -> Option<Json> {
     match notification.format {
         Format::Slack => Some(slack(event)),
         Format::Teams => Some(teams(event)),
-        Format::PagerDuty => pagerduty(
-            notification.routing_key.as_deref().unwrap_or_default(),
-            event,
-        ),
+        Format::PagerDuty => {
+            // The incident a warning opened is left open only where that
+            // warning went: a receiver that filters warnings out still resolves.
+            let mut event = event.clone();
+            event.after_warning &= notification.wants(EventKind::Warning);
+            pagerduty(
+                notification.routing_key.as_deref().unwrap_or_default(),
+                &event,
+            )
+        }
         Format::Webhook => Some(webhook(event)),
     }
 }
@@ -149,10 +156,13 @@ pub fn teams(event: &ReleaseEvent) -> Json {
 }
 
 /// A PagerDuty Events API v2 event: a trigger for what needs a person, a
-/// resolve when the release succeeds; progress (started, switched) is not sent.
+/// resolve when the release succeeds without a warning (after one, the
+/// incident is left for a person to resolve: a release that was not judged,
+/// or ran hot, is not all clear); progress (started, switched) is not sent.
 pub fn pagerduty(routing_key: &str, event: &ReleaseEvent) -> Option<Json> {
     let action = match event.event {
         EventKind::Warning | EventKind::RolledBack | EventKind::Failed => "trigger",
+        EventKind::Succeeded if event.after_warning => return None,
         EventKind::Succeeded => "resolve",
         EventKind::Started | EventKind::Switched => return None,
     };

@@ -34,6 +34,9 @@ struct State {
     context: ReleaseContext,
     /// The error-rate warning was given (once per release).
     warned: bool,
+    /// Some warning alert was sent for this release: its `succeeded` leaves
+    /// PagerDuty's incident open.
+    warning_sent: bool,
     /// Warning diagnostics for the apply.
     warnings: Vec<Diagnostic>,
     pending: Vec<JoinHandle<Vec<Undelivered>>>,
@@ -199,7 +202,13 @@ impl Sink {
         if self.notifier.is_empty() {
             return;
         }
-        let mut event = self.lock().context.event(kind, reason);
+        let mut event = {
+            let mut state = self.lock();
+            let mut event = state.context.event(kind, reason);
+            state.warning_sent |= kind == EventKind::Warning;
+            event.after_warning = kind == EventKind::Succeeded && state.warning_sent;
+            event
+        };
         if let Some(summary) = summary {
             event.summary = summary.to_string();
         }

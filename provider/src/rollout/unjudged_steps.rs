@@ -129,7 +129,7 @@ impl UnjudgedSteps {
     /// The diagnostic's and the alert's text: what happened and what to do.
     pub fn reason(&self, weight: u8) -> String {
         format!(
-            "progressive: {} of the canary {} on {} saw fewer than min_requests = {} requests in their {} interval and were not judged by its traffic: {}. The ramp went on to {weight}%: the canary was not set back, and it did not pass either. Check its error rate and latency yourself now (bluegreen-local status, or the platform's metrics); to have the ramp judged, send traffic during the ramp, lengthen progressive.interval, or lower progressive.min_requests",
+            "progressive: {} of the canary {} on {} had fewer than min_requests = {} requests (or no figures from the platform) in their {} interval and were not judged by its traffic: {}. The ramp went on to {weight}%: the canary was not set back, and it did not pass either. Check its error rate and latency yourself now (bluegreen-local status, or the platform's metrics); to have the ramp judged, send traffic during the ramp, lengthen progressive.interval, or lower progressive.min_requests",
             self.count(),
             self.version,
             self.color,
@@ -203,7 +203,7 @@ mod tests {
         ];
         assert_eq!(
             r.reason(50),
-            "progressive: 3 of 3 ramp steps of the canary 1.3.0 on green saw fewer than min_requests = 20 requests in their 30s interval and were not judged by its traffic: 10% (3 requests), 25% (no figures from the platform), 40% (1 request). The ramp went on to 50%: the canary was not set back, and it did not pass either. Check its error rate and latency yourself now (bluegreen-local status, or the platform's metrics); to have the ramp judged, send traffic during the ramp, lengthen progressive.interval, or lower progressive.min_requests"
+            "progressive: 3 of 3 ramp steps of the canary 1.3.0 on green had fewer than min_requests = 20 requests (or no figures from the platform) in their 30s interval and were not judged by its traffic: 10% (3 requests), 25% (no figures from the platform), 40% (1 request). The ramp went on to 50%: the canary was not set back, and it did not pass either. Check its error rate and latency yourself now (bluegreen-local status, or the platform's metrics); to have the ramp judged, send traffic during the ramp, lengthen progressive.interval, or lower progressive.min_requests"
         );
         assert_eq!(
             r.headline("shop", 50),

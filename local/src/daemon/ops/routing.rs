@@ -89,8 +89,18 @@ impl Daemon {
             {
                 let mut data = env.data();
                 data.pending_routing = None;
-                saved?;
-                data.routing = new.clone();
+                if saved.is_ok() {
+                    data.routing = new.clone();
+                }
+            }
+            if let Err(e) = saved {
+                // Another save may have written the pending table meanwhile: write
+                // the table in force again, so a restart cannot bring up a switch
+                // this call answers as failed (best effort: the disk just failed).
+                if let Err(again) = self.save().await {
+                    tracing::warn!("restoring the routing in force on disk: {again}");
+                }
+                return Err(e);
             }
             env.reinstall();
             let action = match update.action {

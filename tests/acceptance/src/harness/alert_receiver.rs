@@ -23,6 +23,9 @@ pub enum Reply {
 pub struct Received {
     /// When it arrived.
     pub at: Instant,
+    /// When it arrived, in ms since the Unix epoch: to compare with the
+    /// times in Terraform's log.
+    pub wall_ms: u64,
     /// Its `content-type`, lower case.
     pub content_type: String,
     /// Its body as JSON (`Null` when it is not JSON).
@@ -86,6 +89,9 @@ fn serve(mut stream: TcpStream, reply: Reply, seen: &Mutex<Vec<Received>>) {
     };
     seen.lock().unwrap().push(Received {
         at: Instant::now(),
+        wall_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
         content_type: header(&head, "content-type"),
         body: serde_json::from_slice(&body).unwrap_or(Json::Null),
     });

@@ -53,3 +53,16 @@ pub fn first_error(out: &Output) -> String {
     );
     error.join(" | ")
 }
+
+/// The time of day, in ms since midnight, of a Terraform log line's leading
+/// `2025-10-30T10:30:00.123Z` / `2025-10-30T10:30:00.123+0000` timestamp
+/// (UTC); `None` for another shape.
+pub fn log_time_ms(line: &str) -> Option<u64> {
+    let t = line.get(11..23)?;
+    let (h, rest) = t.split_once(':')?;
+    let (m, s) = rest.split_once(':')?;
+    let secs: f64 = s.parse().ok()?;
+    let h: u64 = h.parse().ok()?;
+    let m: u64 = m.parse().ok()?;
+    Some((h * 3600 + m * 60) * 1000 + (secs * 1000.0).round() as u64)
+}

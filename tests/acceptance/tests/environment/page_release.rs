@@ -109,32 +109,59 @@ fn assert_in_order(seen: &[String], wanted: &[&str], what: &str) {
     }
 }
 
-/// How long after the daemon installed each routing revision (its audit entry's time)
-/// the page showed it, in ms, with the colour; every one must be under 1 s.
-fn switch_delays(
-    fx: &Fixture,
-    browser: &Browser,
-    seen: &[(String, u64, f64)],
-) -> Vec<(String, f64)> {
+/// Routing revisions above `after` as the daemon installed them, in order: (revision,
+/// colour, ms since the epoch of the audit entry written right after the table went in).
+fn installed_after(fx: &Fixture, browser: &Browser, after: u64) -> Vec<(u64, String, f64)> {
     let audit = fx
         .daemon
         .api()
         .get(&format!("/v1/audit?environment={}&limit=1000", fx.name))
         .unwrap_or_else(|e| panic!("reading the audit log: {e}"));
-    let entries = audit["entries"].as_array().cloned().unwrap_or_default();
-    seen.iter()
-        .map(|(color, revision, shown)| {
-            let entry = entries
-                .iter()
-                .find(|e| e["revision"].as_u64() == Some(*revision))
-                .unwrap_or_else(|| panic!("no audit entry for routing revision {revision}"));
+    audit["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let revision = e["revision"].as_u64().filter(|r| *r > after)?;
+            let time = e["time"].as_str()?;
             // The browser parses the daemon's RFC 3339 time: both clocks are this machine's.
-            let time = entry["time"].as_str().unwrap_or_default();
             let installed = browser
                 .js(&format!("return Date.parse({time:?})"))
                 .as_f64()
                 .unwrap_or_else(|| panic!("the audit time {time:?} does not parse"));
-            let delay = shown - installed;
+            Some((revision, e["to_color"].as_str()?.to_owned(), installed))
+        })
+        .collect()
+}
+
+/// How long after the daemon installed each routing revision the page showed it, in
+/// ms, with the colour: every one it showed must be under 1 s, and every revision that
+/// stayed in force at least half a second must have been shown (a shorter one may fall
+/// between two of the page's frames, 100 ms apart, on a busy machine).
+fn switch_delays(
+    fx: &Fixture,
+    browser: &Browser,
+    after: u64,
+    seen: &[(String, u64, f64)],
+) -> Vec<(String, f64)> {
+    let installed = installed_after(fx, browser, after);
+    for (i, (revision, color, at)) in installed.iter().enumerate() {
+        let held = installed
+            .get(i + 1)
+            .map_or(f64::INFINITY, |next| next.2 - at);
+        assert!(
+            held < 500.0 || seen.iter().any(|s| s.1 == *revision),
+            "routing revision {revision} ({color}) was in force {held:.0} ms, but the page never showed it; it showed {seen:?}"
+        );
+    }
+    seen.iter()
+        .map(|(color, revision, shown)| {
+            let at = installed
+                .iter()
+                .find(|i| i.0 == *revision)
+                .unwrap_or_else(|| panic!("no audit entry for routing revision {revision}"))
+                .2;
+            let delay = shown - at;
             assert!(
                 delay < 1000.0,
                 "routing revision {revision} ({color}) appeared on the page {delay:.0} ms after the daemon installed it, expected under 1 s"
@@ -195,7 +222,7 @@ fn a_real_release_and_its_rollback_are_watched_live_in_chromium() {
     browser.wait_for(
         "1.3.0 done",
         &phase_is(&id, "done"),
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         "#env-shop .release",
     );
     let rec = Recording::read(&browser);
@@ -233,7 +260,7 @@ fn a_real_release_and_its_rollback_are_watched_live_in_chromium() {
         ["green"],
         "the routing changes the page showed"
     );
-    let good_delays = switch_delays(&fx, &browser, &switched);
+    let good_delays = switch_delays(&fx, &browser, before, &switched);
 
     // A faulty release, rolled back by the watch.
     let before = revision(&fx);
@@ -264,7 +291,7 @@ fn a_real_release_and_its_rollback_are_watched_live_in_chromium() {
     browser.wait_for(
         "1.3.1 rolled back",
         &phase_is(&faulty_id, "rolled_back"),
-        Duration::from_secs(2),
+        Duration::from_secs(10),
         "#env-shop .release",
     );
     let rec = Recording::read(&browser);
@@ -294,11 +321,11 @@ fn a_real_release_and_its_rollback_are_watched_live_in_chromium() {
     );
     let flips = rec.routing_after(before);
     assert_eq!(
-        flips.iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
-        ["blue", "green"],
-        "the switch to the faulty 1.3.1 and the rollback, as the page showed them"
+        flips.last().map(|s| s.0.as_str()),
+        Some("green"),
+        "the page shows the rollback: {flips:?}"
     );
-    let rollback_delays = switch_delays(&fx, &browser, &flips);
+    let rollback_delays = switch_delays(&fx, &browser, before, &flips);
     let timeline = browser.js("return document.querySelector('#env-shop .timeline').textContent");
     let timeline = timeline.as_str().unwrap_or_default();
     assert!(
@@ -326,14 +353,14 @@ fn a_real_release_and_its_rollback_are_watched_live_in_chromium() {
     browser.wait_for(
         "the switch button armed",
         "const b = document.querySelector('#env-shop button.switch'); return !!b && !b.disabled;",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         "#env-shop",
     );
     browser.js("document.querySelector('#env-shop button.switch').click()");
     browser.wait_for(
         "the page's emergency switch",
         "const c = document.getElementById('env-shop'); return !!c && c.dataset.live === 'blue';",
-        Duration::from_secs(2),
+        Duration::from_secs(5),
         "#env-shop",
     );
     assert_eq!(

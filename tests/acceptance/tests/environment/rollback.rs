@@ -4,24 +4,13 @@
 
 use std::time::Duration;
 
+use bluegreen_acceptance::harness::output::log_time_ms;
 use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
 
 use crate::{bluegreen, destroy_and_check, Fixture, ADDRESS};
 
 /// The provider's time budget for an instant rollback (issue 3).
 const BUDGET: Duration = Duration::from_secs(1);
-
-/// Milliseconds since midnight of a Terraform log line's leading
-/// `2025-10-30T10:30:00.123Z` / `2025-10-30T10:30:00.123+0000` timestamp.
-fn log_time_ms(line: &str) -> Option<u64> {
-    let t = line.get(11..23)?;
-    let (h, rest) = t.split_once(':')?;
-    let (m, s) = rest.split_once(':')?;
-    let secs: f64 = s.parse().ok()?;
-    let h: u64 = h.parse().ok()?;
-    let m: u64 = m.parse().ok()?;
-    Some((h * 3600 + m * 60) * 1000 + (secs * 1000.0).round() as u64)
-}
 
 /// Time from the provider's "updating" (ApplyResourceChange received) to
 /// its log line that the switch is done, from the trace log of one apply.

@@ -75,7 +75,7 @@ fn a_ramp_without_traffic_warns_that_its_steps_were_not_judged() {
             let caps = expect_match(
                 &ws,
                 &apply,
-                r"progressive: 2 of 2 ramp steps of the canary 1\.3\.1 on green saw fewer than min_requests = 20 requests in their 2s interval and were not judged by its traffic: 5% \((\d+) requests?\), 10% \((\d+) requests?\)\. The ramp went on to 20%",
+                r"progressive: 2 of 2 ramp steps of the canary 1\.3\.1 on green had fewer than min_requests = 20 requests \(or no figures from the platform\) in their 2s interval and were not judged by its traffic: 5% \((\d+) requests?\), 10% \((\d+) requests?\)\. The ramp went on to 20%",
             );
             for (step, n) in [(5, &caps[1]), (10, &caps[2])] {
                 let n: u64 = n.parse().expect("a request count");
