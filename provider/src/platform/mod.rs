@@ -344,6 +344,19 @@ pub trait Platform: Send + Sync {
         &self,
         environment: &EnvironmentRef,
     ) -> Result<Option<EnvironmentState>, PlatformError>;
+    /// `color` as the engine's readiness wait reads it after a deploy, every
+    /// poll: its version, phase, address and crash details; `None` when the
+    /// environment does not exist. The default is that colour of
+    /// [`Platform::status`]; a platform whose reads are counted answers from
+    /// what the colour alone needs (Azure: the revision its deploy named, one
+    /// GET instead of a status's three).
+    async fn readiness(
+        &self,
+        environment: &EnvironmentRef,
+        color: Color,
+    ) -> Result<Option<ColorState>, PlatformError> {
+        Ok(self.status(environment).await?.map(|s| s.color(color)))
+    }
     /// Starts `version` on `color` (replacing what ran there).
     async fn deploy(
         &self,

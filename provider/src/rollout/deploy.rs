@@ -27,12 +27,12 @@ pub async fn deploy_and_wait(
     let poll = engine.platform.poll_interval();
     loop {
         engine.check_stop("deployment")?;
-        // The colour's phase is what this loop waits for: read it every time.
+        // The colour's phase is what this loop waits for: read it every
+        // time, and only it (a cloud platform counts reads).
         let state = engine
             .platform
-            .status(attempt.environment)
+            .readiness(attempt.environment, color)
             .await?
-            .map(|s| s.color(color))
             .filter(|c| c.version.as_deref() == Some(version.as_str()));
         if let Some(c) = &state {
             match c.phase {

@@ -1000,3 +1000,113 @@ async fn a_burst_of_status_calls_reads_azure_once_until_a_write_or_a_second_pass
         "a read older than a second is not reused"
     );
 }
+
+/// The GETs in the journal, as paths.
+fn get_paths(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e["method"] == "GET")
+        .map(|e| e["path"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// bench-azure found every 2 s poll of a wait reading the whole status (app,
+/// revisions, route) where each wait needs part of it: readiness reads the
+/// revision its deploy named, one GET a poll, and reports it as the status
+/// does; propagation reads the route each poll and the app with its
+/// revisions once (again after a write).
+#[tokio::test]
+async fn the_waits_read_one_resource_a_poll() {
+    let (emu, azure, env) = environment(vec![100, 100]).await;
+    // The endpoint's host name is read once per process: out of the way first.
+    azure.status(&env).await.expect("status");
+    azure
+        .deploy(&env, Color::Green, "2.0.0", &lease())
+        .await
+        .expect("deploy");
+
+    let started = Instant::now();
+    let ready = loop {
+        clear_journal(&emu.info).await;
+        let state = azure
+            .readiness(&env, Color::Green)
+            .await
+            .expect("readiness")
+            .expect("exists");
+        let gets = get_paths(&journal(&emu.info).await);
+        assert_eq!(
+            gets.len(),
+            1,
+            "a readiness poll reads the deployed revision alone; got {gets:#?}"
+        );
+        let revision = state.instance_id.clone().expect("revision name");
+        assert!(
+            gets[0].ends_with(&format!("/containerApps/orders/revisions/{revision}")),
+            "{gets:?}"
+        );
+        assert_eq!(state.version.as_deref(), Some("2.0.0"));
+        if state.phase == terraform_provider_bluegreen::platform::ColorPhase::Running {
+            break state;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "green not running after 30 s: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let status = azure.status(&env).await.expect("status").expect("exists");
+    assert_eq!(
+        ready,
+        status.color(Color::Green),
+        "readiness reports the colour as the status does"
+    );
+    assert!(
+        ready.address.is_some(),
+        "the label's address, for the gates"
+    );
+
+    let revision = azure
+        .route(
+            &env,
+            RouteChange::all_to(Color::Green, status.routing.revision, RouteReason::Switch),
+            &lease(),
+        )
+        .await
+        .expect("switch");
+    let mut per_poll = Vec::new();
+    for _ in 0..3 {
+        clear_journal(&emu.info).await;
+        azure
+            .propagation(&env, &revision)
+            .await
+            .expect("propagation");
+        per_poll.push(get_paths(&journal(&emu.info).await));
+        // Older than a status's reuse: each poll here asks Azure.
+        tokio::time::sleep(recent::FRESH_FOR + Duration::from_millis(100)).await;
+    }
+    let route_only = |gets: &[String]| gets.len() == 1 && gets[0].contains("/routes/");
+    assert_eq!(
+        per_poll[0].len(),
+        3,
+        "the first poll after the switch reads the app, its revisions and the route; got {per_poll:#?}"
+    );
+    assert!(
+        per_poll[1..].iter().all(|gets| route_only(gets)),
+        "later polls read the route alone; got {per_poll:#?}"
+    );
+
+    azure
+        .deploy(&env, Color::Blue, "3.0.0", &lease())
+        .await
+        .expect("deploy");
+    clear_journal(&emu.info).await;
+    azure
+        .propagation(&env, &revision)
+        .await
+        .expect("propagation");
+    assert_eq!(
+        get_paths(&journal(&emu.info).await).len(),
+        3,
+        "a write makes propagation read the app and its revisions again"
+    );
+}

@@ -143,6 +143,28 @@ pub fn color_state(
             .as_deref()
             .is_some_and(|n| n.eq_ignore_ascii_case(&name))
     });
+    Some(revision_state(
+        name,
+        revision,
+        color,
+        container_name,
+        image_template,
+        address,
+    ))
+}
+
+/// The state of `color` whose label leads to revision `name`, from that
+/// revision alone (`None`: it does not exist): what `color_state` reports
+/// once it found the label's revision, and what the readiness wait reads
+/// after a deploy that named the revision itself.
+pub fn revision_state(
+    name: String,
+    revision: Option<&Revision>,
+    color: Color,
+    container_name: Option<&str>,
+    image_template: Option<&str>,
+    address: Option<String>,
+) -> ColorState {
     let props = revision.and_then(|r| r.properties.as_ref());
     let image = props.and_then(|p| p.template.as_ref()).and_then(|t| {
         let i = container_index(t, container_name).unwrap_or(0);
@@ -165,7 +187,7 @@ pub fn color_state(
         ),
         Some(p) => phase_of(p),
     };
-    Some(ColorState {
+    ColorState {
         version,
         phase,
         address,
@@ -176,7 +198,7 @@ pub fn color_state(
         outdated,
         // Front Door reports no connections per origin.
         connections: None,
-    })
+    }
 }
 
 /// Whether `image` is `template` with some version in place of `{version}`.

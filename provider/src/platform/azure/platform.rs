@@ -40,13 +40,22 @@ use super::tags;
 use super::target::{AzureTarget, KeptDefinition, ENVIRONMENT_TAG, ID_TAGS, MAX_TAG_VALUE};
 use crate::http::Http;
 use crate::platform::{
-    Color, EnvironmentRef, EnvironmentState, Lease, Metrics, Platform, PlatformError, Propagation,
-    RouteChange, RoutingRevision, TargetRef, TargetSpec,
+    Color, ColorState, EnvironmentRef, EnvironmentState, Lease, Metrics, Platform, PlatformError,
+    Propagation, RouteChange, RoutingRevision, TargetRef, TargetSpec,
 };
 
-/// How often the engine reads while it waits: a status is 3 ARM reads, so
-/// 2 s keeps a wait near 90 reads a minute, far under ARM's 12,000 an hour.
+/// How often the engine reads while it waits. A status is 3 ARM reads, but
+/// the waits read less: readiness one revision, propagation the route (with
+/// the app and its revisions reused for [`APP_FRESH_FOR`]), so a wait stays
+/// near 30 reads a minute against ARM's 12,000 an hour (200 a minute) for a
+/// whole subscription.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long the propagation wait reuses the app and its revisions (which
+/// colour runs which version, the probe path), read again after any write
+/// through this platform. Nothing else changes them while the release holds
+/// the lock; a change by hand outside it is seen within this time.
+pub const APP_FRESH_FOR: Duration = Duration::from_secs(30);
 
 /// How long releasing the environment lock may go on after Terraform asked
 /// the provider to stop: two ARM calls (read the tags, delete ours) take a
@@ -65,6 +74,24 @@ pub struct AzurePlatform {
     endpoint_hosts: Arc<Mutex<HashMap<ResourceId, String>>>,
     /// Reads reused for a moment (recent.rs), forgotten on every write.
     recent: Arc<RecentReads<Option<Read>>>,
+    /// The app and its revisions, reused by the propagation wait for
+    /// [`APP_FRESH_FOR`], forgotten on every write.
+    apps: Arc<RecentReads<Option<AppRead>>>,
+    /// What each colour's last deploy in this process named: the readiness
+    /// wait reads that revision alone. Set by the deploy (a write's own
+    /// result, not a read), dropped by define and delete.
+    deployed: Arc<Mutex<HashMap<String, Deployed>>>,
+}
+
+/// A colour's deploy, as the readiness wait needs it.
+#[derive(Debug, Clone)]
+struct Deployed {
+    revision: String,
+    /// The label's host name (resolved through the host map at each read:
+    /// a test's map learns a new label's address after the deploy).
+    label_host: Option<String>,
+    image_template: String,
+    container_name: Option<String>,
 }
 
 impl std::fmt::Debug for AzurePlatform {
@@ -105,6 +132,8 @@ impl AzurePlatform {
             host_map: None,
             endpoint_hosts: Arc::default(),
             recent: Arc::new(RecentReads::new(FRESH_FOR)),
+            apps: Arc::new(RecentReads::new(APP_FRESH_FOR)),
+            deployed: Arc::default(),
         })
     }
 
@@ -296,20 +325,73 @@ impl AzurePlatform {
         Ok(read)
     }
 
+    /// The deploys of this process by colour.
+    fn deployed_now(&self) -> std::sync::MutexGuard<'_, HashMap<String, Deployed>> {
+        self.deployed.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Forgets recent reads now and when the returned guard drops: held for
     /// the whole of every write, so no read overlapping a write is reused.
     fn writing(&self) -> Writing<'_> {
         self.recent.forget();
-        Writing(&self.recent)
+        self.apps.forget();
+        Writing(self)
     }
 
     /// The environment as ARM reports it now.
     async fn read_now(&self, environment: &EnvironmentRef) -> Result<Option<Read>, PlatformError> {
         let target = azure_target(environment)?;
+        let Some(app) = self.app_read(target).await? else {
+            return Ok(None);
+        };
+        self.compose(environment, app).await.map(Some)
+    }
+
+    /// The app and its revisions: two GETs (more for a paged list).
+    async fn app_read(&self, target: &AzureTarget) -> Result<Option<AppRead>, PlatformError> {
         let Some(app) = self.app(target).await? else {
             return Ok(None);
         };
         let revisions = self.revisions(target).await?;
+        Ok(Some(AppRead { app, revisions }))
+    }
+
+    /// What the propagation wait needs: the route now, and the app with its
+    /// revisions from a read of the last [`APP_FRESH_FOR`] when nothing was
+    /// written since. A whole status of the last second serves as it is.
+    async fn read_for_propagation(
+        &self,
+        environment: &EnvironmentRef,
+    ) -> Result<Option<Read>, PlatformError> {
+        let key = format!("{environment:?}");
+        if let Some(read) = self.recent.get(&key) {
+            return Ok(read);
+        }
+        let target = azure_target(environment)?;
+        let app = match self.apps.get(&key) {
+            Some(app) => app,
+            None => {
+                let generation = self.apps.generation();
+                let app = self.app_read(target).await?;
+                self.apps.keep(key, generation, app.clone());
+                app
+            }
+        };
+        let Some(app) = app else {
+            return Ok(None);
+        };
+        self.compose(environment, app).await.map(Some)
+    }
+
+    /// The environment from the app and its revisions as read, and the route
+    /// (with its split group and rules) read now.
+    async fn compose(
+        &self,
+        environment: &EnvironmentRef,
+        app_read: AppRead,
+    ) -> Result<Read, PlatformError> {
+        let target = azure_target(environment)?;
+        let AppRead { app, revisions } = app_read;
         let (_, observed) = self.observe(target, &environment.name).await?;
         let host = self.endpoint_host(target).await?;
         let kept = KeptDefinition::from_tags(
@@ -372,12 +454,12 @@ impl AzurePlatform {
             spec,
             front_door_down: None,
         };
-        Ok(Some(Read {
+        Ok(Read {
             state,
             host,
             kept,
             observed,
-        }))
+        })
     }
 
     /// Writes the kept definition into the app's tags when they differ.
@@ -408,22 +490,35 @@ impl AzurePlatform {
     }
 }
 
-/// One read of the environment.
 /// Forgets the platform's recent reads when dropped ([`AzurePlatform::writing`]).
-struct Writing<'a>(&'a RecentReads<Option<Read>>);
+struct Writing<'a>(&'a AzurePlatform);
 
 impl Drop for Writing<'_> {
     fn drop(&mut self) {
-        self.0.forget();
+        self.0.recent.forget();
+        self.0.apps.forget();
     }
 }
 
+/// The app and its revisions as read.
+#[derive(Clone)]
+struct AppRead {
+    app: ContainerApp,
+    revisions: Vec<Revision>,
+}
+
+/// One read of the environment.
 #[derive(Clone)]
 struct Read {
     state: EnvironmentState,
     host: String,
     kept: Option<KeptDefinition>,
     observed: Observed,
+}
+
+/// The key of a colour's deploy in [`AzurePlatform::deployed_now`].
+fn deployed_key(environment: &EnvironmentRef, color: Color) -> String {
+    format!("{environment:?}|{}", color.as_str())
 }
 
 fn azure_target(environment: &EnvironmentRef) -> Result<&AzureTarget, PlatformError> {
@@ -461,7 +556,7 @@ impl Platform for AzurePlatform {
         environment: &EnvironmentRef,
         revision: &RoutingRevision,
     ) -> Result<Propagation, PlatformError> {
-        let Some(read) = self.read(environment).await? else {
+        let Some(read) = self.read_for_propagation(environment).await? else {
             return Err(PlatformError::Api(format!(
                 "environment {:?}: its Container App no longer exists",
                 environment.name
@@ -566,6 +661,7 @@ impl Platform for AzurePlatform {
         _lease: &Lease,
     ) -> Result<(), PlatformError> {
         let _writing = self.writing();
+        self.deployed_now().clear();
         let TargetSpec::Azure {
             target,
             container_name,
@@ -691,6 +787,9 @@ impl Platform for AzurePlatform {
             .into_iter()
             .filter_map(|r| r.name)
             .collect();
+        let key = deployed_key(environment, color);
+        // A deploy that fails leaves no revision for readiness to read.
+        self.deployed_now().remove(&key);
         let DeployPlan { body, revision } = colors::deploy_plan(
             &app,
             color,
@@ -710,7 +809,64 @@ impl Platform for AzurePlatform {
             )
             .await
             .map_err(PlatformError::from)?;
+        // The PATCH set the label to this revision by name: the readiness
+        // wait reads it alone instead of the app, its revisions and the route.
+        self.deployed_now().insert(
+            key,
+            Deployed {
+                revision,
+                label_host: colors::label_host(&app, color),
+                image_template: kept.image,
+                container_name: kept.container_name,
+            },
+        );
         Ok(())
+    }
+
+    async fn readiness(
+        &self,
+        environment: &EnvironmentRef,
+        color: Color,
+    ) -> Result<Option<ColorState>, PlatformError> {
+        let deployed = self
+            .deployed_now()
+            .get(&deployed_key(environment, color))
+            .cloned();
+        let from_status = || async {
+            Ok(self
+                .status(environment)
+                .await?
+                .map(|s: EnvironmentState| s.color(color)))
+        };
+        // No deploy of this colour in this process: the whole status says.
+        let Some(deployed) = deployed else {
+            return from_status().await;
+        };
+        let target = azure_target(environment)?;
+        let id = target
+            .container_app_id
+            .child("revisions", &deployed.revision);
+        let revision = match self
+            .client
+            .get::<Revision>(&id, APP_API_VERSION, &self.stop)
+            .await
+        {
+            Ok(revision) => revision,
+            // Gone, or the app with it: the status tells which, as before.
+            Err(AzureError::Arm(e)) if e.status == 404 => return from_status().await,
+            Err(e) => return Err(PlatformError::from(e)),
+        };
+        let address = deployed
+            .label_host
+            .and_then(|h| hosts::url_of(self.host_map.as_deref(), &h).ok());
+        Ok(Some(colors::revision_state(
+            deployed.revision,
+            Some(&revision),
+            color,
+            deployed.container_name.as_deref(),
+            Some(&deployed.image_template),
+            address,
+        )))
     }
 
     async fn stop(
@@ -974,6 +1130,7 @@ impl Platform for AzurePlatform {
         _lease: &Lease,
     ) -> Result<(), PlatformError> {
         let _writing = self.writing();
+        self.deployed_now().clear();
         // Compute, the route and the origin groups belong to their owner
         // (azurerm): destroy removes only what the provider created.
         let target = azure_target(environment)?;
