@@ -14,6 +14,15 @@ use super::PostSwitch;
 use crate::notify::sink;
 use crate::platform::{Color, Metrics};
 
+/// "s" unless there is one ("1 request", "3 requests").
+pub(super) fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// What the watch saw, when it is too little to judge.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unjudged {
@@ -58,7 +67,7 @@ impl Unjudged {
         match self.requests {
             Some(n) => format!(
                 "the watch saw {n} request{} on {} in {window}, fewer than min_requests = {}",
-                if n == 1 { "" } else { "s" },
+                plural(n),
                 self.color,
                 self.min_requests
             ),
@@ -97,7 +106,7 @@ impl Unjudged {
         let what = match self.requests {
             Some(n) => format!(
                 "{n} request{} in the {} watch (min_requests {})",
-                if n == 1 { "" } else { "s" },
+                plural(n),
                 format_duration(self.window),
                 self.min_requests
             ),

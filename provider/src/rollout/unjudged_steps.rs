@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::canary::Progressive;
 use super::clock::format_duration;
+use super::unjudged::plural;
 use crate::notify::sink;
 use crate::platform::{Color, Metrics};
 
@@ -59,14 +60,6 @@ pub struct UnjudgedSteps {
     pub ramped: usize,
     /// Of which these were not judged, in order.
     pub steps: Vec<UnjudgedStep>,
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 impl UnjudgedSteps {

@@ -36,7 +36,9 @@ use std::time::Duration;
 use bluegreen_acceptance::harness::local_platform::now_ms;
 use bluegreen_acceptance::harness::output::{expect_match, first_error, unwrapped};
 pub use bluegreen_acceptance::harness::provider::bluegreen;
-use bluegreen_acceptance::harness::{Answer, EnvConfig, Load, LoadBounds, LocalFixture};
+use bluegreen_acceptance::harness::{
+    Answer, EnvConfig, Load, LoadBounds, LoadSummary, LocalFixture,
+};
 use bluegreen_acceptance::harness::{Output, Terraform, Workspace};
 
 /// The resource every test manages.
@@ -131,6 +133,33 @@ pub const LOAD_BOUNDS: LoadBounds = LoadBounds {
     max_seconds: 180,
     must_outlast: true,
 };
+
+/// Applies the workspace's configuration (a faulty release) while 4 clients load the
+/// front door, started once `live` has answered 200 requests so the watch has a
+/// baseline, and fails unless the apply exits 1: the release was rolled back. Answers
+/// the apply's output and what the load saw.
+pub fn apply_rolled_back_under_load(
+    ws: &Workspace,
+    fx: &Fixture,
+    live: &str,
+) -> (Output, LoadSummary) {
+    let front = fx.front_door();
+    let started = now_ms();
+    let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
+    fx.wait_for_requests(live, started, 200, Duration::from_secs(60));
+    let apply = ws.run(&["apply", "-auto-approve"]);
+    let summary = load.stop();
+    if apply.code != Some(1) {
+        ws.fail(
+            Some(&apply),
+            &format!(
+                "the apply of a faulty release exited {:?}, expected 1 (rolled back); load: {summary}",
+                apply.code
+            ),
+        );
+    }
+    (apply, summary)
+}
 
 /// Fails unless `plan -detailed-exitcode` exits 2 proposing `from` → `to` again.
 pub fn assert_plan_proposes(ws: &Workspace, from: &str, to: &str) -> Output {

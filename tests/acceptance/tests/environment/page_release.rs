@@ -15,7 +15,10 @@ use bluegreen_acceptance::harness::browser::{artifact_path, Browser};
 use bluegreen_acceptance::harness::{announce, Load, Terraform, Workspace};
 use serde_json::Value as Json;
 
-use crate::{bluegreen, destroy_and_check, expect_match, now_ms, Fixture, ADDRESS, LOAD_BOUNDS};
+use crate::{
+    apply_rolled_back_under_load, bluegreen, destroy_and_check, expect_match, Fixture, ADDRESS,
+    LOAD_BOUNDS,
+};
 
 /// Records in the page, at every DOM change of the `#live` part: each (release, phase)
 /// in the order shown, the release card's text and error-rate class as last shown in
@@ -265,20 +268,7 @@ fn a_real_release_and_its_rollback_are_watched_live_in_chromium() {
     // A faulty release, rolled back by the watch.
     let before = revision(&fx);
     ws.write_config(&fx.config(&env.clone().version("1.3.1").hcl()));
-    let started = now_ms();
-    let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
-    fx.wait_for_requests("green", started, 200, Duration::from_secs(60));
-    let apply = ws.run(&["apply", "-auto-approve"]);
-    load.stop();
-    if apply.code != Some(1) {
-        ws.fail(
-            Some(&apply),
-            &format!(
-                "the faulty 1.3.1's apply exited {:?}, expected 1",
-                apply.code
-            ),
-        );
-    }
+    let (apply, _) = apply_rolled_back_under_load(&ws, &fx, "green");
     expect_match(&ws, &apply, r"Error: Release of 1\.3\.1 rolled back");
     let releases = fx
         .daemon

@@ -5,14 +5,14 @@
 //! shows the last one.
 
 use std::process::Command;
-use std::time::Duration;
 
 use bluegreen_acceptance::harness::local_platform::workspace_binary;
 use bluegreen_acceptance::harness::{announce, on_every_cli, Workspace};
 use serde_json::Value as Json;
 
 use crate::{
-    bluegreen, destroy_and_check, expect_match, now_ms, Fixture, Load, ADDRESS, LOAD_BOUNDS,
+    apply_rolled_back_under_load, bluegreen, destroy_and_check, expect_match, Fixture, Load,
+    ADDRESS, LOAD_BOUNDS,
 };
 
 fn phases(release: &Json) -> Vec<&str> {
@@ -113,20 +113,7 @@ fn release_progress_reaches_the_daemon() {
 
         // A faulty release: rolled back, with the reason and the measured rate.
         ws.write_config(&fx.config(&env.clone().version("1.3.1").hcl()));
-        let started = now_ms();
-        let load = Load::start(&front.url("/api/version"), 4, LOAD_BOUNDS);
-        fx.wait_for_requests("green", started, 200, Duration::from_secs(60));
-        let apply = ws.run(&["apply", "-auto-approve"]);
-        load.stop();
-        if apply.code != Some(1) {
-            ws.fail(
-                Some(&apply),
-                &format!(
-                    "the apply of a faulty 1.3.1 exited {:?}, expected 1",
-                    apply.code
-                ),
-            );
-        }
+        let (apply, _) = apply_rolled_back_under_load(&ws, &fx, "green");
         expect_match(&ws, &apply, r"Error: Release of 1\.3\.1 rolled back");
         let all = releases(&ws);
         assert_eq!(all.len(), 3);
